@@ -1,0 +1,91 @@
+/**
+ * One reconstruction: a mode's problem fitted once per seed; with several seeds the result is the
+ * per-element median and the spread (standard deviation across seeds) is its uncertainty.
+ */
+import { createImage, type Image, type Mask } from './image.ts';
+import { setupMode, type Mode, type Sources } from './modes.ts';
+import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
+
+export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress'> {
+  /** One fit per seed. Default [0]. */
+  seeds?: number[];
+  /** Keep the clear pixels of the input exactly and the network output only under the mask. */
+  stitch?: boolean;
+  onProgress?: (progress: FitProgress & { seed: number; seedIndex: number; seeds: number }) => void;
+}
+
+export interface SeedRun {
+  seed: number;
+  finalLoss: number;
+  steps: number;
+  seconds: number;
+  secondsPerStep: number;
+}
+
+export interface InpaintResult {
+  /** The S2 reconstruction, ÷2000 scale. */
+  reconstruction: Image;
+  /** Per-element standard deviation across seeds; present with two or more seeds. */
+  spread?: Image;
+  runs: SeedRun[];
+  backend: string;
+}
+
+export async function inpaint(mode: Mode, sources: Sources, options: InpaintOptions = {}): Promise<InpaintResult> {
+  const seeds = options.seeds?.length ? options.seeds : [0];
+  const { problem, decode } = setupMode(mode, sources);
+  const reconstructions: Image[] = [];
+  const runs: SeedRun[] = [];
+  let backend = '';
+  for (const [seedIndex, seed] of seeds.entries()) {
+    const fit = await fitDip(problem, {
+      ...options,
+      seed,
+      onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
+    });
+    backend = fit.backend;
+    reconstructions.push(decode(fit.output));
+    runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep });
+  }
+  const reconstruction = reconstructions.length === 1 ? reconstructions[0] : medianOf(reconstructions);
+  const spread = reconstructions.length > 1 ? standardDeviationOf(reconstructions) : undefined;
+  if (options.stitch) stitchClearPixels(reconstruction, sources.s2, sources.mask);
+  return { reconstruction, spread, runs, backend };
+}
+
+/** Pastes the input's clear pixels back, so only masked pixels come from the network. */
+export function stitchClearPixels(result: Image, input: Image, mask: Mask): void {
+  const bands = result.bands;
+  for (let p = 0; p < mask.data.length; p++) {
+    if (!mask.data[p]) result.data.set(input.data.subarray(p * bands, (p + 1) * bands), p * bands);
+  }
+}
+
+export function medianOf(images: Image[]): Image {
+  const { width, height, bands } = images[0];
+  const out = createImage(width, height, bands);
+  const values = new Float32Array(images.length);
+  const mid = images.length >> 1;
+  for (let i = 0; i < out.data.length; i++) {
+    for (let k = 0; k < images.length; k++) values[k] = images[k].data[i];
+    values.sort();
+    out.data[i] = images.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  }
+  return out;
+}
+
+export function standardDeviationOf(images: Image[]): Image {
+  const { width, height, bands } = images[0];
+  const out = createImage(width, height, bands);
+  for (let i = 0; i < out.data.length; i++) {
+    let sum = 0;
+    let sumSq = 0;
+    for (const img of images) {
+      sum += img.data[i];
+      sumSq += img.data[i] * img.data[i];
+    }
+    const mean = sum / images.length;
+    out.data[i] = Math.sqrt(Math.max(0, sumSq / images.length - mean * mean));
+  }
+  return out;
+}

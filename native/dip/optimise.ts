@@ -1,0 +1,170 @@
+/**
+ * The training loop: fits a fresh DIP network to one problem (METHOD.md "Optimisation").
+ *
+ * Masked MSE over the known elements, Adam, regularisation noise on the input each step, and the final
+ * output from the clean input. The problem is padded to the network's size multiple with zero weights
+ * (padding is unknown, not clear) and the output cropped back.
+ */
+import * as tf from './tf.ts';
+import { createImage, type Image } from './image.ts';
+import type { DipProblem } from './modes.ts';
+import { DipNetwork, type NetworkConfig } from './network.ts';
+
+export type InputKind = 'meshgrid' | 'noise';
+
+export interface FitOptions {
+  /** Training steps. Default 4000 (paper). */
+  steps?: number;
+  /** Adam learning rate. Default 0.02. */
+  learningRate?: number;
+  seed?: number;
+  /** 'meshgrid' (2 channels, default) or uniform 'noise' × 0.1 of `inputDepth` channels. */
+  input?: InputKind;
+  /** Channels of the noise input. Default 32. */
+  inputDepth?: number;
+  /** Std of the Gaussian noise added to the input at each step. Default 0.1. */
+  regNoise?: number;
+  /** Network widths and kernels (METHOD.md defaults). */
+  network?: Pick<NetworkConfig, 'downWidths' | 'upWidths' | 'downKernel' | 'upKernel' | 'leak'>;
+  /**
+   * Beyond the paper, off by default: return an exponential moving average of the training outputs with
+   * this decay (e.g. 0.99) instead of the last clean output.
+   */
+  emaDecay?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: FitProgress) => void;
+  /** Read the loss back (a device sync) every this many steps. Default 10. */
+  progressEvery?: number;
+}
+
+export interface FitProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  elapsedSeconds: number;
+}
+
+export interface FitResult {
+  /** The network output over the problem's grid and channels. */
+  output: Image;
+  finalLoss: number;
+  steps: number;
+  seconds: number;
+  secondsPerStep: number;
+  backend: string;
+}
+
+export const DEFAULT_STEPS = 4000;
+export const DEFAULT_LEARNING_RATE = 0.02;
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'AbortError';
+  }
+}
+
+export async function fitDip(problem: DipProblem, options: FitOptions = {}): Promise<FitResult> {
+  const steps = options.steps ?? DEFAULT_STEPS;
+  const seed = options.seed ?? 0;
+  const regNoise = options.regNoise ?? 0.1;
+  const progressEvery = Math.max(1, options.progressEvery ?? 10);
+  const { target } = problem;
+  const inputKind = options.input ?? 'meshgrid';
+  const inputChannels = inputKind === 'meshgrid' ? 2 : (options.inputDepth ?? 32);
+
+  const network = new DipNetwork({
+    ...options.network,
+    inputChannels,
+    outputChannels: target.bands,
+    head: problem.head,
+    seed,
+  });
+  const multiple = network.sizeMultiple;
+  const paddedHeight = Math.ceil(target.height / multiple) * multiple;
+  const paddedWidth = Math.ceil(target.width / multiple) * multiple;
+
+  const [z, targetT, weightsT, weightSum] = tf.tidy(() => {
+    const z = inputKind === 'meshgrid'
+      ? meshgrid(paddedHeight, paddedWidth)
+      : tf.mul(tf.randomUniform([1, paddedHeight, paddedWidth, inputChannels], 0, 1, 'float32', seed + 1), 0.1) as tf.Tensor4D;
+    const targetT = padTo(tf.tensor4d(target.data, [1, target.height, target.width, target.bands]), paddedHeight, paddedWidth);
+    const weightsT = padTo(tf.tensor4d(problem.weights, [1, target.height, target.width, target.bands]), paddedHeight, paddedWidth);
+    return [z, targetT, weightsT, tf.sum(weightsT)] as const;
+  });
+  if (weightSum.dataSync()[0] === 0) {
+    tf.dispose([z, targetT, weightsT, weightSum, ...network.variables]);
+    throw new Error('nothing to fit: every element is masked');
+  }
+
+  const optimizer = tf.train.adam(options.learningRate ?? DEFAULT_LEARNING_RATE, 0.9, 0.999, 1e-8);
+  const emaDecay = options.emaDecay;
+  let ema: tf.Tensor4D | undefined;
+  const start = performance.now();
+  let lastLoss = Number.NaN;
+  let stepsDone = 0;
+  try {
+    for (let step = 1; step <= steps; step++) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const noiseSeed = seed * 1_000_003 + step;
+      const loss = optimizer.minimize(() => {
+        const noisy = regNoise > 0 ? tf.add(z, tf.randomNormal(z.shape, 0, regNoise, 'float32', noiseSeed)) as tf.Tensor4D : z;
+        const out = network.apply(noisy);
+        if (emaDecay !== undefined) ema = updateEma(ema, out, emaDecay);
+        return maskedMse(out, targetT, weightsT, weightSum);
+      }, true, network.variables);
+      stepsDone = step;
+      if (step % progressEvery === 0 || step === steps) {
+        lastLoss = loss!.dataSync()[0];
+        options.onProgress?.({ step, steps, loss: lastLoss, elapsedSeconds: (performance.now() - start) / 1000 });
+      }
+      loss!.dispose();
+      // Let timers, signals and IPC run between steps, so a cancel takes effect within a step.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const outputT = ema ?? network.apply(z);
+    const cropped = tf.tidy(() => tf.slice(outputT, [0, 0, 0, 0], [1, target.height, target.width, target.bands]));
+    const output = createImage(target.width, target.height, target.bands);
+    output.data.set(await cropped.data() as Float32Array);
+    tf.dispose([outputT, cropped]);
+    return {
+      output,
+      finalLoss: lastLoss,
+      steps: stepsDone,
+      seconds,
+      secondsPerStep: seconds / Math.max(1, stepsDone),
+      backend: tf.getBackend(),
+    };
+  } finally {
+    if (ema && !ema.isDisposed) ema.dispose();
+    optimizer.dispose();
+    network.dispose();
+    tf.dispose([z, targetT, weightsT, weightSum]);
+  }
+}
+
+/** Mean squared error over the elements with weight 1. */
+function maskedMse(out: tf.Tensor4D, target: tf.Tensor4D, weights: tf.Tensor4D, weightSum: tf.Scalar): tf.Scalar {
+  return tf.div(tf.sum(tf.mul(tf.squaredDifference(out, target), weights)), weightSum);
+}
+
+function updateEma(ema: tf.Tensor4D | undefined, out: tf.Tensor4D, decay: number): tf.Tensor4D {
+  const next = tf.keep(ema ? tf.add(tf.mul(ema, decay), tf.mul(out, 1 - decay)) as tf.Tensor4D : tf.clone(out));
+  ema?.dispose();
+  return next;
+}
+
+/** The 2-channel meshgrid input: row/H and col/W in [0, 1). */
+export function meshgrid(height: number, width: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const rows = tf.tile(tf.reshape(tf.div(tf.range(0, height), height), [height, 1, 1]), [1, width, 1]);
+    const cols = tf.tile(tf.reshape(tf.div(tf.range(0, width), width), [1, width, 1]), [height, 1, 1]);
+    return tf.expandDims(tf.concat([rows, cols], 2), 0) as tf.Tensor4D;
+  });
+}
+
+function padTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  if (x.shape[1] === height && x.shape[2] === width) return x;
+  return tf.tidy(() => tf.pad(x, [[0, 0], [0, height - x.shape[1]], [0, width - x.shape[2]], [0, 0]]));
+}
