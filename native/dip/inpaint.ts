@@ -2,11 +2,24 @@
  * One reconstruction: a mode's problem fitted once per seed; with several seeds the result is the
  * per-element median and the spread (standard deviation across seeds) is its uncertainty.
  */
+import * as tf from './tf.ts';
 import { createImage, type Image, type Mask } from './image.ts';
-import { setupMode, type Mode, type Sources } from './modes.ts';
+import { clearRing } from './mask-ops.ts';
+import { setupMode, type DipProblem, type Mode, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
 
-export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress'> {
+export interface HoldoutOptions {
+  /** Width in pixels of the clear ring around the clouds the held-out pixels come from. Default 8. */
+  ringWidth?: number;
+  /** Fraction of the ring held out. Default 0.1. */
+  fraction?: number;
+  every?: number;
+  patience?: number;
+}
+
+export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping'> {
+  /** Beyond the paper, off by default: early stopping on held-out clear pixels near the clouds. */
+  earlyStopping?: boolean | HoldoutOptions;
   /** One fit per seed. Default [0]. */
   seeds?: number[];
   /** Keep the clear pixels of the input exactly and the network output only under the mask. */
@@ -20,6 +33,9 @@ export interface SeedRun {
   steps: number;
   seconds: number;
   secondsPerStep: number;
+  /** With early stopping: the step whose network gave the result, and its held-out error. */
+  bestStep?: number;
+  holdoutLoss?: number;
 }
 
 export interface InpaintResult {
@@ -33,24 +49,51 @@ export interface InpaintResult {
 
 export async function inpaint(mode: Mode, sources: Sources, options: InpaintOptions = {}): Promise<InpaintResult> {
   const seeds = options.seeds?.length ? options.seeds : [0];
-  const { problem, decode } = setupMode(mode, sources);
+  const setup = setupMode(mode, sources);
+  const { decode } = setup;
   const reconstructions: Image[] = [];
   const runs: SeedRun[] = [];
   let backend = '';
   for (const [seedIndex, seed] of seeds.entries()) {
-    const fit = await fitDip(problem, {
+    const holdout = options.earlyStopping ? holdOut(setup.problem, sources, seed, options.earlyStopping === true ? {} : options.earlyStopping) : undefined;
+    const fit = await fitDip(holdout?.problem ?? setup.problem, {
       ...options,
       seed,
+      earlyStopping: holdout && { holdout: holdout.weights, every: holdout.every, patience: holdout.patience },
       onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
     });
     backend = fit.backend;
     reconstructions.push(decode(fit.output));
-    runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep });
+    runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep, bestStep: fit.bestStep, holdoutLoss: fit.holdoutLoss });
   }
   const reconstruction = reconstructions.length === 1 ? reconstructions[0] : medianOf(reconstructions);
   const spread = reconstructions.length > 1 ? standardDeviationOf(reconstructions) : undefined;
   if (options.stitch) stitchClearPixels(reconstruction, sources.s2, sources.mask);
   return { reconstruction, spread, runs, backend };
+}
+
+/**
+ * Moves a random part of the clear ring around the clouds out of the loss and into a held-out set: the
+ * pixels whose error best predicts the error under the cloud. Their S2 channels are the first s2.bands.
+ */
+function holdOut(problem: DipProblem, { s2, mask }: Sources, seed: number, options: HoldoutOptions) {
+  const ring = clearRing(mask, options.ringWidth ?? 8);
+  const fraction = options.fraction ?? 0.1;
+  const draw = tf.randomUniform([ring.data.length], 0, 1, 'float32', seed + 17);
+  const random = draw.dataSync();
+  draw.dispose();
+  const channels = problem.target.bands;
+  const weights = problem.weights.slice();
+  const holdout = new Float32Array(weights.length);
+  let count = 0;
+  for (let p = 0; p < ring.data.length; p++) {
+    if (!ring.data[p] || random[p] >= fraction) continue;
+    count++;
+    weights.fill(0, p * channels, p * channels + s2.bands);
+    holdout.fill(1, p * channels, p * channels + s2.bands);
+  }
+  if (count === 0) return undefined;
+  return { problem: { ...problem, weights }, weights: holdout, every: options.every, patience: options.patience };
 }
 
 /** Pastes the input's clear pixels back, so only masked pixels come from the network. */

@@ -134,12 +134,12 @@ export class DipNetwork {
   private applyLayer(layer: Layer, x: tf.Tensor4D): tf.Tensor4D {
     switch (layer.kind) {
       case 'conv': {
-        const y = tf.conv2d(x, layer.filter, layer.stride, layer.pad);
-        return tf.add(y, layer.bias);
+        // The fused op lets a backend add the bias inside the convolution.
+        return tf.fused.conv2d({ x, filter: layer.filter, bias: layer.bias, strides: layer.stride, pad: layer.pad });
       }
       case 'batchnorm': {
         const { mean, variance } = tf.moments(x, [0, 1, 2]);
-        return tf.batchNorm(x, mean, variance, layer.beta, layer.gamma, BN_EPSILON);
+        return tf.batchNorm(x, mean, variance, layer.beta, layer.gamma, BN_EPSILON) as tf.Tensor4D;
       }
       case 'leakyrelu':
         return tf.leakyRelu(x, this.config.leak);

@@ -31,6 +31,12 @@ export interface FitOptions {
    * this decay (e.g. 0.99) instead of the last clean output.
    */
   emaDecay?: number;
+  /**
+   * Beyond the paper, off by default: held-out known elements (weight 1 here, and 0 in the problem's
+   * weights) whose error is watched; the result is the network as it was when that error was lowest, and
+   * training stops when it has not improved for `patience` steps.
+   */
+  earlyStopping?: { holdout: Float32Array; every?: number; patience?: number };
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress) => void;
   /** Read the loss back (a device sync) every this many steps. Default 10. */
@@ -49,6 +55,9 @@ export interface FitResult {
   output: Image;
   finalLoss: number;
   steps: number;
+  /** With early stopping: the step whose network gave the result, and its held-out error. */
+  bestStep?: number;
+  holdoutLoss?: number;
   seconds: number;
   secondsPerStep: number;
   backend: string;
@@ -97,6 +106,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
     throw new Error('nothing to fit: every element is masked');
   }
 
+  const stopping = options.earlyStopping && new EarlyStopping(options.earlyStopping, target, paddedHeight, paddedWidth);
   const optimizer = tf.train.adam(options.learningRate ?? DEFAULT_LEARNING_RATE, 0.9, 0.999, 1e-8);
   const emaDecay = options.emaDecay;
   let ema: tf.Tensor4D | undefined;
@@ -111,6 +121,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
         const noisy = regNoise > 0 ? tf.add(z, tf.randomNormal(z.shape, 0, regNoise, 'float32', noiseSeed)) as tf.Tensor4D : z;
         const out = network.apply(noisy);
         if (emaDecay !== undefined) ema = updateEma(ema, out, emaDecay);
+        if (stopping?.due(step)) stopping.observe(step, out, targetT, network.variables);
         return maskedMse(out, targetT, weightsT, weightSum);
       }, true, network.variables);
       stepsDone = step;
@@ -121,8 +132,10 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
       loss!.dispose();
       // Let timers, signals and IPC run between steps, so a cancel takes effect within a step.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (stopping?.exhausted(step)) break;
     }
     const seconds = (performance.now() - start) / 1000;
+    stopping?.restoreBest(network.variables);
     const outputT = ema ?? network.apply(z);
     const cropped = tf.tidy(() => tf.slice(outputT, [0, 0, 0, 0], [1, target.height, target.width, target.bands]));
     const output = createImage(target.width, target.height, target.bands);
@@ -135,12 +148,64 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
       seconds,
       secondsPerStep: seconds / Math.max(1, stepsDone),
       backend: tf.getBackend(),
+      bestStep: stopping?.bestStep,
+      holdoutLoss: stopping?.bestLoss,
     };
   } finally {
+    stopping?.dispose();
     if (ema && !ema.isDisposed) ema.dispose();
     optimizer.dispose();
     network.dispose();
     tf.dispose([z, targetT, weightsT, weightSum]);
+  }
+}
+
+/** Watches the error on held-out elements and keeps a copy of the weights at its minimum. */
+class EarlyStopping {
+  bestStep = 0;
+  bestLoss = Number.POSITIVE_INFINITY;
+  private readonly every: number;
+  private readonly patience: number;
+  private readonly holdout: tf.Tensor4D;
+  private readonly holdoutSum: tf.Scalar;
+  private best: tf.Tensor[] = [];
+
+  constructor(options: NonNullable<FitOptions['earlyStopping']>, target: Image, height: number, width: number) {
+    this.every = options.every ?? 50;
+    this.patience = options.patience ?? 500;
+    [this.holdout, this.holdoutSum] = tf.tidy(() => {
+      const holdout = padTo(tf.tensor4d(options.holdout, [1, target.height, target.width, target.bands]), height, width);
+      return [holdout, tf.sum(holdout)] as const;
+    });
+  }
+
+  due(step: number): boolean {
+    return step % this.every === 0;
+  }
+
+  /** Called inside the training step with that step's output (before the update is applied). */
+  observe(step: number, out: tf.Tensor4D, target: tf.Tensor4D, variables: tf.Variable[]): void {
+    const lossT = maskedMse(out, target, this.holdout, this.holdoutSum);
+    const loss = lossT.dataSync()[0];
+    lossT.dispose();
+    if (loss < this.bestLoss) {
+      this.bestLoss = loss;
+      this.bestStep = step;
+      tf.dispose(this.best);
+      this.best = variables.map((v) => tf.keep(tf.clone(v)));
+    }
+  }
+
+  exhausted(step: number): boolean {
+    return this.bestStep > 0 && step - this.bestStep >= this.patience;
+  }
+
+  restoreBest(variables: tf.Variable[]): void {
+    if (this.best.length) variables.forEach((v, i) => v.assign(this.best[i]));
+  }
+
+  dispose(): void {
+    tf.dispose([...this.best, this.holdout, this.holdoutSum]);
   }
 }
 

@@ -115,3 +115,13 @@ test('residual mode (MT-R) reconstructs S2 as the network output plus the refere
   const recon = setup.decode(fit.output);
   for (let i = 0; i < recon.data.length; i += 37) assert.ok(Math.abs(recon.data[i] - (fit.output.data[i] + 0.5)) < 1e-6);
 });
+
+test('early stopping watches held-out clear pixels and stops once they stop improving', async () => {
+  const { s2, mask } = scene();
+  // A learning rate this high makes the fit diverge quickly: the held-out error then stops improving.
+  const result = await inpaint('basic', { s2, mask }, { ...small, learningRate: 0.5, steps: 400, earlyStopping: { every: 5, patience: 20, ringWidth: 3, fraction: 0.5 } });
+  const run = result.runs[0];
+  assert.ok(run.steps < 400, `stopped after ${run.steps} steps`);
+  assert.ok(run.bestStep! > 0 && run.bestStep! <= run.steps - 20);
+  assert.ok(Number.isFinite(run.holdoutLoss));
+});
