@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '../../native/dip/tf.ts';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
+import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm-kernels.ts';
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+interface Case {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  pad: Pad;
+}
+
+/** Deterministic values in [-1, 1) (mulberry32), so a failure reproduces. */
+function randomValues(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    values[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return values;
+}
+
+/** max |actual − expected| / max |expected|. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  assert.equal(actual.length, expected.length);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  assert.ok(scale > 0, 'the expected gradient is not all zero');
+  return worst / scale;
+}
+
+function shapes(c: Case) {
+  const xShape: [number, number, number, number] = [c.batch, c.height, c.width, c.inChannels];
+  const filterShape: [number, number, number, number] = [c.kernel, c.kernel, c.inChannels, c.outChannels];
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, c.stride, 1, c.pad);
+  return { xShape, filterShape, dyShape: info.outShape };
+}
+
+/** Runs one gradient kernel on a backend and returns its values. */
+async function runGradientKernel(backend: string, kernel: 'filter' | 'input', c: Case, seed: number): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const { xShape, filterShape, dyShape } = shapes(c);
+  const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+  const dy = tf.tensor4d(randomValues(tf.util.sizeFromShape(dyShape), seed), dyShape);
+  let result: tf.Tensor;
+  if (kernel === 'filter') {
+    const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(xShape), seed + 1), xShape);
+    result = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape }) as tf.Tensor;
+    x.dispose();
+  } else {
+    const filter = tf.tensor4d(randomValues(tf.util.sizeFromShape(filterShape), seed + 2), filterShape);
+    result = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...attrs, inputShape: xShape }) as tf.Tensor;
+    filter.dispose();
+  }
+  const values = (await result.data()) as Float32Array;
+  assert.deepEqual(result.shape, kernel === 'filter' ? filterShape : xShape);
+  result.dispose();
+  dy.dispose();
+  return values;
+}
+
+const cases: Case[] = [];
+const pads: Pad[] = ['same', 'valid', 1, [[0, 0], [2, 0], [1, 2], [0, 0]]];
+const channelPairs = [[1, 4], [3, 8], [8, 16], [16, 5]];
+let pick = 0;
+for (const kernel of [1, 3, 5]) {
+  for (const stride of [1, 2]) {
+    for (const pad of pads) {
+      const [inChannels, outChannels] = channelPairs[pick++ % channelPairs.length];
+      const batch = pick % 3 === 0 ? 2 : 1;
+      cases.push({ batch, height: 11 + (pick % 4), width: 16 - (pick % 3), inChannels, outChannels, kernel, stride, pad });
+    }
+  }
+}
+// The shapes the DIP network trains (METHOD.md), small.
+cases.push({ batch: 1, height: 16, width: 16, inChannels: 16, outChannels: 32, kernel: 3, stride: 2, pad: 1 });
+cases.push({ batch: 1, height: 16, width: 24, inChannels: 32, outChannels: 16, kernel: 5, stride: 1, pad: 2 });
+cases.push({ batch: 1, height: 8, width: 8, inChannels: 128, outChannels: 128, kernel: 1, stride: 1, pad: 0 });
+
+const label = (c: Case) =>
+  `${c.batch}×${c.height}×${c.width}×${c.inChannels}→${c.outChannels}, ${c.kernel}×${c.kernel} stride ${c.stride} pad ${JSON.stringify(c.pad)}`;
+
+describe('wasm training kernels', () => {
+  before(async () => {
+    registerWasmTrainingKernels();
+    assert.ok(await tf.setBackend('wasm'));
+  });
+
+  test('registering twice keeps one kernel of each', () => {
+    registerWasmTrainingKernels();
+    const filter = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
+    const input = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+    registerWasmTrainingKernels();
+    assert.ok(filter && input);
+    assert.equal(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')?.kernelFunc, filter.kernelFunc);
+    assert.equal(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.kernelFunc, input.kernelFunc);
+  });
+
+  for (const [index, c] of cases.entries()) {
+    test(`Conv2DBackpropFilter matches cpu: ${label(c)}`, async () => {
+      const expected = await runGradientKernel('cpu', 'filter', c, 100 + index);
+      const actual = await runGradientKernel('wasm', 'filter', c, 100 + index);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+    });
+    test(`Conv2DBackpropInput matches cpu: ${label(c)}`, async () => {
+      const expected = await runGradientKernel('cpu', 'input', c, 200 + index);
+      const actual = await runGradientKernel('wasm', 'input', c, 200 + index);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+    });
+  }
+
+  test('tf.variableGrads through a two-layer conv net equals cpu, for the weights and the input', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(randomValues(1 * 12 * 20 * 3, 7), [1, 12, 20, 3]);
+      const w1 = tf.variable(tf.tensor4d(randomValues(3 * 3 * 3 * 8, 8), [3, 3, 3, 8]));
+      const w2 = tf.variable(tf.tensor4d(randomValues(5 * 5 * 8 * 4, 9), [5, 5, 8, 4]));
+      const net = (input: tf.Tensor4D) =>
+        tf.sum(tf.square(tf.conv2d(tf.leakyRelu(tf.conv2d(input, w1, 2, 1), 0.2), w2, 1, 'same'))) as tf.Scalar;
+      const { grads, value } = tf.variableGrads(() => net(x));
+      const dx = tf.grad((input: tf.Tensor) => net(input as tf.Tensor4D))(x);
+      const result = {
+        loss: (await value.data())[0],
+        w1: (await grads[w1.name].data()) as Float32Array,
+        w2: (await grads[w2.name].data()) as Float32Array,
+        x: (await dx.data()) as Float32Array,
+      };
+      tf.dispose([x, w1, w2, value, dx, ...Object.values(grads)]);
+      return result;
+    };
+    const expected = await run('cpu');
+    const actual = await run('wasm');
+    assert.ok(Math.abs(actual.loss - expected.loss) / expected.loss < 1e-5);
+    for (const key of ['w1', 'w2', 'x'] as const) {
+      const error = relativeError(actual[key], expected[key]);
+      assert.ok(error < 1e-4, `${key}: relative error ${error}`);
+    }
+  });
+
+  test('repeated gradient steps leave no tensors or wasm buffers behind', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as tf.KernelBackend & { numDataIds(): number };
+    const x = tf.tensor4d(randomValues(2 * 16 * 12 * 4, 11), [2, 16, 12, 4]);
+    const w1 = tf.variable(tf.tensor4d(randomValues(3 * 3 * 4 * 8, 12), [3, 3, 4, 8]));
+    const w2 = tf.variable(tf.tensor4d(randomValues(5 * 5 * 8 * 8, 13), [5, 5, 8, 8]));
+    const step = () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() =>
+          tf.mean(tf.square(tf.conv2d(tf.conv2d(x, w1, 2, 'same'), w2, 1, 2))) as tf.Scalar);
+        w1.assign(tf.sub(w1, tf.mul(grads[w1.name], 0.01)));
+        w2.assign(tf.sub(w2, tf.mul(grads[w2.name], 0.01)));
+      });
+    step();
+    const before = { ...tf.memory(), buffers: backend.numDataIds() };
+    for (let i = 0; i < 5; i++) step();
+    const after = { ...tf.memory(), buffers: backend.numDataIds() };
+    assert.equal(after.numTensors, before.numTensors);
+    assert.equal(after.numBytes, before.numBytes);
+    assert.equal(after.buffers, before.buffers);
+    tf.dispose([x, w1, w2]);
+  });
+});
