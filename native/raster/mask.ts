@@ -1,0 +1,41 @@
+/**
+ * Cloud masks from GeoTIFF bands: any non-zero value is cloud (1), zero is clear (0). Other mask sources
+ * (SCL classes, cloud probability) build on `readMaskBand`.
+ */
+import { InputError } from '../errors.ts';
+import { createMask, type Mask } from '../dip/image.ts';
+import { readBands, withRaster, type Raster } from './geotiff-reader.ts';
+import { assertSameGrid, type GridInfo } from './grid.ts';
+import { assertFinite } from './preprocess.ts';
+import type { Window } from './raster-info.ts';
+
+/** One band (0-based) of an open raster as a mask. NaN or infinite values are an InputError. */
+export async function readMaskBand(raster: Raster, bandIndex = 0, window?: Window): Promise<Mask> {
+  const image = await readBands(raster, [bandIndex], window);
+  assertFinite(image, raster.path);
+  const mask = createMask(image.width, image.height);
+  for (let i = 0; i < image.data.length; i++) mask.data[i] = image.data[i] !== 0 ? 1 : 0;
+  return mask;
+}
+
+export interface ReadMaskOptions {
+  /** 0-based band index; default 0. */
+  band?: number;
+  /** When given, the mask file must be on this raster's grid (InputError naming both otherwise). */
+  like?: GridInfo;
+}
+
+/** Reads a mask file (one band of it). */
+export async function readMask(path: string, options: ReadMaskOptions = {}): Promise<Mask> {
+  return withRaster(path, async (raster) => {
+    if (options.like) assertSameGrid(options.like, raster);
+    return readMaskBand(raster, options.band ?? 0);
+  });
+}
+
+/** A mask that covers every pixel leaves nothing to fit the network to: an InputError naming `file`. */
+export function assertHasClearPixels(mask: Mask, file: string): void {
+  if (!mask.data.includes(0)) {
+    throw new InputError(file, `the mask marks all ${mask.width * mask.height} pixels as cloud; at least some must be clear`);
+  }
+}

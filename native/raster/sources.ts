@@ -1,0 +1,64 @@
+/**
+ * Reading the sources of a reconstruction straight into the network's scale: the Sentinel-2 target (or a
+ * reference) by band names, the mean of several references, and Sentinel-1 VV/VH. Grids are the caller's to
+ * check first (grid.ts), once per file rather than once per window.
+ */
+import { createImage, type Image } from '../dip/image.ts';
+import { InputError } from '../errors.ts';
+import { resolveBands } from './bands.ts';
+import { readBands, type Raster } from './geotiff-reader.ts';
+import {
+  assertFinite,
+  detectSarUnits,
+  normaliseS1,
+  normaliseS2,
+  resolveSarBands,
+  type SarBands,
+  type SarUnits,
+} from './preprocess.ts';
+import type { Window } from './raster-info.ts';
+
+/** Sentinel-2 bands by name (e.g. ["B04", "B03", "B02"]), clipped and ÷ 2000. */
+export async function readS2(raster: Raster, bandNames: readonly string[], window?: Window): Promise<Image> {
+  const raw = await readBands(raster, resolveBands(raster, bandNames), window);
+  return normaliseS2(raw, raster.path);
+}
+
+/**
+ * The per-pixel mean of several Sentinel-2 scenes (a static multi-temporal reference), in digital numbers
+ * first and then clipped and ÷ 2000 like the target.
+ */
+export async function readS2Mean(rasters: readonly Raster[], bandNames: readonly string[], window?: Window): Promise<Image> {
+  if (rasters.length === 0) throw new RangeError('readS2Mean: no reference scenes');
+  let sum: Image | undefined;
+  for (const raster of rasters) {
+    const raw = await readBands(raster, resolveBands(raster, bandNames), window);
+    assertFinite(raw, raster.path);
+    sum ??= createImage(raw.width, raw.height, raw.bands);
+    if (raw.data.length !== sum.data.length) {
+      throw new InputError(raster.path, `has a different size (${raw.width}×${raw.height}) from ${rasters[0].path}`);
+    }
+    for (let i = 0; i < raw.data.length; i++) sum.data[i] += raw.data[i];
+  }
+  const mean = sum!;
+  for (let i = 0; i < mean.data.length; i++) mean.data[i] /= rasters.length;
+  return normaliseS2(mean, rasters[0].path);
+}
+
+export interface ReadS1Options {
+  /** 0-based VV/VH band indexes; by default found from the band descriptions. */
+  bands?: Partial<SarBands>;
+  /** Default 'auto': band descriptions ("VV_dB"), else the values' sign. */
+  units?: SarUnits | 'auto';
+}
+
+/** Sentinel-1 as two bands [VV, VH] on the network's [0, 2] scale. */
+export async function readS1(raster: Raster, options: ReadS1Options = {}, window?: Window): Promise<Image> {
+  const bands = resolveSarBands(raster, options.bands);
+  const raw = await readBands(raster, [bands.vv, bands.vh], window);
+  const units =
+    options.units === undefined || options.units === 'auto'
+      ? detectSarUnits([raster.bandNames[bands.vv], raster.bandNames[bands.vh]], raw)
+      : options.units;
+  return normaliseS1(raw, raster.path, units);
+}
