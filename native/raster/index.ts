@@ -1,0 +1,21 @@
+/** The raster package's public surface: GeoTIFF in and out, band lookup, grid checks, preprocessing, masks. */
+export type { Crs, GeoTags, GeoTransform, RasterInfo, StorageLayout, Window } from './raster-info.ts';
+export { DATA_TYPES, type RasterDataType } from './data-types.ts';
+export { openRaster, readBands, readRasterInfo, withRaster, type Raster } from './geotiff-reader.ts';
+export { writeGeoTiff, writeGeoTiffFromBlocks, type BlockSource, type WriteGeoTiffOptions } from './geotiff-writer.ts';
+export { canonicalS2BandName, parseBandList, resolveBands, S2_BAND_ORDER } from './bands.ts';
+export { assertSameGrid, gridDifferences, type GridInfo } from './grid.ts';
+export {
+  assertFinite,
+  denormaliseS2,
+  detectSarUnits,
+  normaliseS1,
+  normaliseS2,
+  resolveSarBands,
+  S2_SCALE,
+  SAR_DB_FLOOR,
+  type SarBands,
+  type SarUnits,
+} from './preprocess.ts';
+export { assertHasClearPixels, readMask, readMaskBand, type ReadMaskOptions } from './mask.ts';
+export { readS1, readS2, readS2Mean, type ReadS1Options } from './sources.ts';
