@@ -7,6 +7,7 @@
  */
 import { InputError } from '../errors.ts';
 import type { HeadActivation } from './network.ts';
+import { checkMaskGrid, checkSameImageGrid } from './grid-checks.ts';
 import { createImage, type Image, type Mask } from './image.ts';
 
 export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
@@ -19,6 +20,8 @@ export interface Sources {
   reference?: Image;
   /** Sentinel-1: two bands, VV then VH. */
   sar?: Image;
+  /** Pixels outside the scene (nodata): in no channel's loss, and not reconstructed. */
+  invalid?: Mask;
 }
 
 /** What the optimiser fits: a target image and a weight per element (1 = known, 0 = to reconstruct). */
@@ -44,8 +47,18 @@ export function parseMode(text: string): Mode {
 }
 
 export function setupMode(mode: Mode, sources: Sources): ModeSetup {
-  const { s2, mask } = sources;
   checkSources(mode, sources);
+  const setup = setupWithoutInvalid(mode, sources);
+  const { invalid } = sources;
+  if (invalid) {
+    const channels = setup.problem.target.bands;
+    for (let p = 0; p < invalid.data.length; p++) if (invalid.data[p]) setup.problem.weights.fill(0, p * channels, (p + 1) * channels);
+  }
+  return setup;
+}
+
+function setupWithoutInvalid(mode: Mode, sources: Sources): ModeSetup {
+  const { s2, mask } = sources;
   switch (mode) {
     case 'basic':
       return stacked(s2, mask, []);
@@ -62,19 +75,17 @@ export function setupMode(mode: Mode, sources: Sources): ModeSetup {
   }
 }
 
-function checkSources(mode: Mode, { s2, mask, reference, sar }: Sources): void {
+function checkSources(mode: Mode, { s2, mask, reference, sar, invalid }: Sources): void {
   if (needsReference.has(mode) && !reference) throw new InputError(undefined, `mode ${mode} needs a multi-temporal reference (--reference)`);
   if (needsSar.has(mode) && !sar) throw new InputError(undefined, `mode ${mode} needs Sentinel-1 SAR (--sar)`);
-  const sameSize = (img: { width: number; height: number }) => img.width === s2.width && img.height === s2.height;
-  if (!sameSize(mask)) throw new InputError(undefined, `mask is ${mask.width}×${mask.height}, target is ${s2.width}×${s2.height}`);
-  if (reference && needsReference.has(mode)) {
-    if (!sameSize(reference)) throw new InputError(undefined, `reference is ${reference.width}×${reference.height}, target is ${s2.width}×${s2.height}`);
-    if (reference.bands !== s2.bands) throw new InputError(undefined, `reference has ${reference.bands} bands, target has ${s2.bands}`);
-  }
+  checkMaskGrid(s2, mask, 'target');
+  if (invalid) checkMaskGrid(s2, invalid, 'target');
+  if (reference && needsReference.has(mode)) checkSameImageGrid(s2, reference, 'target', 'reference');
   if (sar && needsSar.has(mode)) {
-    if (!sameSize(sar)) throw new InputError(undefined, `SAR is ${sar.width}×${sar.height}, target is ${s2.width}×${s2.height}`);
+    if (sar.width !== s2.width || sar.height !== s2.height) throw new InputError(undefined, `SAR is ${sar.width}×${sar.height}, target is ${s2.width}×${s2.height}`);
     if (sar.bands !== 2) throw new InputError(undefined, `SAR must have 2 bands (VV, VH), has ${sar.bands}`);
   }
+  if (!mask.data.some((cloud, p) => !cloud && !invalid?.data[p])) throw new InputError(undefined, 'the mask leaves no clear pixel to learn from');
 }
 
 /** [S2, aux…]: the mask applies to the S2 channels only; auxiliary channels are known everywhere. */

@@ -1,0 +1,165 @@
+/**
+ * The `clearsky` command line: parses flags and hands typed options to native/commands/*.
+ * User mistakes (InputError, bad flags) print one line and exit 2; cancellation exits 130.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { InputError } from './errors.ts';
+import { parseBackendChoice } from './dip/backends/select.ts';
+import { runBench } from './commands/bench.ts';
+import { runInpaint } from './commands/inpaint.ts';
+import { runEval, formatEvalTable } from './commands/eval.ts';
+import { parseMode, type Mode } from './dip/modes.ts';
+import { parseBandList } from './raster/bands.ts';
+
+const USAGE = `usage:
+  clearsky inpaint --target S2.tif --mask M.tif [--mask-band N] [--reference R.tif ...] [--sar S1.tif]
+                   [--sar-bands VV,VH] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
+                   [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
+                   --out OUT.tif [--json]
+  clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
+                [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+  clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]`;
+
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const common: Options = {
+  backend: { type: 'string', default: 'auto' },
+  steps: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+const sources: Options = {
+  target: { type: 'string' },
+  reference: { type: 'string', multiple: true },
+  sar: { type: 'string' },
+  'sar-bands': { type: 'string' },
+  bands: { type: 'string' },
+  seed: { type: 'string' },
+  seeds: { type: 'string' },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'inpaint': {
+      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' } });
+      const result = await runInpaint({
+        target: required(v.target, '--target'),
+        mask: required(v.mask, '--mask'),
+        maskBand: v['mask-band'] === undefined ? 1 : integer(v['mask-band'], '--mask-band'),
+        references: (v.reference as string[] | undefined) ?? [],
+        sar: v.sar as string | undefined,
+        sarBands: v['sar-bands'] === undefined ? undefined : parseBandList(v['sar-bands'] as string),
+        bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
+        mode: parseMode(required(v.mode, '--mode')),
+        steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
+        seeds: seedsFrom(v),
+        backend: parseBackendChoice(v.backend as string),
+        stitch: v.stitch as boolean,
+        out: required(v.out, '--out'),
+        onProgress: progressPrinter(),
+      });
+      if (v.json) console.log(JSON.stringify(result));
+      else console.error(`wrote ${result.out} (${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
+      return 0;
+    }
+    case 'eval': {
+      const { values: v } = parse(rest, { ...common, ...sources, masks: { type: 'string' }, 'mask-bands': { type: 'string' }, modes: { type: 'string', default: 'basic,mt' } });
+      const rows = await runEval({
+        target: required(v.target, '--target'),
+        masks: required(v.masks, '--masks'),
+        maskBands: integerList(required(v['mask-bands'], '--mask-bands'), '--mask-bands'),
+        references: (v.reference as string[] | undefined) ?? [],
+        sar: v.sar as string | undefined,
+        sarBands: v['sar-bands'] === undefined ? undefined : parseBandList(v['sar-bands'] as string),
+        bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
+        modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
+        steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
+        seeds: seedsFrom(v),
+        backend: parseBackendChoice(v.backend as string),
+        onProgress: progressPrinter(),
+      });
+      console.log(v.json ? JSON.stringify(rows) : formatEvalTable(rows));
+      return 0;
+    }
+    case 'bench': {
+      const { values: v } = parse(rest, { ...common, size: { type: 'string', default: '256' }, outputs: { type: 'string', default: '8' } });
+      const result = await runBench({
+        size: integer(v.size, '--size'),
+        outputs: integer(v.outputs, '--outputs'),
+        steps: integer(v.steps ?? '20', '--steps'),
+        backend: parseBackendChoice(v.backend as string),
+      });
+      console.log(v.json ? JSON.stringify(result) : `${result.backend}: ${result.seconds_per_step.toFixed(3)} s/step at ${result.size}² × ${result.outputs}, peak RSS ${result.peak_rss_mb} MB`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+function parse(args: string[], options: Options) {
+  const parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return parsed;
+}
+
+function required(value: unknown, flag: string): string {
+  if (typeof value !== 'string' || value === '') throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+function integer(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, not '${String(value)}'`);
+  return n;
+}
+
+function integerList(text: string, flag: string): number[] {
+  return text.split(',').map((part) => integer(part.trim(), flag));
+}
+
+function seedsFrom(v: Record<string, unknown>): number[] {
+  if (v.seeds !== undefined) return integerList(v.seeds as string, '--seeds');
+  if (v.seed !== undefined) return [integer(v.seed, '--seed')];
+  return [0];
+}
+
+/** Progress on stderr: a line at most every 2 s, so logs of long runs stay readable. */
+function progressPrinter() {
+  let last = 0;
+  return (p: { label?: string; step: number; steps: number; loss: number; elapsedSeconds: number }) => {
+    const now = performance.now();
+    if (now - last < 2000 && p.step !== p.steps) return;
+    last = now;
+    const eta = p.step > 0 ? (p.elapsedSeconds / p.step) * (p.steps - p.step) : 0;
+    console.error(`${p.label ? p.label + ' ' : ''}step ${p.step}/${p.steps} loss ${p.loss.toFixed(5)} ${p.elapsedSeconds.toFixed(0)} s elapsed, ~${eta.toFixed(0)} s left`);
+  };
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof InputError || error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`clearsky: ${(error as Error).message}`);
+    if (error instanceof UsageError || (error as { code?: string }).code) console.error('run `clearsky --help` for usage');
+    process.exitCode = 2;
+  } else if ((error as Error).name === 'AbortError') {
+    console.error('clearsky: cancelled');
+    process.exitCode = 130;
+  } else {
+    console.error(`clearsky: ${(error as Error).message?.split('\n')[0] ?? String(error)}`);
+    if (process.env.CLEARSKY_DEBUG) console.error(error);
+    process.exitCode = 1;
+  }
+}

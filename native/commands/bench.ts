@@ -1,0 +1,61 @@
+/**
+ * `clearsky bench`: seconds per training step of the default network on random data, after warm-up.
+ */
+import * as tf from '../dip/tf.ts';
+import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
+import { DipNetwork } from '../dip/network.ts';
+import { meshgrid } from '../dip/optimise.ts';
+
+export interface BenchOptions {
+  size: number;
+  outputs: number;
+  steps: number;
+  warmup?: number;
+  backend?: BackendChoice;
+}
+
+export interface BenchResult {
+  backend: string;
+  size: number;
+  outputs: number;
+  steps: number;
+  seconds_per_step: number;
+  peak_rss_mb: number;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const info = await selectBackend(options.backend ?? 'auto');
+  const { size, outputs } = options;
+  const network = new DipNetwork({ inputChannels: 2, outputChannels: outputs, seed: 0 });
+  const z = meshgrid(size, size);
+  const target = tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 1);
+  const weights = tf.cast(tf.greater(tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 2), 0.2), 'float32');
+  const weightSum = tf.sum(weights);
+  const optimizer = tf.train.adam(0.02);
+  const step = (i: number) => {
+    const loss = optimizer.minimize(() => {
+      const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D);
+      return tf.div(tf.sum(tf.mul(tf.squaredDifference(out, target), weights)), weightSum) as tf.Scalar;
+    }, true, network.variables);
+    loss!.dataSync(); // wait for the device
+    loss!.dispose();
+  };
+  try {
+    for (let i = 0; i < (options.warmup ?? 2); i++) step(-1 - i);
+    const start = performance.now();
+    for (let i = 0; i < options.steps; i++) step(i);
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      backend: info.description,
+      size,
+      outputs,
+      steps: options.steps,
+      seconds_per_step: seconds / options.steps,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    optimizer.dispose();
+    network.dispose();
+    tf.dispose([z, target, weights, weightSum]);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Picks the tfjs backend the engine runs on, best first, and says which one it got.
+ *
+ *   tensorflow  @tensorflow/tfjs-node-gpu (CUDA), then @tensorflow/tfjs-node (libtensorflow on the CPU);
+ *               optional dependencies, absent where libtensorflow could not be downloaded at install
+ *   webgpu      @tensorflow/tfjs-backend-webgpu where a WebGPU adapter exists (the Electron renderer, or
+ *               Node with the optional `webgpu` package)
+ *   native      'clearsky-cpu': tfjs' cpu backend with convolutions on oneDNN through our addon
+ *   wasm        tfjs wasm with the training kernels it lacks registered by us
+ *   cpu         tfjs' plain JavaScript backend: complete but very slow for training
+ */
+import * as tf from '../tf.ts';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** What the user asked for or got: one of BACKEND_CHOICES other than 'auto'. */
+  choice: Exclude<BackendChoice, 'auto'>;
+  /** The tfjs backend name now active. */
+  tfBackend: string;
+  /** A human description, e.g. "tensorflow (CUDA)". */
+  description: string;
+  /** Why better backends were passed over (for --backend auto). */
+  skipped: string[];
+}
+
+type Attempt = () => Promise<{ tfBackend: string; description: string }>;
+
+const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
+  tensorflow: async () => {
+    const failures: string[] = [];
+    for (const [pkg, description] of [['@tensorflow/tfjs-node-gpu', 'tensorflow (CUDA)'], ['@tensorflow/tfjs-node', 'tensorflow (CPU)']]) {
+      try {
+        await importOptional(pkg);
+        if (await tf.setBackend('tensorflow')) return { tfBackend: 'tensorflow', description };
+        failures.push(`${pkg} loaded but its backend did not start`);
+      } catch (error) {
+        failures.push(`${pkg} not available (${firstLine(error)})`);
+      }
+    }
+    throw new Error(failures.join('; '));
+  },
+  webgpu: async () => {
+    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+      // Node has no navigator.gpu; the optional `webgpu` package (Dawn) provides one.
+      const dawn = (await importOptional('webgpu')) as { create(options: string[]): unknown; globals: object };
+      Object.assign(globalThis, dawn.globals);
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
+    }
+    const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } }).navigator.gpu;
+    if (!(await gpu.requestAdapter())) throw new Error('no WebGPU adapter on this machine');
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
+    return { tfBackend: 'webgpu', description: 'webgpu' };
+  },
+  native: async () => {
+    const { registerNativeCpuBackend } = await import('./native-cpu.ts');
+    const unavailable = registerNativeCpuBackend();
+    if (unavailable) throw new Error(unavailable);
+    if (!(await tf.setBackend('clearsky-cpu'))) throw new Error('the clearsky-cpu backend did not start');
+    return { tfBackend: 'clearsky-cpu', description: 'native (oneDNN CPU)' };
+  },
+  wasm: async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const { registerWasmTrainingKernels } = await import('./wasm-kernels.ts');
+    registerWasmTrainingKernels();
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+    return { tfBackend: 'wasm', description: 'wasm (SIMD)' };
+  },
+  cpu: async () => {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
+    return { tfBackend: 'cpu', description: 'cpu (JavaScript)' };
+  },
+};
+
+const AUTO_ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
+
+/** Activates a backend; with 'auto' the first that works. Throws when an explicit choice is unavailable. */
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  const order = choice === 'auto' ? AUTO_ORDER : [choice];
+  const skipped: string[] = [];
+  for (const candidate of order) {
+    try {
+      const { tfBackend, description } = await attempts[candidate]();
+      await tf.ready();
+      return { choice: candidate, tfBackend, description, skipped };
+    } catch (error) {
+      skipped.push(`${candidate}: ${firstLine(error)}`);
+    }
+  }
+  throw new Error(`backend ${choice} is not available here: ${skipped.join('; ')}`);
+}
+
+export function parseBackendChoice(text: string): BackendChoice {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(text)) {
+    throw new Error(`unknown backend '${text}' (expected one of ${BACKEND_CHOICES.join(', ')})`);
+  }
+  return text as BackendChoice;
+}
+
+/** Imports an optional package by a name the type checker does not resolve (it may not be installed). */
+async function importOptional(name: string): Promise<unknown> {
+  return import(name);
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0];
+}
