@@ -1,0 +1,128 @@
+/**
+ * The `clearsky` command as users and other tools run it: a real child process on the real Slovenia data.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { openRaster, readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
+import { readMaskBand } from '../../native/raster/mask.ts';
+import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+
+const run = promisify(execFile);
+const slovenia = (name: string) => dataFile('slovenia-2015', name);
+const TARGET = slovenia('S2L1C_20150909.tif');
+const MASKS = slovenia('cloudmasks_s2cloudless_2015-2017.tif');
+const REFS = [slovenia('S2L1C_20150711.tif'), slovenia('S2L1C_20150830.tif')];
+let dir: string;
+
+before(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-cli-'));
+});
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function clearsky(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd: dir, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('inpaint writes a georeferenced UInt16 GeoTIFF of the chosen bands, stitched, with a JSON summary', async () => {
+  const out = path.join(dir, 'mt.tif');
+  const r = await clearsky(['inpaint', '--target', TARGET, '--mask', MASKS, '--mask-band', '19', '--reference', REFS[0], '--reference', REFS[1],
+    '--bands', 'B04,B03,B02', '--mode', 'mt', '--steps', '3', '--stitch', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(summary.mode, 'mt');
+  assert.equal(summary.steps, 3);
+  assert.ok(summary.seconds_per_step > 0 && typeof summary.backend === 'string' && Number.isFinite(summary.final_loss));
+  assert.match(r.stderr, /step 3\/3/);
+
+  const input = await openRaster(TARGET);
+  const output = await openRaster(out);
+  try {
+    assert.equal(output.dataType, 'uint16');
+    assert.deepEqual([output.width, output.height, output.bandCount], [100, 101, 3]);
+    assert.deepEqual(output.geoTransform, input.geoTransform);
+    assert.equal(output.crs?.epsg, 32633);
+    assert.deepEqual(output.bandNames, ['B04', 'B03', 'B02']);
+    assert.equal(output.metadata.CLEARSKY_MODE, 'mt');
+    assert.match(output.metadata.ATTRIBUTION, /Contains modified Copernicus Sentinel data/);
+    const mask = await withRaster(MASKS, (m) => readMaskBand(m, 18));
+    const before = await readBands(input, [3, 2, 1]);
+    const after = await readBands(output, [0, 1, 2]);
+    let changed = 0;
+    for (let p = 0; p < mask.data.length; p++) {
+      for (let b = 0; b < 3; b++) {
+        const i = p * 3 + b;
+        if (!mask.data[p]) assert.equal(after.data[i], Math.min(before.data[i], 10000), `clear pixel ${p} band ${b}`);
+        else if (after.data[i] !== before.data[i]) changed++;
+      }
+    }
+    assert.ok(changed > 0, 'cloudy pixels were reconstructed');
+  } finally {
+    await input.close();
+    await output.close();
+  }
+});
+
+test('several seeds give a median result; bad flags are a usage error', async () => {
+  const r = await clearsky(['inpaint', '--target', TARGET, '--mask', MASKS, '--mask-band', '14', '--bands', 'B04', '--mode', 'basic', '--steps', '1', '--seeds', '0,1,2', '--out', path.join(dir, 'seeds.tif'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!).seeds, [0, 1, 2]);
+  const bad = await clearsky(['inpaint', '--target', TARGET, '--frobnicate']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /frobnicate/);
+});
+
+/** Runs an inpaint that must fail: exit 2, one line naming `names`, and no file at the output path. */
+async function assertRefused(args: string[], message: RegExp) {
+  const out = path.join(dir, `refused-${Math.random().toString(36).slice(2)}.tif`);
+  const r = await clearsky(['inpaint', '--mode', 'basic', '--steps', '2', '--out', out, ...args]);
+  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.match(lines[0], message);
+  assert.ok(lines.length <= 2, `short error, got:\n${r.stderr}`);
+  await assert.rejects(fs.access(out), 'no output file is left behind');
+  const leftovers = (await fs.readdir(dir)).filter((f) => f.includes('refused'));
+  assert.deepEqual(leftovers, []);
+}
+
+test('bad input gets a one-line error naming the file and the problem, and no output', async () => {
+  const notTiff = path.join(dir, 'notes.tif');
+  await fs.writeFile(notTiff, 'these are my field notes, not an image\n');
+  await assertRefused(['--target', path.join(dir, 'missing.tif'), '--mask', MASKS], /missing\.tif.*(not exist|no such|not found)/i);
+  await assertRefused(['--target', notTiff, '--mask', MASKS], /notes\.tif.*TIFF/i);
+  await assertRefused(['--target', TARGET, '--mask', dataFile('scotland-2020', 'cloudmask.tif')], /cloudmask\.tif.*grid.*S2L1C_20150909\.tif/);
+  await assertRefused(['--target', TARGET, '--mask', MASKS, '--mask-band', '2'], /cloudmasks.*band 2.*all .* pixels as cloud/);
+  await assertRefused(['--target', TARGET, '--mask', MASKS, '--mask-band', '14', '--bands', 'B04,B13'], /S2L1C_20150909\.tif.*no band B13/);
+  await assertRefused(['--target', TARGET, '--mask', MASKS, '--mask-band', '14', '--mode', 'mt'], /needs a multi-temporal reference/);
+  await assertRefused(['--target', TARGET, '--mask', MASKS, '--mask-band', '14', '--reference', dataFile('scotland-2020', 'S2L2A_mean_2019_B04B03B02.tif'), '--mode', 'mt'], /S2L2A_mean_2019.*grid/);
+});
+
+test('a target with NaN pixels is refused with the count, not fitted into garbage', async () => {
+  const nanTarget = path.join(dir, 'nan.tif');
+  await withRaster(TARGET, async (raster) => {
+    const image = await readBands(raster, [3, 2, 1]);
+    for (let i = 0; i < 30; i++) image.data[i * 3] = Number.NaN;
+    await writeGeoTiff(nanTarget, image, { dataType: 'float32', like: raster, bandNames: ['B04', 'B03', 'B02'] });
+  });
+  await assertRefused(['--target', nanTarget, '--mask', MASKS, '--mask-band', '14'], /nan\.tif.*30 of 10100 pixels have NaN/);
+});
+
+test('an unwritable output folder is refused before any optimisation', async () => {
+  const r = await clearsky(['inpaint', '--target', TARGET, '--mask', MASKS, '--mask-band', '14', '--mode', 'basic', '--out', path.join(dir, 'no/such/folder/out.tif')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /out\.tif.*cannot write here/);
+  assert.doesNotMatch(r.stderr, /step/);
+});
