@@ -8,6 +8,7 @@
 import { InputError } from '../errors.ts';
 import { checkMaskGrid, checkSameImageGrid } from './grid-checks.ts';
 import type { Image, Mask } from './image.ts';
+import { dilateMask } from './mask-ops.ts';
 
 export interface ReferenceSubstitutionOptions {
   /** Clear pixels at most this many pixels (Chebyshev distance: a square around each cloud pixel) from a cloud
@@ -51,7 +52,7 @@ export function fitReferenceToTarget(target: Image, reference: Image, mask: Mask
   if (!Number.isInteger(ringWidth) || ringWidth < 1) throw new InputError(undefined, `ring width must be a positive whole number of pixels, got ${ringWidth}`);
 
   const clear = (p: number): boolean => mask.data[p] === 0;
-  const nearCloud = dilate(mask.data, mask.width, mask.height, ringWidth);
+  const nearCloud = dilateMask(mask, ringWidth).data;
   const ring = (p: number): boolean => clear(p) && nearCloud[p] === 1;
   const ringPixels = countWhere(mask.data.length, ring);
   const clearPixels = countWhere(mask.data.length, clear);
@@ -107,32 +108,6 @@ function leastSquaresPerBand(target: Image, reference: Image, selected: (p: numb
     offsets[b] = meanT[b] - gains[b] * meanR[b];
   }
   return { gains, offsets };
-}
-
-/** 1 where a set pixel lies within `radius` pixels horizontally and vertically (a square window): separable sliding counts. */
-function dilate(set: Uint8Array, width: number, height: number, radius: number): Uint8Array {
-  const horizontal = new Uint8Array(set.length);
-  for (let row = 0; row < height; row++) {
-    slidingAny(set, horizontal, row * width, 1, width, radius);
-  }
-  const out = new Uint8Array(set.length);
-  for (let col = 0; col < width; col++) {
-    slidingAny(horizontal, out, col, width, height, radius);
-  }
-  return out;
-}
-
-/** Along one line (start, stride, length): out[i] = 1 if any input within ±radius of i is set. */
-function slidingAny(input: Uint8Array, out: Uint8Array, start: number, stride: number, length: number, radius: number): void {
-  let count = 0;
-  for (let i = 0; i < Math.min(radius, length - 1) + 1; i++) count += input[start + i * stride] ? 1 : 0;
-  for (let i = 0; i < length; i++) {
-    out[start + i * stride] = count > 0 ? 1 : 0;
-    const entering = i + radius + 1;
-    const leaving = i - radius;
-    if (entering < length && input[start + entering * stride]) count++;
-    if (leaving >= 0 && input[start + leaving * stride]) count--;
-  }
 }
 
 export interface InverseDistanceFillOptions {

@@ -1,26 +1,28 @@
 /** Morphology on cloud masks: dilation, and the ring of clear pixels around the clouds. */
 import { createMask, type Mask } from './image.ts';
 
-/** Grows the cloud by `radius` pixels (a (2r+1)² square, done as two 1-D passes: O(pixels · r)). */
+/** Grows the cloud by `radius` pixels (a (2r+1)² square), as two sliding 1-D passes: O(pixels) for any radius. */
 export function dilateMask(mask: Mask, radius: number): Mask {
   if (radius <= 0) return { ...mask, data: mask.data.slice() };
   const { width, height } = mask;
-  const rows = createMask(width, height);
-  for (let r = 0; r < height; r++) {
-    const line = r * width;
-    for (let c = 0; c < width; c++) {
-      if (!mask.data[line + c]) continue;
-      rows.data.fill(1, line + Math.max(0, c - radius), line + Math.min(width, c + radius + 1));
-    }
-  }
+  const horizontal = new Uint8Array(mask.data.length);
+  for (let row = 0; row < height; row++) slidingAny(mask.data, horizontal, row * width, 1, width, radius);
   const out = createMask(width, height);
-  for (let c = 0; c < width; c++) {
-    for (let r = 0; r < height; r++) {
-      if (!rows.data[r * width + c]) continue;
-      for (let rr = Math.max(0, r - radius); rr <= Math.min(height - 1, r + radius); rr++) out.data[rr * width + c] = 1;
-    }
-  }
+  for (let col = 0; col < width; col++) slidingAny(horizontal, out.data, col, width, height, radius);
   return out;
+}
+
+/** Along one line (start, stride, length): out[i] = 1 if any input within ±radius of i is set. */
+function slidingAny(input: Uint8Array, out: Uint8Array, start: number, stride: number, length: number, radius: number): void {
+  let count = 0;
+  for (let i = 0; i < Math.min(radius, length - 1) + 1; i++) count += input[start + i * stride] ? 1 : 0;
+  for (let i = 0; i < length; i++) {
+    out[start + i * stride] = count > 0 ? 1 : 0;
+    const entering = i + radius + 1;
+    const leaving = i - radius;
+    if (entering < length && input[start + entering * stride]) count++;
+    if (leaving >= 0 && input[start + leaving * stride]) count--;
+  }
 }
 
 /** Clear pixels within `width` pixels (Chebyshev distance) of a cloud pixel. */

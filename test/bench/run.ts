@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: the engine's speed and memory figures, printed, never asserted.
+ *
+ * Seconds per training step of the METHOD.md network (256², 8 outputs) on each CPU backend that runs
+ * here, side by side with PyTorch on the same network (test/bench/torch_dip.py, Debian's python3-torch),
+ * in alternating rounds so that machine load hits both alike. Each measurement is its own process, so peak
+ * RSS is per backend.
+ *
+ * Environment: BENCH_ROUNDS (default 2), BENCH_STEPS (default 10), BENCH_SIZE (256), BENCH_BACKENDS
+ * (default "native,wasm").
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../helpers/data.ts';
+
+const run = promisify(execFile);
+// Debian's python3 has python3-torch; a pyenv python3 earlier on PATH does not.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const steps = Number(process.env.BENCH_STEPS ?? 10);
+const size = Number(process.env.BENCH_SIZE ?? 256);
+const backends = (process.env.BENCH_BACKENDS ?? 'native,wasm').split(',');
+
+interface Figure {
+  engine: string;
+  seconds_per_step: number;
+  peak_rss_mb?: number;
+}
+
+async function clearskyBench(backend: string): Promise<Figure | string> {
+  try {
+    const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'bench', '--size', String(size), '--outputs', '8', '--steps', String(steps), '--backend', backend, '--json'], { maxBuffer: 1 << 24 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    return { engine: `clearsky ${r.backend}`, seconds_per_step: r.seconds_per_step, peak_rss_mb: r.peak_rss_mb };
+  } catch (error) {
+    return `clearsky ${backend}: unavailable (${String((error as { stderr?: string }).stderr ?? error).trim().split('\n').at(-1)})`;
+  }
+}
+
+async function torchBench(): Promise<Figure | string> {
+  try {
+    const { stdout } = await run(PYTHON, [path.join(REPO_ROOT, 'test/bench/torch_dip.py'), 'bench', '--size', String(size), '--outputs', '8', '--steps', String(steps), '--threads', '2'], { maxBuffer: 1 << 24 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    return { engine: `pytorch (${r.threads} threads)`, seconds_per_step: r.seconds_per_step };
+  } catch (error) {
+    return `pytorch: unavailable (${String(error).split('\n')[0]}; apt-get install python3-torch)`;
+  }
+}
+
+const results = new Map<string, number[]>();
+const rss = new Map<string, number>();
+for (let round = 1; round <= rounds; round++) {
+  for (const measure of [torchBench, ...backends.map((b) => () => clearskyBench(b))]) {
+    const figure = await measure();
+    if (typeof figure === 'string') {
+      if (round === 1) console.log(figure);
+      continue;
+    }
+    console.log(`round ${round}: ${figure.engine}: ${figure.seconds_per_step.toFixed(3)} s/step${figure.peak_rss_mb ? `, peak RSS ${figure.peak_rss_mb} MB` : ''}`);
+    results.set(figure.engine, [...(results.get(figure.engine) ?? []), figure.seconds_per_step]);
+    if (figure.peak_rss_mb) rss.set(figure.engine, Math.max(rss.get(figure.engine) ?? 0, figure.peak_rss_mb));
+  }
+}
+
+const best = (engine: string) => Math.min(...results.get(engine)!);
+const torch = [...results.keys()].find((k) => k.startsWith('pytorch'));
+console.log(`\nTraining step, ${size}² × 8 outputs, best of ${rounds} rounds of ${steps} steps:`);
+for (const engine of results.keys()) {
+  const ratio = torch && engine !== torch ? ` = ${(best(engine) / best(torch)).toFixed(2)}× PyTorch` : '';
+  console.log(`  ${engine.padEnd(34)} ${best(engine).toFixed(3)} s/step${ratio}${rss.has(engine) ? `, peak RSS ${rss.get(engine)} MB` : ''}`);
+}
