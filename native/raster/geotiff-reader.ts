@@ -11,6 +11,9 @@ import { LocalFileSource } from './file-source.ts';
 import { bandDescriptions, datasetMetadata, parseGdalMetadata } from './gdal-metadata.ts';
 import { crsFromGeoKeys, geoTransformFromTags } from './georeferencing.ts';
 import type { GeoTags, RasterInfo, StorageLayout, Window } from './raster-info.ts';
+import { useZlibForDeflate } from './zlib-deflate-decoder.ts';
+
+useZlibForDeflate();
 
 /** An open raster: its info plus `close()`, which releases the file. Pass it to `readBands`. */
 export interface Raster extends RasterInfo {

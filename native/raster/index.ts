@@ -11,11 +11,12 @@ export {
   detectSarUnits,
   normaliseS1,
   normaliseS2,
+  nodataTest,
   resolveSarBands,
   S2_SCALE,
   SAR_DB_FLOOR,
   type SarBands,
   type SarUnits,
 } from './preprocess.ts';
-export { assertHasClearPixels, readMask, readMaskBand, type ReadMaskOptions } from './mask.ts';
+export { assertHasClearPixels, nodataMask, readMask, readMaskBand, type ReadMaskOptions } from './mask.ts';
 export { readS1, readS2, readS2Mean, type ReadS1Options } from './sources.ts';

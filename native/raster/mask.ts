@@ -3,10 +3,10 @@
  * (SCL classes, cloud probability) build on `readMaskBand`.
  */
 import { InputError } from '../errors.ts';
-import { createMask, type Mask } from '../dip/image.ts';
+import { createMask, type Image, type Mask } from '../dip/image.ts';
 import { readBands, withRaster, type Raster } from './geotiff-reader.ts';
 import { assertSameGrid, type GridInfo } from './grid.ts';
-import { assertFinite } from './preprocess.ts';
+import { assertFinite, nodataTest } from './preprocess.ts';
 import type { Window } from './raster-info.ts';
 
 /** One band (0-based) of an open raster as a mask. NaN or infinite values are an InputError. */
@@ -38,4 +38,24 @@ export function assertHasClearPixels(mask: Mask, file: string): void {
   if (!mask.data.includes(0)) {
     throw new InputError(file, `the mask marks all ${mask.width * mask.height} pixels as cloud; at least some must be clear`);
   }
+}
+
+/**
+ * Pixels that are `nodata` in every band (outside the swath, fill): neither cloud to reconstruct nor clear
+ * pixels to fit. Null when there are none (or no nodata value), so callers can skip the bookkeeping.
+ */
+export function nodataMask(image: Image, nodata: number | null): Mask | null {
+  if (nodata === null) return null;
+  const isNodata = nodataTest(nodata);
+  const mask = createMask(image.width, image.height);
+  let found = false;
+  for (let pixel = 0; pixel < mask.data.length; pixel++) {
+    let all = true;
+    for (let band = 0; band < image.bands && all; band++) all = isNodata(image.data[pixel * image.bands + band]);
+    if (all) {
+      mask.data[pixel] = 1;
+      found = true;
+    }
+  }
+  return found ? mask : null;
 }

@@ -5,8 +5,8 @@
  * - Sentinel-1 sigma0: linear → dB (10·log10), clip VV to [−25, 0] and VH to [−32.5, 0], map each to [0, 2]
  *   by 2·(x − lo)/(−lo).
  * NaN or infinite input values are refused (InputError with the count): a NaN in the target would poison the
- * loss, and in an auxiliary source it would silently become garbage. Nodata that is a number (e.g. 0 in L1C
- * tiles) passes through like any value: 0 maps to 0.
+ * loss, and in an auxiliary source it would silently become garbage. The exception is the file's declared
+ * nodata value (NaN included): nodata pixels become 0, and the caller masks them out (`nodataMask`).
  */
 import { InputError } from '../errors.ts';
 import { createImage, type Image } from '../dip/image.ts';
@@ -19,13 +19,15 @@ export const S2_SCALE = 2000;
 /** Lower clip limits in dB; the upper limit is 0 dB for both. */
 export const SAR_DB_FLOOR = { vv: -25, vh: -32.5 } as const;
 
-/** Throws an InputError saying how many pixels have a NaN or infinite value in any band. */
-export function assertFinite(image: Image, file: string): void {
+/** Throws an InputError saying how many pixels have a NaN or infinite value (other than `nodata`) in any band. */
+export function assertFinite(image: Image, file: string, nodata: number | null = null): void {
   const { data, bands } = image;
+  const isNodata = nodataTest(nodata);
   let bad = 0;
   for (let pixel = 0; pixel < data.length; pixel += bands) {
     for (let band = 0; band < bands; band++) {
-      if (!Number.isFinite(data[pixel + band])) {
+      const value = data[pixel + band];
+      if (!Number.isFinite(value) && !isNodata(value)) {
         bad++;
         break;
       }
@@ -37,16 +39,26 @@ export function assertFinite(image: Image, file: string): void {
   }
 }
 
-/** Sentinel-2 digital numbers → the network's scale: clip to [0, 10000], ÷ 2000. Returns a new image. */
-export function normaliseS2(image: Image, file: string): Image {
-  assertFinite(image, file);
+/**
+ * Sentinel-2 digital numbers → the network's scale: clip to [0, 10000], ÷ 2000. Values equal to `nodata`
+ * (the file's, if any) become 0. Returns a new image.
+ */
+export function normaliseS2(image: Image, file: string, nodata: number | null = null): Image {
+  assertFinite(image, file, nodata);
+  const isNodata = nodataTest(nodata);
   const out = createImage(image.width, image.height, image.bands);
   const { data } = image;
   for (let i = 0; i < data.length; i++) {
     const dn = data[i];
-    out.data[i] = (dn < 0 ? 0 : dn > S2_MAX_DIGITAL_NUMBER ? S2_MAX_DIGITAL_NUMBER : dn) / S2_SCALE;
+    out.data[i] = isNodata(dn) ? 0 : (dn < 0 ? 0 : dn > S2_MAX_DIGITAL_NUMBER ? S2_MAX_DIGITAL_NUMBER : dn) / S2_SCALE;
   }
   return out;
+}
+
+/** Whether a value is the nodata value (NaN matches NaN); never true when there is none. */
+export function nodataTest(nodata: number | null): (value: number) => boolean {
+  if (nodata === null) return () => false;
+  return Number.isNaN(nodata) ? (value) => Number.isNaN(value) : (value) => value === nodata;
 }
 
 /** The network's scale → digital numbers for writing as `dataType`: × 2000, rounded and clipped for integer types. */

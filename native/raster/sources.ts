@@ -11,6 +11,7 @@ import {
   assertFinite,
   detectSarUnits,
   normaliseS1,
+  nodataTest,
   normaliseS2,
   resolveSarBands,
   type SarBands,
@@ -21,27 +22,38 @@ import type { Window } from './raster-info.ts';
 /** Sentinel-2 bands by name (e.g. ["B04", "B03", "B02"]), clipped and ÷ 2000. */
 export async function readS2(raster: Raster, bandNames: readonly string[], window?: Window): Promise<Image> {
   const raw = await readBands(raster, resolveBands(raster, bandNames), window);
-  return normaliseS2(raw, raster.path);
+  return normaliseS2(raw, raster.path, raster.nodata);
 }
 
 /**
  * The per-pixel mean of several Sentinel-2 scenes (a static multi-temporal reference), in digital numbers
- * first and then clipped and ÷ 2000 like the target.
+ * first and then clipped and ÷ 2000 like the target. Each scene's nodata values are left out of the mean;
+ * where no scene has a value the result is 0.
  */
 export async function readS2Mean(rasters: readonly Raster[], bandNames: readonly string[], window?: Window): Promise<Image> {
   if (rasters.length === 0) throw new RangeError('readS2Mean: no reference scenes');
-  let sum: Image | undefined;
+  let sum: Float64Array | undefined;
+  let count: Uint16Array | undefined;
+  let shape: Image | undefined;
   for (const raster of rasters) {
     const raw = await readBands(raster, resolveBands(raster, bandNames), window);
-    assertFinite(raw, raster.path);
-    sum ??= createImage(raw.width, raw.height, raw.bands);
-    if (raw.data.length !== sum.data.length) {
+    assertFinite(raw, raster.path, raster.nodata);
+    shape ??= raw;
+    sum ??= new Float64Array(raw.data.length);
+    count ??= new Uint16Array(raw.data.length);
+    if (raw.data.length !== sum.length) {
       throw new InputError(raster.path, `has a different size (${raw.width}×${raw.height}) from ${rasters[0].path}`);
     }
-    for (let i = 0; i < raw.data.length; i++) sum.data[i] += raw.data[i];
+    const isNodata = nodataTest(raster.nodata);
+    for (let i = 0; i < raw.data.length; i++) {
+      if (!isNodata(raw.data[i])) {
+        sum[i] += raw.data[i];
+        count[i]++;
+      }
+    }
   }
-  const mean = sum!;
-  for (let i = 0; i < mean.data.length; i++) mean.data[i] /= rasters.length;
+  const mean = createImage(shape!.width, shape!.height, shape!.bands);
+  for (let i = 0; i < mean.data.length; i++) mean.data[i] = count![i] > 0 ? sum![i] / count![i] : 0;
   return normaliseS2(mean, rasters[0].path);
 }
 
