@@ -39,6 +39,13 @@ const sources: Options = {
   seeds: { type: 'string' },
 };
 
+// Ctrl-C stops the optimisation between two steps; a second Ctrl-C exits at once.
+const interrupt = new AbortController();
+process.once('SIGINT', () => {
+  interrupt.abort();
+  process.once('SIGINT', () => process.exit(130));
+});
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -58,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
         backend: parseBackendChoice(v.backend as string),
         stitch: v.stitch as boolean,
         out: required(v.out, '--out'),
+        signal: interrupt.signal,
         onProgress: progressPrinter(),
       });
       if (v.json) console.log(JSON.stringify(result));
@@ -78,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
         steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
         seeds: seedsFrom(v),
         backend: parseBackendChoice(v.backend as string),
+        signal: interrupt.signal,
         onProgress: progressPrinter(),
       });
       console.log(v.json ? JSON.stringify(rows) : formatEvalTable(rows));

@@ -126,3 +126,18 @@ test('an unwritable output folder is refused before any optimisation', async () 
   assert.match(r.stderr, /out\.tif.*cannot write here/);
   assert.doesNotMatch(r.stderr, /step/);
 });
+
+test('Ctrl-C (SIGINT) cancels a run between steps: exit 130 and no output file', async () => {
+  const out = path.join(dir, 'interrupted.tif');
+  const child = (await import('node:child_process')).spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'inpaint', '--target', TARGET, '--mask', MASKS,
+    '--mask-band', '14', '--bands', 'B04', '--mode', 'basic', '--steps', '100000', '--out', out], { cwd: dir });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (/step \d+\/100000/.test(stderr)) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /cancelled/);
+  await assert.rejects(fs.access(out));
+});
