@@ -15,9 +15,9 @@ function run(tool: string, args: string[]): string {
   }
 }
 
-/** `gdalinfo -json` of a file, parsed. */
-export function gdalinfo(path: string): GdalInfo {
-  return JSON.parse(run('gdalinfo', ['-json', path])) as GdalInfo;
+/** `gdalinfo -json` of a file, parsed; `extra` e.g. ['-checksum']. */
+export function gdalinfo(path: string, extra: string[] = []): GdalInfo {
+  return JSON.parse(run('gdalinfo', ['-json', ...extra, path])) as GdalInfo;
 }
 
 /** `gdal_translate -q <args>`: e.g. ['-co', 'COMPRESS=LZW', src, dst]. */
@@ -36,6 +36,7 @@ export interface GdalInfo {
     type: string;
     description?: string;
     noDataValue?: number | string;
+    checksum?: number;
   }[];
   stac?: Record<string, unknown>;
 }
