@@ -3,13 +3,14 @@
  * the references and the SAR, all checked onto the target's grid and scaled as METHOD.md says.
  */
 import { InputError } from '../errors.ts';
-import { createImage, createMask, type Image, type Mask } from '../dip/image.ts';
+import type { Image, Mask } from '../dip/image.ts';
 import type { Sources } from '../dip/modes.ts';
-import { resolveBands } from '../raster/bands.ts';
+import { resolveBands, S2_BAND_ORDER } from '../raster/bands.ts';
 import { openRaster, readBands, withRaster, type Raster } from '../raster/geotiff-reader.ts';
 import { assertSameGrid } from '../raster/grid.ts';
-import { assertHasClearPixels, readMaskBand } from '../raster/mask.ts';
-import { detectSarUnits, normaliseS1, normaliseS2, resolveSarBands } from '../raster/preprocess.ts';
+import { assertHasClearPixels, nodataMask, readMaskBand } from '../raster/mask.ts';
+import { normaliseS2 } from '../raster/preprocess.ts';
+import { readS1, readS2Mean } from '../raster/sources.ts';
 import type { RasterInfo } from '../raster/raster-info.ts';
 
 export interface SourceFiles {
@@ -58,55 +59,38 @@ async function loadTarget(raster: Raster, bands: string[] | undefined): Promise<
   return {
     info: { ...raster },
     bandIndexes,
-    bandNames: bandIndexes.map((i) => raster.bandNames[i] ?? bands?.[bandIndexes.indexOf(i)] ?? null),
-    s2: normaliseS2(raw, raster.path),
-    nodata: raster.nodata === null ? undefined : nodataMask(raw, raster.nodata),
+    bandNames: bandIndexes.map((index, i) => raster.bandNames[index] ?? bands?.[i] ?? standardName(raster, index)),
+    s2: normaliseS2(raw, raster.path, raster.nodata),
+    nodata: nodataMask(raw, raster.nodata) ?? undefined,
   };
 }
 
-/** The per-pixel mean of the references, each read with the target's bands (by name where it has names). */
+/** A 13-band file without band descriptions is in the standard Sentinel-2 order. */
+function standardName(raster: Raster, index: number): string | null {
+  return raster.bandCount === S2_BAND_ORDER.length ? S2_BAND_ORDER[index] : null;
+}
+
+/** The per-pixel mean of the references, each read with the target's bands, matched by name. */
 async function loadReferenceMean(paths: string[], target: LoadedTarget): Promise<Image> {
-  const { s2 } = target;
-  const sum = createImage(s2.width, s2.height, s2.bands);
-  for (const path of paths) {
-    const image = await withRaster(path, async (raster) => {
-      assertSameGrid(target.info, raster);
-      const names = target.bandNames.every((n) => n !== null) ? (target.bandNames as string[]) : undefined;
-      let indexes: number[];
-      if (names) indexes = resolveBands(raster, names);
-      else if (raster.bandCount === target.info.bandCount) indexes = target.bandIndexes;
-      else throw new InputError(path, `has ${raster.bandCount} bands and the target ${target.info.bandCount}, and neither names its bands`);
-      return normaliseS2(await readBands(raster, indexes), path);
-    });
-    for (let i = 0; i < sum.data.length; i++) sum.data[i] += image.data[i];
+  const names = target.bandNames;
+  if (names.some((n) => n === null)) {
+    throw new InputError(target.info.path, 'its bands have no names to match the reference bands by; choose them with --bands');
   }
-  for (let i = 0; i < sum.data.length; i++) sum.data[i] /= paths.length;
-  return sum;
+  const rasters: Raster[] = [];
+  try {
+    for (const path of paths) {
+      rasters.push(await openRaster(path));
+      assertSameGrid(target.info, rasters.at(-1)!);
+    }
+    return await readS2Mean(rasters, names as string[]);
+  } finally {
+    await Promise.all(rasters.map((r) => r.close()));
+  }
 }
 
 async function loadSar(path: string, like: RasterInfo, explicit: { vv: number; vh: number } | undefined): Promise<Image> {
-  const raster = await openRaster(path);
-  try {
+  return withRaster(path, async (raster) => {
     assertSameGrid(like, raster);
-    const { vv, vh } = resolveSarBands(raster, explicit && { vv: explicit.vv - 1, vh: explicit.vh - 1 });
-    const raw = await readBands(raster, [vv, vh]);
-    return normaliseS1(raw, path, detectSarUnits([raster.bandNames[vv], raster.bandNames[vh]], raw));
-  } finally {
-    await raster.close();
-  }
-}
-
-function nodataMask(raw: Image, nodata: number): Mask | undefined {
-  const mask = createMask(raw.width, raw.height);
-  let any = false;
-  const isNodata = Number.isNaN(nodata) ? (v: number) => Number.isNaN(v) : (v: number) => v === nodata;
-  for (let p = 0; p < mask.data.length; p++) {
-    let all = true;
-    for (let b = 0; b < raw.bands && all; b++) all = isNodata(raw.data[p * raw.bands + b]);
-    if (all) {
-      mask.data[p] = 1;
-      any = true;
-    }
-  }
-  return any ? mask : undefined;
+    return readS1(raster, { bands: explicit && { vv: explicit.vv - 1, vh: explicit.vh - 1 } });
+  });
 }

@@ -55,9 +55,8 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     return { tfBackend: 'webgpu', description: 'webgpu' };
   },
   native: async () => {
-    const { registerNativeCpuBackend } = await import('./native-cpu.ts');
-    const unavailable = registerNativeCpuBackend();
-    if (unavailable) throw new Error(unavailable);
+    const { registerNativeCpuBackend, nativeCpuUnavailableReason } = await import('./native-cpu.ts');
+    if (!registerNativeCpuBackend()) throw new Error(nativeCpuUnavailableReason());
     if (!(await tf.setBackend('clearsky-cpu'))) throw new Error('the clearsky-cpu backend did not start');
     return { tfBackend: 'clearsky-cpu', description: 'native (oneDNN CPU)' };
   },
