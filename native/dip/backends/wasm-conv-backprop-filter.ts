@@ -3,20 +3,22 @@
  *
  *   dW[kh, kw, ci, co] = Σ_{n, oh, ow} x[n, oh·sh + kh − padTop, ow·sw + kw − padLeft, ci] · dy[n, oh, ow, co]
  *
- * is a convolution whose batch is ci, whose output pixels are (kh, kw), whose filter is dy and whose
- * contraction runs over (oh, ow, n). Handing XNNPACK x transposed with n as the only channel (the textbook
- * trick, filter dy of size OH×OW, dilation = stride) makes every inner step a single float and runs at a
- * third of forward speed. Here the contraction is reshaped so that (n, ow) are the channels: the input is
- * a "width im2col" of x,
+ * The textbook route (convolve xᵀ, with n as its only channel, by dyᵀ with dilation = stride) makes every
+ * XNNPACK inner step a single float and runs at a third of forward speed. Here (n, ow) become the
+ * channels instead: from a "width im2col" of x, only KW times the size of x,
  *
- *   Xw[ci, r, kw, (n, ow)] = x[n, r − padTop, ow·sw + kw − padLeft, ci]   (0 outside x),
+ *   Xw[r, ci, kw, (n, ow)] = x[n, r − padTop, ow·sw + kw − padLeft, ci]   (0 outside x),
  *
- * only KW times the size of x, and the filter is dy read as [OH, 1, (n, ow), co] (dy itself when n = 1),
- * with dilation sh over the rows. The result [ci, KH, KW, co] is transposed to tfjs' HWIO layout.
+ * dW is a convolution of Xw (one image, r as rows, (ci, kw) as columns) with dy read as a filter
+ * [OH, 1, (n, ow), co], dilated by sh over the rows, whose output is dW as [kh, (ci, kw), co].
+ * A whole dy as the filter makes the contraction (OH·OW·n terms) too long for the cache: XNNPACK streams
+ * its packed copy once per tile of output rows. So the contraction is cut into blocks of dy rows; each
+ * block is a view of dy and of Xw (no copies), and the partial results are summed into HWIO order.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  allocate, asWasmBackend, convolve, floatOffset, heapF32, release, transpose, type WasmBackend,
+  allocate, asWasmBackend, convolve, floatOffset, heapF32, release, releaseView, transpose, view,
+  type WasmBackend,
 } from './wasm-internals.ts';
 import { nhwcConvInfo } from './conv-info.ts';
 
@@ -31,53 +33,81 @@ export function conv2dBackpropFilterWasm(args: {
   const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
   const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight } = info;
 
-  const rows = (outHeight - 1) * strideHeight + filterHeight;
   const channels = batchSize * outWidth;
-  const columns = widthIm2col(backend, x, info, rows);
+  const columns = widthIm2col(backend, x, info);
+  // dy as filter rows [OH, (n, ow), co]; dy is [n, OH, OW, co].
+  const dyRows = batchSize === 1 ? dy : transpose(backend, dy, [1, 0, 2, 3]);
+  const rowsPerBlock = Math.max(1, Math.min(outHeight, Math.round(blockTerms(outChannels) / channels)));
 
-  // The filter must be laid out [OH, (n, ow), co]; dy is [n, OH, OW, co].
-  const dyFilter = batchSize === 1 ? dy : transpose(backend, dy, [1, 0, 2, 3]);
-  const gradient = convolve(backend, columns, dyFilter, {
-    batch: inChannels, inHeight: rows, inWidth: filterWidth, inChannels: channels,
-    filterHeight: outHeight, filterWidth: 1, outChannels,
-    padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
-    strideHeight: 1, strideWidth: 1, dilationHeight: strideHeight, dilationWidth: 1,
-  });
+  // Partial results are [kh, (ci, kw), co]; summed in that order, then transposed once to HWIO.
+  let sum: tf.TensorInfo | undefined;
+  for (let first = 0; first < outHeight; first += rowsPerBlock) {
+    const count = Math.min(rowsPerBlock, outHeight - first);
+    const inRows = (count - 1) * strideHeight + filterHeight;
+    const input = view(backend, columns, first * strideHeight * inChannels * filterWidth * channels,
+      [1, inRows, inChannels * filterWidth, channels]);
+    const taps = view(backend, dyRows, first * channels * outChannels, [count, 1, channels, outChannels]);
+    const part = convolve(backend, input, taps, {
+      batch: 1, inHeight: inRows, inWidth: inChannels * filterWidth, inChannels: channels,
+      filterHeight: count, filterWidth: 1, outChannels,
+      padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
+      strideHeight: 1, strideWidth: 1, dilationHeight: strideHeight, dilationWidth: 1,
+    });
+    releaseView(backend, taps, input);
+    if (sum) {
+      addInto(backend, sum, part);
+      release(backend, part);
+    } else {
+      sum = part;
+    }
+  }
   release(backend, columns);
-  if (dyFilter !== dy) release(backend, dyFilter);
-
-  const hwio = transpose(backend, gradient, [1, 2, 0, 3]);
-  release(backend, gradient);
-  return hwio;
+  if (dyRows !== dy) release(backend, dyRows);
+  const gradient = transpose(backend, { ...sum!, shape: [filterHeight, inChannels, filterWidth, outChannels] }, [0, 2, 1, 3]);
+  release(backend, sum!);
+  return gradient;
 }
 
-/** Builds Xw [ci, rows, KW, (n, OW)] from x [n, H, W, ci] (see the file comment). */
-function widthIm2col(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, rows: number): tf.TensorInfo {
-  const { batchSize: batch, inHeight, inWidth, inChannels, outWidth, filterWidth, strideWidth } = info;
+/**
+ * Contraction terms per block of dy rows. XNNPACK rereads the block's packed dy (terms × output channels
+ * × 4 bytes) for every few output rows, so it should stay in cache (32 KiB measured best: a whole 256²
+ * dy in one block runs at half speed); but each block adds one partial sum of the whole gradient, which
+ * costs as much as ~30 terms, so blocks keep at least 512 terms.
+ */
+function blockTerms(outChannels: number): number {
+  return Math.max(512, (32 * 1024) / (4 * outChannels));
+}
+
+/** Builds Xw [rows, ci, KW, (n, OW)] from x [n, H, W, ci] (see the file comment). */
+function widthIm2col(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: batch, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
-  // Channel-major x makes each needed row of x a contiguous (stride 1) or strided run of floats.
-  const planes = transpose(backend, x, [3, 0, 1, 2]);
-  const columns = allocate(backend, [inChannels, rows, filterWidth, batch * outWidth]);
+  const rows = (outHeight - 1) * strideHeight + filterHeight;
+  // x as [H, ci, n, W]: each run of x that Xw needs is then contiguous (stride 1) or evenly strided.
+  const planes = transpose(backend, x, [1, 3, 0, 2]);
+  const columns = allocate(backend, [rows, inChannels, filterWidth, batch * outWidth]);
   const heap = heapF32(backend);
   const src0 = floatOffset(backend, planes);
   let dst = floatOffset(backend, columns);
 
-  for (let ci = 0; ci < inChannels; ci++) {
-    for (let r = 0; r < rows; r++) {
-      const row = r - padTop;
+  for (let r = 0; r < rows; r++) {
+    const row = r - padTop;
+    const inside = row >= 0 && row < inHeight;
+    for (let ci = 0; ci < inChannels; ci++) {
       for (let kw = 0; kw < filterWidth; kw++) {
         // Output columns ow whose input column ow·sw + kw − padLeft lies inside x.
         const first = Math.max(0, Math.ceil((padLeft - kw) / strideWidth));
         const end = Math.min(outWidth, Math.floor((inWidth - 1 + padLeft - kw) / strideWidth) + 1);
         for (let n = 0; n < batch; n++, dst += outWidth) {
-          if (row < 0 || row >= inHeight || end <= first) {
+          if (!inside || end <= first) {
             heap.fill(0, dst, dst + outWidth);
             continue;
           }
           for (let ow = 0; ow < first; ow++) heap[dst + ow] = 0;
           for (let ow = end; ow < outWidth; ow++) heap[dst + ow] = 0;
-          const src = src0 + ((ci * batch + n) * inHeight + row) * inWidth + kw - padLeft;
+          const src = src0 + ((row * inChannels + ci) * batch + n) * inWidth + kw - padLeft;
           if (strideWidth === 1) {
             heap.copyWithin(dst + first, src + first, src + end);
           } else {
@@ -89,4 +119,13 @@ function widthIm2col(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_ut
   }
   release(backend, planes);
   return columns;
+}
+
+/** sum += part, elementwise. */
+function addInto(backend: WasmBackend, sum: tf.TensorInfo, part: tf.TensorInfo): void {
+  const heap = heapF32(backend);
+  const to = floatOffset(backend, sum);
+  const from = floatOffset(backend, part);
+  const size = tf.util.sizeFromShape(sum.shape);
+  for (let i = 0; i < size; i++) heap[to + i] += heap[from + i];
 }

@@ -11,6 +11,7 @@ type TensorInfo = tf.TensorInfo;
 /** The Emscripten module members we use (the package types them through @types/emscripten, absent here). */
 interface WasmModule {
   HEAPF32: Float32Array;
+  tfjs: { disposeData(id: number): void };
   cwrap(name: string, returnType: null, argTypes: string[]): (...args: number[]) => void;
 }
 
@@ -44,6 +45,23 @@ export function allocate(backend: WasmBackend, shape: number[]): TensorInfo {
 
 export function release(backend: WasmBackend, ...tensors: TensorInfo[]): void {
   for (const tensor of tensors) backend.disposeData(tensor.dataId);
+}
+
+/**
+ * A tensor over part of another one's memory (from `offset` floats on), so that a kernel can hand
+ * XNNPACK a block of rows without copying it. Release it with releaseView, never with release, and
+ * before its base.
+ */
+export function view(backend: WasmBackend, base: TensorInfo, offset: number, shape: number[]): TensorInfo {
+  return backend.makeOutput(shape, 'float32', (floatOffset(backend, base) + offset) * 4);
+}
+
+/** Forgets a view without freeing the memory it borrows (also drops XNNPACK operators cached on it). */
+export function releaseView(backend: WasmBackend, ...views: TensorInfo[]): void {
+  for (const v of views) {
+    backend.wasm.tfjs.disposeData(tensorId(backend, v));
+    backend.dataIdMap.delete(v.dataId);
+  }
 }
 
 /** Runs another registered wasm kernel from inside ours; the caller owns (and releases) the result. */
