@@ -7,6 +7,7 @@
  *   filter grad, ours       native/dip/backends/wasm-conv-backprop-filter.ts
  *   filter grad, alt T      the textbook alternative: conv of xᵀ with dyᵀ, dilation = stride
  *   filter grad, alt GEMM   the other alternative: im2col(x)ᵀ · dy through wasm BatchMatMul
+ * and the time of Tile (stock and ours) for what tfjs' BatchNorm gradient asks of it.
  * The forward convolution reuses one filter tensor, so XNNPACK packs it once (as in inference); in
  * training each step brings new weights, and the gradients above pack their dy-derived filters per call.
  * Run: node --import tsx test/bench/wasm-kernels.bench.ts [--quick]
@@ -87,7 +88,8 @@ async function main(): Promise<void> {
   await tf.setBackend('wasm');
   // The stock kernel, kept before ours replaces it (its setup ran when the backend started).
   const stockInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  if (!stockInput) throw new Error('no stock Conv2DBackpropInput');
+  const stockTile = tf.getKernel(tf.Tile, 'wasm');
+  if (!stockInput || !stockTile) throw new Error('no stock Conv2DBackpropInput or Tile');
   registerWasmTrainingKernels();
   const backend = tf.backend();
   const flags = `SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')}`;
@@ -121,6 +123,14 @@ async function main(): Promise<void> {
       .map((cell, i) => (i === 0 ? cell : cell.padStart([7, 11, 10, 11, 12, 15][i - 1]))).join(' | '));
     tf.dispose([x, filter, dy]);
   }
+
+  // BatchNorm's gradient tiles a channel vector to the image size once per layer.
+  const channelVector = tf.randomNormal([1, 1, 1, 16]);
+  const reps = [1, 256, 256, 1];
+  const tileStock = time(() => stockTile.kernelFunc({ inputs: { x: channelVector }, backend, attrs: { reps } }) as tf.TensorInfo);
+  const tileOurs = time(() => tf.tile(channelVector, reps));
+  console.log(`Tile [1,1,1,16] → [1,256,256,16]: stock ${(tileStock * 1e3).toFixed(2)} ms, ours ${(tileOurs * 1e3).toFixed(2)} ms`);
+  channelVector.dispose();
 }
 
 await main();

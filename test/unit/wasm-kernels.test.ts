@@ -102,14 +102,13 @@ describe('wasm training kernels', () => {
     assert.ok(await tf.setBackend('wasm'));
   });
 
-  test('registering twice keeps one kernel of each', () => {
+  test('registering again keeps the same kernels', () => {
     registerWasmTrainingKernels();
-    const filter = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
-    const input = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+    const names = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.Tile];
+    const first = names.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc);
     registerWasmTrainingKernels();
-    assert.ok(filter && input);
-    assert.equal(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')?.kernelFunc, filter.kernelFunc);
-    assert.equal(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.kernelFunc, input.kernelFunc);
+    assert.ok(first.every(Boolean));
+    assert.deepEqual(names.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc), first);
   });
 
   for (const [index, c] of cases.entries()) {
@@ -124,6 +123,33 @@ describe('wasm training kernels', () => {
       assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
     });
   }
+
+  test('Tile equals cpu for numeric dtypes, any rank and repetition pattern; refuses strings', async () => {
+    const cases: { shape: number[]; reps: number[]; dtype: 'float32' | 'int32' | 'bool' }[] = [
+      { shape: [1, 1, 1, 5], reps: [1, 7, 9, 1], dtype: 'float32' }, // what BatchNorm gradients do
+      { shape: [2, 3], reps: [3, 2], dtype: 'int32' },
+      { shape: [3, 1, 2], reps: [1, 4, 3], dtype: 'bool' },
+      { shape: [2, 3, 4], reps: [2, 1, 3], dtype: 'float32' },
+      { shape: [5], reps: [1], dtype: 'float32' },
+      { shape: [2, 2], reps: [0, 3], dtype: 'float32' },
+    ];
+    for (const c of cases) {
+      const values = Array.from(randomValues(tf.util.sizeFromShape(c.shape), 31), (v) => (c.dtype === 'float32' ? v : v > 0 ? 1 : 0) * (c.dtype === 'int32' ? 7 : 1));
+      const tileOn = async (backend: string) => {
+        await tf.setBackend(backend);
+        const x = tf.tensor(values, c.shape, c.dtype);
+        const tiled = tf.tile(x, c.reps);
+        const result = { shape: tiled.shape, values: Array.from(await tiled.data()) };
+        tf.dispose([x, tiled]);
+        return result;
+      };
+      assert.deepEqual(await tileOn('wasm'), await tileOn('cpu'), `${c.dtype} ${c.shape} × ${c.reps}`);
+    }
+    await tf.setBackend('wasm');
+    const words = tf.tensor(['a', 'b']);
+    assert.throws(() => tf.tile(words, [2]), /string/);
+    words.dispose();
+  });
 
   test('tf.variableGrads through a two-layer conv net equals cpu, for the weights and the input', async () => {
     const run = async (backend: string) => {

@@ -11,6 +11,7 @@ type TensorInfo = tf.TensorInfo;
 /** The Emscripten module members we use (the package types them through @types/emscripten, absent here). */
 interface WasmModule {
   HEAPF32: Float32Array;
+  HEAPU8: Uint8Array;
   tfjs: { disposeData(id: number): void };
   cwrap(name: string, returnType: null, argTypes: string[]): (...args: number[]) => void;
 }
