@@ -1,0 +1,37 @@
+// 2-D convolution (forward, backward-data, backward-weights) on tfjs layouts: NHWC activations, HWIO
+// filters, float32.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace clearsky {
+
+// The shape of one convolution, as tfjs' computeConv2DInfo resolves it. Dilations are tfjs-style
+// (1 = dense). Pads are explicit: top, bottom, left, right.
+struct ConvGeometry {
+  int64_t batch, inHeight, inWidth, inChannels;
+  int64_t filterHeight, filterWidth, outChannels;
+  int64_t outHeight, outWidth;
+  int64_t strideHeight, strideWidth;
+  int64_t padTop, padBottom, padLeft, padRight;
+  int64_t dilationHeight, dilationWidth;
+};
+constexpr int kGeometryFields = 17;
+
+// How activations and filters are handed to oneDNN: as the caller stores them, in the blocked layouts
+// oneDNN prefers (with reorders around the primitive), or by a fixed rule per shape (the default).
+enum class Layout { Plain = 0, Blocked = 1, Auto = 2 };
+void setLayout(Layout forward, Layout backwardData, Layout backwardWeights);
+
+// Each writes its whole output. `bias`/`biasGradient` may be null.
+void convForward(const ConvGeometry& g, const float* x, const float* filter, const float* bias, float* y);
+void convBackwardData(const ConvGeometry& g, const float* dy, const float* filter, float* dx);
+void convBackwardWeights(const ConvGeometry& g, const float* x, const float* dy, float* filterGradient,
+                         float* biasGradient);
+
+// The oneDNN implementation and layout in use for this shape (which: 0 forward, 1 backward-data,
+// 2 backward-weights), or "not run yet"; for profiling.
+std::string convImplementation(const ConvGeometry& g, int which, bool withBias);
+
+}  // namespace clearsky

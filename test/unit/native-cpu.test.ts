@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import * as tf from '../../native/dip/tf.ts';
+import '@tensorflow/tfjs-backend-cpu';
+import { batchNormTraining } from '../../native/dip/batch-norm.ts';
+import { DipNetwork } from '../../native/dip/network.ts';
+import { NATIVE_CPU_BACKEND, nativeCpuUnavailableReason, registerNativeCpuBackend } from '../../native/dip/backends/native-cpu.ts';
+import { fallbackCounts } from '../../native/dip/backends/native-kernel-util.ts';
+import { REPO_ROOT } from '../helpers/data.ts';
+
+const available = registerNativeCpuBackend();
+const skip = available ? false : `clearsky-cpu unavailable: ${nativeCpuUnavailableReason()}`;
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+/** Deterministic values in [-1, 1) (mulberry32), so a failure reproduces. */
+function randomValues(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    values[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return values;
+}
+
+function random(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed), shape);
+}
+
+/** max |actual − expected| / max |expected|. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  assert.equal(actual.length, expected.length);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  assert.ok(scale > 0, 'the expected values are not all zero');
+  return worst / scale;
+}
+
+/** Runs `compute` on a backend and returns its outputs' values (tensors are built inside, per backend). */
+async function valuesOn(backend: string, compute: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const outputs = tf.tidy(compute);
+  const list = Array.isArray(outputs) ? outputs : [outputs];
+  const values = list.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(list);
+  return values;
+}
+
+/** The same computation on 'cpu' and on 'clearsky-cpu', output by output, within 1e-4 relative error, with
+ * none of the listed kernels having fallen back to tfjs' JavaScript. */
+async function assertMatchesCpu(compute: () => tf.Tensor | tf.Tensor[], nativeKernels: string[], label = ''): Promise<void> {
+  const expected = await valuesOn('cpu', compute);
+  const before = nativeKernels.map((k) => fallbackCounts.get(k) ?? 0);
+  const actual = await valuesOn(NATIVE_CPU_BACKEND, compute);
+  nativeKernels.forEach((k, i) => assert.equal(fallbackCounts.get(k) ?? 0, before[i], `${label}: ${k} fell back to tfjs' kernel`));
+  assert.equal(actual.length, expected.length);
+  actual.forEach((a, i) => {
+    const error = relativeError(a, expected[i]);
+    assert.ok(error < 1e-4, `${label} output ${i}: relative error ${error}`);
+  });
+}
+
+interface ConvCase {
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  pad: Pad;
+  dilation?: number;
+  batch?: number;
+}
+
+const CONV_CASES: ConvCase[] = [
+  { height: 9, width: 13, inChannels: 3, outChannels: 8, kernel: 3, stride: 1, pad: 'same' },
+  { height: 16, width: 12, inChannels: 16, outChannels: 32, kernel: 3, stride: 2, pad: 1 },
+  { height: 8, width: 8, inChannels: 8, outChannels: 4, kernel: 3, stride: 2, pad: 'valid' },
+  { height: 11, width: 7, inChannels: 5, outChannels: 6, kernel: 3, stride: 2, pad: 'same' },
+  { height: 12, width: 10, inChannels: 20, outChannels: 16, kernel: 5, stride: 1, pad: 2 },
+  { height: 10, width: 14, inChannels: 2, outChannels: 16, kernel: 5, stride: 1, pad: 'valid' },
+  { height: 7, width: 9, inChannels: 16, outChannels: 8, kernel: 1, stride: 1, pad: 'same' },
+  { height: 10, width: 10, inChannels: 32, outChannels: 3, kernel: 1, stride: 2, pad: 'valid' },
+  { height: 9, width: 11, inChannels: 4, outChannels: 12, kernel: 3, stride: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+  { height: 12, width: 12, inChannels: 6, outChannels: 5, kernel: 3, stride: 1, pad: 'same', dilation: 2 },
+  { height: 6, width: 5, inChannels: 3, outChannels: 4, kernel: 3, stride: 1, pad: 'same', batch: 2 },
+];
+
+function describeCase(c: ConvCase): string {
+  return `${c.batch ?? 1}×${c.height}×${c.width}×${c.inChannels}→${c.outChannels} k${c.kernel} s${c.stride} pad ${JSON.stringify(c.pad)}${c.dilation ? ` d${c.dilation}` : ''}`;
+}
+
+describe('clearsky-cpu convolutions agree with the cpu backend', { skip }, () => {
+  for (const [index, c] of CONV_CASES.entries()) {
+    const xShape = [c.batch ?? 1, c.height, c.width, c.inChannels];
+    const filterShape = [c.kernel, c.kernel, c.inChannels, c.outChannels];
+    const seed = 100 * index;
+
+    test(`forward, with and without bias: ${describeCase(c)}`, async () => {
+      await assertMatchesCpu(() => {
+        const x = random(xShape, seed) as tf.Tensor4D;
+        const filter = random(filterShape, seed + 1) as tf.Tensor4D;
+        const bias = random([c.outChannels], seed + 2) as tf.Tensor1D;
+        return [
+          tf.conv2d(x, filter, c.stride, c.pad, 'NHWC', c.dilation ?? 1),
+          tf.fused.conv2d({ x, filter, bias, strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1 }),
+        ];
+      }, ['Conv2D', 'FusedConv2D'], describeCase(c));
+    });
+
+    if (c.dilation) continue;  // tfjs has no gradient for dilated convolutions
+    test(`input and filter gradients: ${describeCase(c)}`, async () => {
+      await assertMatchesCpu(() => {
+        const x = random(xShape, seed) as tf.Tensor4D;
+        const filter = random(filterShape, seed + 1) as tf.Tensor4D;
+        const bias = random([c.outChannels], seed + 2) as tf.Tensor1D;
+        const y = tf.fused.conv2d({ x, filter, bias, strides: c.stride, pad: c.pad });
+        const weights = random(y.shape, seed + 3);
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
+          tf.sum(tf.mul(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: d, strides: c.stride, pad: c.pad }), weights)));
+        return grads([x, filter, bias]);
+      }, ['Conv2DBackpropInput', 'Conv2DBackpropFilter'], describeCase(c));
+    });
+  }
+
+  test('repeated calls give identical bits (no run-to-run drift in the filter gradient)', async () => {
+    await tf.setBackend(NATIVE_CPU_BACKEND);
+    const run = () => tf.tidy(() => {
+      const x = random([1, 64, 64, 32], 7) as tf.Tensor4D;
+      const dy = random([1, 64, 64, 16], 8);
+      const filterGrad = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'), dy)));
+      return Float32Array.from(filterGrad(tf.zeros([5, 5, 32, 16])).dataSync());
+    });
+    assert.deepEqual(run(), run());
+  });
+});
+
+describe('clearsky-cpu element-wise and reduction kernels agree with the cpu backend', { skip }, () => {
+  const full = [1, 6, 5, 8];
+
+  test('binary ops: same shape, scalars and per-channel vectors on either side', async () => {
+    const ops = [tf.add, tf.sub, tf.mul, tf.div, tf.squaredDifference] as ((a: tf.Tensor, b: tf.Tensor) => tf.Tensor)[];
+    await assertMatchesCpu(() => {
+      const a = random(full, 1);
+      const b = tf.add(tf.abs(random(full, 2)), 0.5);  // away from 0 for division
+      const operands: [tf.Tensor, tf.Tensor][] = [
+        [a, b], [a, tf.scalar(1.7)], [tf.scalar(-0.3), b], [a, random([8], 3)], [random([1, 1, 1, 8], 4), b],
+      ];
+      return ops.flatMap((op) => operands.map(([x, y]) => op(x, y)));
+    }, ['Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference']);
+  });
+
+  test('other broadcasts are still right (on tfjs kernels)', async () => {
+    await assertMatchesCpu(() => [tf.mul(random(full, 5), random([1, 6, 1, 1], 6)), tf.add(random([6, 1], 7), random([1, 5], 8))], []);
+  });
+
+  test('unary ops', async () => {
+    await assertMatchesCpu(() => {
+      const x = random([1, 40, 30, 20], 9);  // large enough to run on both cores
+      const positive = tf.add(tf.abs(x), 0.1);
+      return [tf.neg(x), tf.square(x), tf.sqrt(positive), tf.rsqrt(positive), tf.sigmoid(x), tf.leakyRelu(x, 0.2), tf.relu(x), tf.exp(x), tf.abs(x)];
+    }, ['Neg', 'Square', 'Sqrt', 'Rsqrt', 'Sigmoid', 'LeakyRelu', 'Relu', 'Exp', 'Abs']);
+  });
+
+  test('sum and mean over leading axes, inner axes and everything, with and without keepDims', async () => {
+    await assertMatchesCpu(() => {
+      const x = random([2, 48, 40, 16], 10);
+      return [
+        tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x), tf.mean(x), tf.sum(x, [1, 2]), tf.mean(x, [1, 2], true),
+        tf.sum(x, 3),  // the last axis over many rows: tfjs' kernel
+      ];
+    }, []);
+    await assertMatchesCpu(() => [tf.sum(random([1, 48, 40, 16], 11), [0, 1, 2]), tf.mean(random([300], 12))], ['Sum', 'Mean']);
+  });
+
+  test('tile of a per-channel vector, batch norm with vector and scalar parameters', async () => {
+    await assertMatchesCpu(() => {
+      const x = random(full, 13);
+      const variance = tf.add(tf.abs(random([8], 14)), 0.1);
+      return [
+        tf.tile(random([1, 1, 1, 8], 15), [1, 6, 5, 1]),
+        tf.batchNorm(x, random([8], 16), variance, random([8], 17), random([8], 18), 1e-3),
+        tf.batchNorm(x, tf.scalar(0.2), tf.scalar(1.5), undefined, undefined, 1e-5),
+      ];
+    }, ['Tile', 'FusedBatchNorm']);
+  });
+
+  test('leaky ReLU gradient (greater, select)', async () => {
+    await assertMatchesCpu(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(x, 0.2), random(full, 20))))(random(full, 19)), ['Greater', 'Select']);
+  });
+
+  // Batch 1: tfjs' cpu ResizeNearestNeighborGrad offsets dy by the image's batch stride, wrong for batch > 1.
+  test('nearest-neighbour ×2 upsampling and its gradient; other factors stay correct', async () => {
+    await assertMatchesCpu(() => {
+      const x = random([1, 5, 3, 4], 21);
+      const weights = random([1, 10, 6, 4], 22);
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [10, 6]), weights)))(x);
+      return [tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [10, 6]), grad];
+    }, ['ResizeNearestNeighbor', 'ResizeNearestNeighborGrad']);
+    await assertMatchesCpu(() => [tf.image.resizeNearestNeighbor(random([1, 4, 4, 2], 23) as tf.Tensor4D, [12, 7])], []);
+  });
+});
+
+describe('batchNormTraining', () => {
+  const shape = [1, 12, 10, 6];
+  /** Value and gradients (x, γ, β) of Σ w · BN(x). */
+  const valueAndGrads = (bn: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor4D) => () => {
+    const x = tf.add(tf.mul(random(shape, 30), 3), 0.7) as tf.Tensor4D;
+    const gamma = random([6], 31) as tf.Tensor1D;
+    const beta = random([6], 32) as tf.Tensor1D;
+    const weights = random(shape, 33);
+    const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D), weights));
+    return [bn(x, gamma, beta), ...tf.grads(f)([x, gamma, beta])];
+  };
+  const composed = (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as tf.Tensor4D;
+  };
+
+  test('equals tf.moments + tf.batchNorm, value and gradients, on backends without its kernels', async () => {
+    const expected = await valuesOn('cpu', valueAndGrads(composed));
+    const actual = await valuesOn('cpu', valueAndGrads((x, g, b) => batchNormTraining(x, g, b, 1e-5)));
+    actual.forEach((a, i) => assert.ok(relativeError(a, expected[i]) < 1e-4, `output ${i}`));
+  });
+
+  test('on clearsky-cpu (native kernels) equals the composed ops on cpu', { skip }, async () => {
+    const expected = await valuesOn('cpu', valueAndGrads(composed));
+    const actual = await valuesOn(NATIVE_CPU_BACKEND, valueAndGrads((x, g, b) => batchNormTraining(x, g, b, 1e-5)));
+    actual.forEach((a, i) => assert.ok(relativeError(a, expected[i]) < 1e-4, `output ${i}`));
+  });
+});
+
+describe('training the DIP network on clearsky-cpu', { skip }, () => {
+  const config = { inputChannels: 2, outputChannels: 3, downWidths: [4, 8, 8], seed: 3 };
+  const size = 16;
+
+  test('every variable gradient agrees with the cpu backend', async () => {
+    const gradients = () => {
+      const network = new DipNetwork(config);
+      const z = random([1, size, size, 2], 40) as tf.Tensor4D;
+      const target = random([1, size, size, 3], 41);
+      const { grads } = tf.variableGrads(() => tf.mean(tf.squaredDifference(network.apply(z), target)) as tf.Scalar, network.variables);
+      const result = network.variables.map((v) => grads[v.name]);
+      network.dispose();
+      return result;
+    };
+    const expected = await valuesOn('cpu', gradients);
+    const before = fallbackCounts.get('Conv2DBackpropFilter') ?? 0;
+    const actual = await valuesOn(NATIVE_CPU_BACKEND, gradients);
+    assert.equal(fallbackCounts.get('Conv2DBackpropFilter') ?? 0, before);
+    // A bias that feeds a batch norm has zero gradient in exact arithmetic (the norm subtracts it again):
+    // those are rounding noise, so every gradient is held to 1e-4 of the largest one.
+    const largest = Math.max(...expected.map((e) => e.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    actual.forEach((a, i) => {
+      const worst = a.reduce((m, v, j) => Math.max(m, Math.abs(v - expected[i][j])), 0);
+      const scale = Math.max(expected[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0), largest * 1e-3);
+      assert.ok(worst / scale < 1e-4, `variable ${i}: relative error ${worst / scale}`);
+    });
+  });
+
+  test('repeated Adam steps leave the tensor count flat', async () => {
+    await tf.setBackend(NATIVE_CPU_BACKEND);
+    const network = new DipNetwork(config);
+    const z = random([1, size, size, 2], 42) as tf.Tensor4D;
+    const target = random([1, size, size, 3], 43);
+    const optimizer = tf.train.adam(0.02);
+    const step = () => optimizer.minimize(() => {
+      const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1)) as tf.Tensor4D);
+      // Also through the fused batch norm, whose saved tensors must be released after each step.
+      const extra = batchNormTraining(out, tf.ones([3]), tf.zeros([3]), 1e-5);
+      return tf.add(tf.mean(tf.squaredDifference(out, target)), tf.mul(tf.mean(tf.square(extra)), 1e-3)) as tf.Scalar;
+    }, false, network.variables);
+    step();
+    step();
+    const count = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) step();
+    assert.equal(tf.memory().numTensors, count);
+    optimizer.dispose();
+    network.dispose();
+    tf.dispose([z, target]);
+  });
+});
+
+test('without the addon, registration reports why instead of throwing', () => {
+  const script = `
+    import { registerNativeCpuBackend, nativeCpuUnavailableReason } from './native/dip/backends/native-cpu.ts';
+    console.log(JSON.stringify({ ok: registerNativeCpuBackend(), reason: nativeCpuUnavailableReason() }));`;
+  const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, CLEARSKY_NATIVE_ADDON: '/nonexistent/clearsky_native.node' },
+    encoding: 'utf8',
+  });
+  const result = JSON.parse(output.trim().split('\n').pop()!) as { ok: boolean; reason: string };
+  assert.equal(result.ok, false);
+  assert.match(result.reason, /not built.*\/nonexistent\/clearsky_native\.node/);
+});
