@@ -104,7 +104,7 @@ describe('wasm training kernels', () => {
 
   test('registering again keeps the same kernels', () => {
     registerWasmTrainingKernels();
-    const names = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.Tile];
+    const names = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.Tile, tf.Sum, tf.Mean];
     const first = names.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc);
     registerWasmTrainingKernels();
     assert.ok(first.every(Boolean));
@@ -149,6 +149,37 @@ describe('wasm training kernels', () => {
     const words = tf.tensor(['a', 'b']);
     assert.throws(() => tf.tile(words, [2]), /string/);
     words.dispose();
+  });
+
+  test('Sum and Mean equal cpu over leading axes (the fast path) and over any other axes', async () => {
+    const cases: { shape: number[]; axis: number[]; keepDims: boolean; dtype: 'float32' | 'int32' }[] = [
+      { shape: [1, 9, 7, 5], axis: [0, 1, 2], keepDims: false, dtype: 'float32' }, // bias and BatchNorm gradients
+      { shape: [1, 9, 7, 5], axis: [0, 1, 2], keepDims: true, dtype: 'float32' },
+      { shape: [1, 6, 4, 3], axis: [1, 2], keepDims: false, dtype: 'float32' },
+      { shape: [3, 4, 2], axis: [0], keepDims: false, dtype: 'float32' },
+      { shape: [3, 4, 2], axis: [2], keepDims: true, dtype: 'float32' }, // innermost: stock kernel
+      { shape: [3, 4, 2], axis: [0, 2], keepDims: false, dtype: 'float32' }, // not leading: stock kernel
+      { shape: [3, 4, 2], axis: [0, 1], keepDims: false, dtype: 'int32' }, // int32: stock kernel
+    ];
+    for (const c of cases) {
+      const values = Array.from(randomValues(tf.util.sizeFromShape(c.shape), 41), (v) => (c.dtype === 'int32' ? Math.round(v * 50) : v));
+      const reduceOn = async (backend: string) => {
+        await tf.setBackend(backend);
+        const x = tf.tensor(values, c.shape, c.dtype);
+        const sum = tf.sum(x, c.axis, c.keepDims);
+        const mean = tf.mean(x, c.axis, c.keepDims);
+        const result = { shapes: [sum.shape, mean.shape], dtypes: [sum.dtype, mean.dtype], sum: Float32Array.from(await sum.data()), mean: Float32Array.from(await mean.data()) };
+        tf.dispose([x, sum, mean]);
+        return result;
+      };
+      const expected = await reduceOn('cpu');
+      const actual = await reduceOn('wasm');
+      const label = `${c.dtype} ${c.shape} over ${c.axis}`;
+      assert.deepEqual(actual.shapes, expected.shapes, label);
+      assert.deepEqual(actual.dtypes, expected.dtypes, label);
+      assert.ok(relativeError(actual.sum, expected.sum) < 1e-6, label);
+      assert.ok(relativeError(actual.mean, expected.mean) < 1e-6, label);
+    }
   });
 
   test('tf.variableGrads through a two-layer conv net equals cpu, for the weights and the input', async () => {
