@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'native/addon/build/', 'renderer/dist/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', 'native/addon/build/', 'native/dip/generated/', 'renderer/dist/', '.tmp/', '**/*.tmp.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
