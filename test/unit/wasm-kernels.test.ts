@@ -4,6 +4,7 @@ import * as tf from '../../native/dip/tf.ts';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm-kernels.ts';
+import { conv2dBackpropFilterWasm, type FilterGradTuning } from '../../native/dip/backends/wasm-conv-backprop-filter.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -52,8 +53,11 @@ function shapes(c: Case) {
   return { xShape, filterShape, dyShape: info.outShape };
 }
 
-/** Runs one gradient kernel on a backend and returns its values. */
-async function runGradientKernel(backend: string, kernel: 'filter' | 'input', c: Case, seed: number): Promise<Float32Array> {
+/**
+ * Runs one gradient kernel on a backend and returns its values. With `tuning`, calls our wasm filter
+ * gradient directly with that cut of the work.
+ */
+async function runGradientKernel(backend: string, kernel: 'filter' | 'input', c: Case, seed: number, tuning?: Partial<FilterGradTuning>): Promise<Float32Array> {
   await tf.setBackend(backend);
   const { xShape, filterShape, dyShape } = shapes(c);
   const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
@@ -61,7 +65,12 @@ async function runGradientKernel(backend: string, kernel: 'filter' | 'input', c:
   let result: tf.Tensor;
   if (kernel === 'filter') {
     const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(xShape), seed + 1), xShape);
-    result = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape }) as tf.Tensor;
+    if (tuning) {
+      const info = conv2dBackpropFilterWasm({ inputs: { x, dy }, backend: tf.backend(), attrs: { ...attrs, filterShape } }, tuning);
+      result = tf.engine().makeTensorFromTensorInfo(info);
+    } else {
+      result = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape }) as tf.Tensor;
+    }
     x.dispose();
   } else {
     const filter = tf.tensor4d(randomValues(tf.util.sizeFromShape(filterShape), seed + 2), filterShape);
@@ -120,6 +129,20 @@ describe('wasm training kernels', () => {
     test(`Conv2DBackpropInput matches cpu: ${label(c)}`, async () => {
       const expected = await runGradientKernel('cpu', 'input', c, 200 + index);
       const actual = await runGradientKernel('wasm', 'input', c, 200 + index);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+    });
+  }
+
+  // The default cut of the work keeps these small cases in one block and one band; force several.
+  const cuts: [Case, Partial<FilterGradTuning>][] = [
+    [{ batch: 1, height: 13, width: 10, inChannels: 3, outChannels: 8, kernel: 5, stride: 1, pad: 2 }, { blockTerms: 1, bandFloats: 1 }],
+    [{ batch: 2, height: 15, width: 12, inChannels: 4, outChannels: 6, kernel: 3, stride: 2, pad: 'same' }, { blockTerms: 40, bandFloats: 1500 }],
+    [{ batch: 1, height: 16, width: 9, inChannels: 5, outChannels: 4, kernel: 3, stride: 1, pad: [[0, 0], [0, 2], [1, 0], [0, 0]] }, { blockTerms: 20, bandFloats: 2000 }],
+  ];
+  for (const [index, [c, tuning]] of cuts.entries()) {
+    test(`Conv2DBackpropFilter cut into ${JSON.stringify(tuning)} matches cpu: ${label(c)}`, async () => {
+      const expected = await runGradientKernel('cpu', 'filter', c, 300 + index);
+      const actual = await runGradientKernel('wasm', 'filter', c, 300 + index, tuning);
       assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
     });
   }

@@ -14,6 +14,7 @@
  * A whole dy as the filter makes the contraction (OH·OW·n terms) too long for the cache: XNNPACK streams
  * its packed copy once per tile of output rows. So the contraction is cut into blocks of dy rows; each
  * block is a view of dy and of Xw (no copies), and the partial results are summed into HWIO order.
+ * Xw itself is built in bands of rows, to bound its memory on large images.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -22,11 +23,18 @@ import {
 } from './wasm-internals.ts';
 import { nhwcConvInfo } from './conv-info.ts';
 
-export function conv2dBackpropFilterWasm(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+/** How the work is cut; the defaults are what measured fastest. Tests shrink them to reach every path. */
+export interface FilterGradTuning {
+  /** Contraction terms (dy rows × n × OW) per convolution block: see blockTerms. */
+  blockTerms: number;
+  /** Floats of Xw built at a time. */
+  bandFloats: number;
+}
+
+export function conv2dBackpropFilterWasm(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+  tuning: Partial<FilterGradTuning> = {},
+): tf.TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
@@ -34,39 +42,55 @@ export function conv2dBackpropFilterWasm(args: {
   const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight } = info;
 
   const channels = batchSize * outWidth;
-  const columns = widthIm2col(backend, x, info);
+  // x as [H, ci, n, W]: each run of x that Xw needs is then contiguous (stride 1) or evenly strided.
+  const planes = transpose(backend, x, [1, 3, 0, 2]);
   // dy as filter rows [OH, (n, ow), co]; dy is [n, OH, OW, co].
   const dyRows = batchSize === 1 ? dy : transpose(backend, dy, [1, 0, 2, 3]);
-  const rowsPerBlock = Math.max(1, Math.min(outHeight, Math.round(blockTerms(outChannels) / channels)));
+  const rowsPerBlock = Math.max(1, Math.min(outHeight, Math.round((tuning.blockTerms ?? blockTerms(outChannels)) / channels)));
+  // Xw is built one band of dy rows at a time; bands overlap by KH − sh rows of Xw.
+  const xwRowFloats = inChannels * filterWidth * channels;
+  const bandBlocks = Math.max(1, Math.floor(((tuning.bandFloats ?? BAND_FLOATS) / xwRowFloats - filterHeight) / strideHeight / rowsPerBlock));
+  const rowsPerBand = bandBlocks * rowsPerBlock;
 
   // Partial results are [kh, (ci, kw), co]; summed in that order, then transposed once to HWIO.
   let sum: tf.TensorInfo | undefined;
-  for (let first = 0; first < outHeight; first += rowsPerBlock) {
-    const count = Math.min(rowsPerBlock, outHeight - first);
-    const inRows = (count - 1) * strideHeight + filterHeight;
-    const input = view(backend, columns, first * strideHeight * inChannels * filterWidth * channels,
-      [1, inRows, inChannels * filterWidth, channels]);
-    const taps = view(backend, dyRows, first * channels * outChannels, [count, 1, channels, outChannels]);
-    const part = convolve(backend, input, taps, {
-      batch: 1, inHeight: inRows, inWidth: inChannels * filterWidth, inChannels: channels,
-      filterHeight: count, filterWidth: 1, outChannels,
-      padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
-      strideHeight: 1, strideWidth: 1, dilationHeight: strideHeight, dilationWidth: 1,
-    });
-    releaseView(backend, taps, input);
-    if (sum) {
-      addInto(backend, sum, part);
-      release(backend, part);
-    } else {
-      sum = part;
+  for (let band = 0; band < outHeight; band += rowsPerBand) {
+    const bandRows = Math.min(rowsPerBand, outHeight - band);
+    const columns = widthIm2col(backend, planes, info, band * strideHeight, (bandRows - 1) * strideHeight + filterHeight);
+    for (let first = band; first < band + bandRows; first += rowsPerBlock) {
+      const count = Math.min(rowsPerBlock, band + bandRows - first);
+      const inRows = (count - 1) * strideHeight + filterHeight;
+      const input = view(backend, columns, (first - band) * strideHeight * xwRowFloats,
+        [1, inRows, inChannels * filterWidth, channels]);
+      const taps = view(backend, dyRows, first * channels * outChannels, [count, 1, channels, outChannels]);
+      const part = convolve(backend, input, taps, {
+        batch: 1, inHeight: inRows, inWidth: inChannels * filterWidth, inChannels: channels,
+        filterHeight: count, filterWidth: 1, outChannels,
+        padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
+        strideHeight: 1, strideWidth: 1, dilationHeight: strideHeight, dilationWidth: 1,
+      });
+      releaseView(backend, taps, input);
+      if (sum) {
+        addInto(backend, sum, part);
+        release(backend, part);
+      } else {
+        sum = part;
+      }
     }
+    release(backend, columns);
   }
-  release(backend, columns);
+  release(backend, planes);
   if (dyRows !== dy) release(backend, dyRows);
   const gradient = transpose(backend, { ...sum!, shape: [filterHeight, inChannels, filterWidth, outChannels] }, [0, 2, 1, 3]);
   release(backend, sum!);
   return gradient;
 }
+
+/**
+ * Floats of Xw built at a time (16 MiB): bounds the scratch memory for large images. Band sizes from
+ * 1 MiB to a whole 256² Xw measured the same speed in test/bench/wasm-kernels.bench.ts.
+ */
+const BAND_FLOATS = 4 * 1024 * 1024;
 
 /**
  * Contraction terms per block of dy rows. XNNPACK rereads the block's packed dy (terms × output channels
@@ -78,21 +102,17 @@ function blockTerms(outChannels: number): number {
   return Math.max(512, (32 * 1024) / (4 * outChannels));
 }
 
-/** Builds Xw [rows, ci, KW, (n, OW)] from x [n, H, W, ci] (see the file comment). */
-function widthIm2col(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
-  const { batchSize: batch, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+/** Builds rows [firstRow, firstRow + rows) of Xw [rows, ci, KW, (n, OW)] from x as planes [H, ci, n, W]. */
+function widthIm2col(backend: WasmBackend, planes: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, firstRow: number, rows: number): tf.TensorInfo {
+  const { batchSize: batch, inHeight, inWidth, inChannels, outWidth, filterWidth, strideWidth } = info;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
-  const rows = (outHeight - 1) * strideHeight + filterHeight;
-  // x as [H, ci, n, W]: each run of x that Xw needs is then contiguous (stride 1) or evenly strided.
-  const planes = transpose(backend, x, [1, 3, 0, 2]);
   const columns = allocate(backend, [rows, inChannels, filterWidth, batch * outWidth]);
   const heap = heapF32(backend);
   const src0 = floatOffset(backend, planes);
   let dst = floatOffset(backend, columns);
 
-  for (let r = 0; r < rows; r++) {
+  for (let r = firstRow; r < firstRow + rows; r++) {
     const row = r - padTop;
     const inside = row >= 0 && row < inHeight;
     for (let ci = 0; ci < inChannels; ci++) {
@@ -117,7 +137,6 @@ function widthIm2col(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_ut
       }
     }
   }
-  release(backend, planes);
   return columns;
 }
 

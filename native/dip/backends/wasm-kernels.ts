@@ -20,7 +20,7 @@ import { tileWasm } from './wasm-tile.ts';
 const ours = new WeakSet<tf.KernelFunc>();
 
 export function registerWasmTrainingKernels(): void {
-  replace(tf.Conv2DBackpropFilter, () => conv2dBackpropFilterWasm as tf.KernelFunc);
+  replace(tf.Conv2DBackpropFilter, () => (args) => conv2dBackpropFilterWasm(args));
   replace(tf.Conv2DBackpropInput, () => conv2dBackpropInputWasm as tf.KernelFunc);
   replace(tf.Tile, () => tileWasm);
   replace(tf.Sum, (stock) => reduceLeadingAxes('sum', requireStock(tf.Sum, stock)));
