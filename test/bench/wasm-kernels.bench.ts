@@ -7,7 +7,7 @@
  *   filter grad, ours       native/dip/backends/wasm-conv-backprop-filter.ts
  *   filter grad, alt T      the textbook alternative: conv of xᵀ with dyᵀ, dilation = stride
  *   filter grad, alt GEMM   the other alternative: im2col(x)ᵀ · dy through wasm BatchMatMul
- * and the time of Tile (stock and ours) for what tfjs' BatchNorm gradient asks of it.
+ * and the time of Tile, Sum and Mean (stock and ours) for what BatchNorm and bias gradients ask of them.
  * The forward convolution reuses one filter tensor, so XNNPACK packs it once (as in inference); in
  * training each step brings new weights, and the gradients above pack their dy-derived filters per call.
  * Run: node --import tsx test/bench/wasm-kernels.bench.ts [--quick]
@@ -89,7 +89,9 @@ async function main(): Promise<void> {
   // The stock kernel, kept before ours replaces it (its setup ran when the backend started).
   const stockInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   const stockTile = tf.getKernel(tf.Tile, 'wasm');
-  if (!stockInput || !stockTile) throw new Error('no stock Conv2DBackpropInput or Tile');
+  const stockSum = tf.getKernel(tf.Sum, 'wasm');
+  const stockMean = tf.getKernel(tf.Mean, 'wasm');
+  if (!stockInput || !stockTile || !stockSum || !stockMean) throw new Error('a stock wasm kernel is missing');
   registerWasmTrainingKernels();
   const backend = tf.backend();
   const flags = `SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')}`;
@@ -131,6 +133,18 @@ async function main(): Promise<void> {
   const tileOurs = time(() => tf.tile(channelVector, reps));
   console.log(`Tile [1,1,1,16] → [1,256,256,16]: stock ${(tileStock * 1e3).toFixed(2)} ms, ours ${(tileOurs * 1e3).toFixed(2)} ms`);
   channelVector.dispose();
+
+  // Bias and BatchNorm gradients, and batch statistics, reduce an image over all but its channels.
+  const image = tf.randomNormal([1, 256, 256, 32]);
+  const attrs = { axis: [0, 1, 2], keepDims: false };
+  const sumStock = time(() => stockSum.kernelFunc({ inputs: { x: image }, backend, attrs }) as tf.TensorInfo);
+  const sumOurs = time(() => tf.sum(image, [0, 1, 2]));
+  const meanStock = time(() => stockMean.kernelFunc({ inputs: { x: image }, backend, attrs }) as tf.TensorInfo);
+  const meanOurs = time(() => tf.mean(image, [0, 1, 2]));
+  const ms = (seconds: number) => (seconds * 1e3).toFixed(2);
+  console.log(`Sum [1,256,256,32] over [0,1,2]: stock ${ms(sumStock)} ms, ours ${ms(sumOurs)} ms`);
+  console.log(`Mean [1,256,256,32] over [0,1,2]: stock ${ms(meanStock)} ms, ours ${ms(meanOurs)} ms`);
+  image.dispose();
 }
 
 await main();
