@@ -9,6 +9,7 @@
  * BatchNorm always normalises with the batch statistics (a batch of one image), also when the final
  * output is produced, as the reference implementation does.
  */
+import { batchNormTraining } from './batch-norm.ts';
 import * as tf from './tf.ts';
 
 export type HeadActivation = 'sigmoid' | 'linear';
@@ -137,10 +138,8 @@ export class DipNetwork {
         // The fused op lets a backend add the bias inside the convolution.
         return tf.fused.conv2d({ x, filter: layer.filter, bias: layer.bias, strides: layer.stride, pad: layer.pad });
       }
-      case 'batchnorm': {
-        const { mean, variance } = tf.moments(x, [0, 1, 2]);
-        return tf.batchNorm(x, mean, variance, layer.beta, layer.gamma, BN_EPSILON) as tf.Tensor4D;
-      }
+      case 'batchnorm':
+        return batchNormTraining(x, layer.gamma, layer.beta, BN_EPSILON);
       case 'leakyrelu':
         return tf.leakyRelu(x, this.config.leak);
       case 'upsample':
