@@ -52,13 +52,17 @@ test('the same engine code gives the same fit on every available CPU backend', a
   const outputs: Record<string, Float32Array> = {};
   for (const choice of ['cpu', 'wasm', 'native'] as const) {
     if (!(await available(choice))) continue;
-    // A small learning rate: Adam's normalised steps would turn float rounding differences into visible ones.
-    const fit = await fitDip(problem, { steps: 5, seed: 3, learningRate: 1e-3, network: { downWidths: [8, 8, 8] } });
+    // Backends round differently (~1e-6 in the activations). With LeakyReLU's kink, a pre-activation that
+    // lands within rounding of 0 takes the other slope on one backend, its gradient changes by a factor of
+    // 5, and Adam's normalised steps carry the difference into every weight (~lr per step): whether that
+    // happens within a few steps depends only on the seed, on cpu against itself as well. leak = 1 takes
+    // the kink out; every kernel of a training step still runs. A small learning rate for the same reason.
+    const fit = await fitDip(problem, { steps: 8, seed: 3, learningRate: 1e-3, network: { downWidths: [8, 8, 8], leak: 1 } });
     outputs[choice] = fit.output.data;
   }
   for (const [name, data] of Object.entries(outputs)) {
     let worst = 0;
     for (let i = 0; i < data.length; i++) worst = Math.max(worst, Math.abs(data[i] - outputs.cpu[i]));
-    assert.ok(worst < 1e-3, `${name} differs from cpu by ${worst}`);
+    assert.ok(worst < 1e-5, `${name} differs from cpu by ${worst}`);
   }
 });
