@@ -83,10 +83,15 @@ function convFlops(name: string, inputShapes: number[][], outputShape: number[])
 
 for (let i = 0; i < 3; i++) step();  // warm-up: primitive creation, JIT
 const start = performance.now();
+const cpuStart = process.cpuUsage();
 for (let i = 0; i < steps; i++) step();
 const secondsPerStep = (performance.now() - start) / 1000 / steps;
+// CPU seconds (all threads): on a busy machine wall time varies with other processes, CPU time much less.
+const cpu = process.cpuUsage(cpuStart);
+const cpuSecondsPerStep = (cpu.user + cpu.system) / 1e6 / steps;
 console.log(JSON.stringify({
   backend: tf.getBackend(), fused_bn: args['fused-bn'], size, outputs, steps, seconds_per_step: Number(secondsPerStep.toFixed(4)),
+  cpu_seconds_per_step: Number(cpuSecondsPerStep.toFixed(4)),
   threads: loadNativeAddon()?.info().threads, rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
   fallbacks: Object.fromEntries(fallbackCounts),
 }));

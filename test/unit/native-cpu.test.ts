@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as tf from '../../native/dip/tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
@@ -7,6 +10,7 @@ import { batchNormTraining } from '../../native/dip/batch-norm.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
 import { NATIVE_CPU_BACKEND, nativeCpuUnavailableReason, registerNativeCpuBackend } from '../../native/dip/backends/native-cpu.ts';
 import { fallbackCounts } from '../../native/dip/backends/native-kernel-util.ts';
+import { nativeAddonPath } from '../../native/dip/backends/native-addon.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
 
 const available = registerNativeCpuBackend();
@@ -288,6 +292,33 @@ describe('training the DIP network on clearsky-cpu', { skip }, () => {
     network.dispose();
     tf.dispose([z, target]);
   });
+});
+
+test('kernels survive a storm of signals (the profiler sends SIGPROF every 50 µs)', { skip }, () => {
+  // oneDNN's AVX-512 sgemm (used here by forcing plain layouts on 1x1 convolutions) corrupted the heap
+  // when a signal landed while it ran; the addon defers signals during its kernels.
+  const script = `
+    import { createRequire } from 'node:module';
+    const addon = createRequire(process.cwd() + '/')(process.env.CLEARSKY_NATIVE_ADDON);
+    addon.setConvLayout(0, 0, 0);
+    const g = Int32Array.from([1, 64, 64, 16, 1, 1, 16, 64, 64, 1, 1, 0, 0, 0, 0, 1, 1]);
+    const x = new Float32Array(64 * 64 * 16).fill(0.5), w = new Float32Array(256).fill(0.1);
+    for (const end = Date.now() + 1000; Date.now() < end;) {
+      const y = new Float32Array(x.length);
+      addon.conv2dForward(g, x, w, null, y);
+      addon.conv2dBackwardFilter(g, x, y, new Float32Array(256), null);
+    }
+    console.log('survived');`;
+  const profiles = mkdtempSync(join(tmpdir(), 'clearsky-storm-'));
+  try {
+    const output = execFileSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profiles, '--input-type=module', '-e', script], {
+      env: { ...process.env, CLEARSKY_NATIVE_ADDON: nativeAddonPath()! },
+      encoding: 'utf8',
+    });
+    assert.match(output, /survived/);
+  } finally {
+    rmSync(profiles, { recursive: true, force: true });
+  }
 });
 
 test('without the addon, registration reports why instead of throwing', () => {

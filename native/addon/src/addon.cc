@@ -5,12 +5,14 @@
 #include <dnnl.hpp>
 
 #include "napi_util.h"
+#include "signals.h"
 
 namespace {
 
 // setNumThreads(n): the size of the OpenMP team oneDNN and our own loops use.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   omp_set_num_threads(static_cast<int>(clearsky::integer(info[0], "threads")));
+  clearsky::startThreadTeam();
   return info.Env().Undefined();
 }
 
@@ -26,6 +28,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  clearsky::startThreadTeam();
   clearsky::registerConv(env, exports);
   clearsky::registerElementwise(env, exports);
   clearsky::registerBatchNorm(env, exports);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "elementwise.h"
 #include "plan.h"
 
 namespace clearsky {
@@ -81,7 +82,47 @@ Key keyOf(const ConvGeometry& g, Op op, bool withBias) {
 
 std::map<Key, std::unique_ptr<Plan>> gPlans;
 
+bool isPointwise(const ConvGeometry& g) {
+  return g.filterHeight == 1 && g.filterWidth == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.padTop == 0 &&
+         g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0;
+}
+
+// A 1x1 convolution on NHWC/HWIO is a matrix product over the M = N·H·W pixels: y[M,O] = x[M,I]·w[I,O],
+// dx[M,I] = dy[M,O]·wᵀ, dw[I,O] = xᵀ·dy (transposes are strides, not copies).
+std::unique_ptr<Plan> buildMatmulPlan(const ConvGeometry& g, Op op, bool withBias) {
+  const int64_t m = g.batch * g.inHeight * g.inWidth, in = g.inChannels, out = g.outChannels;
+  auto rowMajor = [](int64_t rows, int64_t cols) { return memory::desc({rows, cols}, f32, memory::dims{cols, 1}); };
+  auto transposed = [](int64_t rows, int64_t cols) { return memory::desc({rows, cols}, f32, memory::dims{1, rows}); };
+  auto plan = std::make_unique<Plan>();
+  auto bindAll = [&](dnnl::matmul::primitive_desc& pd, std::initializer_list<std::pair<int, bool>> args) {
+    for (auto [arg, isOutput] : args) plan->bind(arg, pd.query_md(dnnl::query::exec_arg_md, arg), pd.query_md(dnnl::query::exec_arg_md, arg), isOutput);
+    plan->setPrimitive(dnnl::matmul(pd), pd.impl_info_str());
+  };
+  if (op == kForward) {
+    const memory::desc bias({1, out}, f32, memory::dims{out, 1});
+    auto desc = withBias ? dnnl::matmul::desc(rowMajor(m, in), rowMajor(in, out), bias, rowMajor(m, out))
+                         : dnnl::matmul::desc(rowMajor(m, in), rowMajor(in, out), rowMajor(m, out));
+    dnnl::matmul::primitive_desc pd(desc, cpuEngine());
+    if (withBias) {
+      bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_BIAS, false}, {DNNL_ARG_DST, true}});
+    } else {
+      bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_DST, true}});
+    }
+  } else if (op == kBackwardData) {
+    // w is I×O row-major; wᵀ (O×I) is the same buffer read with strides {1, O}.
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(rowMajor(m, out), transposed(out, in), rowMajor(m, in)), cpuEngine());
+    bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_DST, true}});
+  } else {
+    // x is M×I row-major; xᵀ (I×M) is the same buffer read with strides {1, I}.
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(transposed(in, m), rowMajor(m, out), rowMajor(in, out)), cpuEngine());
+    bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_DST, true}});
+  }
+  return plan;
+}
+
 std::unique_ptr<Plan> buildPlan(const ConvGeometry& g, Op op, bool withBias, Layout layout) {
+  if (layout == Layout::Matmul && isPointwise(g)) return buildMatmulPlan(g, op, op == kForward && withBias);
+  if (layout == Layout::Matmul) layout = Layout::Blocked;
   const ConvDescs d = describe(g);
   auto plan = std::make_unique<Plan>();
   if (op == kForward) {
@@ -108,21 +149,25 @@ std::unique_ptr<Plan> buildPlan(const ConvGeometry& g, Op op, bool withBias, Lay
   return plan;
 }
 
-// Neither layout wins everywhere: blocked layouts get oneDNN's direct AVX-512 kernels (2-4x faster on
-// 3x3 and 5x5 filters, reorders included), while 1x1 filters run best as a plain GEMM on the caller's
-// buffers (blocked backward-weights of a 1x1 conv was measured 50x slower). A fixed rule rather than
-// timing each shape keeps results reproducible run to run, and immune to a busy machine.
+// No one way wins everywhere. Blocked layouts get oneDNN's direct AVX-512 convolutions (2-4x faster than
+// plain layouts on 3x3 and 5x5 filters, reorders included). 1x1 filters run best as a matrix product on
+// the caller's buffers: oneDNN's blocked 1x1 backward-weights was measured 20-50x slower, and its plain
+// 1x1 convolution goes through its JIT sgemm, whose AVX-512 kernels corrupt the heap when a signal
+// (e.g. the profiler's SIGPROF) lands on the thread running them (oneDNN 2.6.3; the matmul primitive's
+// brgemm kernels do not). A fixed rule rather than timing each shape keeps results reproducible run to
+// run, and immune to a busy machine.
 Layout autoLayout(const ConvGeometry& g) {
-  return g.filterHeight == 1 && g.filterWidth == 1 ? Layout::Plain : Layout::Blocked;
+  return isPointwise(g) ? Layout::Matmul : Layout::Blocked;
+}
+
+Layout layoutFor(const ConvGeometry& g, Op op) {
+  return gLayout[op] == Layout::Auto ? autoLayout(g) : gLayout[op];
 }
 
 void run(const ConvGeometry& g, Op op, bool withBias, const std::vector<void*>& buffers) {
   auto key = keyOf(g, op, withBias);
   auto it = gPlans.find(key);
-  if (it == gPlans.end()) {
-    const Layout layout = gLayout[op] == Layout::Auto ? autoLayout(g) : gLayout[op];
-    it = gPlans.emplace(std::move(key), buildPlan(g, op, withBias, layout)).first;
-  }
+  if (it == gPlans.end()) it = gPlans.emplace(std::move(key), buildPlan(g, op, withBias, layoutFor(g, op))).first;
   it->second->execute(buffers);
 }
 
@@ -148,6 +193,12 @@ void convBackwardData(const ConvGeometry& g, const float* dy, const float* filte
 
 void convBackwardWeights(const ConvGeometry& g, const float* x, const float* dy, float* filterGradient,
                          float* biasGradient) {
+  if (biasGradient && layoutFor(g, kBackwardWeights) == Layout::Matmul && isPointwise(g)) {
+    // The matrix product gives the filter gradient only; the bias gradient is dy summed per channel.
+    run(g, kBackwardWeights, false, {const_cast<float*>(x), const_cast<float*>(dy), filterGradient});
+    reduceRows(dy, g.batch * g.outHeight * g.outWidth, g.outChannels, 1.0f, biasGradient);
+    return;
+  }
   const bool withBias = biasGradient != nullptr;
   std::vector<void*> buffers{const_cast<float*>(x), const_cast<float*>(dy), filterGradient};
   if (withBias) buffers.push_back(biasGradient);
@@ -156,6 +207,7 @@ void convBackwardWeights(const ConvGeometry& g, const float* x, const float* dy,
 
 std::string convImplementation(const ConvGeometry& g, int which, bool withBias) {
   auto it = gPlans.find(keyOf(g, static_cast<Op>(which), withBias));
+  if (it == gPlans.end()) it = gPlans.find(keyOf(g, static_cast<Op>(which), false));  // 1x1 bias gradient
   return it == gPlans.end() ? std::string("not run yet") : it->second->description();
 }
 

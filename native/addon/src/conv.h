@@ -19,9 +19,10 @@ struct ConvGeometry {
 };
 constexpr int kGeometryFields = 17;
 
-// How activations and filters are handed to oneDNN: as the caller stores them, in the blocked layouts
-// oneDNN prefers (with reorders around the primitive), or by a fixed rule per shape (the default).
-enum class Layout { Plain = 0, Blocked = 1, Auto = 2 };
+// How a convolution is run: a oneDNN convolution on the caller's layouts (Plain) or on the blocked layouts
+// oneDNN prefers, with reorders around it (Blocked); a 1x1 convolution as a oneDNN matrix product
+// (Matmul); or by a fixed rule per shape (Auto, the default).
+enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Matmul = 3 };
 void setLayout(Layout forward, Layout backwardData, Layout backwardWeights);
 
 // Each writes its whole output. `bias`/`biasGradient` may be null.

@@ -1,5 +1,7 @@
 #include "plan.h"
 
+#include "signals.h"
+
 namespace clearsky {
 
 dnnl::engine& cpuEngine() {
@@ -24,6 +26,7 @@ void Plan::bind(int arg, const dnnl::memory::desc& user, const dnnl::memory::des
 }
 
 void Plan::execute(const std::vector<void*>& buffers) {
+  SignalsDeferred deferred;
   auto& stream = cpuStream();
   for (size_t i = 0; i < bindings_.size(); ++i) {
     Binding& b = bindings_[i];

@@ -70,10 +70,15 @@ function configureOpenMp(): void {
   process.env.OMP_WAIT_POLICY ??= 'passive';
 }
 
+/** The path of the built addon, or null when it is not built. */
+export function nativeAddonPath(): string | null {
+  return candidatePaths().find((p) => existsSync(p)) ?? null;
+}
+
 /** The addon, or null when it cannot be used (see {@link nativeAddonUnavailableReason}). */
 export function loadNativeAddon(): NativeAddon | null {
   if (loaded !== undefined) return loaded;
-  const path = candidatePaths().find((p) => existsSync(p));
+  const path = nativeAddonPath();
   if (!path) {
     failure = `the native addon is not built (run \`npm run build:native\`; looked for ${candidatePaths().join(', ')})`;
     loaded = null;
