@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import * as tf from '../../native/dip/tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import { batchNormTraining } from '../../native/dip/batch-norm.ts';
+import { createAdam } from '../../native/dip/adam.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
 import { NATIVE_CPU_BACKEND, nativeCpuUnavailableReason, registerNativeCpuBackend } from '../../native/dip/backends/native-cpu.ts';
 import { fallbackCounts } from '../../native/dip/backends/native-kernel-util.ts';
@@ -240,6 +241,70 @@ describe('batchNormTraining', () => {
     const expected = await valuesOn('cpu', valueAndGrads(composed));
     const actual = await valuesOn(NATIVE_CPU_BACKEND, valueAndGrads((x, g, b) => batchNormTraining(x, g, b, 1e-5)));
     actual.forEach((a, i) => assert.ok(relativeError(a, expected[i]) < 1e-4, `output ${i}`));
+  });
+});
+
+describe('createAdam', () => {
+  /** The variables after `steps` Adam updates of Σ (v − target)² on one backend. */
+  const trajectory = (makeOptimizer: () => tf.Optimizer, steps: number) => () => {
+    const variables = tf.tidy(() => [random([3, 3, 4, 5], 50), random([70, 90], 51), random([5], 52)].map((t) => tf.variable(t)));
+    const targets = [random([3, 3, 4, 5], 53), random([70, 90], 54), random([5], 55)];
+    const optimizer = makeOptimizer();
+    for (let i = 0; i < steps; i++) {
+      optimizer.minimize(() => tf.addN(variables.map((v, j) => tf.sum(tf.squaredDifference(v, targets[j])))) as tf.Scalar, false, variables);
+    }
+    optimizer.dispose();
+    const result = variables.map((v) => tf.clone(v));
+    tf.dispose([...variables, ...targets]);
+    return result;
+  };
+
+  test('follows tf.train.adam step for step (ops fallback on cpu)', async () => {
+    const expected = await valuesOn('cpu', trajectory(() => tf.train.adam(0.02), 20));
+    const actual = await valuesOn('cpu', trajectory(() => createAdam(0.02), 20));
+    actual.forEach((a, i) => assert.ok(relativeError(a, expected[i]) < 1e-5, `variable ${i}`));
+  });
+
+  test('follows tf.train.adam step for step (fused kernel on clearsky-cpu)', { skip }, async () => {
+    const expected = await valuesOn('cpu', trajectory(() => tf.train.adam(0.02), 20));
+    const actual = await valuesOn(NATIVE_CPU_BACKEND, trajectory(() => createAdam(0.02), 20));
+    actual.forEach((a, i) => assert.ok(relativeError(a, expected[i]) < 1e-5, `variable ${i}`));
+  });
+
+  test('releases its moments when disposed', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    tf.dispose(trajectory(() => createAdam(0.02), 2)());
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+describe('recycled output arrays', { skip }, () => {
+  test('data read from a tensor stays intact after the tensor is disposed and new ones are computed', async () => {
+    await tf.setBackend(NATIVE_CPU_BACKEND);
+    const x = random([1, 64, 64, 8], 60);
+    const y = tf.mul(x, 2);  // a pooled native output
+    const read = y.dataSync();
+    const copy = Float32Array.from(read);
+    y.dispose();
+    for (let i = 0; i < 5; i++) tf.dispose(tf.add(x, i));  // same size: would reuse y's array
+    assert.deepEqual(read, copy);
+    x.dispose();
+  });
+
+  test('a result computed into a recycled array equals one computed into a fresh one', async () => {
+    await tf.setBackend(NATIVE_CPU_BACKEND);
+    const compute = () => tf.tidy(() => {
+      // 32×48, 3×3, stride 2, valid: the last input row and column get no gradient (negative far pad).
+      const x = random([1, 32, 48, 16], 61) as tf.Tensor4D;
+      const y = tf.conv2d(x, random([3, 3, 16, 16], 62) as tf.Tensor4D, 2, 'valid');
+      const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, random([3, 3, 16, 16], 62) as tf.Tensor4D, 2, 'valid'), random(y.shape, 63))))(x);
+      return Float32Array.from(dx.dataSync());
+    });
+    const first = compute();
+    // Leave dirty arrays of every size in the pool, then compute again.
+    tf.tidy(() => { for (let i = 0; i < 3; i++) tf.add(random([1, 32, 48, 16], 64 + i), 1e6); });
+    assert.deepEqual(compute(), first);
   });
 });
 

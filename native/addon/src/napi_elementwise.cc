@@ -1,4 +1,5 @@
 // Node-API bindings of the element-wise and reduction kernels (elementwise.h).
+#include "adam.h"
 #include "elementwise.h"
 #include "napi_util.h"
 
@@ -91,6 +92,17 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adamUpdate(value, grad, m, v, [lr, beta1, beta2, epsilon, correction1, correction2], newValue, newM, newV)
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  const int64_t n = lengthOf(info[0]);
+  const float* p = borrow<float>(info[4], 6, "hyperparameters");
+  const AdamStep step{p[0], p[1], p[2], p[3], p[4], p[5]};
+  adamUpdate(step, n, borrow<float>(info[0], n, "value"), borrow<float>(info[1], n, "grad"), borrow<float>(info[2], n, "m"),
+             borrow<float>(info[3], n, "v"), borrow<float>(info[5], n, "newValue"), borrow<float>(info[6], n, "newM"),
+             borrow<float>(info[7], n, "newV"));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void registerElementwise(Napi::Env env, Napi::Object exports) {
@@ -101,6 +113,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("greaterScalar", Napi::Function::New(env, GreaterScalar));
   exports.Set("select", Napi::Function::New(env, Select));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
 }
 
 }  // namespace clearsky

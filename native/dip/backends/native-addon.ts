@@ -39,6 +39,9 @@ export interface NativeAddon {
   /** Nearest upsampling by integer factors fy, fx of a [batch, height, width, channels] image. */
   resizeNearestUp(x: Float32Array, batch: number, height: number, width: number, channels: number, fy: number, fx: number, out: Float32Array): void;
   resizeNearestUpGrad(dy: Float32Array, batch: number, height: number, width: number, channels: number, fy: number, fx: number, dx: Float32Array): void;
+  /** hyper: learningRate, beta1, beta2, epsilon, 1 − β₁ᵗ, 1 − β₂ᵗ. */
+  adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array,
+    newValue: Float32Array, newM: Float32Array, newV: Float32Array): void;
   setNumThreads(threads: number): void;
   info(): { onednn: string; threads: number; isa: number };
 }

@@ -5,6 +5,7 @@
 import * as tf from '../tf.ts';
 import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '../batch-norm.ts';
 import type { NativeAddon } from './native-addon.ts';
+import { newFloats } from './native-cpu-backend.ts';
 import { floatOutput, floatValues, type KernelArgs } from './native-kernel-util.ts';
 
 /** A per-channel parameter: its values if it has exactly `channels` float32 elements. */
@@ -24,7 +25,7 @@ export function nativeBatchNormKernels(addon: NativeAddon, backendName: string):
     const channels = x?.shape[x.shape.length - 1] ?? 0;
     const scale = channelValues(args, 'scale', channels), offset = channelValues(args, 'offset', channels);
     if (!x || !xValues || !channels || !scale || !offset) throw unsupported(BATCH_NORM_TRAIN_KERNEL);
-    const y = new Float32Array(xValues.length), mean = new Float32Array(channels), invStd = new Float32Array(channels);
+    const y = newFloats(backend, xValues.length), mean = newFloats(backend, channels), invStd = newFloats(backend, channels);
     addon.batchNormTrainForward(xValues, channels, scale, offset, args.attrs?.epsilon as number, y, mean, invStd);
     return [floatOutput(backend, x.shape, y), floatOutput(backend, [channels], mean), floatOutput(backend, [channels], invStd)];
   };
@@ -39,7 +40,7 @@ export function nativeBatchNormKernels(addon: NativeAddon, backendName: string):
     if (!x || !dyValues || !xValues || dyValues.length !== xValues.length || !channels || !mean || !invStd || !scale) {
       throw unsupported(BATCH_NORM_TRAIN_GRAD_KERNEL);
     }
-    const dx = new Float32Array(xValues.length), dScale = new Float32Array(channels), dOffset = new Float32Array(channels);
+    const dx = newFloats(backend, xValues.length), dScale = newFloats(backend, channels), dOffset = newFloats(backend, channels);
     addon.batchNormTrainBackward(dyValues, xValues, channels, mean, invStd, scale, dx, dScale, dOffset);
     return [floatOutput(backend, x.shape, dx), floatOutput(backend, [channels], dScale), floatOutput(backend, [channels], dOffset)];
   };

@@ -7,6 +7,7 @@
  */
 import * as tf from '../tf.ts';
 import type { ConvGeometry, NativeAddon } from './native-addon.ts';
+import { newFloats } from './native-cpu-backend.ts';
 import { floatOutput as output, floatValues, nativeKernel, sizeOf, type Attrs, type KernelArgs, type NativeKernel } from './native-kernel-util.ts';
 
 type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -60,7 +61,7 @@ export function nativeConvKernels(addon: NativeAddon, backendName: string): tf.K
       return null;
     }
     const info = convInfo(x.shape, filter.shape, attrs, attrs.dilations as number | [number, number]);
-    const y = new Float32Array(sizeOf(info.outShape));
+    const y = newFloats(backend, sizeOf(info.outShape));
     addon.conv2dForward(geometryOf(info), xValues, filterValues, biasValues, y);
     return output(backend, info.outShape, y);
   };
@@ -81,8 +82,12 @@ export function nativeConvKernels(addon: NativeAddon, backendName: string): tf.K
     const filterValues = floatValues(backend, filter);
     if (!dyValues || !filterValues) return null;
     const info = convInfo(attrs.inputShape as number[], filter.shape, attrs, 1);
-    const dx = new Float32Array(sizeOf(info.inShape));
-    addon.conv2dBackwardData(geometryOf(info), dyValues, filterValues, dx);
+    const dx = newFloats(backend, sizeOf(info.inShape));
+    const geometry = geometryOf(info);
+    // With a negative far pad (rows past the last window) some input rows get no gradient at all. oneDNN
+    // 2.6 writes zeros there; the fill (rare, cheap) keeps recycled arrays safe should another version not.
+    if (geometry[12] < 0 || geometry[14] < 0) dx.fill(0);
+    addon.conv2dBackwardData(geometry, dyValues, filterValues, dx);
     return output(backend, info.inShape, dx);
   };
 
@@ -95,7 +100,7 @@ export function nativeConvKernels(addon: NativeAddon, backendName: string): tf.K
     if (!xValues || !dyValues) return null;
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(x.shape, filterShape, attrs, 1);
-    const dFilter = new Float32Array(sizeOf(filterShape));
+    const dFilter = newFloats(backend, sizeOf(filterShape));
     addon.conv2dBackwardFilter(geometryOf(info), xValues, dyValues, dFilter, null);
     return output(backend, filterShape, dFilter);
   };

@@ -6,12 +6,14 @@
  * and the native kernels read and write those arrays in place.
  */
 import * as tf from '../tf.ts';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-cpu';  // registers 'cpu', whose kernels are copied
+import { NativeCpuBackend } from './native-cpu-backend.ts';
 import { loadNativeAddon, nativeAddonUnavailableReason } from './native-addon.ts';
 import { nativeConvKernels } from './native-conv-kernels.ts';
 import { nativeElementwiseKernels } from './native-elementwise-kernels.ts';
 import { nativeBatchNormKernels } from './native-batch-norm-kernels.ts';
 import { nativeResizeKernels } from './native-resize-kernels.ts';
+import { nativeAdamKernel } from './native-adam-kernel.ts';
 
 export const NATIVE_CPU_BACKEND = 'clearsky-cpu';
 
@@ -27,12 +29,7 @@ export function registerNativeCpuBackend(): boolean {
   if (!addon) return false;
 
   // Priority 0: only used when chosen explicitly (tf.setBackend), never picked by tfjs on its own.
-  tf.registerBackend(NATIVE_CPU_BACKEND, () => {
-    const backend = new MathBackendCPU();
-    // The cpu backend's first-use banner recommends tfjs-node; not relevant here.
-    (backend as unknown as { firstUse: boolean }).firstUse = false;
-    return backend;
-  }, 0);
+  tf.registerBackend(NATIVE_CPU_BACKEND, () => new NativeCpuBackend(), 0);
   for (const kernel of tf.getKernelsForBackend('cpu')) {
     tf.registerKernel({ ...kernel, backendName: NATIVE_CPU_BACKEND });
   }
@@ -45,8 +42,10 @@ export function registerNativeCpuBackend(): boolean {
     tf.unregisterKernel(kernel.kernelName, NATIVE_CPU_BACKEND);
     tf.registerKernel(kernel);
   }
-  // Kernels 'cpu' does not have: fused training ops used through native/dip/batch-norm.ts.
-  for (const kernel of nativeBatchNormKernels(addon, NATIVE_CPU_BACKEND)) tf.registerKernel(kernel);
+  // Kernels 'cpu' does not have: fused training ops used through native/dip/batch-norm.ts and adam.ts.
+  for (const kernel of [...nativeBatchNormKernels(addon, NATIVE_CPU_BACKEND), nativeAdamKernel(addon, NATIVE_CPU_BACKEND)]) {
+    tf.registerKernel(kernel);
+  }
   registered = true;
   return true;
 }

@@ -9,6 +9,7 @@
  */
 import * as tf from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
+import { newFloats } from './native-cpu-backend.ts';
 import { floatOutput, floatValues, nativeKernel, sizeOf, type KernelArgs, type NativeKernel } from './native-kernel-util.ts';
 
 /** Op codes of the addon's binary(), see native/addon/src/elementwise.h. */
@@ -43,7 +44,7 @@ function binaryKernel(addon: NativeAddon, op: number): NativeKernel {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const mode = broadcastOf(a.shape, b.shape, outShape);
     if (mode === null) return null;
-    const out = new Float32Array(sizeOf(outShape));
+    const out = newFloats(backend, sizeOf(outShape));
     addon.binary(op, mode, aValues, bValues, out, outShape[outShape.length - 1] ?? 1);
     return floatOutput(backend, outShape, out);
   };
@@ -53,7 +54,7 @@ function unaryKernel(addon: NativeAddon, op: number): NativeKernel {
   return ({ inputs: { x }, backend, attrs }) => {
     const xValues = floatValues(backend, x);
     if (!x || !xValues) return null;
-    const out = new Float32Array(xValues.length);
+    const out = newFloats(backend, xValues.length);
     addon.unary(op, xValues, out, (attrs?.alpha as number | undefined) ?? 0);
     return floatOutput(backend, x.shape, out);
   };
@@ -75,7 +76,7 @@ function reduceKernel(addon: NativeAddon, mean: boolean): NativeKernel {
     const inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
     if (outer > 64) return null;
     const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
-    const out = new Float32Array(outer * inner);
+    const out = newFloats(backend, outer * inner);
     const scale = mean ? 1 / reduced : 1;
     for (let o = 0; o < outer; o++) {
       const block = xValues.subarray(o * reduced * inner, (o + 1) * reduced * inner);
@@ -94,7 +95,7 @@ function tileKernel(addon: NativeAddon): NativeKernel {
     if (!x || !xValues || !reps || reps.length !== x.shape.length || reps[reps.length - 1] !== 1) return null;
     if (!x.shape.slice(0, -1).every((d) => d === 1) || xValues.length === 0) return null;
     const outShape = x.shape.map((d, i) => d * reps[i]);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = newFloats(backend, sizeOf(outShape));
     addon.broadcastRows(xValues, out);
     return floatOutput(backend, outShape, out);
   };
@@ -114,7 +115,7 @@ function batchNormKernel(addon: NativeAddon): NativeKernel {
     };
     const mean = param('mean'), variance = param('variance'), offset = param('offset'), scale = param('scale');
     if (!mean || !variance || offset === null || scale === null || channels === 0) return null;
-    const y = new Float32Array(xValues.length);
+    const y = newFloats(backend, xValues.length);
     addon.batchNorm(xValues, channels, mean, variance, offset ?? null, scale ?? null, (attrs?.varianceEpsilon as number | undefined) ?? 0.001, y);
     return floatOutput(backend, x.shape, y);
   };
@@ -137,7 +138,7 @@ function selectKernel(addon: NativeAddon): NativeKernel {
     if (!condition || !t || !tValues || !eValues || condition.dtype !== 'bool') return null;
     const conditionValues = backend.data.get(condition.dataId).values;
     if (!(conditionValues instanceof Uint8Array) || conditionValues.length !== tValues.length || eValues.length !== tValues.length) return null;
-    const out = new Float32Array(tValues.length);
+    const out = newFloats(backend, tValues.length);
     addon.select(conditionValues, tValues, eValues, out);
     return floatOutput(backend, t.shape, out);
   };

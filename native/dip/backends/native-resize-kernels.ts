@@ -5,6 +5,7 @@
  */
 import type * as tf from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
+import { newFloats } from './native-cpu-backend.ts';
 import { floatOutput, floatValues, nativeKernel, sizeOf, type NativeKernel } from './native-kernel-util.ts';
 
 /** The integer factor out / in when it is a power of two (its reciprocal is exact, so the nearest source
@@ -28,7 +29,7 @@ export function nativeResizeKernels(addon: NativeAddon, backendName: string): tf
     const fy = powerOfTwoFactor(height, newHeight), fx = powerOfTwoFactor(width, newWidth);
     if (fy === null || fx === null) return null;
     const outShape = [batch, newHeight, newWidth, channels];
-    const out = new Float32Array(sizeOf(outShape));
+    const out = newFloats(backend, sizeOf(outShape));
     addon.resizeNearestUp(values, batch, height, width, channels, fy, fx, out);
     return floatOutput(backend, outShape, out);
   };
@@ -39,7 +40,7 @@ export function nativeResizeKernels(addon: NativeAddon, backendName: string): tf
     const [batch, height, width, channels] = images.shape;
     const fy = powerOfTwoFactor(height, dy.shape[1]), fx = powerOfTwoFactor(width, dy.shape[2]);
     if (fy === null || fx === null || dy.shape[0] !== batch || dy.shape[3] !== channels) return null;
-    const dx = new Float32Array(sizeOf(images.shape));
+    const dx = newFloats(backend, sizeOf(images.shape));
     addon.resizeNearestUpGrad(dyValues, batch, height, width, channels, fy, fx, dx);
     return floatOutput(backend, images.shape, dx);
   };
