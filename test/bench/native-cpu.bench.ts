@@ -2,7 +2,7 @@
  * Seconds per training step of the METHOD.md network on a tfjs backend, with a per-kernel profile.
  *
  *   node --import tsx test/bench/native-cpu.bench.ts [--backend clearsky-cpu] [--size 256] [--outputs 8]
- *        [--steps 10] [--threads 2] [--profile]
+ *        [--steps 10] [--threads 2] [--adam fused|tfjs] [--profile]
  *
  * The step is the engine's (native/dip/optimise.ts): fresh input noise, forward, masked MSE, backward, Adam.
  * --profile times one extra step kernel by kernel (tf.profile) and prints where the time goes, with GFLOP/s
@@ -11,7 +11,6 @@
 import { parseArgs } from 'node:util';
 import * as tf from '../../native/dip/tf.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
-import { batchNormTraining } from '../../native/dip/batch-norm.ts';
 import { createAdam } from '../../native/dip/adam.ts';
 import { meshgrid } from '../../native/dip/optimise.ts';
 import { loadNativeAddon } from '../../native/dip/backends/native-addon.ts';
@@ -26,10 +25,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '10' },
     threads: { type: 'string' },
     profile: { type: 'boolean', default: false },
-    // Batch norm as one op (native/dip/batch-norm.ts) instead of tf.moments + tf.batchNorm.
-    'fused-bn': { type: 'boolean', default: false },
-    // Adam as one kernel per variable (native/dip/adam.ts) instead of tf.train.adam.
-    'fused-adam': { type: 'boolean', default: false },
+    // 'fused': Adam as one kernel per variable (native/dip/adam.ts); 'tfjs': tf.train.adam.
+    adam: { type: 'string', default: 'fused' },
   },
 });
 const size = Number(args.size);
@@ -44,7 +41,6 @@ if (args.backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
 await tf.setBackend(args.backend);
 if (args.threads) loadNativeAddon()?.setNumThreads(Number(args.threads));
 
-if (args['fused-bn']) useFusedBatchNorm();
 const network = new DipNetwork({ inputChannels: 2, outputChannels: outputs, seed: 0 });
 const z = meshgrid(size, size);
 const target = tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 1);
@@ -52,7 +48,7 @@ const target = tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 1);
 const mask = Float32Array.from({ length: size * size * outputs }, (_, i) => ((i * 2654435761) % 10 < 7 ? 1 : 0));
 const weights = tf.tensor4d(mask, [1, size, size, outputs]);
 const weightSum = tf.sum(weights);
-const optimizer: tf.Optimizer = args['fused-adam'] ? createAdam(0.02, 0.9, 0.999, 1e-8) : tf.train.adam(0.02, 0.9, 0.999, 1e-8);
+const optimizer: tf.Optimizer = args.adam === 'tfjs' ? tf.train.adam(0.02, 0.9, 0.999, 1e-8) : createAdam(0.02, 0.9, 0.999, 1e-8);
 
 let stepIndex = 0;
 const phaseSeconds = { gradients: 0, update: 0 };
@@ -74,16 +70,6 @@ function step(): void {
   phaseSeconds.update += (performance.now() - t1) / 1000;
 }
 
-/** Swaps the network's batch norm for the fused op, leaving every other layer as network.ts has it. */
-function useFusedBatchNorm(): void {
-  type Layer = { kind: string; gamma: tf.Tensor1D; beta: tf.Tensor1D };
-  const proto = DipNetwork.prototype as unknown as { applyLayer(layer: Layer, x: tf.Tensor4D): tf.Tensor4D };
-  const original = proto.applyLayer;
-  proto.applyLayer = function (this: unknown, layer: Layer, x: tf.Tensor4D) {
-    return layer.kind === 'batchnorm' ? batchNormTraining(x, layer.gamma, layer.beta, 1e-5) : original.call(this, layer, x);
-  };
-}
-
 /** Multiply-adds ×2 of a convolution kernel call, from its input and output shapes. */
 function convFlops(name: string, inputShapes: number[][], outputShape: number[]): number {
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -102,7 +88,7 @@ const secondsPerStep = (performance.now() - start) / 1000 / steps;
 const cpu = process.cpuUsage(cpuStart);
 const cpuSecondsPerStep = (cpu.user + cpu.system) / 1e6 / steps;
 console.log(JSON.stringify({
-  backend: tf.getBackend(), fused_bn: args['fused-bn'], fused_adam: args['fused-adam'], size, outputs, steps, seconds_per_step: Number(secondsPerStep.toFixed(4)),
+  backend: tf.getBackend(), adam: args.adam, size, outputs, steps, seconds_per_step: Number(secondsPerStep.toFixed(4)),
   cpu_seconds_per_step: Number(cpuSecondsPerStep.toFixed(4)),
   gradients_seconds_per_step: Number((phaseSeconds.gradients / steps).toFixed(4)),
   update_seconds_per_step: Number((phaseSeconds.update / steps).toFixed(4)),
