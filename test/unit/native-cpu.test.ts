@@ -11,7 +11,7 @@ import { createAdam } from '../../native/dip/adam.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
 import { NATIVE_CPU_BACKEND, nativeCpuUnavailableReason, registerNativeCpuBackend } from '../../native/dip/backends/native-cpu.ts';
 import { fallbackCounts } from '../../native/dip/backends/native-kernel-util.ts';
-import { nativeAddonPath } from '../../native/dip/backends/native-addon.ts';
+import { loadNativeAddon, nativeAddonPath } from '../../native/dip/backends/native-addon.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
 
 const available = registerNativeCpuBackend();
@@ -136,6 +136,25 @@ describe('clearsky-cpu convolutions agree with the cpu backend', { skip }, () =>
       }, ['Conv2DBackpropInput', 'Conv2DBackpropFilter'], describeCase(c));
     });
   }
+
+  test('the thread count can change between calls (shapes first run on one thread, then on all)', async () => {
+    const addon = loadNativeAddon()!;
+    const threads = addon.info().threads;
+    const gradients = () => {
+      const x = random([1, 48, 40, 16], 70) as tf.Tensor4D;
+      const dy = random([1, 48, 40, 24], 71);
+      return tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), dy)))([x, random([5, 5, 16, 24], 72)]);
+    };
+    try {
+      addon.setNumThreads(1);
+      const single = await valuesOn(NATIVE_CPU_BACKEND, gradients);
+      addon.setNumThreads(Math.max(2, threads));
+      const all = await valuesOn(NATIVE_CPU_BACKEND, gradients);
+      all.forEach((a, i) => assert.ok(relativeError(a, single[i]) < 1e-5, `output ${i}`));
+    } finally {
+      addon.setNumThreads(threads);
+    }
+  });
 
   test('repeated calls give identical bits (no run-to-run drift in the filter gradient)', async () => {
     await tf.setBackend(NATIVE_CPU_BACKEND);

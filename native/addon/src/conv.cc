@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include <omp.h>
+
 #include <map>
 #include <memory>
 #include <vector>
@@ -77,6 +79,9 @@ Key keyOf(const ConvGeometry& g, Op op, bool withBias) {
   key.push_back(op);
   key.push_back(withBias);
   key.push_back(static_cast<int64_t>(gLayout[op]));
+  // oneDNN sizes a primitive's work split and scratch space for the thread count at creation; running it
+  // with more threads is undefined. A plan per thread count keeps setNumThreads() safe at any time.
+  key.push_back(omp_get_max_threads());
   return key;
 }
 
