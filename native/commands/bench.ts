@@ -1,6 +1,7 @@
 /**
  * `clearsky bench`: seconds per training step of the default network on random data, after warm-up.
  */
+import { createAdam } from '../dip/adam.ts';
 import * as tf from '../dip/tf.ts';
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
 import { DipNetwork } from '../dip/network.ts';
@@ -31,7 +32,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const target = tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 1);
   const weights = tf.cast(tf.greater(tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 2), 0.2), 'float32');
   const weightSum = tf.sum(weights);
-  const optimizer = tf.train.adam(0.02);
+  const optimizer = createAdam(0.02);
   const step = (i: number) => {
     const loss = optimizer.minimize(() => {
       const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D);

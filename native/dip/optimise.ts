@@ -5,6 +5,7 @@
  * output from the clean input. The problem is padded to the network's size multiple with zero weights
  * (padding is unknown, not clear) and the output cropped back.
  */
+import { createAdam } from './adam.ts';
 import * as tf from './tf.ts';
 import { createImage, type Image } from './image.ts';
 import type { DipProblem } from './modes.ts';
@@ -107,7 +108,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
   }
 
   const stopping = options.earlyStopping && new EarlyStopping(options.earlyStopping, target, paddedHeight, paddedWidth);
-  const optimizer = tf.train.adam(options.learningRate ?? DEFAULT_LEARNING_RATE, 0.9, 0.999, 1e-8);
+  const optimizer = createAdam(options.learningRate ?? DEFAULT_LEARNING_RATE, 0.9, 0.999, 1e-8);
   const emaDecay = options.emaDecay;
   let ema: tf.Tensor4D | undefined;
   const start = performance.now();
