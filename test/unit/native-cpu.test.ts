@@ -13,41 +13,15 @@ import { NATIVE_CPU_BACKEND, nativeCpuUnavailableReason, registerNativeCpuBacken
 import { fallbackCounts } from '../../native/dip/backends/native-kernel-util.ts';
 import { loadNativeAddon, nativeAddonPath } from '../../native/dip/backends/native-addon.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
+import { randomValues, relativeError } from '../helpers/numeric.ts';
 
 const available = registerNativeCpuBackend();
 const skip = available ? false : `clearsky-cpu unavailable: ${nativeCpuUnavailableReason()}`;
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
-/** Deterministic values in [-1, 1) (mulberry32), so a failure reproduces. */
-function randomValues(count: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    values[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return values;
-}
-
 function random(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed), shape);
-}
-
-/** max |actual − expected| / max |expected|. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  assert.equal(actual.length, expected.length);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert.ok(scale > 0, 'the expected values are not all zero');
-  return worst / scale;
 }
 
 /** Runs `compute` on a backend and returns its outputs' values (tensors are built inside, per backend). */

@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm-kernels.ts';
 import { conv2dBackpropFilterWasm, type FilterGradTuning } from '../../native/dip/backends/wasm-conv-backprop-filter.ts';
+import { randomValues, relativeError } from '../helpers/numeric.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -17,33 +18,6 @@ interface Case {
   kernel: number;
   stride: number;
   pad: Pad;
-}
-
-/** Deterministic values in [-1, 1) (mulberry32), so a failure reproduces. */
-function randomValues(count: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    values[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return values;
-}
-
-/** max |actual − expected| / max |expected|. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  assert.equal(actual.length, expected.length);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert.ok(scale > 0, 'the expected gradient is not all zero');
-  return worst / scale;
 }
 
 function shapes(c: Case) {
