@@ -141,3 +141,14 @@ test('Ctrl-C (SIGINT) cancels a run between steps: exit 130 and no output file',
   assert.match(stderr, /cancelled/);
   await assert.rejects(fs.access(out));
 });
+
+test('without --bands every band is reconstructed: a 13-band L1C scene in, 13 described bands out', async () => {
+  const out = path.join(dir, 'all-bands.tif');
+  const r = await clearsky(['inpaint', '--target', TARGET, '--mask', MASKS, '--mask-band', '19', '--mode', 'mtr', '--reference', REFS[1], '--steps', '1', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  await withRaster(out, async (raster) => {
+    assert.equal(raster.bandCount, 13);
+    assert.deepEqual(raster.bandNames, ['B01', 'B02', 'B03', 'B04', 'B05', 'B06', 'B07', 'B08', 'B8A', 'B09', 'B10', 'B11', 'B12']);
+    assert.equal(raster.metadata.CLEARSKY_MODE, 'mtr');
+  });
+});
