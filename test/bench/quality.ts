@@ -11,7 +11,7 @@
  * run with the mean of 20150820 and 20150830 ("mt/clear-ref") to show what a clear reference gives.
  *
  * Environment: QUALITY_MASKS (default 14,19,21,35,37,41,48,50,51), QUALITY_STEPS (4000), QUALITY_SEED (0),
- * QUALITY_OUT (.tmp/quality.jsonl), QUALITY_BACKEND (auto).
+ * QUALITY_OUT (.tmp/quality.jsonl), QUALITY_BACKEND (auto), QUALITY_CLEAR_REF (1; 0 skips the clear-reference MT run).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,6 +28,7 @@ const seed = process.env.QUALITY_SEED ?? '0';
 const backend = process.env.QUALITY_BACKEND ?? 'auto';
 const outFile = path.resolve(REPO_ROOT, process.env.QUALITY_OUT ?? '.tmp/quality.jsonl');
 const slovenia = (date: string) => dataFile('slovenia-2015', `S2L1C_${date}.tif`);
+const withClearRef = process.env.QUALITY_CLEAR_REF !== '0';
 const oneCore = { ...process.env, OMP_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' };
 
 type Row = EvalRow & { engine: string };
@@ -56,7 +57,7 @@ for (const mask of masks) {
     clearsky(mask, 'basic,mt', ['20150711', '20150830'], (m) => m),
     pytorch(mask),
   ]);
-  const clearRef = await clearsky(mask, 'mt', ['20150820', '20150830'], (m) => (m === 'idw-fill' ? '' : `${m}/clear-ref`));
+  const clearRef = !withClearRef ? [] : await clearsky(mask, 'mt', ['20150820', '20150830'], (m) => (m === 'idw-fill' ? '' : `${m}/clear-ref`));
   const rows = [...ours, ...theirs, ...clearRef.filter((r) => r.method !== '')];
   await fs.appendFile(outFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   done.push(...rows);
