@@ -15,7 +15,7 @@ const USAGE = `usage:
   clearsky inpaint --target S2.tif --mask M.tif [--mask-band N] [--reference R.tif ...] [--sar S1.tif]
                    [--sar-bands VV,VH] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
                    [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
-                   --out OUT.tif [--json]
+                   [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
   clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]`;
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'inpaint': {
-      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' } });
+      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' } });
       const result = await runInpaint({
         target: required(v.target, '--target'),
         mask: required(v.mask, '--mask'),
@@ -65,11 +65,15 @@ async function main(argv: string[]): Promise<number> {
         backend: parseBackendChoice(v.backend as string),
         stitch: v.stitch as boolean,
         out: required(v.out, '--out'),
+        tileSize: v.tile === undefined ? undefined : integer(v.tile, '--tile'),
+        overlap: v.overlap === undefined ? undefined : integer(v.overlap, '--overlap'),
+        uncertainty: v.uncertainty as string | undefined,
         signal: interrupt.signal,
         onProgress: progressPrinter(),
       });
       if (v.json) console.log(JSON.stringify(result));
-      else console.error(`wrote ${result.out} (${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
+      else console.error(`wrote ${result.out} (${result.tiles.reconstructed} of ${result.tiles.total} tiles reconstructed, ${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
+      if (result.tiles.without_clear_pixels > 0) console.error(`warning: ${result.tiles.without_clear_pixels} tiles are entirely cloud and keep the input; try a larger --tile`);
       return 0;
     }
     case 'eval': {

@@ -1,20 +1,28 @@
 /**
- * `clearsky inpaint`: reconstructs the cloudy pixels of a scene and writes a georeferenced GeoTIFF in the
- * input's digital numbers. Inputs are all checked before the (long) optimisation starts, and the output is
- * written atomically, so a failure leaves no partial file.
+ * `clearsky inpaint`: reconstructs the cloudy pixels of a scene of any size and writes a georeferenced GeoTIFF
+ * in the input's digital numbers.
+ *
+ * The scene is cut into overlapping tiles (tiling.ts); only tiles with cloud are optimised, each result is
+ * written to a tile folder beside the output as soon as it is done, and the mosaic streams from those tiles
+ * into the output with feathered blending, so memory depends on the tile size, not the scene's. Every input is
+ * checked before the (long) optimisation starts; the output appears atomically, so a failure leaves no file.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
-import { maskCover } from '../dip/image.ts';
+import { createImage, type Image } from '../dip/image.ts';
 import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import type { Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
-import { writeGeoTiff } from '../raster/geotiff-writer.ts';
-import { denormaliseS2 } from '../raster/preprocess.ts';
+import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
+import { mosaicSource } from '../raster/mosaic.ts';
+import { S2_SCALE } from '../raster/preprocess.ts';
+import type { Window } from '../raster/raster-info.ts';
+import { TileResultFolder } from '../raster/tile-results.ts';
+import { planTiles, type Tile, type TilePlan } from '../raster/tiling.ts';
 import { provenance } from './provenance.ts';
-import { loadMask, loadSources } from './sources.ts';
+import { openMask, openSources, type OpenMask, type OpenSources } from './sources.ts';
 
 export interface InpaintCommand {
   target: string;
@@ -31,6 +39,11 @@ export interface InpaintCommand {
   backend: BackendChoice;
   stitch: boolean;
   out: string;
+  /** Tile edge and overlap in pixels (defaults 256 and 32). */
+  tileSize?: number;
+  overlap?: number;
+  /** Where to write the per-pixel spread across seeds (needs two or more seeds). */
+  uncertainty?: string;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
@@ -38,69 +51,222 @@ export interface InpaintCommand {
 
 export interface InpaintSummary {
   out: string;
+  uncertainty?: string;
   mode: Mode;
   backend: string;
   steps: number;
   seeds: number[];
   cloud_cover: number;
+  tiles: { total: number; reconstructed: number; clear: number; without_clear_pixels: number };
   seconds: number;
   seconds_per_step: number;
   final_loss: number;
 }
 
+interface TileSurvey {
+  cloudy: Tile[];
+  /** Tiles that are all cloud (or nodata): nothing to fit the network to, so they keep the input. */
+  withoutClearPixels: Tile[];
+  cloudPixels: number;
+  validPixels: number;
+}
+
 export async function runInpaint(command: InpaintCommand): Promise<InpaintSummary> {
-  await assertWritableFolder(command.out);
-  const sources = await loadSources({
+  try {
+    planTiles(1, 1, { tileSize: command.tileSize, overlap: command.overlap }); // flags checked before any file is opened
+  } catch (error) {
+    throw new InputError(undefined, `--tile/--overlap: ${(error as Error).message}`);
+  }
+  for (const out of [command.out, command.uncertainty]) if (out) await assertWritableFolder(out);
+  if (command.uncertainty && command.seeds.length < 2) {
+    throw new InputError(command.uncertainty, 'the uncertainty layer is the spread across seeds: give two or more with --seeds');
+  }
+  const sources = await openSources({
     target: command.target,
     bands: command.bands,
     references: command.references,
     sar: command.sar,
     sarBands: parseSarBands(command.sarBands),
   });
-  const mask = await loadMask(command.mask, command.maskBand, sources.target.info);
-  const backend = await selectBackend(command.backend);
-  const steps = command.steps ?? DEFAULT_STEPS;
-  const start = performance.now();
-  const result = await inpaint(command.mode, { ...sources, mask }, {
-    ...command.engine,
-    steps,
-    seeds: command.seeds,
-    stitch: command.stitch,
-    signal: command.signal,
-    onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label: p.seeds > 1 ? `seed ${p.seed} (${p.seedIndex + 1}/${p.seeds})` : '' })),
-  });
-  const { info, bandNames, nodata } = sources.target;
-  const output = denormaliseS2(result.reconstruction, info.dataType);
-  if (nodata && info.nodata !== null) {
-    for (let p = 0; p < nodata.data.length; p++) if (nodata.data[p]) output.data.fill(info.nodata, p * output.bands, (p + 1) * output.bands);
+  let mask: OpenMask | undefined;
+  try {
+    mask = await openMask(command.mask, command.maskBand, sources.target.info);
+    const { info } = sources.target;
+    const plan = planTiles(info.width, info.height, { tileSize: command.tileSize, overlap: command.overlap });
+    const survey = await surveyTiles(plan, sources, mask);
+    const backend = await selectBackend(command.backend);
+    const folder = await TileResultFolder.open(await tileFolderFor(command.out), plan, info);
+    try {
+      const start = performance.now();
+      const runs = await reconstructTiles(command, survey.cloudy, sources, mask, folder);
+      await writeMosaics(command, plan, sources, mask, folder, backend.description);
+      const stepsRun = runs.reduce((n, r) => n + r.steps, 0);
+      return {
+        out: command.out,
+        ...(command.uncertainty ? { uncertainty: command.uncertainty } : {}),
+        mode: command.mode,
+        backend: backend.description,
+        steps: command.steps ?? DEFAULT_STEPS,
+        seeds: command.seeds,
+        cloud_cover: survey.cloudPixels / Math.max(1, survey.validPixels),
+        tiles: {
+          total: plan.tiles.length,
+          reconstructed: survey.cloudy.length,
+          clear: plan.tiles.length - survey.cloudy.length - survey.withoutClearPixels.length,
+          without_clear_pixels: survey.withoutClearPixels.length,
+        },
+        seconds: (performance.now() - start) / 1000,
+        seconds_per_step: runs.reduce((n, r) => n + r.seconds, 0) / Math.max(1, stepsRun),
+        final_loss: runs.at(-1)?.finalLoss ?? 0,
+      };
+    } finally {
+      await folder.remove();
+    }
+  } finally {
+    await mask?.close();
+    await sources.close();
   }
-  await writeGeoTiff(command.out, output, {
-    dataType: info.dataType,
-    like: info,
-    bandNames,
-    nodata: info.nodata,
-    metadata: provenance({
-      mode: command.mode,
-      steps,
+}
+
+/**
+ * Which tiles need the network, found from the mask alone before any optimisation. A scene whose mask has no
+ * clear pixel at all is refused (as for a single patch); a single tile that is all cloud keeps the input and
+ * is counted, since a larger tile would give the network something to learn from.
+ */
+async function surveyTiles(plan: TilePlan, sources: OpenSources, mask: OpenMask): Promise<TileSurvey> {
+  const survey: TileSurvey = { cloudy: [], withoutClearPixels: [], cloudPixels: 0, validPixels: 0 };
+  for (const tile of plan.tiles) {
+    const cloud = await mask.read(tile.window);
+    const valid = await validPixels(sources, tile.window);
+    const core = coreOf(plan, tile);
+    let cloudy = 0;
+    let clear = 0;
+    for (let row = 0; row < tile.window.height; row++) {
+      for (let col = 0; col < tile.window.width; col++) {
+        const p = row * tile.window.width + col;
+        if (valid && !valid[p]) continue;
+        if (cloud.data[p]) cloudy++;
+        else clear++;
+        // Tiles overlap; the scene's cover counts each pixel once, in the tile whose core holds it.
+        if (col < core.width && row < core.height) {
+          survey.validPixels++;
+          if (cloud.data[p]) survey.cloudPixels++;
+        }
+      }
+    }
+    if (cloudy === 0) continue;
+    (clear === 0 ? survey.withoutClearPixels : survey.cloudy).push(tile);
+  }
+  if (survey.validPixels > 0 && survey.cloudPixels === survey.validPixels) {
+    throw new InputError(`${mask.path} band ${mask.band}`, `the mask marks all ${survey.validPixels} pixels as cloud; at least some must be clear`);
+  }
+  return survey;
+}
+
+/** The part of a tile up to where the next tile (right, below) starts: the cores partition the scene. */
+function coreOf(plan: TilePlan, tile: Tile): { width: number; height: number } {
+  const right = tile.col + 1 < plan.cols ? plan.tiles[tile.index + 1].window.x : plan.width;
+  const below = tile.row + 1 < plan.rows ? plan.tiles[tile.index + plan.cols].window.y : plan.height;
+  return { width: right - tile.window.x, height: below - tile.window.y };
+}
+
+/** 1 where the target has data in some band; undefined when it has no nodata value (every pixel valid). */
+async function validPixels(sources: OpenSources, window: Window): Promise<Uint8Array | undefined> {
+  const nodata = sources.target.info.nodata;
+  if (nodata === null) return undefined;
+  const raw = await sources.readRaw(window);
+  const valid = new Uint8Array(window.width * window.height);
+  const isNodata = Number.isNaN(nodata) ? Number.isNaN : (v: number) => v === nodata;
+  for (let p = 0; p < valid.length; p++) {
+    for (let b = 0; b < raw.bands && !valid[p]; b++) if (!isNodata(raw.data[p * raw.bands + b])) valid[p] = 1;
+  }
+  return valid;
+}
+
+async function reconstructTiles(command: InpaintCommand, tiles: Tile[], sources: OpenSources, mask: OpenMask, folder: TileResultFolder) {
+  const runs: { steps: number; seconds: number; finalLoss: number }[] = [];
+  const names = sources.target.bandNames.map((name, band) => name ?? `band ${band + 1}`);
+  for (const [i, tile] of tiles.entries()) {
+    const where = tiles.length > 1 ? `tile ${i + 1}/${tiles.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '';
+    const window = await sources.read(tile.window);
+    const result = await inpaint(command.mode, { ...window, mask: await mask.read(tile.window) }, {
+      ...command.engine,
+      steps: command.steps ?? DEFAULT_STEPS,
       seeds: command.seeds,
-      backend: backend.description,
-      stitch: command.stitch,
-      inputs: { target: path.basename(command.target), mask: `${path.basename(command.mask)}:${command.maskBand}`, ...(command.references.length ? { reference: command.references.map((r) => path.basename(r)).join(',') } : {}), ...(command.sar ? { sar: path.basename(command.sar) } : {}) },
-    }),
-  });
-  const seconds = (performance.now() - start) / 1000;
-  const stepsRun = result.runs.reduce((n, r) => n + r.steps, 0);
-  return {
-    out: command.out,
-    mode: command.mode,
-    backend: backend.description,
-    steps,
-    seeds: command.seeds,
-    cloud_cover: maskCover(mask),
-    seconds,
-    seconds_per_step: result.runs.reduce((n, r) => n + r.seconds, 0) / Math.max(1, stepsRun),
-    final_loss: result.runs.at(-1)!.finalLoss,
+      signal: command.signal,
+      onProgress:
+        command.onProgress &&
+        ((p) => command.onProgress!({ ...p, label: [where, p.seeds > 1 ? `seed ${p.seed} (${p.seedIndex + 1}/${p.seeds})` : ''].filter(Boolean).join(' ') })),
+    });
+    const layers = [result.reconstruction, ...(result.spread ? [result.spread] : [])];
+    await folder.write(tile, inDigitalNumbers(layers), [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])]);
+    runs.push(...result.runs);
+  }
+  return runs;
+}
+
+/** The network's ÷2000 scale back to digital numbers, unrounded (the mosaic blends first, the writer rounds), bands side by side. */
+function inDigitalNumbers(layers: Image[]): Image {
+  const { width, height } = layers[0];
+  const bands = layers.reduce((n, l) => n + l.bands, 0);
+  const out = createImage(width, height, bands);
+  for (let p = 0; p < width * height; p++) {
+    let to = p * bands;
+    for (const layer of layers) {
+      for (let b = 0; b < layer.bands; b++) out.data[to++] = layer.data[p * layer.bands + b] * S2_SCALE;
+    }
+  }
+  return out;
+}
+
+async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: OpenSources, mask: OpenMask, folder: TileResultFolder, backend: string) {
+  const { info, bandNames } = sources.target;
+  const bands = bandNames.length;
+  // Pixels that show the input whatever the tiles say: nodata always, clear pixels when stitching.
+  const readKeep = async (window: Window): Promise<Uint8Array> => {
+    const valid = await validPixels(sources, window);
+    const keep = new Uint8Array(window.width * window.height);
+    const cloud = command.stitch ? await mask.read(window) : undefined;
+    for (let p = 0; p < keep.length; p++) keep[p] = (valid && !valid[p]) || (cloud && !cloud.data[p]) ? 1 : 0;
+    return keep;
   };
+  const metadata = provenance({
+    mode: command.mode,
+    steps: command.steps ?? DEFAULT_STEPS,
+    seeds: command.seeds,
+    backend,
+    stitch: command.stitch,
+    inputs: {
+      target: path.basename(command.target),
+      mask: `${path.basename(command.mask)}:${command.maskBand}`,
+      ...(command.references.length ? { reference: command.references.map((r) => path.basename(r)).join(',') } : {}),
+      ...(command.sar ? { sar: path.basename(command.sar) } : {}),
+    },
+  });
+  metadata.CLEARSKY_TILING = `${plan.tileSize} px tiles, ${plan.overlap} px feathered overlap`;
+  await writeGeoTiffFromBlocks(
+    command.out,
+    mosaicSource({ plan, results: folder, bands: { first: 0, count: bands }, readInput: async (w) => (await sources.readRaw(w)).data, readKeep }, bands),
+    { dataType: info.dataType, like: info, bandNames, nodata: info.nodata, metadata },
+  );
+  if (command.uncertainty) {
+    await writeGeoTiffFromBlocks(
+      command.uncertainty,
+      mosaicSource({ plan, results: folder, bands: { first: bands, count: bands }, readInput: async (w) => new Float32Array(w.width * w.height * bands), readKeep }, bands),
+      {
+        dataType: 'float32',
+        like: info,
+        bandNames: bandNames.map((name, band) => `${name ?? `band ${band + 1}`} spread (standard deviation across seeds, digital numbers)`),
+        metadata: { ...metadata, CLEARSKY_LAYER: 'uncertainty: per-pixel standard deviation of the reconstruction across seeds' },
+      },
+    );
+  }
+}
+
+/** A fresh folder beside the output for the finished tiles (same file system, so they are cheap to write). */
+async function tileFolderFor(out: string): Promise<string> {
+  const resolved = path.resolve(out);
+  return fs.mkdtemp(path.join(path.dirname(resolved), `.${path.basename(resolved)}.tiles-`));
 }
 
 /** Fail before hours of optimisation, not after, when the result could not be written. */

@@ -1,17 +1,18 @@
 /**
- * Loads the inputs of a reconstruction from GeoTIFF files: the target's bands, the cloud mask, the mean of
- * the references and the SAR, all checked onto the target's grid and scaled as METHOD.md says.
+ * The inputs of a reconstruction from GeoTIFF files: the target's bands, the cloud mask, the mean of the
+ * references and the SAR. `openSources` opens and checks every file once (grids, bands) and then reads any
+ * window of them, scaled as METHOD.md says, so a whole scene is processed tile by tile in bounded memory.
  */
 import { InputError } from '../errors.ts';
 import type { Image, Mask } from '../dip/image.ts';
 import type { Sources } from '../dip/modes.ts';
 import { resolveBands, S2_BAND_ORDER } from '../raster/bands.ts';
-import { openRaster, readBands, withRaster, type Raster } from '../raster/geotiff-reader.ts';
+import { openRaster, readBands, type Raster } from '../raster/geotiff-reader.ts';
 import { assertSameGrid } from '../raster/grid.ts';
 import { assertHasClearPixels, nodataMask, readMaskBand } from '../raster/mask.ts';
 import { normaliseS2 } from '../raster/preprocess.ts';
 import { readS1, readS2Mean } from '../raster/sources.ts';
-import type { RasterInfo } from '../raster/raster-info.ts';
+import type { RasterInfo, Window } from '../raster/raster-info.ts';
 
 export interface SourceFiles {
   target: string;
@@ -23,74 +24,133 @@ export interface SourceFiles {
   sarBands?: { vv: number; vh: number };
 }
 
-export interface LoadedTarget {
+export interface TargetDescription {
   info: RasterInfo;
   /** The 0-based band indexes read and their names (for the output's band descriptions). */
   bandIndexes: number[];
   bandNames: (string | null)[];
-  s2: Image;
-  /** Pixels that are nodata in every band: outside the scene, neither cloud nor clear. */
-  nodata: Mask | undefined;
 }
 
-export type LoadedSources = Omit<Sources, 'mask'> & { target: LoadedTarget };
-
-export async function loadSources(files: SourceFiles): Promise<LoadedSources> {
-  const target = await withRaster(files.target, (raster) => loadTarget(raster, files.bands));
-  const reference = files.references?.length ? await loadReferenceMean(files.references, target) : undefined;
-  const sar = files.sar ? await loadSar(files.sar, target.info, files.sarBands) : undefined;
-  return { target, s2: target.s2, reference, sar, invalid: target.nodata };
+/** One window of every source, plus the target's raw values (digital numbers) for pasting back. */
+export interface WindowSources extends Omit<Sources, 'mask'> {
+  /** The target's bands as stored (digital numbers), the window's size. */
+  raw: Image;
 }
 
-/** Reads a cloud mask band (1-based) on the target's grid; refuses one with no clear pixel. */
-export async function loadMask(path: string, band: number, like: RasterInfo): Promise<Mask> {
-  return withRaster(path, async (raster) => {
+export interface OpenSources {
+  target: TargetDescription;
+  read(window?: Window): Promise<WindowSources>;
+  /** Only the target's bands as stored (digital numbers): what a mosaic shows where nothing was reconstructed. */
+  readRaw(window?: Window): Promise<Image>;
+  close(): Promise<void>;
+}
+
+/** Opens every file and checks it against the target (grid, bands) before anything is read. */
+export async function openSources(files: SourceFiles): Promise<OpenSources> {
+  const opened: Raster[] = [];
+  const open = async (path: string): Promise<Raster> => {
+    const raster = await openRaster(path);
+    opened.push(raster);
+    return raster;
+  };
+  const close = async () => {
+    await Promise.all(opened.map((r) => r.close()));
+  };
+  try {
+    const targetRaster = await open(files.target);
+    const target = describeTarget(targetRaster, files.bands);
+    const references: Raster[] = [];
+    for (const path of files.references ?? []) {
+      const reference = await open(path);
+      assertSameGrid(target.info, reference);
+      references.push(reference);
+    }
+    if (references.length > 0 && target.bandNames.some((n) => n === null)) {
+      throw new InputError(target.info.path, 'its bands have no names to match the reference bands by; choose them with --bands');
+    }
+    // Resolve reference bands now, so a reference lacking one fails before any work.
+    for (const reference of references) resolveBands(reference, target.bandNames as string[]);
+    let sar: Raster | undefined;
+    if (files.sar) {
+      sar = await open(files.sar);
+      assertSameGrid(target.info, sar);
+    }
+    const sarBands = files.sarBands && { vv: files.sarBands.vv - 1, vh: files.sarBands.vh - 1 };
+    return {
+      target,
+      close,
+      readRaw: (window) => readBands(targetRaster, target.bandIndexes, window),
+      async read(window) {
+        const raw = await readBands(targetRaster, target.bandIndexes, window);
+        return {
+          raw,
+          s2: normaliseS2(raw, targetRaster.path, targetRaster.nodata),
+          // Nodata in every band (outside the swath): neither cloud to fill nor clear pixels to fit.
+          invalid: nodataMask(raw, targetRaster.nodata) ?? undefined,
+          reference: references.length ? await readS2Mean(references, target.bandNames as string[], window) : undefined,
+          sar: sar ? await readS1(sar, { bands: sarBands }, window) : undefined,
+        };
+      },
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The whole of every source at once (small scenes: evaluation, tests). */
+export async function loadSources(files: SourceFiles): Promise<WindowSources & { target: TargetDescription }> {
+  const sources = await openSources(files);
+  try {
+    return { ...(await sources.read()), target: sources.target };
+  } finally {
+    await sources.close();
+  }
+}
+
+export interface OpenMask {
+  path: string;
+  /** 1-based. */
+  band: number;
+  read(window?: Window): Promise<Mask>;
+  close(): Promise<void>;
+}
+
+/** Opens a cloud mask band (1-based) and checks it is on the target's grid. */
+export async function openMask(path: string, band: number, like: RasterInfo): Promise<OpenMask> {
+  const raster = await openRaster(path);
+  try {
     assertSameGrid(like, raster);
     if (!Number.isInteger(band) || band < 1 || band > raster.bandCount) throw new InputError(path, `has no band ${band} (it has ${raster.bandCount})`);
-    const mask = await readMaskBand(raster, band - 1);
-    assertHasClearPixels(mask, `${path} band ${band}`);
-    return mask;
-  });
+  } catch (error) {
+    await raster.close();
+    throw error;
+  }
+  return { path, band, read: (window) => readMaskBand(raster, band - 1, window), close: () => raster.close() };
 }
 
-async function loadTarget(raster: Raster, bands: string[] | undefined): Promise<LoadedTarget> {
+/** Reads a whole cloud mask band (1-based) on the target's grid; refuses one with no clear pixel. */
+export async function loadMask(path: string, band: number, like: RasterInfo): Promise<Mask> {
+  const mask = await openMask(path, band, like);
+  try {
+    const data = await mask.read();
+    assertHasClearPixels(data, `${path} band ${band}`);
+    return data;
+  } finally {
+    await mask.close();
+  }
+}
+
+function describeTarget(raster: Raster, bands: string[] | undefined): TargetDescription {
   const bandIndexes = bands ? resolveBands(raster, bands) : raster.bandNames.map((_, i) => i);
-  const raw = await readBands(raster, bandIndexes);
   return {
     info: { ...raster },
     bandIndexes,
     bandNames: bandIndexes.map((index, i) => raster.bandNames[index] ?? bands?.[i] ?? standardName(raster, index)),
-    s2: normaliseS2(raw, raster.path, raster.nodata),
-    nodata: nodataMask(raw, raster.nodata) ?? undefined,
   };
 }
 
 /** A 13-band file without band descriptions is in the standard Sentinel-2 order. */
 function standardName(raster: Raster, index: number): string | null {
   return raster.bandCount === S2_BAND_ORDER.length ? S2_BAND_ORDER[index] : null;
-}
-
-/** The per-pixel mean of the references, each read with the target's bands, matched by name. */
-async function loadReferenceMean(paths: string[], target: LoadedTarget): Promise<Image> {
-  const names = target.bandNames;
-  if (names.some((n) => n === null)) {
-    throw new InputError(target.info.path, 'its bands have no names to match the reference bands by; choose them with --bands');
-  }
-  const rasters: Raster[] = [];
-  try {
-    for (const path of paths) {
-      rasters.push(await openRaster(path));
-      assertSameGrid(target.info, rasters.at(-1)!);
-    }
-    return await readS2Mean(rasters, names as string[]);
-  } finally {
-    await Promise.all(rasters.map((r) => r.close()));
-  }
-}
-
-async function loadSar(path: string, like: RasterInfo, explicit: { vv: number; vh: number } | undefined): Promise<Image> {
-  return withRaster(path, async (raster) => {
-    assertSameGrid(like, raster);
-    return readS1(raster, { bands: explicit && { vv: explicit.vv - 1, vh: explicit.vh - 1 } });
-  });
 }

@@ -1,0 +1,83 @@
+/**
+ * A folder of reconstructed tiles: one small Float32 GeoTIFF per tile, written atomically the moment the tile
+ * is done. A run that is stopped or killed keeps every finished tile (and can resume from them), the mosaic
+ * reads them back window by window instead of holding a whole scene in memory, and each tile opens in QGIS
+ * in place (it is georeferenced at its position in the scene).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Image } from '../dip/image.ts';
+import { readBands, withRaster } from './geotiff-reader.ts';
+import { writeGeoTiff } from './geotiff-writer.ts';
+import type { TileResults } from './mosaic.ts';
+import type { RasterInfo } from './raster-info.ts';
+import type { Tile, TilePlan } from './tiling.ts';
+
+export class TileResultFolder implements TileResults {
+  private readonly done = new Set<number>();
+  private readonly cache = new Map<number, Image>();
+  private readonly cacheLimit: number;
+
+  private constructor(
+    readonly folder: string,
+    private readonly plan: TilePlan,
+    private readonly like: Pick<RasterInfo, 'geoTags'>,
+  ) {
+    // The mosaic walks the scene in rows of output blocks; three rows of tiles cover any block row.
+    this.cacheLimit = 3 * plan.cols + 3;
+  }
+
+  /** Opens (creating if needed) the folder and notes the tiles already in it. */
+  static async open(folder: string, plan: TilePlan, like: Pick<RasterInfo, 'geoTags'>): Promise<TileResultFolder> {
+    await fs.mkdir(folder, { recursive: true });
+    const results = new TileResultFolder(folder, plan, like);
+    const names = new Set(await fs.readdir(folder));
+    for (const tile of plan.tiles) if (names.has(results.fileName(tile))) results.done.add(tile.index);
+    return results;
+  }
+
+  has(index: number): boolean {
+    return this.done.has(index);
+  }
+
+  get count(): number {
+    return this.done.size;
+  }
+
+  async write(tile: Tile, image: Image, bandNames?: string[]): Promise<void> {
+    await writeGeoTiff(this.pathOf(tile), image, {
+      dataType: 'float32',
+      like: this.like,
+      pixelOffset: { x: tile.window.x, y: tile.window.y },
+      bandNames,
+      deflateLevel: 1,
+    });
+    this.done.add(tile.index);
+  }
+
+  async read(index: number): Promise<Image> {
+    const cached = this.cache.get(index);
+    if (cached) {
+      this.cache.delete(index); // re-inserted below: Map order is the recency order
+      this.cache.set(index, cached);
+      return cached;
+    }
+    const tile = this.plan.tiles[index];
+    const image = await withRaster(this.pathOf(tile), (raster) => readBands(raster, raster.bandNames.map((_, band) => band)));
+    this.cache.set(index, image);
+    if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
+    return image;
+  }
+
+  async remove(): Promise<void> {
+    await fs.rm(this.folder, { recursive: true, force: true });
+  }
+
+  private pathOf(tile: Tile): string {
+    return path.join(this.folder, this.fileName(tile));
+  }
+
+  private fileName(tile: Tile): string {
+    return `tile-r${tile.row}-c${tile.col}.tif`;
+  }
+}
