@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from './errors.ts';
 import { parseBackendChoice } from './dip/backends/select.ts';
 import { runBench } from './commands/bench.ts';
+import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { runInpaint } from './commands/inpaint.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
@@ -18,7 +19,9 @@ const USAGE = `usage:
                    [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
-  clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]`;
+  clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]
+  clearsky reference --out REF.tif SCENE.tif ... [--masks M.tif[:BAND] ... | --masks M.tif --mask-bands 1,4,...]
+                     [--bands B04,B03,B02] [--dynamic --date YYYY-MM-DD [--age AGE.tif]] [--json]`;
 
 class UsageError extends Error {}
 
@@ -105,6 +108,38 @@ async function main(argv: string[]): Promise<number> {
         backend: parseBackendChoice(v.backend as string),
       });
       console.log(v.json ? JSON.stringify(result) : `${result.backend}: ${result.seconds_per_step.toFixed(3)} s/step at ${result.size}² × ${result.outputs}, peak RSS ${result.peak_rss_mb} MB`);
+      return 0;
+    }
+    case 'reference': {
+      // `--masks a.tif b.tif`: every word after --masks up to the next flag is a mask (scenes are the other words).
+      let flag = '';
+      const args = rest.flatMap((arg) => {
+        if (arg.startsWith('-')) flag = arg;
+        return arg === '--masks' ? [] : flag === '--masks' && !arg.startsWith('-') ? ['--masks', arg] : [arg];
+      });
+      if (rest.includes('--masks') && !args.includes('--masks')) throw new UsageError('--masks needs one mask file per scene');
+      const { values: v, positionals: scenes } = parseArgs({ args, strict: true, allowPositionals: true, options: {
+        out: { type: 'string' }, masks: { type: 'string', multiple: true }, 'mask-bands': { type: 'string' }, bands: { type: 'string' },
+        dynamic: { type: 'boolean', default: false }, date: { type: 'string' }, age: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+      if (v.help) {
+        console.log(USAGE);
+        return 0;
+      }
+      if (scenes.length === 0) throw new UsageError('reference needs at least one scene (SCENE.tif ...)');
+      let masks = v.masks as string[] | undefined;
+      if (v['mask-bands'] !== undefined) {
+        if (masks?.length !== 1) throw new UsageError('--mask-bands needs exactly one --masks file');
+        masks = (v['mask-bands'] as string).split(',').map((band) => `${masks![0]}:${band.trim()}`);
+      }
+      if (masks && masks.length !== scenes.length) throw new UsageError(`${masks.length} masks for ${scenes.length} scenes: give one mask per scene, in the same order`);
+      if (!v.dynamic && (v.date !== undefined || v.age !== undefined)) throw new UsageError('--date and --age are for a dynamic reference: add --dynamic');
+      const summary = await runReference({
+        scenes, masks, bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
+        method: v.dynamic ? 'dynamic' : 'static', date: v.dynamic ? required(v.date, '--date') : undefined,
+        out: required(v.out, '--out'), age: v.age as string | undefined,
+      });
+      if (v.json) console.log(JSON.stringify(summary));
+      else console.error(formatReferenceSummary(summary));
       return 0;
     }
     case undefined:

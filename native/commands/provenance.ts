@@ -28,3 +28,8 @@ export function provenance(run: RunDescription): Record<string, string> {
     ATTRIBUTION: COPERNICUS_ATTRIBUTION,
   };
 }
+
+/** The items every Clearsky output carries, whatever made it: version, creation time, attribution. */
+export function commonProvenance(): Record<string, string> {
+  return { CLEARSKY_VERSION: version, CLEARSKY_DATE: new Date().toISOString(), ATTRIBUTION: COPERNICUS_ATTRIBUTION };
+}

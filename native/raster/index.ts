@@ -20,3 +20,17 @@ export {
 } from './preprocess.ts';
 export { assertHasClearPixels, nodataMask, readMask, readMaskBand, type ReadMaskOptions } from './mask.ts';
 export { readS1, readS2, readS2Mean, type ReadS1Options } from './sources.ts';
+export {
+  AGE_NODATA,
+  MeanAccumulator,
+  openReference,
+  parseDay,
+  parseMaskChoice,
+  sceneDate,
+  type MaskChoice,
+  type Reference,
+  type ReferenceMethod,
+  type ReferenceScene,
+  type ReferenceSpec,
+  type ReferenceStats,
+} from './reference.ts';

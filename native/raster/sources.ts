@@ -3,7 +3,7 @@
  * reference) by band names, the mean of several references, and Sentinel-1 VV/VH. Grids are the caller's to
  * check first (grid.ts), once per file rather than once per window.
  */
-import { createImage, type Image } from '../dip/image.ts';
+import type { Image } from '../dip/image.ts';
 import { InputError } from '../errors.ts';
 import { resolveBands } from './bands.ts';
 import { readBands, type Raster } from './geotiff-reader.ts';
@@ -18,6 +18,7 @@ import {
   type SarUnits,
 } from './preprocess.ts';
 import type { Window } from './raster-info.ts';
+import { MeanAccumulator } from './reference.ts';
 
 /** Sentinel-2 bands by name (e.g. ["B04", "B03", "B02"]), clipped and ÷ 2000. */
 export async function readS2(raster: Raster, bandNames: readonly string[], window?: Window): Promise<Image> {
@@ -32,29 +33,20 @@ export async function readS2(raster: Raster, bandNames: readonly string[], windo
  */
 export async function readS2Mean(rasters: readonly Raster[], bandNames: readonly string[], window?: Window): Promise<Image> {
   if (rasters.length === 0) throw new RangeError('readS2Mean: no reference scenes');
-  let sum: Float64Array | undefined;
-  let count: Uint16Array | undefined;
+  let mean: MeanAccumulator | undefined;
   let shape: Image | undefined;
   for (const raster of rasters) {
     const raw = await readBands(raster, resolveBands(raster, bandNames), window);
     assertFinite(raw, raster.path, raster.nodata);
     shape ??= raw;
-    sum ??= new Float64Array(raw.data.length);
-    count ??= new Uint16Array(raw.data.length);
-    if (raw.data.length !== sum.length) {
+    mean ??= new MeanAccumulator(raw.width * raw.height, raw.bands);
+    if (raw.data.length !== shape.data.length) {
       throw new InputError(raster.path, `has a different size (${raw.width}×${raw.height}) from ${rasters[0].path}`);
     }
-    const isNodata = nodataTest(raster.nodata);
-    for (let i = 0; i < raw.data.length; i++) {
-      if (!isNodata(raw.data[i])) {
-        sum[i] += raw.data[i];
-        count[i]++;
-      }
-    }
+    mean.add(raw.data, nodataTest(raster.nodata));
   }
-  const mean = createImage(shape!.width, shape!.height, shape!.bands);
-  for (let i = 0; i < mean.data.length; i++) mean.data[i] = count![i] > 0 ? sum![i] / count![i] : 0;
-  return normaliseS2(mean, rasters[0].path);
+  const image: Image = { width: shape!.width, height: shape!.height, bands: shape!.bands, data: mean!.mean(0) };
+  return normaliseS2(image, rasters[0].path);
 }
 
 export interface ReadS1Options {
