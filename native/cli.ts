@@ -7,6 +7,7 @@ import { InputError } from './errors.ts';
 import { parseBackendChoice } from './dip/backends/select.ts';
 import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
+import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { runInpaint } from './commands/inpaint.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
@@ -21,7 +22,10 @@ const USAGE = `usage:
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
   clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]
   clearsky reference --out REF.tif SCENE.tif ... [--masks M.tif[:BAND] ... | --masks M.tif --mask-bands 1,4,...]
-                     [--bands B04,B03,B02] [--dynamic --date YYYY-MM-DD [--age AGE.tif]] [--json]`;
+                     [--bands B04,B03,B02] [--dynamic --date YYYY-MM-DD [--age AGE.tif]] [--json]
+  clearsky mask --out MASK.tif (--from M.tif | --from-scl SCL.tif [--classes 3,8,9,10]
+                | --from-probability P.tif --threshold 0.4 [--scale 255]) [--band N] [--dilate N]
+                [--like TARGET.tif] [--geojson OUTLINE.geojson] [--json]`;
 
 class UsageError extends Error {}
 
@@ -142,6 +146,33 @@ async function main(argv: string[]): Promise<number> {
       else console.error(formatReferenceSummary(summary));
       return 0;
     }
+    case 'mask': {
+      const { values: v } = parse(rest, { out: { type: 'string' }, from: { type: 'string' }, 'from-scl': { type: 'string' }, 'from-probability': { type: 'string' },
+        classes: { type: 'string' }, threshold: { type: 'string' }, scale: { type: 'string' }, band: { type: 'string' }, dilate: { type: 'string' },
+        like: { type: 'string' }, geojson: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } });
+      const given = (['from', 'from-scl', 'from-probability'] as const).filter((flag) => v[flag] !== undefined);
+      if (given.length !== 1) throw new UsageError('mask needs exactly one of --from, --from-scl, --from-probability');
+      const kind = given[0] === 'from' ? 'binary' : given[0] === 'from-scl' ? 'scl' : 'probability';
+      if (v.classes !== undefined && kind !== 'scl') throw new UsageError('--classes is for --from-scl');
+      if ((v.threshold !== undefined || v.scale !== undefined) && kind !== 'probability') throw new UsageError('--threshold and --scale are for --from-probability');
+      const summary = await runMask({
+        out: required(v.out, '--out'),
+        source: {
+          kind,
+          path: required(v[given[0]], `--${given[0]}`),
+          band: v.band === undefined ? undefined : integer(v.band, '--band'),
+          classes: v.classes === undefined ? undefined : integerList(v.classes as string, '--classes'),
+          threshold: kind === 'probability' ? decimal(required(v.threshold, '--threshold'), '--threshold') : undefined,
+          scale: v.scale === undefined ? undefined : decimal(v.scale, '--scale'),
+        },
+        dilate: v.dilate === undefined ? 0 : integer(v.dilate, '--dilate'),
+        like: v.like as string | undefined,
+        geojson: v.geojson as string | undefined,
+      });
+      if (v.json) console.log(JSON.stringify(summary));
+      else console.error(formatMaskSummary(summary));
+      return 0;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -170,6 +201,12 @@ function required(value: unknown, flag: string): string {
 function integer(value: unknown, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, not '${String(value)}'`);
+  return n;
+}
+
+function decimal(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, not '${String(value)}'`);
   return n;
 }
 
