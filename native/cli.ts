@@ -8,7 +8,7 @@ import { parseBackendChoice } from './dip/backends/select.ts';
 import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
-import { runInpaint } from './commands/inpaint.ts';
+import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
 import { parseBandList } from './raster/bands.ts';
@@ -16,6 +16,7 @@ import { parseBandList } from './raster/bands.ts';
 const USAGE = `usage:
   clearsky inpaint --target S2.tif --mask M.tif [--mask-band N] [--reference R.tif ...] [--sar S1.tif]
                    [--sar-bands VV,VH] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
+                   [--method dip|reference-fit|idw-fill]
                    [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
                    [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'inpaint': {
-      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' } });
+      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' }, method: { type: 'string', default: 'dip' } });
       const result = await runInpaint({
         target: required(v.target, '--target'),
         mask: required(v.mask, '--mask'),
@@ -66,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
         sar: v.sar as string | undefined,
         sarBands: v['sar-bands'] === undefined ? undefined : parseBandList(v['sar-bands'] as string),
         bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
-        mode: parseMode(required(v.mode, '--mode')),
+        method: oneOf(v.method as string, INPAINT_METHODS, '--method'),
+        mode: v.mode === undefined ? undefined : parseMode(v.mode as string),
         steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
         seeds: seedsFrom(v),
         backend: parseBackendChoice(v.backend as string),
@@ -77,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
         uncertainty: v.uncertainty as string | undefined,
         signal: interrupt.signal,
         onProgress: progressPrinter(),
+        onTileDone: tilePrinter(),
       });
       if (v.json) console.log(JSON.stringify(result));
       else console.error(`wrote ${result.out} (${result.tiles.reconstructed} of ${result.tiles.total} tiles reconstructed, ${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
@@ -135,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
         if (masks?.length !== 1) throw new UsageError('--mask-bands needs exactly one --masks file');
         masks = (v['mask-bands'] as string).split(',').map((band) => `${masks![0]}:${band.trim()}`);
       }
-      if (masks && masks.length !== scenes.length) throw new UsageError(`${masks.length} masks for ${scenes.length} scenes: give one mask per scene, in the same order`);
+      if (masks && masks.length !== scenes.length) throw new UsageError(`${masks.length} mask${masks.length === 1 ? '' : 's'} for ${scenes.length} scene${scenes.length === 1 ? '' : 's'}: give one mask per scene, in the same order`);
       if (!v.dynamic && (v.date !== undefined || v.age !== undefined)) throw new UsageError('--date and --age are for a dynamic reference: add --dynamic');
       const summary = await runReference({
         scenes, masks, bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
@@ -204,6 +207,11 @@ function integer(value: unknown, flag: string): number {
   return n;
 }
 
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not '${value}'`);
+  return value as T;
+}
+
 function decimal(value: unknown, flag: string): number {
   const n = Number(value);
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, not '${String(value)}'`);
@@ -229,6 +237,17 @@ function progressPrinter() {
     last = now;
     const eta = p.step > 0 ? (p.elapsedSeconds / p.step) * (p.steps - p.step) : 0;
     console.error(`${p.label ? p.label + ' ' : ''}step ${p.step}/${p.steps} loss ${p.loss.toFixed(5)} ${p.elapsedSeconds.toFixed(0)} s elapsed, ~${eta.toFixed(0)} s left`);
+  };
+}
+
+/** Tiles done on stderr, at most every 2 s (and the last). */
+function tilePrinter() {
+  let last = 0;
+  return (done: number, total: number) => {
+    const now = performance.now();
+    if (now - last < 2000 && done !== total) return;
+    last = now;
+    console.error(`${done}/${total} cloudy tiles done`);
   };
 }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
 import { createImage, type Image } from '../dip/image.ts';
+import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
 import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import type { Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
@@ -33,7 +34,10 @@ export interface InpaintCommand {
   sar?: string;
   sarBands?: string[];
   bands?: string[];
-  mode: Mode;
+  /** What fills the cloud: the network (default), or a fast baseline for a quick look. */
+  method?: InpaintMethod;
+  /** The network's mode; required for `dip`. */
+  mode?: Mode;
   steps?: number;
   seeds: number[];
   backend: BackendChoice;
@@ -47,20 +51,34 @@ export interface InpaintCommand {
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
+  /** After each reconstructed tile: how many of the cloudy tiles are done. */
+  onTileDone?: (done: number, total: number) => void;
 }
+
+export type InpaintMethod = 'dip' | 'reference-fit' | 'idw-fill';
+export const INPAINT_METHODS: readonly InpaintMethod[] = ['dip', 'reference-fit', 'idw-fill'];
+
+const BASELINE_DESCRIPTIONS: Record<Exclude<InpaintMethod, 'dip'>, string> = {
+  'reference-fit': 'reference substitution with a per-band gain and offset fitted on a clear ring around the clouds (baseline)',
+  'idw-fill': 'inverse-distance fill from the cloud edge, as gdal_fillnodata (baseline)',
+};
 
 export interface InpaintSummary {
   out: string;
   uncertainty?: string;
-  mode: Mode;
+  method: InpaintMethod;
+  mode: Mode | null;
   backend: string;
   steps: number;
   seeds: number[];
   cloud_cover: number;
   tiles: { total: number; reconstructed: number; clear: number; without_clear_pixels: number };
   seconds: number;
+  /** Where the time went: reading the mask to choose tiles, the tiles themselves, mosaicking and writing. */
+  phases: { survey_seconds: number; reconstruct_seconds: number; write_seconds: number };
   seconds_per_step: number;
   final_loss: number;
+  peak_rss_mb: number;
 }
 
 interface TileSurvey {
@@ -78,7 +96,10 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     throw new InputError(undefined, `--tile/--overlap: ${(error as Error).message}`);
   }
   for (const out of [command.out, command.uncertainty]) if (out) await assertWritableFolder(out);
-  if (command.uncertainty && command.seeds.length < 2) {
+  const method = command.method ?? 'dip';
+  if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr or mtr)');
+  if (method === 'reference-fit' && command.references.length === 0) throw new InputError(undefined, '--method reference-fit needs --reference');
+  if (command.uncertainty && (method !== 'dip' || command.seeds.length < 2)) {
     throw new InputError(command.uncertainty, 'the uncertainty layer is the spread across seeds: give two or more with --seeds');
   }
   const sources = await openSources({
@@ -93,20 +114,25 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     mask = await openMask(command.mask, command.maskBand, sources.target.info);
     const { info } = sources.target;
     const plan = planTiles(info.width, info.height, { tileSize: command.tileSize, overlap: command.overlap });
+    const start = performance.now();
     const survey = await surveyTiles(plan, sources, mask);
-    const backend = await selectBackend(command.backend);
+    const surveyed = performance.now();
+    const backend = method === 'dip' ? await selectBackend(command.backend) : { description: 'none (baseline)' };
     const folder = await TileResultFolder.open(await tileFolderFor(command.out), plan, info);
     try {
-      const start = performance.now();
+      const reconstructing = performance.now();
       const runs = await reconstructTiles(command, survey.cloudy, sources, mask, folder);
+      const reconstructed = performance.now();
       await writeMosaics(command, plan, sources, mask, folder, backend.description);
+      const written = performance.now();
       const stepsRun = runs.reduce((n, r) => n + r.steps, 0);
       return {
         out: command.out,
         ...(command.uncertainty ? { uncertainty: command.uncertainty } : {}),
-        mode: command.mode,
+        method,
+        mode: method === 'dip' ? command.mode! : null,
         backend: backend.description,
-        steps: command.steps ?? DEFAULT_STEPS,
+        steps: method === 'dip' ? (command.steps ?? DEFAULT_STEPS) : 0,
         seeds: command.seeds,
         cloud_cover: survey.cloudPixels / Math.max(1, survey.validPixels),
         tiles: {
@@ -115,7 +141,9 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
           clear: plan.tiles.length - survey.cloudy.length - survey.withoutClearPixels.length,
           without_clear_pixels: survey.withoutClearPixels.length,
         },
-        seconds: (performance.now() - start) / 1000,
+        seconds: (written - start) / 1000,
+        phases: { survey_seconds: (surveyed - start) / 1000, reconstruct_seconds: (reconstructed - reconstructing) / 1000, write_seconds: (written - reconstructed) / 1000 },
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         seconds_per_step: runs.reduce((n, r) => n + r.seconds, 0) / Math.max(1, stepsRun),
         final_loss: runs.at(-1)?.finalLoss ?? 0,
       };
@@ -189,7 +217,14 @@ async function reconstructTiles(command: InpaintCommand, tiles: Tile[], sources:
   for (const [i, tile] of tiles.entries()) {
     const where = tiles.length > 1 ? `tile ${i + 1}/${tiles.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '';
     const window = await sources.read(tile.window);
-    const result = await inpaint(command.mode, { ...window, mask: await mask.read(tile.window) }, {
+    const cloud = await mask.read(tile.window);
+    if (command.method === 'idw-fill' || command.method === 'reference-fit') {
+      const filled = command.method === 'idw-fill' ? inverseDistanceFill(window.s2, cloud) : referenceSubstitution(window.s2, window.reference!, cloud);
+      await folder.write(tile, inDigitalNumbers([filled]), names);
+      command.onTileDone?.(i + 1, tiles.length);
+      continue;
+    }
+    const result = await inpaint(command.mode!, { ...window, mask: cloud }, {
       ...command.engine,
       steps: command.steps ?? DEFAULT_STEPS,
       seeds: command.seeds,
@@ -201,6 +236,7 @@ async function reconstructTiles(command: InpaintCommand, tiles: Tile[], sources:
     const layers = [result.reconstruction, ...(result.spread ? [result.spread] : [])];
     await folder.write(tile, inDigitalNumbers(layers), [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])]);
     runs.push(...result.runs);
+    command.onTileDone?.(i + 1, tiles.length);
   }
   return runs;
 }
@@ -231,8 +267,8 @@ async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: Op
     return keep;
   };
   const metadata = provenance({
-    mode: command.mode,
-    steps: command.steps ?? DEFAULT_STEPS,
+    mode: command.mode ?? 'none',
+    steps: command.method && command.method !== 'dip' ? 0 : (command.steps ?? DEFAULT_STEPS),
     seeds: command.seeds,
     backend,
     stitch: command.stitch,
@@ -243,6 +279,7 @@ async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: Op
       ...(command.sar ? { sar: path.basename(command.sar) } : {}),
     },
   });
+  if (command.method && command.method !== 'dip') metadata.CLEARSKY_METHOD = BASELINE_DESCRIPTIONS[command.method];
   metadata.CLEARSKY_TILING = `${plan.tileSize} px tiles, ${plan.overlap} px feathered overlap`;
   await writeGeoTiffFromBlocks(
     command.out,

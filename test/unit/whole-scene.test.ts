@@ -164,3 +164,45 @@ test('feathered overlaps leave no seam across tile borders on real data; abuttin
   assert.ok(ratios[32] < 1.5, `with feathering the jump across borders is like any other (ratio ${ratios[32].toFixed(2)})`);
   assert.ok(ratios[0] > 2 * ratios[32], `the statistic does see seams when tiles abut (ratio ${ratios[0].toFixed(2)})`);
 });
+
+test('--method idw-fill fills the cloud in seconds without the network; reference-fit needs a reference', async () => {
+  const target = crop('quick.tif', 600, 300, 300, 200);
+  const mask = await rectangleMask('quick-mask.tif', target, { x0: 100, x1: 160, y0: 50, y1: 120 });
+  const out = path.join(dir, 'quick-out.tif');
+  const r = await clearsky(['inpaint', '--target', target, '--mask', mask, '--method', 'idw-fill', '--stitch', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(summary.method, 'idw-fill');
+  assert.equal(summary.steps, 0);
+  const input = await withRaster(target, (raster) => readBands(raster, raster.bandNames.map((_, b) => b)));
+  const output = await withRaster(out, (raster) => readBands(raster, raster.bandNames.map((_, b) => b)));
+  assert.equal(output.bands, 13, 'every band by default');
+  for (let y = 0; y < 200; y++) {
+    for (let x = 0; x < 300; x++) {
+      const cloudy = x >= 100 && x < 160 && y >= 50 && y < 120;
+      for (let b = 0; b < 13; b++) {
+        const i = (y * 300 + x) * 13 + b;
+        if (!cloudy) assert.equal(output.data[i], input.data[i]);
+      }
+    }
+  }
+  // Inside the cloud each value lies within the range of the clear values of its band (a distance-weighted mean).
+  for (let b = 0; b < 13; b++) {
+    let low = Infinity;
+    let high = -Infinity;
+    for (let p = 0; p < 300 * 200; p++) {
+      const x = p % 300;
+      const y = Math.floor(p / 300);
+      if (x >= 100 && x < 160 && y >= 50 && y < 120) continue;
+      low = Math.min(low, input.data[p * 13 + b]);
+      high = Math.max(high, input.data[p * 13 + b]);
+    }
+    const centre = output.data[(85 * 300 + 130) * 13 + b];
+    assert.ok(centre >= low && centre <= high, `band ${b + 1}: ${centre} in [${low}, ${high}]`);
+  }
+  assert.match(gdalinfo(out).metadata['']?.CLEARSKY_METHOD ?? '', /inverse-distance/);
+
+  const refused = await clearsky(['inpaint', '--target', target, '--mask', mask, '--method', 'reference-fit', '--out', out + '2']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /reference-fit needs --reference/);
+});
