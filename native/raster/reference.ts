@@ -16,7 +16,6 @@ import { openRaster, readBands, type Raster } from './geotiff-reader.ts';
 import type { BlockSource } from './geotiff-writer.ts';
 import { assertSameGrid } from './grid.ts';
 import { readMaskBand } from './mask.ts';
-import { nodataTest } from './preprocess.ts';
 import type { RasterInfo, Window } from './raster-info.ts';
 
 export type ReferenceMethod = 'static' | 'dynamic';
@@ -103,7 +102,8 @@ interface OpenScene {
   info: ReferenceScene;
   raster: Raster;
   bandIndexes: number[];
-  isMissing: (value: number) => boolean;
+  /** The value that is no observation (see `missingValue`); NaN when there is none. */
+  missing: number;
   mask: { raster: Raster; band: number } | null;
   /** Milliseconds since the epoch, for ordering scenes of the same day. */
   time: number;
@@ -151,7 +151,7 @@ export async function openReference(spec: ReferenceSpec): Promise<Reference> {
         info: { path: file, date: found?.date ?? null, dateSource: found?.source ?? null, mask: mask && { path: mask.raster.path, band: mask.band + 1 }, used: true },
         raster,
         bandIndexes: raster === first ? bands.indexes : sceneBands(raster, first, bands),
-        isMissing: missingTest(raster),
+        missing: missingValue(raster),
         mask,
         time: found?.time ?? 0,
         ageDays: 0,
@@ -254,17 +254,21 @@ export class MeanAccumulator {
     this.count = new Uint16Array(pixels * bands);
   }
 
-  /** Adds one image (pixel-interleaved, `pixels × bands`); returns how many of its pixels contributed. */
-  add(values: ArrayLike<number>, isMissing: (value: number) => boolean, cloud?: ArrayLike<number>): number {
+  /**
+   * Adds one image (pixel-interleaved, `pixels × bands`), leaving out values equal to `missing` and NaN or
+   * infinite ones; returns how many of its pixels contributed.
+   */
+  add(values: Float32Array, missing: number | null, cloud?: Uint8Array): number {
     if (values.length !== this.sum.length) throw new RangeError(`MeanAccumulator: ${values.length} values, expected ${this.sum.length}`);
     const { bands, sum, count } = this;
+    const skip = missing ?? NaN; // NaN equals nothing: non-finite values are caught by v - v !== 0
     let contributed = 0;
     for (let pixel = 0; pixel < this.pixels; pixel++) {
       if (cloud && cloud[pixel] !== 0) continue;
       let any = false;
       for (let i = pixel * bands, end = i + bands; i < end; i++) {
         const value = values[i];
-        if (!Number.isFinite(value) || isMissing(value)) continue;
+        if (value === skip || value - value !== 0) continue;
         sum[i] += value;
         count[i]++;
         any = true;
@@ -307,7 +311,7 @@ async function staticWindow(scenes: OpenScene[], window: Window, bands: number, 
   for (const scene of scenes) {
     const image = await readBands(scene.raster, scene.bandIndexes, window);
     const cloud = scene.mask ? (await readMaskBand(scene.mask.raster, scene.mask.band, window)).data : undefined;
-    perScene.push(mean.add(image.data, scene.isMissing, cloud));
+    perScene.push(mean.add(image.data, scene.missing, cloud));
   }
   return { values: mean.mean(nodata), age: new Float32Array(0), empty: mean.emptyPixels(), perScene };
 }
@@ -328,7 +332,7 @@ async function dynamicWindow(scenes: OpenScene[], window: Window, bands: number,
       if (age[pixel] !== AGE_NODATA || (cloud && cloud[pixel] !== 0)) continue;
       const start = pixel * bands;
       let complete = true;
-      for (let i = start; i < start + bands && complete; i++) complete = Number.isFinite(data[i]) && !scene.isMissing(data[i]);
+      for (let i = start; i < start + bands && complete; i++) complete = data[i] !== scene.missing && data[i] - data[i] === 0;
       if (!complete) continue;
       values.set(data.subarray(start, start + bands), start);
       age[pixel] = scene.ageDays;
@@ -402,9 +406,8 @@ function standardName(raster: Raster, index: number): string | null {
  * Values that are no observation: the scene's nodata value; for integer scenes that declare none, 0 (the
  * Sentinel-2 fill value, and the reference's own nodata). NaN and infinities are always left out.
  */
-function missingTest(raster: Raster): (value: number) => boolean {
-  if (raster.nodata !== null) return nodataTest(raster.nodata);
-  return DATA_TYPES[raster.dataType].isInteger ? (value) => value === 0 : () => false;
+function missingValue(raster: Raster): number {
+  return raster.nodata ?? (DATA_TYPES[raster.dataType].isInteger ? 0 : NaN);
 }
 
 async function openMask(
@@ -425,18 +428,18 @@ async function openMask(
   } else if (choice.date !== undefined) {
     const matches = raster.bandNames.flatMap((name, index) => (name !== null && describedDay(name) === choice.date ? [index] : []));
     if (matches.length !== 1) {
-      throw new InputError(raster.path, matches.length === 0 ? `has no band described as ${choice.date}` : `bands ${matches.map((m) => m + 1).join(', ')} are all described as ${choice.date}; choose one by number (${raster.path}:N)`);
+      throw new InputError(raster.path, matches.length === 0 ? `has no band described as ${choice.date}` : `bands ${matches.map((m) => m + 1).join(', ')} are all described as ${choice.date}; choose one by number (${path.basename(raster.path)}:N)`);
     }
     band = matches[0];
   } else if (raster.bandCount === 1) {
     band = 0;
   } else {
-    throw new InputError(raster.path, `has ${raster.bandCount} bands; say which is the mask of ${path.basename(scene.path)}: ${raster.path}:BAND (1-based) or ${raster.path}:YYYY-MM-DD (the band described as that day)`);
+    throw new InputError(raster.path, `has ${raster.bandCount} bands; say which is the mask of ${path.basename(scene.path)} by appending :BAND (1-based) or :YYYY-MM-DD (the band described as that day) to the mask's path`);
   }
   // A band that says which day it masks must mask this scene's day: catches a shifted band list.
   const maskDay = describedDay(raster.bandNames[band]);
   if (maskDay !== null && sceneDay !== null && maskDay !== sceneDay) {
-    throw new InputError(raster.path, `band ${band + 1} is the mask of ${maskDay}, but ${scene.path} was acquired ${sceneDay}; give the band of that day (${raster.path}:${sceneDay})`);
+    throw new InputError(raster.path, `band ${band + 1} is the mask of ${maskDay}, but ${scene.path} was acquired ${sceneDay}; give the band of that day (${path.basename(raster.path)}:${sceneDay})`);
   }
   return { raster, band };
 }

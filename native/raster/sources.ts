@@ -11,7 +11,6 @@ import {
   assertFinite,
   detectSarUnits,
   normaliseS1,
-  nodataTest,
   normaliseS2,
   resolveSarBands,
   type SarBands,
@@ -43,7 +42,7 @@ export async function readS2Mean(rasters: readonly Raster[], bandNames: readonly
     if (raw.data.length !== shape.data.length) {
       throw new InputError(raster.path, `has a different size (${raw.width}×${raw.height}) from ${rasters[0].path}`);
     }
-    mean.add(raw.data, nodataTest(raster.nodata));
+    mean.add(raw.data, raster.nodata);
   }
   const image: Image = { width: shape!.width, height: shape!.height, bands: shape!.bands, data: mean!.mean(0) };
   return normaliseS2(image, rasters[0].path);
