@@ -15,8 +15,8 @@ const WRITE_PROBLEMS: Record<string, string> = {
   EACCES: 'cannot write: permission denied in the output folder',
   EPERM: 'cannot write: permission denied in the output folder',
   EROFS: 'cannot write: the output folder is on a read-only file system',
-  ENOSPC: 'cannot write: the disk is full',
-  EDQUOT: 'cannot write: disk quota exceeded',
+  ENOSPC: 'disk full while writing (free some space, or write to another disk)',
+  EDQUOT: 'disk quota exceeded while writing',
   EISDIR: 'cannot write: a folder of that name exists',
   EFBIG: 'cannot write: the file is too large for the file system',
 };
