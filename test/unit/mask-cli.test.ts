@@ -1,0 +1,112 @@
+/**
+ * `clearsky mask` as users run it: a real child process on the real Scotland and Slovenia data. Bad input
+ * exits 2 with one line naming the file, and leaves no output behind.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
+import { readMaskBand } from '../../native/raster/mask.ts';
+import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+import { gdalinfo, gdalTranslate } from '../helpers/gdal.ts';
+
+const run = promisify(execFile);
+const SCOTLAND_MASK = dataFile('scotland-2020', 'cloudmask.tif');
+const SCOTLAND_MEAN = dataFile('scotland-2020', 'S2L2A_mean_2019_B04B03B02.tif');
+const SLOVENIA_MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
+let dir: string;
+
+before(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-mask-cli-'));
+});
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function clearsky(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd: dir, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('clearsky mask', () => {
+  it('--from reproduces the Scotland mask, with its outline as GeoJSON in EPSG:32630', async () => {
+    const out = path.join(dir, 'scotland.tif');
+    const geojson = path.join(dir, 'scotland.geojson');
+    const r = await clearsky(['mask', '--from', SCOTLAND_MASK, '--out', out, '--geojson', geojson, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.cloud_pixels, 12244);
+    assert.equal(summary.cloud_fraction.toFixed(3), '0.187');
+    assert.ok(summary.outline_polygons > 0);
+    assert.equal(gdalinfo(out, ['-checksum']).bands[0].checksum, gdalinfo(SCOTLAND_MASK, ['-checksum']).bands[0].checksum);
+    const outline = JSON.parse(await fs.readFile(geojson, 'utf8'));
+    assert.equal(outline.crs.properties.name, 'urn:ogc:def:crs:EPSG::32630');
+    assert.equal(outline.features[0].properties.pixels, 12244);
+
+    const text = await clearsky(['mask', '--from', SCOTLAND_MASK, '--out', out, '--dilate', '2']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /^wrote .*scotland\.tif \(256×256\): \d+\.\d % cloud, \d+ pixels, dilated by 2\n$/);
+  });
+
+  it('--from-scl at 20 m with --like a 10 m scene, and a Slovenia band with --band', async () => {
+    // An SCL-like file at 20 m: the real mask as class 9, the rest class 4.
+    const scl10 = path.join(dir, 'scl10.tif');
+    gdalTranslate(['-scale', '0', '1', '4', '9', SCOTLAND_MASK, scl10]);
+    const scl20 = path.join(dir, 'scl20.tif');
+    gdalTranslate(['-tr', '20', '20', '-r', 'nearest', scl10, scl20]);
+    const out = path.join(dir, 'scl.tif');
+    const r = await clearsky(['mask', '--from-scl', scl20, '--classes', '9', '--like', SCOTLAND_MEAN, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.resampled, true);
+    assert.deepEqual([summary.width, summary.height], [256, 256]);
+    const coarse = await withRaster(scl20, (raster) => readBands(raster, [0]));
+    const mask = await withRaster(out, (raster) => readMaskBand(raster));
+    for (let p = 0; p < mask.data.length; p++) {
+      const [col, row] = [p % 256, Math.floor(p / 256)];
+      assert.equal(mask.data[p], coarse.data[Math.floor(row / 2) * 128 + Math.floor(col / 2)] === 9 ? 1 : 0);
+    }
+    assert.equal(gdalinfo(out).metadata['']?.CLEARSKY_MASK_RESAMPLING, `nearest, from the grid of ${scl20}`);
+
+    const band = path.join(dir, 'slovenia.tif');
+    const s = await clearsky(['mask', '--from', SLOVENIA_MASKS, '--band', '19', '--out', band]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(await withRaster(band, (raster) => readMaskBand(raster)), await withRaster(SLOVENIA_MASKS, (raster) => readMaskBand(raster, 18)));
+  });
+
+  it('bad input: exit 2, one line naming the file, no output left behind', async () => {
+    const crop = path.join(dir, 'crop.tif');
+    gdalTranslate(['-srcwin', '0', '0', '128', '256', SCOTLAND_MASK, crop]);
+    const cases: [string[], RegExp][] = [
+      [['--from', SLOVENIA_MASKS], /cloudmasks_s2cloudless_2015-2017\.tif: has 68 bands .*choose one with --band/],
+      [['--from-probability', SCOTLAND_MASK, '--threshold', '1.5'], /cloudmask\.tif: the cloud-probability threshold must be between 0 and 1/],
+      [['--from-probability', SCOTLAND_MASK, '--threshold', '0.4'], /cloudmask\.tif: is an integer \(Byte\) probability raster: .*--scale/],
+      [['--from-scl', SCOTLAND_MEAN, '--band', '1'], /S2L2A_mean_2019_B04B03B02\.tif: holds the value \d+, which is not a Scene Classification class/],
+      [['--from', crop, '--like', SCOTLAND_MEAN], /crop\.tif: does not cover the whole grid of .*S2L2A_mean_2019_B04B03B02\.tif/],
+      [['--from', path.join(dir, 'missing.tif')], /missing\.tif: file not found/],
+    ];
+    for (const [args, message] of cases) {
+      const out = path.join(dir, 'bad.tif');
+      const geojson = path.join(dir, 'bad.geojson');
+      const r = await clearsky(['mask', ...args, '--out', out, '--geojson', geojson]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^clearsky: /);
+      assert.match(lines[0], message);
+      assert.deepEqual((await fs.readdir(dir)).filter((name) => name.startsWith('bad') || name.includes('.tmp')), [], 'no output left behind');
+    }
+    const usage = await clearsky(['mask', '--from', SCOTLAND_MASK, '--from-scl', SCOTLAND_MASK, '--out', path.join(dir, 'bad.tif')]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /exactly one of --from, --from-scl, --from-probability/);
+  });
+});
