@@ -34,3 +34,17 @@ export {
   type ReferenceSpec,
   type ReferenceStats,
 } from './reference.ts';
+export { coordinateTransform, crsDefinition, proj4Definition, sameCrs } from './crs.ts';
+export { coversGrid, readBandsOnGrid, RESAMPLE_METHODS, type ResampleMethod } from './resample.ts';
+export {
+  DEFAULT_SCL_CLASSES,
+  openCloudMask,
+  readCloudMask,
+  writeCloudMask,
+  type CloudMaskKind,
+  type CloudMaskOptions,
+  type CloudMaskReader,
+  type CloudMaskSource,
+  type WrittenCloudMask,
+} from './cloud-masks.ts';
+export { maskOutline, type OutlineFeatureCollection, type OutlineOptions } from './outline.ts';
