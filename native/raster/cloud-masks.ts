@@ -312,16 +312,14 @@ function probabilityScale(raster: Raster, scale: number | undefined): number {
 function assertResamplable(raster: Raster, like: RasterInfo): void {
   const differences = gridDifferences(like, raster).join('; ');
   try {
-    if (!coversGrid(raster, like)) {
-      throw new InputError(raster.path, `does not cover the whole grid of ${like.path} (${differences}); a mask must cover the whole target`);
-    }
+    gridMapper(raster, like);
   } catch (error) {
-    if (error instanceof InputError && !error.message.startsWith(`${raster.path}: does not cover`)) {
-      throw new InputError(raster.path, `is not on the grid of ${like.path} (${differences}) and cannot be resampled onto it: ${error.message}`);
-    }
-    throw error;
+    if (!(error instanceof InputError)) throw error;
+    throw new InputError(raster.path, `is not on the grid of ${like.path} (${differences}) and cannot be resampled onto it: ${error.message}`);
   }
-  gridMapper(raster, like);
+  if (!coversGrid(raster, like)) {
+    throw new InputError(raster.path, `does not cover the whole grid of ${like.path} (${differences}); a mask must cover the whole target`);
+  }
 }
 
 function haloWindow(window: Window, halo: number, grid: GridInfo): Window {
