@@ -17,6 +17,7 @@ import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import type { Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
+import { nodataMask } from '../raster/mask.ts';
 import { mosaicSource } from '../raster/mosaic.ts';
 import { S2_SCALE } from '../raster/preprocess.ts';
 import type { Window } from '../raster/raster-info.ts';
@@ -165,7 +166,8 @@ async function surveyTiles(plan: TilePlan, sources: OpenSources, mask: OpenMask)
   const survey: TileSurvey = { cloudy: [], withoutClearPixels: [], cloudPixels: 0, validPixels: 0 };
   for (const tile of plan.tiles) {
     const cloud = await mask.read(tile.window);
-    const valid = await validPixels(sources, tile.window);
+    // Reading the target for its nodata costs all its bands: only worth it where the mask has cloud.
+    const valid = cloud.data.includes(1) ? await validPixels(sources, tile.window) : undefined;
     const core = coreOf(plan, tile);
     let cloudy = 0;
     let clear = 0;
@@ -200,15 +202,15 @@ function coreOf(plan: TilePlan, tile: Tile): { width: number; height: number } {
 
 /** 1 where the target has data in some band; undefined when it has no nodata value (every pixel valid). */
 async function validPixels(sources: OpenSources, window: Window): Promise<Uint8Array | undefined> {
-  const nodata = sources.target.info.nodata;
-  if (nodata === null) return undefined;
-  const raw = await sources.readRaw(window);
-  const valid = new Uint8Array(window.width * window.height);
-  const isNodata = Number.isNaN(nodata) ? Number.isNaN : (v: number) => v === nodata;
-  for (let p = 0; p < valid.length; p++) {
-    for (let b = 0; b < raw.bands && !valid[p]; b++) if (!isNodata(raw.data[p * raw.bands + b])) valid[p] = 1;
-  }
+  if (sources.target.info.nodata === null) return undefined;
+  const valid = nodataPixels(window, (await sources.readRaw(window)).data, sources.target.bandIndexes.length, sources.target.info.nodata);
+  for (let p = 0; p < valid.length; p++) valid[p] ^= 1;
   return valid;
+}
+
+/** 1 where every band of a pixel-interleaved window is `nodata`. */
+function nodataPixels(window: Window, values: Float32Array, bands: number, nodata: number | null): Uint8Array {
+  return nodataMask({ width: window.width, height: window.height, bands, data: values }, nodata)?.data ?? new Uint8Array(window.width * window.height);
 }
 
 async function reconstructTiles(command: InpaintCommand, tiles: Tile[], sources: OpenSources, mask: OpenMask, folder: TileResultFolder) {
@@ -259,11 +261,12 @@ async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: Op
   const { info, bandNames } = sources.target;
   const bands = bandNames.length;
   // Pixels that show the input whatever the tiles say: nodata always, clear pixels when stitching.
-  const readKeep = async (window: Window): Promise<Uint8Array> => {
-    const valid = await validPixels(sources, window);
-    const keep = new Uint8Array(window.width * window.height);
-    const cloud = command.stitch ? await mask.read(window) : undefined;
-    for (let p = 0; p < keep.length; p++) keep[p] = (valid && !valid[p]) || (cloud && !cloud.data[p]) ? 1 : 0;
+  const keepFor = async (window: Window, raw: Float32Array): Promise<Uint8Array> => {
+    const keep = nodataPixels(window, raw, bands, info.nodata);
+    if (command.stitch) {
+      const cloud = await mask.read(window);
+      for (let p = 0; p < keep.length; p++) if (!cloud.data[p]) keep[p] = 1;
+    }
     return keep;
   };
   const metadata = provenance({
@@ -283,13 +286,13 @@ async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: Op
   metadata.CLEARSKY_TILING = `${plan.tileSize} px tiles, ${plan.overlap} px feathered overlap`;
   await writeGeoTiffFromBlocks(
     command.out,
-    mosaicSource({ plan, results: folder, bands: { first: 0, count: bands }, readInput: async (w) => (await sources.readRaw(w)).data, readKeep }, bands),
+    mosaicSource({ plan, results: folder, bands: { first: 0, count: bands }, readInput: async (w) => (await sources.readRaw(w)).data, readKeep: keepFor }, bands),
     { dataType: info.dataType, like: info, bandNames, nodata: info.nodata, metadata },
   );
   if (command.uncertainty) {
     await writeGeoTiffFromBlocks(
       command.uncertainty,
-      mosaicSource({ plan, results: folder, bands: { first: bands, count: bands }, readInput: async (w) => new Float32Array(w.width * w.height * bands), readKeep }, bands),
+      mosaicSource({ plan, results: folder, bands: { first: bands, count: bands }, readInput: async (w) => new Float32Array(w.width * w.height * bands), readKeep: async (w) => keepFor(w, (await sources.readRaw(w)).data) }, bands),
       {
         dataType: 'float32',
         like: info,

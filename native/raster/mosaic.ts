@@ -26,8 +26,11 @@ export interface MosaicOptions {
   bands?: { first: number; count: number };
   /** The input's values of a window (pixel-interleaved, `count` bands): what uncovered and kept pixels show. */
   readInput(window: Window): Promise<Float32Array>;
-  /** Pixels (row-major, window-sized, 1 = keep) that show the input whatever the tiles say; none if absent. */
-  readKeep?(window: Window): Promise<Uint8Array>;
+  /**
+   * Pixels (row-major, window-sized, 1 = keep) that show the input whatever the tiles say; none if absent.
+   * Given the window's input values, so nodata can be found without reading them again.
+   */
+  readKeep?(window: Window, input: Float32Array): Promise<Uint8Array>;
 }
 
 /** The mosaic as a BlockSource for `writeGeoTiffFromBlocks`. */
@@ -50,11 +53,12 @@ export function mosaicSource(options: MosaicOptions, bandCount: number): BlockSo
     bands: count,
     async read(window) {
       const out = await options.readInput(window);
-      const keep = options.readKeep ? await options.readKeep(window) : undefined;
+      const tiles = [...tilesTouching(plan, window)].filter((tile) => options.results.has(tile.index));
+      if (tiles.length === 0) return out;
+      const keep = options.readKeep ? await options.readKeep(window, out) : undefined;
       const sum = new Float32Array(window.width * window.height * count);
       const weightSum = new Float32Array(window.width * window.height);
-      for (const tile of tilesTouching(plan, window)) {
-        if (!options.results.has(tile.index)) continue;
+      for (const tile of tiles) {
         const part = intersect(window, tile.window)!;
         const result = await options.results.read(tile.index);
         const weights = weightsOf(tile.window);

@@ -1,0 +1,8 @@
+/**
+ * `npm run bench`: every speed and memory figure, printed, never asserted — the engine's training step beside
+ * PyTorch (engine.ts), then a whole 10980² scene through import, tiling, mosaic and export (scene.ts).
+ * BENCH_ONLY=engine or BENCH_ONLY=scene runs one of them.
+ */
+const only = process.env.BENCH_ONLY;
+if (!only || only === 'engine') await import('./engine.ts');
+if (!only || only === 'scene') await import('./scene.ts');
