@@ -51,6 +51,7 @@ export class TileResultFolder implements TileResults {
       pixelOffset: { x: tile.window.x, y: tile.window.y },
       bandNames,
       deflateLevel: 1,
+      overviews: 'none', // read back whole by the mosaic, never viewed zoomed out
     });
     this.done.add(tile.index);
   }
