@@ -4,10 +4,13 @@
  */
 export class InputError extends Error {
   readonly file: string | undefined;
+  /** The message without the file name, for adding advice to. */
+  readonly problem: string;
 
   constructor(file: string | undefined, problem: string) {
     super(file ? `${file}: ${problem}` : problem);
     this.name = 'InputError';
     this.file = file;
+    this.problem = problem;
   }
 }

@@ -47,6 +47,8 @@ export interface InpaintCommand {
   /** Tile edge and overlap in pixels (defaults 256 and 32). */
   tileSize?: number;
   overlap?: number;
+  /** Resample references and SAR on other grids onto the target's instead of refusing them. */
+  resample?: boolean;
   /** Where to write the per-pixel spread across seeds (needs two or more seeds). */
   uncertainty?: string;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
@@ -109,6 +111,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     references: command.references,
     sar: command.sar,
     sarBands: parseSarBands(command.sarBands),
+    resample: command.resample,
   });
   let mask: OpenMask | undefined;
   try {

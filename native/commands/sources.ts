@@ -8,10 +8,11 @@ import type { Image, Mask } from '../dip/image.ts';
 import type { Sources } from '../dip/modes.ts';
 import { resolveBands, S2_BAND_ORDER } from '../raster/bands.ts';
 import { openRaster, readBands, type Raster } from '../raster/geotiff-reader.ts';
-import { assertSameGrid } from '../raster/grid.ts';
+import { assertSameGrid, gridDifferences } from '../raster/grid.ts';
 import { assertHasClearPixels, nodataMask, readMaskBand } from '../raster/mask.ts';
 import { normaliseS2 } from '../raster/preprocess.ts';
-import { readS1, readS2Mean } from '../raster/sources.ts';
+import { coversGrid, readBandsOnGrid } from '../raster/resample.ts';
+import { readS1, readS2Mean, type BandReader } from '../raster/sources.ts';
 import type { RasterInfo, Window } from '../raster/raster-info.ts';
 
 export interface SourceFiles {
@@ -22,6 +23,8 @@ export interface SourceFiles {
   sar?: string;
   /** 1-based VV and VH band numbers of the SAR file; default: found by band description. */
   sarBands?: { vv: number; vh: number };
+  /** Resample references and SAR on another grid onto the target's (bilinear) instead of refusing them. */
+  resample?: boolean;
 }
 
 export interface TargetDescription {
@@ -59,10 +62,35 @@ export async function openSources(files: SourceFiles): Promise<OpenSources> {
   try {
     const targetRaster = await open(files.target);
     const target = describeTarget(targetRaster, files.bands);
+    const onTargetGrid = new Set<Raster>();
+    const checkGrid = (auxiliary: Raster): void => {
+      if (gridDifferences(target.info, auxiliary).length === 0) {
+        onTargetGrid.add(auxiliary);
+        return;
+      }
+      if (!files.resample) {
+        try {
+          assertSameGrid(target.info, auxiliary);
+        } catch (error) {
+          throw new InputError(auxiliary.path, `${(error as InputError).problem}; add --resample to resample it onto the target's grid`);
+        }
+      }
+      if (!coversGrid(auxiliary, target.info)) {
+        throw new InputError(auxiliary.path, `does not cover the whole of ${target.info.path}, so it cannot be resampled onto its grid`);
+      }
+    };
+    // Straight from the file on the target's grid; otherwise bilinear onto it. Source nodata comes back NaN
+    // and is turned back into the source's nodata value, which the mean and the checks already understand.
+    const read: BandReader = async (raster, bands, window) => {
+      if (onTargetGrid.has(raster)) return readBands(raster, bands, window);
+      const image = await readBandsOnGrid(raster, bands, target.info, window, 'bilinear');
+      if (raster.nodata !== null) for (let i = 0; i < image.data.length; i++) if (Number.isNaN(image.data[i])) image.data[i] = raster.nodata;
+      return image;
+    };
     const references: Raster[] = [];
     for (const path of files.references ?? []) {
       const reference = await open(path);
-      assertSameGrid(target.info, reference);
+      checkGrid(reference);
       references.push(reference);
     }
     if (references.length > 0 && target.bandNames.some((n) => n === null)) {
@@ -73,7 +101,7 @@ export async function openSources(files: SourceFiles): Promise<OpenSources> {
     let sar: Raster | undefined;
     if (files.sar) {
       sar = await open(files.sar);
-      assertSameGrid(target.info, sar);
+      checkGrid(sar);
     }
     const sarBands = files.sarBands && { vv: files.sarBands.vv - 1, vh: files.sarBands.vh - 1 };
     return {
@@ -87,8 +115,8 @@ export async function openSources(files: SourceFiles): Promise<OpenSources> {
           s2: normaliseS2(raw, targetRaster.path, targetRaster.nodata),
           // Nodata in every band (outside the swath): neither cloud to fill nor clear pixels to fit.
           invalid: nodataMask(raw, targetRaster.nodata) ?? undefined,
-          reference: references.length ? await readS2Mean(references, target.bandNames as string[], window) : undefined,
-          sar: sar ? await readS1(sar, { bands: sarBands }, window) : undefined,
+          reference: references.length ? await readS2Mean(references, target.bandNames as string[], window, read) : undefined,
+          sar: sar ? await readS1(sar, { bands: sarBands, read }, window) : undefined,
         };
       },
     };
@@ -120,7 +148,11 @@ export interface OpenMask {
 export async function openMask(path: string, band: number, like: RasterInfo): Promise<OpenMask> {
   const raster = await openRaster(path);
   try {
-    assertSameGrid(like, raster);
+    try {
+      assertSameGrid(like, raster);
+    } catch (error) {
+      throw new InputError(path, `${(error as InputError).problem}; make one on its grid with \`clearsky mask --from ${path} --like ${like.path} --out MASK.tif\``);
+    }
     if (!Number.isInteger(band) || band < 1 || band > raster.bandCount) throw new InputError(path, `has no band ${band} (it has ${raster.bandCount})`);
   } catch (error) {
     await raster.close();

@@ -4,6 +4,7 @@
  * two grids match when every pixel corner lies within 1/1000 of a pixel of its counterpart.
  */
 import { InputError } from '../errors.ts';
+import { sameCrs } from './crs.ts';
 import type { Crs, GeoTransform, RasterInfo } from './raster-info.ts';
 
 export type GridInfo = Pick<RasterInfo, 'path' | 'width' | 'height' | 'crs' | 'geoTransform'>;
@@ -28,20 +29,6 @@ export function assertSameGrid(a: GridInfo, b: GridInfo): void {
   if (differences.length > 0) {
     throw new InputError(b.path, `is not on the grid of ${a.path}: ${differences.join('; ')}`);
   }
-}
-
-function sameCrs(a: Crs | null, b: Crs | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.epsg !== null && b.epsg !== null) return a.epsg === b.epsg;
-  // User-defined CRSs: equal when every defining GeoKey is equal (names and citations do not define anything).
-  return JSON.stringify(definingKeys(a)) === JSON.stringify(definingKeys(b));
-}
-
-function definingKeys(crs: Crs): [string, unknown][] {
-  return Object.entries(crs.geoKeys)
-    .filter(([name]) => !/Citation/.test(name))
-    .map(([name, value]): [string, unknown] => [name, ArrayBuffer.isView(value) ? Array.from(value as unknown as ArrayLike<number>) : value])
-    .sort(([x], [y]) => x.localeCompare(y));
 }
 
 function crsName(crs: Crs | null): string {

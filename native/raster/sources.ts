@@ -19,6 +19,9 @@ import {
 import type { Window } from './raster-info.ts';
 import { MeanAccumulator } from './reference.ts';
 
+/** How bands of a window are read: straight from the file, or resampled onto another grid (resample.ts). */
+export type BandReader = (raster: Raster, bandIndexes: readonly number[], window?: Window) => Promise<Image>;
+
 /** Sentinel-2 bands by name (e.g. ["B04", "B03", "B02"]), clipped and ÷ 2000. */
 export async function readS2(raster: Raster, bandNames: readonly string[], window?: Window): Promise<Image> {
   const raw = await readBands(raster, resolveBands(raster, bandNames), window);
@@ -30,12 +33,12 @@ export async function readS2(raster: Raster, bandNames: readonly string[], windo
  * first and then clipped and ÷ 2000 like the target. Each scene's nodata values are left out of the mean;
  * where no scene has a value the result is 0.
  */
-export async function readS2Mean(rasters: readonly Raster[], bandNames: readonly string[], window?: Window): Promise<Image> {
+export async function readS2Mean(rasters: readonly Raster[], bandNames: readonly string[], window?: Window, read: BandReader = readBands): Promise<Image> {
   if (rasters.length === 0) throw new RangeError('readS2Mean: no reference scenes');
   let mean: MeanAccumulator | undefined;
   let shape: Image | undefined;
   for (const raster of rasters) {
-    const raw = await readBands(raster, resolveBands(raster, bandNames), window);
+    const raw = await read(raster, resolveBands(raster, bandNames), window);
     assertFinite(raw, raster.path, raster.nodata);
     shape ??= raw;
     mean ??= new MeanAccumulator(raw.width * raw.height, raw.bands);
@@ -53,12 +56,14 @@ export interface ReadS1Options {
   bands?: Partial<SarBands>;
   /** Default 'auto': band descriptions ("VV_dB"), else the values' sign. */
   units?: SarUnits | 'auto';
+  /** Default: straight from the file. */
+  read?: BandReader;
 }
 
 /** Sentinel-1 as two bands [VV, VH] on the network's [0, 2] scale. */
 export async function readS1(raster: Raster, options: ReadS1Options = {}, window?: Window): Promise<Image> {
   const bands = resolveSarBands(raster, options.bands);
-  const raw = await readBands(raster, [bands.vv, bands.vh], window);
+  const raw = await (options.read ?? readBands)(raster, [bands.vv, bands.vh], window);
   const units =
     options.units === undefined || options.units === 'auto'
       ? detectSarUnits([raster.bandNames[bands.vv], raster.bandNames[bands.vh]], raw)

@@ -3,7 +3,8 @@
  * tiling, clear tiles left alone, the uncertainty layer, and seams that do not show.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -205,4 +206,39 @@ test('--method idw-fill fills the cloud in seconds without the network; referenc
   const refused = await clearsky(['inpaint', '--target', target, '--mask', mask, '--method', 'reference-fit', '--out', out + '2']);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /reference-fit needs --reference/);
+});
+
+test('a reference in another CRS is refused with advice, and with --resample it is reprojected onto the target grid', async () => {
+  const target = dataFile('scotland-2020', 'S2L2A_mean_2019_B04B03B02.tif');
+  const mask = dataFile('scotland-2020', 'cloudmask.tif');
+  // The target itself reprojected into the neighbouring UTM zone: as a reference it should predict the cloud well.
+  const reference = path.join(dir, 'reference-utm29.tif');
+  execFileSync('gdalwarp', ['-q', '-t_srs', 'EPSG:32629', '-r', 'bilinear', '-et', '0', target, reference]);
+  const out = path.join(dir, 'resampled-ref.tif');
+  const args = ['inpaint', '--target', target, '--mask', mask, '--reference', reference, '--method', 'reference-fit', '--stitch', '--out', out];
+  const refused = await clearsky(args);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /reference-utm29\.tif: is not on the grid of .*CRS is EPSG:32629, not EPSG:32630.*add --resample/);
+  assert.equal(existsSync(out), false);
+
+  const r = await clearsky([...args, '--resample']);
+  assert.equal(r.code, 0, r.stderr);
+  const truth = await withRaster(target, (raster) => readBands(raster, [0, 1, 2]));
+  const output = await withRaster(out, (raster) => readBands(raster, [0, 1, 2]));
+  const cloud = await withRaster(mask, (raster) => readBands(raster, [0]));
+  // Compared with what a one-pixel misalignment alone would cost: the truth against itself shifted by a pixel.
+  let error = 0;
+  let shifted = 0;
+  let n = 0;
+  for (let p = 0; p < cloud.data.length; p++) {
+    if (!cloud.data[p] || p % 256 === 0) continue;
+    for (let b = 0; b < 3; b++) {
+      error += (output.data[p * 3 + b] - truth.data[p * 3 + b]) ** 2;
+      shifted += (truth.data[(p - 1) * 3 + b] - truth.data[p * 3 + b]) ** 2;
+      n++;
+    }
+  }
+  const rmse = Math.sqrt(error / n);
+  const misaligned = Math.sqrt(shifted / n);
+  assert.ok(rmse < 0.6 * misaligned, `under the cloud the reprojected reference predicts the target: RMSE ${rmse.toFixed(1)} DN, a 1-pixel shift gives ${misaligned.toFixed(1)}`);
 });
