@@ -18,7 +18,8 @@ const USAGE = `usage:
                    [--sar-bands VV,VH] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
                    [--method dip|reference-fit|idw-fill]
                    [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
-                   [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--resample] --out OUT.tif [--json]
+                   [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--resample]
+                   --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
   clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'inpaint': {
-      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' }, method: { type: 'string', default: 'dip' }, resample: { type: 'boolean', default: false } });
+      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' }, method: { type: 'string', default: 'dip' }, resample: { type: 'boolean', default: false }, 'mask-out': { type: 'string' } });
       const result = await runInpaint({
         target: required(v.target, '--target'),
         mask: required(v.mask, '--mask'),
@@ -78,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
         overlap: v.overlap === undefined ? undefined : integer(v.overlap, '--overlap'),
         uncertainty: v.uncertainty as string | undefined,
         resample: v.resample as boolean,
+        maskOut: v['mask-out'] as string | undefined,
         signal: interrupt.signal,
         onProgress: progressPrinter(),
         onTileDone: tilePrinter(),

@@ -51,6 +51,8 @@ export interface InpaintCommand {
   resample?: boolean;
   /** Where to write the per-pixel spread across seeds (needs two or more seeds). */
   uncertainty?: string;
+  /** Where to write the cloud mask used, on the output's grid (for QA beside the result). */
+  maskOut?: string;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
@@ -69,6 +71,7 @@ const BASELINE_DESCRIPTIONS: Record<Exclude<InpaintMethod, 'dip'>, string> = {
 export interface InpaintSummary {
   out: string;
   uncertainty?: string;
+  mask_out?: string;
   method: InpaintMethod;
   mode: Mode | null;
   backend: string;
@@ -98,7 +101,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
   } catch (error) {
     throw new InputError(undefined, `--tile/--overlap: ${(error as Error).message}`);
   }
-  for (const out of [command.out, command.uncertainty]) if (out) await assertWritableFolder(out);
+  for (const out of [command.out, command.uncertainty, command.maskOut]) if (out) await assertWritableFolder(out);
   const method = command.method ?? 'dip';
   if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr or mtr)');
   if (method === 'reference-fit' && command.references.length === 0) throw new InputError(undefined, '--method reference-fit needs --reference');
@@ -133,6 +136,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
       return {
         out: command.out,
         ...(command.uncertainty ? { uncertainty: command.uncertainty } : {}),
+        ...(command.maskOut ? { mask_out: command.maskOut } : {}),
         method,
         mode: method === 'dip' ? command.mode! : null,
         backend: backend.description,
@@ -287,22 +291,41 @@ async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: Op
   });
   if (command.method && command.method !== 'dip') metadata.CLEARSKY_METHOD = BASELINE_DESCRIPTIONS[command.method];
   metadata.CLEARSKY_TILING = `${plan.tileSize} px tiles, ${plan.overlap} px feathered overlap`;
-  await writeGeoTiffFromBlocks(
-    command.out,
-    mosaicSource({ plan, results: folder, bands: { first: 0, count: bands }, readInput: async (w) => (await sources.readRaw(w)).data, readKeep: keepFor }, bands),
-    { dataType: info.dataType, like: info, bandNames, nodata: info.nodata, metadata },
-  );
-  if (command.uncertainty) {
+  const written: string[] = [];
+  try {
     await writeGeoTiffFromBlocks(
-      command.uncertainty,
-      mosaicSource({ plan, results: folder, bands: { first: bands, count: bands }, readInput: async (w) => new Float32Array(w.width * w.height * bands), readKeep: async (w) => keepFor(w, (await sources.readRaw(w)).data) }, bands),
-      {
+      command.out,
+      mosaicSource({ plan, results: folder, bands: { first: 0, count: bands }, readInput: async (w) => (await sources.readRaw(w)).data, readKeep: keepFor }, bands),
+      { dataType: info.dataType, like: info, bandNames, nodata: info.nodata, metadata },
+    );
+    written.push(command.out);
+    if (command.uncertainty) {
+      const spread = mosaicSource(
+        { plan, results: folder, bands: { first: bands, count: bands }, readInput: async (w) => new Float32Array(w.width * w.height * bands), readKeep: async (w) => keepFor(w, (await sources.readRaw(w)).data) },
+        bands,
+      );
+      await writeGeoTiffFromBlocks(command.uncertainty, spread, {
         dataType: 'float32',
         like: info,
         bandNames: bandNames.map((name, band) => `${name ?? `band ${band + 1}`} spread (standard deviation across seeds, digital numbers)`),
         metadata: { ...metadata, CLEARSKY_LAYER: 'uncertainty: per-pixel standard deviation of the reconstruction across seeds' },
-      },
-    );
+      });
+      written.push(command.uncertainty);
+    }
+    if (command.maskOut) {
+      const cloud = { width: plan.width, height: plan.height, bands: 1, read: async (w: Window) => Float32Array.from((await mask.read(w)).data) };
+      await writeGeoTiffFromBlocks(command.maskOut, cloud, {
+        dataType: 'uint8',
+        like: info,
+        bandNames: ['cloud mask'],
+        overviews: 'nearest',
+        metadata: { ...metadata, CLEARSKY_LAYER: 'the cloud mask of this run: 1 = cloud (reconstructed), 0 = clear' },
+      });
+    }
+  } catch (error) {
+    // One run, one set of outputs: an output without its companions would look complete and is not.
+    await Promise.all(written.map((file) => fs.rm(file, { force: true })));
+    throw error;
   }
 }
 

@@ -61,7 +61,7 @@ test('a scene larger than a tile is tiled: clear tiles keep the input, the uncer
   const out = path.join(dir, 'out.tif');
   const spread = path.join(dir, 'spread.tif');
   const r = await clearsky(['inpaint', '--target', target, '--mask', mask, '--bands', 'B04,B03,B02', '--mode', 'basic', '--steps', '8',
-    '--seeds', '0,1', '--tile', '64', '--overlap', '16', '--uncertainty', spread, '--out', out, '--json']);
+    '--seeds', '0,1', '--tile', '64', '--overlap', '16', '--uncertainty', spread, '--mask-out', path.join(dir, 'used-mask.tif'), '--out', out, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   const plan = planTiles(200, 100, { tileSize: 64, overlap: 16 });
@@ -101,6 +101,9 @@ test('a scene larger than a tile is tiled: clear tiles keep the input, the uncer
   assert.deepEqual(info.bands.map((b) => [b.type, b.description]), [['UInt16', 'B04'], ['UInt16', 'B03'], ['UInt16', 'B02']]);
   assert.equal(info.metadata['']?.CLEARSKY_TILING, '64 px tiles, 16 px feathered overlap');
   assert.match(gdalinfo(spread).bands[0].description ?? '', /B04 spread/);
+  const usedMask = await withRaster(path.join(dir, 'used-mask.tif'), (raster) => readBands(raster, [0]));
+  const givenMask = await withRaster(mask, (raster) => readBands(raster, [0]));
+  assert.deepEqual(usedMask.data, givenMask.data, '--mask-out writes the mask the run used');
 });
 
 test('--uncertainty with one seed and a bad --tile are refused before any work', async () => {
