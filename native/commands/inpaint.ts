@@ -25,6 +25,7 @@ import { TileResultFolder } from '../raster/tile-results.ts';
 import { planTiles, type Tile, type TilePlan } from '../raster/tiling.ts';
 import { provenance } from './provenance.ts';
 import { openMask, openSources, type OpenMask, type OpenSources } from './sources.ts';
+import { assertWritableFolder } from './output-folder.ts';
 
 export interface InpaintCommand {
   target: string;
@@ -335,15 +336,6 @@ async function tileFolderFor(out: string): Promise<string> {
   return fs.mkdtemp(path.join(path.dirname(resolved), `.${path.basename(resolved)}.tiles-`));
 }
 
-/** Fail before hours of optimisation, not after, when the result could not be written. */
-async function assertWritableFolder(out: string): Promise<void> {
-  const folder = path.dirname(path.resolve(out));
-  try {
-    await fs.access(folder, fs.constants.W_OK);
-  } catch {
-    throw new InputError(out, `cannot write here: folder ${folder} does not exist or is not writable`);
-  }
-}
 
 function parseSarBands(bands: string[] | undefined): { vv: number; vh: number } | undefined {
   if (!bands) return undefined;

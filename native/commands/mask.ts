@@ -4,7 +4,6 @@
  * optionally with its outline as GeoJSON. Everything that can be checked is checked before any pixel is
  * read; outputs are written atomically, so a failure leaves no file behind.
  */
-import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
@@ -13,6 +12,7 @@ import { writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
 import { readRasterInfo } from '../raster/geotiff-reader.ts';
 import { maskOutline } from '../raster/outline.ts';
 import { COPERNICUS_ATTRIBUTION } from './provenance.ts';
+import { assertWritableFolder } from './output-folder.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -97,11 +97,3 @@ export function formatMaskSummary(summary: MaskSummary): string {
   return `wrote ${summary.out} (${grid}): ${percent} % cloud, ${summary.cloud_pixels} pixels${summary.dilation ? `, dilated by ${summary.dilation}` : ''}${outline}`;
 }
 
-async function assertWritableFolder(out: string): Promise<void> {
-  const folder = path.dirname(path.resolve(out));
-  try {
-    await fs.access(folder, fs.constants.W_OK);
-  } catch {
-    throw new InputError(out, `cannot write here: folder ${folder} does not exist or is not writable`);
-  }
-}

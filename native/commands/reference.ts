@@ -10,6 +10,7 @@ import { InputError } from '../errors.ts';
 import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
 import { AGE_NODATA, openReference, parseMaskChoice, type MaskChoice, type ReferenceMethod, type ReferenceScene } from '../raster/reference.ts';
 import { commonProvenance } from './provenance.ts';
+import { assertWritableFolder } from './output-folder.ts';
 
 export interface ReferenceCommand {
   scenes: string[];
@@ -116,11 +117,3 @@ function assertDistinctOutputs(command: ReferenceCommand): void {
   }
 }
 
-async function assertWritableFolder(out: string): Promise<void> {
-  const folder = path.dirname(path.resolve(out));
-  try {
-    await fs.access(folder, fs.constants.W_OK);
-  } catch {
-    throw new InputError(out, `cannot write here: folder ${folder} does not exist or is not writable`);
-  }
-}

@@ -118,7 +118,8 @@ export async function readBands(raster: Raster, bandIndexes: readonly number[], 
   return { width: area.width, height: area.height, bands: bandIndexes.length, data };
 }
 
-function assertWindowInside(raster: RasterInfo, w: Window): void {
+/** A RangeError (a caller's bug, not the user's) unless the window lies inside the raster or grid. */
+export function assertWindowInside(raster: Pick<RasterInfo, 'path' | 'width' | 'height'>, w: Window): void {
   const inside =
     [w.x, w.y, w.width, w.height].every(Number.isInteger) &&
     w.x >= 0 &&

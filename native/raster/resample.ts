@@ -22,7 +22,7 @@
 import { InputError } from '../errors.ts';
 import { createImage, type Image } from '../dip/image.ts';
 import { coordinateTransform, sameCrs } from './crs.ts';
-import { readBands, type Raster } from './geotiff-reader.ts';
+import { assertWindowInside, readBands, type Raster } from './geotiff-reader.ts';
 import type { GridInfo } from './grid.ts';
 import type { GeoTransform, Window } from './raster-info.ts';
 
@@ -48,7 +48,7 @@ export async function readBandsOnGrid(
   method: ResampleMethod = 'nearest',
 ): Promise<Image> {
   if (!RESAMPLE_METHODS.includes(method)) throw new RangeError(`readBandsOnGrid: unknown method '${String(method)}'`);
-  assertWindowInGrid(target, window);
+  assertWindowInside(target, window);
   const mapper = gridMapper(raster, target);
   const shift = mapper.integerShift();
   if (shift) return readShifted(raster, bandIndexes, window, shift);
@@ -401,14 +401,3 @@ function sampleAverage({ source, origin, valid, out }: Sampler, uv: Float64Array
   }
 }
 
-function assertWindowInGrid(grid: GridInfo, w: Window): void {
-  const inside =
-    [w.x, w.y, w.width, w.height].every(Number.isInteger) &&
-    w.x >= 0 &&
-    w.y >= 0 &&
-    w.width > 0 &&
-    w.height > 0 &&
-    w.x + w.width <= grid.width &&
-    w.y + w.height <= grid.height;
-  if (!inside) throw new RangeError(`window ${JSON.stringify(w)} is not inside the grid of ${grid.path} (${grid.width}×${grid.height})`);
-}

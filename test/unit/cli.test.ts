@@ -2,18 +2,16 @@
  * The `clearsky` command as users and other tools run it: a real child process on the real Slovenia data.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { openRaster, readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { readMaskBand } from '../../native/raster/mask.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
 import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+import { runClearsky } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
 const slovenia = (name: string) => dataFile('slovenia-2015', name);
 const TARGET = slovenia('S2L1C_20150909.tif');
 const MASKS = slovenia('cloudmasks_s2cloudless_2015-2017.tif');
@@ -27,15 +25,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function clearsky(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd: dir, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const clearsky = (args: string[]) => runClearsky(args, dir);
 
 test('inpaint writes a georeferenced UInt16 GeoTIFF of the chosen bands, stitched, with a JSON summary', async () => {
   const out = path.join(dir, 'mt.tif');

@@ -3,18 +3,16 @@
  * exits 2 with one line naming the file, and leaves no output behind.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { readMaskBand } from '../../native/raster/mask.ts';
-import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+import { dataFile } from '../helpers/data.ts';
 import { gdalinfo, gdalTranslate } from '../helpers/gdal.ts';
+import { runClearsky } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
 const SCOTLAND_MASK = dataFile('scotland-2020', 'cloudmask.tif');
 const SCOTLAND_MEAN = dataFile('scotland-2020', 'S2L2A_mean_2019_B04B03B02.tif');
 const SLOVENIA_MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
@@ -27,15 +25,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function clearsky(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd: dir, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const clearsky = (args: string[]) => runClearsky(args, dir);
 
 describe('clearsky mask', () => {
   it('--from reproduces the Scotland mask, with its outline as GeoJSON in EPSG:32630', async () => {

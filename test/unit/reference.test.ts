@@ -9,22 +9,20 @@
  * pixel values or mask values it depends on.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { Image } from '../../native/dip/image.ts';
 import { InputError } from '../../native/errors.ts';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { writeGeoTiff, writeGeoTiffFromBlocks } from '../../native/raster/geotiff-writer.ts';
 import { openReference, parseMaskChoice, sceneDate } from '../../native/raster/reference.ts';
 import { runReference } from '../../native/commands/reference.ts';
-import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+import { dataFile } from '../helpers/data.ts';
 import { gdalinfo } from '../helpers/gdal.ts';
+import { runClearsky } from '../helpers/cli.ts';
 
-const execFileAsync = promisify(execFile);
 const slovenia = (name: string) => dataFile('slovenia-2015', name);
 const scene = (day: string) => slovenia(`S2L1C_${day}.tif`);
 const MASKS = slovenia('cloudmasks_s2cloudless_2015-2017.tif');
@@ -87,15 +85,7 @@ async function writeMask(name: string, bands: number, cloud: (x: number, y: numb
   return file;
 }
 
-async function clearsky(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd: dir, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const clearsky = (args: string[]) => runClearsky(args, dir);
 
 describe('static reference', () => {
   it('is the per-pixel mean of 20150711 and 20150830 in UInt16 DN, on their grid, as GDAL sees it', async () => {

@@ -3,20 +3,19 @@
  * tiling, clear tiles left alone, the uncertainty layer, and seams that do not show.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
 import { planTiles } from '../../native/raster/tiling.ts';
-import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+import { dataFile } from '../helpers/data.ts';
 import { gdalinfo, gdalTranslate } from '../helpers/gdal.ts';
+import { runClearsky } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
 const SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
 let dir: string;
 
@@ -27,15 +26,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function clearsky(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd: dir, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const clearsky = (args: string[]) => runClearsky(args, dir);
 
 /** A window of the real scene as its own GeoTIFF (GDAL cuts it, so its georeferencing is GDAL's). */
 function crop(name: string, x: number, y: number, width: number, height: number): string {
