@@ -12,10 +12,11 @@ import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
 import { parseBandList } from './raster/bands.ts';
+import type { SarUnits } from './raster/preprocess.ts';
 
 const USAGE = `usage:
   clearsky inpaint --target S2.tif --mask M.tif [--mask-band N] [--reference R.tif ...] [--sar S1.tif]
-                   [--sar-bands VV,VH] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
+                   [--sar-bands VV,VH] [--sar-units linear|db] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
                    [--method dip|reference-fit|idw-fill]
                    [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
                    [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--resample]
@@ -43,6 +44,7 @@ const sources: Options = {
   reference: { type: 'string', multiple: true },
   sar: { type: 'string' },
   'sar-bands': { type: 'string' },
+  'sar-units': { type: 'string' },
   bands: { type: 'string' },
   seed: { type: 'string' },
   seeds: { type: 'string' },
@@ -66,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
         maskBand: v['mask-band'] === undefined ? 1 : integer(v['mask-band'], '--mask-band'),
         references: (v.reference as string[] | undefined) ?? [],
         sar: v.sar as string | undefined,
-        sarBands: v['sar-bands'] === undefined ? undefined : parseBandList(v['sar-bands'] as string),
+        ...sarOptions(v),
         bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
         method: oneOf(v.method as string, INPAINT_METHODS, '--method'),
         mode: v.mode === undefined ? undefined : parseMode(v.mode as string),
@@ -97,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
         maskBands: integerList(required(v['mask-bands'], '--mask-bands'), '--mask-bands'),
         references: (v.reference as string[] | undefined) ?? [],
         sar: v.sar as string | undefined,
-        sarBands: v['sar-bands'] === undefined ? undefined : parseBandList(v['sar-bands'] as string),
+        ...sarOptions(v),
         bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
         modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
         steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
@@ -219,6 +221,18 @@ function decimal(value: unknown, flag: string): number {
   const n = Number(value);
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, not '${String(value)}'`);
   return n;
+}
+
+/** `--sar-bands 2,1` (1-based VV then VH) and `--sar-units linear|db`. */
+function sarOptions(v: Record<string, unknown>): { sarBands?: { vv: number; vh: number }; sarUnits?: SarUnits } {
+  let sarBands: { vv: number; vh: number } | undefined;
+  if (v['sar-bands'] !== undefined) {
+    const bands = integerList(v['sar-bands'] as string, '--sar-bands');
+    if (bands.length !== 2 || bands.some((b) => b < 1)) throw new UsageError(`--sar-bands takes the 1-based VV and VH band numbers, e.g. 2,1; got ${String(v['sar-bands'])}`);
+    sarBands = { vv: bands[0], vh: bands[1] };
+  }
+  const sarUnits = v['sar-units'] === undefined ? undefined : oneOf(v['sar-units'] as string, ['linear', 'db'] as const, '--sar-units');
+  return { sarBands, sarUnits };
 }
 
 function integerList(text: string, flag: string): number[] {

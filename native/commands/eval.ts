@@ -9,6 +9,7 @@ import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction } from '../dip/metrics.ts';
 import type { Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
+import type { SarUnits } from '../raster/preprocess.ts';
 import { loadMask, loadSources } from './sources.ts';
 
 export interface EvalCommand {
@@ -18,7 +19,9 @@ export interface EvalCommand {
   maskBands: number[];
   references: string[];
   sar?: string;
-  sarBands?: string[];
+  /** 1-based VV and VH band numbers of the SAR file; default: found by band description. */
+  sarBands?: { vv: number; vh: number };
+  sarUnits?: SarUnits;
   bands?: string[];
   modes: Mode[];
   steps?: number;
@@ -47,7 +50,8 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
     bands: command.bands,
     references: command.references,
     sar: command.sar,
-    sarBands: command.sarBands && { vv: Number(command.sarBands[0]), vh: Number(command.sarBands[1]) },
+    sarBands: command.sarBands,
+    sarUnits: command.sarUnits,
   });
   const truth = sources.s2;
   const masks: Mask[] = [];

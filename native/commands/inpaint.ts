@@ -20,6 +20,7 @@ import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
 import { nodataMask } from '../raster/mask.ts';
 import { mosaicSource } from '../raster/mosaic.ts';
 import { S2_SCALE } from '../raster/preprocess.ts';
+import type { SarUnits } from '../raster/preprocess.ts';
 import type { Window } from '../raster/raster-info.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
 import { planTiles, type Tile, type TilePlan } from '../raster/tiling.ts';
@@ -34,7 +35,9 @@ export interface InpaintCommand {
   maskBand: number;
   references: string[];
   sar?: string;
-  sarBands?: string[];
+  /** 1-based VV and VH band numbers of the SAR file; default: found by band description. */
+  sarBands?: { vv: number; vh: number };
+  sarUnits?: SarUnits;
   bands?: string[];
   /** What fills the cloud: the network (default), or a fast baseline for a quick look. */
   method?: InpaintMethod;
@@ -114,7 +117,8 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     bands: command.bands,
     references: command.references,
     sar: command.sar,
-    sarBands: parseSarBands(command.sarBands),
+    sarBands: command.sarBands,
+    sarUnits: command.sarUnits,
     resample: command.resample,
   });
   let mask: OpenMask | undefined;
@@ -334,12 +338,4 @@ async function writeMosaics(command: InpaintCommand, plan: TilePlan, sources: Op
 async function tileFolderFor(out: string): Promise<string> {
   const resolved = path.resolve(out);
   return fs.mkdtemp(path.join(path.dirname(resolved), `.${path.basename(resolved)}.tiles-`));
-}
-
-
-function parseSarBands(bands: string[] | undefined): { vv: number; vh: number } | undefined {
-  if (!bands) return undefined;
-  const [vv, vh] = bands.map(Number);
-  if (bands.length !== 2 || !Number.isInteger(vv) || !Number.isInteger(vh)) throw new InputError(undefined, `--sar-bands takes the VV and VH band numbers, e.g. 2,1; got ${bands.join(',')}`);
-  return { vv, vh };
 }

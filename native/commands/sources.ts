@@ -10,7 +10,7 @@ import { resolveBands, S2_BAND_ORDER } from '../raster/bands.ts';
 import { openRaster, readBands, type Raster } from '../raster/geotiff-reader.ts';
 import { assertSameGrid, gridDifferences } from '../raster/grid.ts';
 import { assertHasClearPixels, nodataMask, readMaskBand } from '../raster/mask.ts';
-import { normaliseS2 } from '../raster/preprocess.ts';
+import { normaliseS2, type SarUnits } from '../raster/preprocess.ts';
 import { coversGrid, readBandsOnGrid } from '../raster/resample.ts';
 import { readS1, readS2Mean, type BandReader } from '../raster/sources.ts';
 import type { RasterInfo, Window } from '../raster/raster-info.ts';
@@ -23,6 +23,8 @@ export interface SourceFiles {
   sar?: string;
   /** 1-based VV and VH band numbers of the SAR file; default: found by band description. */
   sarBands?: { vv: number; vh: number };
+  /** Linear sigma0 or dB; default: from the band descriptions, else the values' sign. */
+  sarUnits?: SarUnits;
   /** Resample references and SAR on another grid onto the target's (bilinear) instead of refusing them. */
   resample?: boolean;
 }
@@ -116,7 +118,7 @@ export async function openSources(files: SourceFiles): Promise<OpenSources> {
           // Nodata in every band (outside the swath): neither cloud to fill nor clear pixels to fit.
           invalid: nodataMask(raw, targetRaster.nodata) ?? undefined,
           reference: references.length ? await readS2Mean(references, target.bandNames as string[], window, read) : undefined,
-          sar: sar ? await readS1(sar, { bands: sarBands, read }, window) : undefined,
+          sar: sar ? await readS1(sar, { bands: sarBands, units: files.sarUnits, read }, window) : undefined,
         };
       },
     };

@@ -64,9 +64,30 @@ export interface ReadS1Options {
 export async function readS1(raster: Raster, options: ReadS1Options = {}, window?: Window): Promise<Image> {
   const bands = resolveSarBands(raster, options.bands);
   const raw = await (options.read ?? readBands)(raster, [bands.vv, bands.vh], window);
-  const units =
-    options.units === undefined || options.units === 'auto'
-      ? detectSarUnits([raster.bandNames[bands.vv], raster.bandNames[bands.vh]], raw)
-      : options.units;
+  const explicit = options.units !== undefined && options.units !== 'auto';
+  const units = explicit ? (options.units as SarUnits) : detectSarUnits([raster.bandNames[bands.vv], raster.bandNames[bands.vh]], raw);
+  if (explicit) assertPlausibleSarUnits(raw, raster.path, units);
   return normaliseS1(raw, raster.path, units);
+}
+
+/**
+ * Units given by the user must fit the values, or every pixel would be clipped to one end of the scale:
+ * linear sigma0 is mostly in [0, 1] and never mostly negative; dB is mostly negative and almost never in [0, 1].
+ */
+function assertPlausibleSarUnits(raw: Image, file: string, units: SarUnits): void {
+  let finite = 0;
+  let negative = 0;
+  let unitInterval = 0;
+  for (const value of raw.data) {
+    if (!Number.isFinite(value)) continue;
+    finite++;
+    if (value < 0) negative++;
+    else if (value <= 1) unitInterval++;
+  }
+  if (units === 'linear' && negative > finite / 2) {
+    throw new InputError(file, `--sar-units linear, but ${Math.round((100 * negative) / finite)} % of the values are negative, as in dB`);
+  }
+  if (units === 'db' && unitInterval > 0.9 * finite) {
+    throw new InputError(file, `--sar-units db, but ${Math.round((100 * unitInterval) / finite)} % of the values lie in [0, 1], as linear sigma0 does`);
+  }
 }

@@ -142,3 +142,18 @@ test('without --bands every band is reconstructed: a 13-band L1C scene in, 13 de
     assert.equal(raster.metadata.CLEARSKY_MODE, 'mtr');
   });
 });
+
+test('SAR bands and units can be given explicitly; units that contradict the values are refused', async () => {
+  const target = dataFile('scotland-2020', 'S2L2A_mean_2019_B04B03B02.tif');
+  const mask = dataFile('scotland-2020', 'cloudmask.tif');
+  const sar = dataFile('scotland-2020', 'S1_GRD_sigma0_linear.tif');
+  const args = (extra: string[]) => ['inpaint', '--target', target, '--mask', mask, '--sar', sar, '--mode', 'ms', '--steps', '2', '--out', path.join(dir, 'ms.tif'), ...extra];
+  const ok = await clearsky(args(['--sar-bands', '2,1', '--sar-units', 'linear']));
+  assert.equal(ok.code, 0, ok.stderr);
+  const wrong = await clearsky(args(['--sar-bands', '2,1', '--sar-units', 'db']));
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /S1_GRD_sigma0_linear\.tif: --sar-units db, but \d+ % of the values lie in \[0, 1\]/);
+  const oneBand = await clearsky(args(['--sar-bands', '2']));
+  assert.equal(oneBand.code, 2);
+  assert.match(oneBand.stderr, /--sar-bands takes the 1-based VV and VH band numbers/);
+});
