@@ -1,0 +1,188 @@
+/**
+ * The one API of Clearsky: what the renderer (through Electron IPC or HTTP in browser mode) and the command
+ * line can ask of a project, what they get back, and the events they can follow. Both transports implement
+ * exactly this; arguments are validated here, at the boundary, with the zod schemas below, so nothing
+ * unchecked reaches the service.
+ *
+ * Plain JSON in and out (no Dates, no typed arrays): it crosses process boundaries.
+ */
+import { z } from 'zod';
+
+export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
+export const METHODS = ['dip', 'reference-fit', 'idw-fill'] as const;
+
+const id = z.number().int().positive();
+const window = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() });
+
+/** Everything a run needs: which rasters of the project, and how to reconstruct. */
+export const RunRequest = z.object({
+  name: z.string().max(200).optional(),
+  targetSceneId: id,
+  maskId: id,
+  refId: id.optional(),
+  sarSceneId: id.optional(),
+  /** Band names of the target to reconstruct; default all. */
+  bands: z.array(z.string().min(1).max(8)).min(1).max(13).optional(),
+  method: z.enum(METHODS).default('dip'),
+  mode: z.enum(MODES).default('basic'),
+  steps: z.number().int().min(1).max(100_000).default(4000),
+  seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(16).default([0]),
+  stitch: z.boolean().default(true),
+  tileSize: z.number().int().min(64).max(1024).default(256),
+  overlap: z.number().int().min(0).max(256).default(32),
+  /** The part of the target to reconstruct (pixels); default the whole scene. */
+  area: window.optional(),
+  backend: z.enum(['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu']).default('auto'),
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+export type RunRequestInput = z.input<typeof RunRequest>;
+
+export const ImportRequest = z.object({
+  paths: z.array(z.string().min(1)).min(1).max(10_000),
+  /** Force the kind when the file cannot say (else recognised from bands, descriptions and names). */
+  kind: z.enum(['S2', 'S1', 'mask', 'scl', 'probability', 'reference']).optional(),
+});
+export type ImportRequest = z.infer<typeof ImportRequest>;
+
+export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
+export type ExportRequest = z.infer<typeof ExportRequest>;
+
+export interface Grid {
+  width: number;
+  height: number;
+  epsg: number | null;
+  crs: string | null;
+  geoTransform: [number, number, number, number, number, number] | null;
+  /** [minX, minY, maxX, maxY] in the raster's CRS. */
+  bounds: [number, number, number, number] | null;
+}
+
+export interface ProjectInfo {
+  dir: string;
+  name: string;
+  createdAt: string;
+  schemaVersion: number;
+}
+
+export interface SceneRecord {
+  id: number;
+  name: string;
+  /** Relative to the project; the raster URL is `/rasters/<file>` in browser mode. */
+  file: string;
+  sensor: 'S2' | 'S1';
+  level: string | null;
+  acquired: string | null;
+  bands: (string | null)[];
+  grid: Grid;
+  dataType: string;
+  nodata: number | null;
+  cloudCover: number | null;
+  importedAt: string;
+}
+
+export interface RefRecord {
+  id: number;
+  name: string;
+  file: string;
+  method: 'imported' | 'static' | 'dynamic';
+  date: string | null;
+  bands: (string | null)[];
+  grid: Grid;
+  sceneIds: number[];
+  createdAt: string;
+}
+
+export interface MaskRecord {
+  id: number;
+  name: string;
+  file: string;
+  band: number;
+  source: 'binary' | 'scl' | 'probability' | 'drawn';
+  sceneId: number | null;
+  version: number;
+  parameters: Record<string, unknown>;
+  grid: Grid;
+  cloudCover: number | null;
+  /** GeoJSON of the cloud outline in the scene CRS, relative to the project. */
+  outlineFile: string | null;
+  createdAt: string;
+}
+
+export type ImportOutcome =
+  | { path: string; status: 'imported'; kind: 'scene'; record: SceneRecord }
+  | { path: string; status: 'imported'; kind: 'ref'; record: RefRecord }
+  | { path: string; status: 'imported'; kind: 'mask'; record: MaskRecord }
+  | { path: string; status: 'unsure'; candidates: string[]; reason: string }
+  | { path: string; status: 'failed'; error: string };
+
+export type RunStatus = 'queued' | 'running' | 'mosaicking' | 'done' | 'partial' | 'failed' | 'cancelled';
+export type TileStatus = 'pending' | 'running' | 'done' | 'failed' | 'clear';
+
+export interface TileRecord {
+  runId: number;
+  index: number;
+  window: { x: number; y: number; width: number; height: number };
+  status: TileStatus;
+  attempts: number;
+  loss: number | null;
+  seconds: number | null;
+  error: string | null;
+}
+
+export interface ResultRecord {
+  id: number;
+  runId: number;
+  kind: 'reconstruction' | 'uncertainty' | 'mask' | 'outline';
+  file: string;
+  createdAt: string;
+}
+
+export interface RunRecord {
+  id: number;
+  name: string | null;
+  request: RunRequest;
+  status: RunStatus;
+  backend: string | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  tiles: { total: number; pending: number; running: number; done: number; failed: number; clear: number };
+  results: ResultRecord[];
+}
+
+/** Events, pushed to subscribers (SSE in browser mode, IPC in Electron); rate-limited per tile. */
+export type ApiEvent =
+  | { type: 'run'; run: RunRecord }
+  | { type: 'tile'; runId: number; tile: TileRecord }
+  | { type: 'progress'; runId: number; tileIndex: number; step: number; steps: number; loss: number; etaSeconds: number | null };
+
+export interface ClearskyApi {
+  project(): Promise<ProjectInfo>;
+  listScenes(): Promise<SceneRecord[]>;
+  listRefs(): Promise<RefRecord[]>;
+  listMasks(): Promise<MaskRecord[]>;
+  importFiles(request: ImportRequest): Promise<ImportOutcome[]>;
+  startRun(request: RunRequestInput): Promise<RunRecord>;
+  listRuns(): Promise<RunRecord[]>;
+  getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
+  cancelRun(runId: number): Promise<RunRecord>;
+  exportResult(request: ExportRequest): Promise<{ path: string }>;
+  /** Calls `listener` for every event until the returned function is called. */
+  subscribe(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** The API's command names with their argument schemas: what a transport may route, and how to check it. */
+export const COMMANDS = {
+  project: z.tuple([]),
+  listScenes: z.tuple([]),
+  listRefs: z.tuple([]),
+  listMasks: z.tuple([]),
+  importFiles: z.tuple([ImportRequest]),
+  startRun: z.tuple([RunRequest]),
+  listRuns: z.tuple([]),
+  getRun: z.tuple([id]),
+  cancelRun: z.tuple([id]),
+  exportResult: z.tuple([ExportRequest]),
+} as const;
+export type CommandName = keyof typeof COMMANDS;

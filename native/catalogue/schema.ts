@@ -1,0 +1,116 @@
+/**
+ * The project catalogue's schema, as an ordered list of migrations. `PRAGMA user_version` records how many
+ * have run; opening a project runs the missing ones in one transaction, and refuses a database made by a
+ * newer Clearsky (more migrations than this build knows) rather than guess at it.
+ *
+ * Paths in the catalogue are relative to the project folder, so a project can be moved or copied whole.
+ * JSON columns hold small structured values (band lists, grids, parameters) that are read whole.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE project (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+
+  -- Imagery: Sentinel-2 (L1C/L2A) and Sentinel-1 scenes, converted into rasters/ as tiled COGs.
+  CREATE TABLE scenes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL UNIQUE,
+    source_path TEXT,
+    sensor TEXT NOT NULL CHECK (sensor IN ('S2', 'S1')),
+    level TEXT,
+    acquired TEXT,
+    bands TEXT NOT NULL,
+    grid TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    nodata REAL,
+    cloud_cover REAL,
+    imported_at TEXT NOT NULL
+  );
+
+  -- Multi-temporal references: imported, or built from scenes of the project (static mean / dynamic).
+  CREATE TABLE refs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL UNIQUE,
+    method TEXT NOT NULL CHECK (method IN ('imported', 'static', 'dynamic')),
+    date TEXT,
+    bands TEXT NOT NULL,
+    grid TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE ref_scenes (
+    ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
+    scene_id INTEGER NOT NULL REFERENCES scenes(id) ON DELETE RESTRICT,
+    PRIMARY KEY (ref_id, scene_id)
+  );
+
+  -- Cloud masks (1 = cloud): imported binary, from SCL or cloud probability, or drawn; versions per scene.
+  CREATE TABLE masks (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL,
+    band INTEGER NOT NULL DEFAULT 1,
+    source TEXT NOT NULL CHECK (source IN ('binary', 'scl', 'probability', 'drawn')),
+    scene_id INTEGER REFERENCES scenes(id) ON DELETE SET NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    parameters TEXT NOT NULL DEFAULT '{}',
+    grid TEXT NOT NULL,
+    cloud_cover REAL,
+    outline_file TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (file, band)
+  );
+
+  -- A reconstruction: its inputs, parameters and state. Tiles are its unit of work and of resumption.
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT,
+    target_scene_id INTEGER NOT NULL REFERENCES scenes(id) ON DELETE RESTRICT,
+    mask_id INTEGER NOT NULL REFERENCES masks(id) ON DELETE RESTRICT,
+    ref_id INTEGER REFERENCES refs(id) ON DELETE RESTRICT,
+    sar_scene_id INTEGER REFERENCES scenes(id) ON DELETE RESTRICT,
+    parameters TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'mosaicking', 'done', 'partial', 'failed', 'cancelled')),
+    backend TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  CREATE TABLE tiles (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    x INTEGER NOT NULL,
+    y INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'clear')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    worker TEXT,
+    result_file TEXT,
+    loss REAL,
+    seconds REAL,
+    metrics TEXT,
+    error TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, idx)
+  );
+  CREATE INDEX tiles_by_status ON tiles(run_id, status);
+
+  -- What a run produced, as map layers.
+  CREATE TABLE results (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('reconstruction', 'uncertainty', 'mask', 'outline')),
+    file TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (run_id, kind)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
