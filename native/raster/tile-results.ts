@@ -32,7 +32,7 @@ export class TileResultFolder implements TileResults {
     await fs.mkdir(folder, { recursive: true });
     const results = new TileResultFolder(folder, plan, like);
     const names = new Set(await fs.readdir(folder));
-    for (const tile of plan.tiles) if (names.has(results.fileName(tile))) results.done.add(tile.index);
+    for (const tile of plan.tiles) if (names.has(TileResultFolder.fileName(tile))) results.done.add(tile.index);
     return results;
   }
 
@@ -75,10 +75,11 @@ export class TileResultFolder implements TileResults {
   }
 
   private pathOf(tile: Tile): string {
-    return path.join(this.folder, this.fileName(tile));
+    return path.join(this.folder, TileResultFolder.fileName(tile));
   }
 
-  private fileName(tile: Tile): string {
+  /** The file name of a tile's result inside the folder. */
+  static fileName(tile: Pick<Tile, 'row' | 'col'>): string {
     return `tile-r${tile.row}-c${tile.col}.tif`;
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * A pool of worker processes (native/worker.ts), each loading the engine once and doing one task at a time.
+ * A worker that dies is replaced, and whoever gave it the task hears that the task failed. In Electron the
+ * same messages travel over a utility process's port; here it is a child process's IPC channel.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FromWorker, Task } from './protocol.ts';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../worker.ts');
+
+export interface PoolOptions {
+  /** How many workers. Default: one per two cores, at least one. */
+  workers?: number;
+  /** Backend choice for the workers ('auto' by default). */
+  backend?: string;
+  /** Called for every message a worker sends, with the worker's name. */
+  onMessage(worker: string, message: FromWorker): void;
+  /** A worker died while doing `task` (undefined when it was idle). */
+  onCrash(worker: string, task: Task | undefined, reason: string): void;
+}
+
+interface Slot {
+  name: string;
+  child: ChildProcess;
+  ready: boolean;
+  task: Task | undefined;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private closing = false;
+  private counter = 0;
+  readonly size: number;
+  private readonly threadsPerWorker: number;
+
+  constructor(private readonly options: PoolOptions) {
+    const cores = os.availableParallelism();
+    this.size = Math.max(1, options.workers ?? Math.floor(cores / 2));
+    // The CPU budget is shared out: each worker's native backend gets its part of the cores.
+    this.threadsPerWorker = Math.max(1, Math.floor(cores / this.size));
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  /** A worker that is ready and has nothing to do, or undefined. */
+  idle(): string | undefined {
+    return this.slots.find((s) => s.ready && !s.task && !this.closing)?.name;
+  }
+
+  /** The process id of a worker busy with the run (for diagnostics and tests), if any. */
+  pidBusyWith(runId: number): number | undefined {
+    return this.slots.find((s) => s.task?.run.runId === runId)?.child.pid;
+  }
+
+  assign(worker: string, task: Task): void {
+    const slot = this.slot(worker);
+    slot.task = task;
+    slot.child.send({ type: 'task', task });
+  }
+
+  /** Asks the workers busy with a run to stop; one that has not stopped within `graceMs` is killed (and replaced). */
+  cancel(runId: number, graceMs = 1000): void {
+    for (const slot of this.slots.filter((s) => s.task?.run.runId === runId)) {
+      slot.child.send({ type: 'cancel', runId });
+      const child = slot.child;
+      setTimeout(() => {
+        if (slot.child === child && slot.task?.run.runId === runId) child.kill('SIGKILL');
+      }, graceMs).unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            if (slot.child.exitCode !== null || slot.child.signalCode !== null) return resolve();
+            slot.child.once('exit', () => resolve());
+            slot.child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  private slot(name: string): Slot {
+    const slot = this.slots.find((s) => s.name === name);
+    if (!slot) throw new RangeError(`no worker ${name}`);
+    return slot;
+  }
+
+  private spawn(): Slot {
+    const name = `worker-${++this.counter}`;
+    const child = fork(WORKER, [], {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        CLEARSKY_WORKER_BACKEND: this.options.backend ?? 'auto',
+        OMP_NUM_THREADS: String(this.threadsPerWorker),
+        OMP_WAIT_POLICY: 'PASSIVE',
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    const slot: Slot = { name, child, ready: false, task: undefined };
+    child.on('message', (message: FromWorker) => {
+      if (message.type === 'ready') slot.ready = true;
+      if (message.type === 'done' || message.type === 'failed') slot.task = undefined;
+      this.options.onMessage(name, message);
+    });
+    child.on('exit', (code, signal) => {
+      const index = this.slots.indexOf(slot);
+      if (index < 0) return;
+      const task = slot.task;
+      slot.task = undefined;
+      if (this.closing) return;
+      this.slots[index] = this.spawn();
+      this.options.onCrash(name, task, signal ? `worker killed by ${signal}` : `worker exited with code ${code}`);
+    });
+    return slot;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Messages between the job runner and its worker processes (over the child-process IPC channel; in Electron,
+ * a utility process's port). Plain JSON. Paths are absolute: workers know nothing of the catalogue.
+ */
+import type { ReconstructionSettings, RunInputFiles } from '../pipeline.ts';
+
+export interface Tiling {
+  tileSize: number;
+  overlap: number;
+}
+
+/** What every task of one run shares. */
+export interface RunContext {
+  runId: number;
+  inputs: RunInputFiles;
+  settings: ReconstructionSettings;
+  tiling: Tiling;
+  backend: string;
+  /** Where the run's tile results go (runs/<id>/tiles). */
+  tileFolder: string;
+}
+
+export type Task =
+  /** Find which tiles have cloud (reads the mask, and the target where there is cloud). */
+  | { kind: 'survey'; run: RunContext }
+  | { kind: 'tile'; run: RunContext; tileIndex: number }
+  /** Blend the run's tiles into its outputs. */
+  | { kind: 'mosaic'; run: RunContext; outputs: { out: string; uncertainty?: string; maskOut?: string } };
+
+export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: number };
+
+export type SurveyResult = { tiles: { index: number; window: { x: number; y: number; width: number; height: number }; cloudy: boolean }[] };
+export type TileResult = { resultFile: string; loss: number | null; seconds: number };
+
+export type FromWorker =
+  | { type: 'ready'; backend: string; pid: number }
+  | { type: 'progress'; runId: number; tileIndex: number; step: number; steps: number; loss: number; elapsedSeconds: number }
+  | { type: 'done'; runId: number; kind: Task['kind']; tileIndex?: number; survey?: SurveyResult; tile?: TileResult }
+  | { type: 'failed'; runId: number; kind: Task['kind']; tileIndex?: number; error: string; userError: boolean; cancelled: boolean };

@@ -1,0 +1,104 @@
+/**
+ * One DIP worker process: loads the engine once, then takes tasks one at a time from the job runner (survey a
+ * run's tiles, reconstruct a tile, mosaic a run) and answers each with `done` or `failed`. A run's inputs stay
+ * open between its tiles. Cancel aborts the current task between two optimisation steps.
+ *
+ * Started by jobs/pool.ts with an IPC channel; CLEARSKY_WORKER_BACKEND picks the backend.
+ */
+import { selectBackend, parseBackendChoice } from './dip/backends/select.ts';
+import { InputError } from './errors.ts';
+import type { FromWorker, RunContext, Task, ToWorker } from './jobs/protocol.ts';
+import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type RunInputs } from './pipeline.ts';
+import { TileResultFolder } from './raster/tile-results.ts';
+import path from 'node:path';
+
+if (!process.send) throw new Error('native/worker.ts runs as a child process with an IPC channel (jobs/pool.ts starts it)');
+const send = (message: FromWorker) => process.send!(message);
+
+const backend = await selectBackend(parseBackendChoice(process.env.CLEARSKY_WORKER_BACKEND ?? 'auto'));
+let open: { runId: number; inputs: RunInputs } | undefined;
+let current: { runId: number; controller: AbortController } | undefined;
+const queue: Task[] = [];
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'cancel') {
+    if (current?.runId === message.runId) current.controller.abort();
+    return;
+  }
+  queue.push(message.task);
+  if (!current) void drain();
+});
+// The runner going away (crash, kill) must not leave orphaned workers computing.
+process.on('disconnect', () => process.exit(0));
+
+send({ type: 'ready', backend: backend.description, pid: process.pid });
+
+async function drain(): Promise<void> {
+  while (queue.length > 0) {
+    const task = queue.shift()!;
+    const controller = new AbortController();
+    current = { runId: task.run.runId, controller };
+    try {
+      send(await perform(task, controller.signal));
+    } catch (error) {
+      const e = error as Error;
+      send({
+        type: 'failed',
+        runId: task.run.runId,
+        kind: task.kind,
+        tileIndex: task.kind === 'tile' ? task.tileIndex : undefined,
+        error: e.message?.split('\n')[0] ?? String(error),
+        userError: e instanceof InputError,
+        cancelled: e.name === 'AbortError',
+      });
+    } finally {
+      current = undefined;
+    }
+  }
+}
+
+async function inputsOf(run: RunContext): Promise<RunInputs> {
+  if (open?.runId !== run.runId) {
+    await open?.inputs.close();
+    open = undefined;
+    open = { runId: run.runId, inputs: await openRunInputs(run.inputs) };
+  }
+  return open.inputs;
+}
+
+async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
+  const inputs = await inputsOf(task.run);
+  const plan = planRun(inputs, task.run.tiling);
+  const { runId } = task.run;
+  if (task.kind === 'survey') {
+    const survey = await surveyTiles(plan, inputs);
+    const cloudy = new Set(survey.cloudy.map((t) => t.index));
+    return { type: 'done', runId, kind: 'survey', survey: { tiles: plan.tiles.map((t) => ({ index: t.index, window: t.window, cloudy: cloudy.has(t.index) })) } };
+  }
+  const folder = await TileResultFolder.open(task.run.tileFolder, plan, inputs.target.info);
+  if (task.kind === 'mosaic') {
+    await writeRunOutputs(inputs, plan, folder, { ...task.run.settings, backend: task.run.backend }, task.outputs);
+    return { type: 'done', runId, kind: 'mosaic' };
+  }
+  const tile = plan.tiles[task.tileIndex];
+  const start = performance.now();
+  let lastProgress = 0;
+  const result = await reconstructTile(inputs, tile, task.run.settings, {
+    signal,
+    onProgress: (p) => {
+      // About one progress message a second: enough for a live ETA, cheap for the IPC channel.
+      const now = performance.now();
+      if (now - lastProgress < 1000 && p.step !== p.steps) return;
+      lastProgress = now;
+      send({ type: 'progress', runId, tileIndex: tile.index, step: p.step + p.seedIndex * p.steps, steps: p.steps * p.seeds, loss: p.loss, elapsedSeconds: (now - start) / 1000 });
+    },
+  });
+  await folder.write(tile, result.image, result.bandNames);
+  return {
+    type: 'done',
+    runId,
+    kind: 'tile',
+    tileIndex: tile.index,
+    tile: { resultFile: path.join(task.run.tileFolder, TileResultFolder.fileName(tile)), loss: result.runs.at(-1)?.finalLoss ?? null, seconds: (performance.now() - start) / 1000 },
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The job system on a real project: a real SQLite catalogue, real worker processes, crops of the real T33UUU
+ * scene. Runs complete, match the command line's result, survive a crashed worker and run side by side.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { ApiEvent, RunRequest, RunStatus } from '../../native/api.ts';
+import { createProject, type Project } from '../../native/catalogue/project.ts';
+import { JobRunner } from '../../native/jobs/runner.ts';
+import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
+import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { runClearsky } from '../helpers/cli.ts';
+import { dataFile } from '../helpers/data.ts';
+import { gdalTranslate } from '../helpers/gdal.ts';
+
+let dir: string;
+before(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-jobs-'));
+});
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
+
+/** A project with one scene (a crop of T33UUU) and one rectangular cloud mask, catalogued by hand. */
+async function projectWithScene(name: string, cloud = { x0: 10, x1: 100, y0: 20, y1: 70 }): Promise<{ project: Project; sceneId: number; maskId: number; scene: string; mask: string }> {
+  const project = createProject(path.join(dir, name));
+  const scene = path.join(project.dir, 'rasters', 'scene.tif');
+  gdalTranslate(['-srcwin', '200', '300', '200', '100', SCENE, scene]);
+  const info = await readRasterInfo(scene);
+  const data = new Float32Array(info.width * info.height);
+  for (let y = cloud.y0; y < cloud.y1; y++) data.fill(1, y * info.width + cloud.x0, y * info.width + cloud.x1);
+  const mask = path.join(project.dir, 'rasters', 'mask.tif');
+  await writeGeoTiff(mask, { width: info.width, height: info.height, bands: 1, data }, { dataType: 'uint8', like: info });
+  const now = new Date().toISOString();
+  const grid = JSON.stringify({ width: info.width, height: info.height });
+  const sceneId = Number(project.db.prepare(`INSERT INTO scenes (name, file, sensor, bands, grid, data_type, imported_at) VALUES ('scene', 'rasters/scene.tif', 'S2', '[]', ?, 'uint16', ?)`).run(grid, now).lastInsertRowid);
+  const maskId = Number(project.db.prepare(`INSERT INTO masks (name, file, source, grid, created_at) VALUES ('mask', 'rasters/mask.tif', 'binary', ?, ?)`).run(grid, now).lastInsertRowid);
+  return { project, sceneId, maskId, scene, mask };
+}
+
+function request(sceneId: number, maskId: number, overrides: Partial<RunRequest> = {}): RunRequest {
+  return { targetSceneId: sceneId, maskId, method: 'idw-fill', mode: 'basic', steps: 10, seeds: [0], stitch: true, tileSize: 64, overlap: 16, backend: 'auto', bands: ['B04', 'B03', 'B02'], ...overrides };
+}
+
+function submit(runner: JobRunner, project: Project, ids: { sceneId: number; maskId: number }, overrides: Partial<RunRequest> = {}): number {
+  const req = request(ids.sceneId, ids.maskId, overrides);
+  const runId = runner.store.createRun(req, { target: 'rasters/scene.tif', mask: 'rasters/mask.tif', maskBand: 1, bands: req.bands }, { targetSceneId: ids.sceneId, maskId: ids.maskId });
+  runner.submitted(runId);
+  return runId;
+}
+
+function finished(runner: JobRunner, runId: number, timeoutMs = 120_000): Promise<RunStatus> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`run ${runId} did not finish: ${JSON.stringify(runner.store.record(runId))}`)), timeoutMs);
+    const check = (event?: ApiEvent) => {
+      if (event && event.type !== 'run') return;
+      const status = runner.store.status(runId);
+      if (['done', 'partial', 'failed', 'cancelled'].includes(status)) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(status);
+      }
+    };
+    const unsubscribe = runner.subscribe(check);
+    check();
+  });
+}
+
+test('a run becomes tile tasks on workers and ends with the same result as the command line', async () => {
+  const { project, sceneId, maskId, scene, mask } = await projectWithScene('basic');
+  const runner = new JobRunner(project, { workers: 2 });
+  const events: ApiEvent[] = [];
+  runner.subscribe((e) => events.push(e));
+  try {
+    runner.start();
+    const runId = submit(runner, project, { sceneId, maskId });
+    assert.equal(await finished(runner, runId), 'done');
+    const record = runner.store.record(runId);
+    assert.ok(record.tiles.done > 0 && record.tiles.clear > 0, JSON.stringify(record.tiles));
+    assert.equal(record.tiles.failed + record.tiles.pending + record.tiles.running, 0);
+    assert.deepEqual(record.results.map((r) => r.kind), ['reconstruction', 'mask']);
+    assert.ok(events.some((e) => e.type === 'tile' && e.tile.status === 'done'));
+    assert.deepEqual([...new Set(events.filter((e) => e.type === 'run').map((e) => (e as { run: { status: string } }).run.status))], ['queued', 'running', 'mosaicking', 'done']);
+
+    const cli = path.join(dir, 'cli.tif');
+    const r = await runClearsky(['inpaint', '--target', scene, '--mask', mask, '--bands', 'B04,B03,B02', '--method', 'idw-fill', '--stitch', '--tile', '64', '--overlap', '16', '--out', cli], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const fromJobs = await withRaster(project.resolve(record.results[0].file), (raster) => readBands(raster, [0, 1, 2]));
+    const fromCli = await withRaster(cli, (raster) => readBands(raster, [0, 1, 2]));
+    assert.deepEqual(fromJobs.data, fromCli.data, 'the job system and the command line give the same pixels');
+  } finally {
+    await runner.close();
+    project.close();
+  }
+});
+
+test('a worker that crashes mid-tile is replaced and the tile retried; two runs proceed side by side', async () => {
+  const { project, sceneId, maskId } = await projectWithScene('crash');
+  const runner = new JobRunner(project, { workers: 2 });
+  try {
+    runner.start();
+    const dip = submit(runner, project, { sceneId, maskId }, { method: 'dip', steps: 40 });
+    const quick = submit(runner, project, { sceneId, maskId });
+    // Kill the worker computing the first network tile as soon as it reports progress.
+    let killed = false;
+    const unsubscribe = runner.subscribe((event) => {
+      if (killed || event.type !== 'progress' || event.runId !== dip) return;
+      killed = true;
+      const pid = runner.workerPid(event.runId);
+      assert.ok(pid, 'a worker is busy with the run');
+      process.kill(pid, 'SIGKILL');
+    });
+    assert.equal(await finished(runner, quick), 'done');
+    assert.equal(await finished(runner, dip, 300_000), 'done');
+    unsubscribe();
+    assert.ok(killed, 'a worker was killed');
+    const tiles = runner.store.tiles(dip).filter((t) => t.status === 'done');
+    assert.ok(tiles.some((t) => t.attempts === 2), 'the interrupted tile took a second attempt');
+    assert.ok(tiles.every((t) => t.loss !== null && Number.isFinite(t.loss)));
+    assert.ok(existsSync(project.resolve(runner.store.record(dip).results[0].file)));
+  } finally {
+    await runner.close();
+    project.close();
+  }
+});
+
+test('cancelling a run stops its worker within a second; its unfinished tiles wait as pending, none left running', async () => {
+  const { project, sceneId, maskId } = await projectWithScene('cancel', { x0: 0, x1: 200, y0: 0, y1: 60 });
+  const runner = new JobRunner(project, { workers: 1 });
+  try {
+    runner.start();
+    const runId = submit(runner, project, { sceneId, maskId }, { method: 'dip', steps: 2000 });
+    await new Promise<void>((resolve) => {
+      const unsubscribe = runner.subscribe((e) => {
+        if (e.type === 'progress' && e.runId === runId) {
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+    const pid = runner.workerPid(runId);
+    const start = performance.now();
+    runner.cancel(runId);
+    assert.equal(runner.store.status(runId), 'cancelled');
+    while (runner.workerPid(runId) !== undefined) await new Promise((r) => setTimeout(r, 20));
+    const stoppedAfter = performance.now() - start;
+    assert.ok(stoppedAfter < 1500, `the worker stopped after ${stoppedAfter.toFixed(0)} ms`);
+    assert.ok(pid);
+    const tiles = runner.store.tiles(runId);
+    assert.equal(tiles.filter((t) => t.status === 'running').length, 0);
+    assert.ok(tiles.filter((t) => t.status === 'pending').length > 0);
+  } finally {
+    await runner.close();
+    project.close();
+  }
+});
