@@ -467,10 +467,9 @@ export function parseRange(header: string | undefined, size: number): RangeAnswe
       last = size - 1;
     } else {
       first = Number(bounds[1]);
-      last = bounds[2] === '' ? size - 1 : Number(bounds[2]);
-      if (last < first) return { kind: 'whole' };
+      if (bounds[2] !== '' && Number(bounds[2]) < first) return { kind: 'whole' };
       if (first >= size) continue;
-      last = Math.min(last, size - 1);
+      last = bounds[2] === '' ? size - 1 : Math.min(Number(bounds[2]), size - 1);
     }
     start = Math.min(start, first);
     end = Math.max(end, last);
