@@ -76,6 +76,8 @@ export interface SceneRecord {
   grid: Grid;
   dataType: string;
   nodata: number | null;
+  /** Sentinel-1 backscatter units ('linear' sigma0 or 'dB'); null for Sentinel-2. */
+  units: 'linear' | 'dB' | null;
   cloudCover: number | null;
   importedAt: string;
 }
@@ -99,12 +101,16 @@ export interface MaskRecord {
   band: number;
   source: 'binary' | 'scl' | 'probability' | 'drawn';
   sceneId: number | null;
+  /** Acquisition day (YYYY-MM-DD) the mask is for, from its band description or file name; null if unknown. */
+  acquired: string | null;
   version: number;
   parameters: Record<string, unknown>;
   grid: Grid;
   cloudCover: number | null;
   /** GeoJSON of the cloud outline in the scene CRS, relative to the project. */
   outlineFile: string | null;
+  /** The SCL or cloud-probability raster the mask was derived from (kept in the project); null otherwise. */
+  sourceFile: string | null;
   createdAt: string;
 }
 
@@ -112,6 +118,8 @@ export type ImportOutcome =
   | { path: string; status: 'imported'; kind: 'scene'; record: SceneRecord }
   | { path: string; status: 'imported'; kind: 'ref'; record: RefRecord }
   | { path: string; status: 'imported'; kind: 'mask'; record: MaskRecord }
+  /** The same content was imported before (by SHA-256): nothing is added; `id` is the existing record's. */
+  | { path: string; status: 'duplicate'; kind: 'scene' | 'ref' | 'mask'; id: number; name: string }
   | { path: string; status: 'unsure'; candidates: string[]; reason: string }
   | { path: string; status: 'failed'; error: string };
 

@@ -111,6 +111,21 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (run_id, kind)
   );
   `,
+  // 2: where imported rasters came from (to recognise a file imported twice, by content), S1 units, the
+  // acquisition day of a mask (to link it to its scene) and the SCL / probability raster a mask was made from.
+  `
+  ALTER TABLE scenes ADD COLUMN units TEXT;
+  ALTER TABLE scenes ADD COLUMN source_sha256 TEXT;
+  ALTER TABLE refs ADD COLUMN source_path TEXT;
+  ALTER TABLE refs ADD COLUMN source_sha256 TEXT;
+  ALTER TABLE masks ADD COLUMN source_path TEXT;
+  ALTER TABLE masks ADD COLUMN source_sha256 TEXT;
+  ALTER TABLE masks ADD COLUMN source_file TEXT;
+  ALTER TABLE masks ADD COLUMN acquired TEXT;
+  CREATE INDEX scenes_by_source ON scenes(source_sha256);
+  CREATE INDEX refs_by_source ON refs(source_sha256);
+  CREATE INDEX masks_by_source ON masks(source_sha256);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

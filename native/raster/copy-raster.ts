@@ -9,6 +9,8 @@ import { writeGeoTiffFromBlocks } from './geotiff-writer.ts';
 export interface CopyRasterOptions {
   /** 0-based bands to keep, in this order; default all. */
   bands?: number[];
+  /** How overviews are made: 'average' (default, imagery) or 'nearest' (masks, classes). */
+  overviews?: 'average' | 'nearest';
 }
 
 export async function copyRaster(from: string, to: string, options: CopyRasterOptions = {}): Promise<void> {
@@ -17,7 +19,7 @@ export async function copyRaster(from: string, to: string, options: CopyRasterOp
     await writeGeoTiffFromBlocks(
       to,
       { width: raster.width, height: raster.height, bands: bands.length, read: async (window) => (await readBands(raster, bands, window)).data },
-      { dataType: raster.dataType, like: raster, bandNames: bands.map((band) => raster.bandNames[band]), nodata: raster.nodata, metadata: raster.metadata },
+      { dataType: raster.dataType, like: raster, bandNames: bands.map((band) => raster.bandNames[band]), nodata: raster.nodata, metadata: raster.metadata, overviews: options.overviews },
     );
   });
 }

@@ -1,0 +1,327 @@
+/**
+ * Importing rasters into a project: one file or whole folders (every *.tif / *.tiff below them), each
+ * recognised (recognise.ts) unless the request says its kind, converted into the project's rasters/<kind>/ as
+ * a tiled, DEFLATE-compressed COG with overviews (copy-raster.ts), and recorded in one transaction.
+ *
+ * - A file whose content (SHA-256) was imported before is reported as 'duplicate', not imported again.
+ * - Conversion fails → no row; recording fails → the converted files are removed. Either way the outcome of
+ *   that file is 'failed' with a one-line reason, and the other files go on.
+ * - Binary masks: one row per band (a stack of s2cloudless masks gives one mask per date, named by its band
+ *   description), each with its cloud cover and outline (GeoJSON beside the raster). Overviews are nearest.
+ * - SCL and cloud probability: the source raster is kept (rasters/scl/, rasters/probability/) and a binary
+ *   mask derived from it (SCL classes 3, 8, 9, 10; probability > 0.4) is written to rasters/masks/ and
+ *   recorded as the mask (source 'scl' / 'probability', parameters saying how, sourceFile the kept raster).
+ *   Runs use the binary mask; another threshold or class set is a new mask made from the kept source.
+ * - A mask is linked to the scene of the same acquisition day on the same grid (and gives that scene its
+ *   cloud cover), whichever of the two was imported first.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ImportRequest, type Grid, type ImportOutcome, type MaskRecord } from '../api.ts';
+import { InputError } from '../errors.ts';
+import { DEFAULT_SCL_CLASSES, readCloudMask, writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
+import { copyRaster } from '../raster/copy-raster.ts';
+import { DATA_TYPES } from '../raster/data-types.ts';
+import { openRaster } from '../raster/geotiff-reader.ts';
+import { maskOutline } from '../raster/outline.ts';
+import { sceneDate } from '../raster/reference.ts';
+import type { RasterInfo } from '../raster/raster-info.ts';
+import { getMask, insertMask, linkMaskToScene, masksBySource } from './masks.ts';
+import { RASTERS_FOLDER, type Project } from './project.ts';
+import { gridOf, sameGrid } from './records.ts';
+import { catalogueBands, metadataCloudCover, recognise, s1Level, s1Units, s2Level, sampleValues, type ImportKind } from './recognise.ts';
+import { insertRef, refBySource } from './refs.ts';
+import { getScene, insertScene, sceneBySource, setSceneCloudCover } from './scenes.ts';
+
+/** Default SCL classes and probability threshold for masks derived at import. */
+export const IMPORT_SCL_CLASSES = DEFAULT_SCL_CLASSES;
+export const IMPORT_PROBABILITY_THRESHOLD = 0.4;
+
+/** Where each kind lands under rasters/. */
+const FOLDERS: Record<ImportKind, string> = { S2: 's2', S1: 's1', reference: 'references', mask: 'masks', scl: 'scl', probability: 'probability' };
+
+export type ImportProgress = (done: number, total: number, file: string) => void;
+
+/** Imports the request's files and folders; one outcome per file (per recorded mask for a mask stack). */
+export async function importFiles(project: Project, input: ImportRequest, onProgress?: ImportProgress): Promise<ImportOutcome[]> {
+  const request = ImportRequest.parse(input);
+  const outcomes: ImportOutcome[] = [];
+  const files: string[] = [];
+  for (const given of request.paths) {
+    const absolute = path.resolve(given);
+    try {
+      const stat = await fs.stat(absolute);
+      if (stat.isDirectory()) {
+        const found = await findRasters(absolute);
+        if (found.length === 0) outcomes.push({ path: given, status: 'failed', error: `${given}: no .tif or .tiff files in this folder` });
+        files.push(...found);
+      } else {
+        files.push(absolute);
+      }
+    } catch {
+      outcomes.push({ path: given, status: 'failed', error: `${given}: no such file or folder` });
+    }
+  }
+  for (const [index, file] of [...new Set(files)].entries()) {
+    onProgress?.(index, files.length, file);
+    try {
+      outcomes.push(...(await importFile(project, file, request.kind)));
+    } catch (error) {
+      const message = (error as Error).message?.split('\n')[0] ?? String(error);
+      outcomes.push({ path: file, status: 'failed', error: message.includes(file) ? message : `${file}: ${message}` });
+    }
+  }
+  return outcomes;
+}
+
+/** Every .tif / .tiff below `folder`, sorted; hidden entries (.git, .aux files) skipped. */
+async function findRasters(folder: string): Promise<string[]> {
+  const entries = await fs.readdir(folder, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && /\.tiff?$/i.test(entry.name) && !entry.name.startsWith('.'))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((file) => !path.relative(folder, file).split(path.sep).some((part) => part.startsWith('.')))
+    .sort();
+}
+
+async function importFile(project: Project, file: string, forced: ImportKind | undefined): Promise<ImportOutcome[]> {
+  const sha256 = await fileSha256(file);
+  const duplicate = findDuplicate(project, file, sha256);
+  if (duplicate) return duplicate;
+
+  const raster = await openRaster(file);
+  let kind: ImportKind;
+  let sample: Awaited<ReturnType<typeof sampleValues>>;
+  try {
+    sample = await sampleValues(raster);
+    if (forced) {
+      kind = forced;
+    } else {
+      const recognition = recognise(raster, sample);
+      if (recognition.kind === 'unsure') {
+        return [{ path: file, status: 'unsure', candidates: recognition.candidates, reason: recognition.reason }];
+      }
+      kind = recognition.kind;
+    }
+  } finally {
+    await raster.close();
+  }
+  const source = { file, sha256, info: raster as RasterInfo };
+  switch (kind) {
+    case 'S2':
+    case 'S1':
+    case 'reference':
+      return [await importImagery(project, source, kind, sample)];
+    case 'mask':
+      return importBinaryMask(project, source);
+    case 'scl':
+    case 'probability':
+      return [await importDerivedMask(project, source, kind, sample)];
+  }
+}
+
+interface Source {
+  file: string;
+  sha256: string;
+  info: RasterInfo;
+}
+
+function findDuplicate(project: Project, file: string, sha256: string): ImportOutcome[] | null {
+  const scene = sceneBySource(project, sha256);
+  if (scene) return [{ path: file, status: 'duplicate', kind: 'scene', id: scene.id, name: scene.name }];
+  const ref = refBySource(project, sha256);
+  if (ref) return [{ path: file, status: 'duplicate', kind: 'ref', id: ref.id, name: ref.name }];
+  const masks = masksBySource(project, sha256);
+  if (masks.length) return masks.map((mask) => ({ path: file, status: 'duplicate', kind: 'mask', id: mask.id, name: mask.name }));
+  return null;
+}
+
+async function importImagery(project: Project, source: Source, kind: 'S2' | 'S1' | 'reference', sample: Awaited<ReturnType<typeof sampleValues>>): Promise<ImportOutcome> {
+  const { info } = source;
+  const target = await convert(project, source, FOLDERS[kind], '');
+  try {
+    const common = { name: stem(source.file), file: project.relative(target), sourcePath: source.file, sourceSha256: source.sha256, bands: catalogueBands(info, kind), grid: gridOf(info) };
+    const day = sceneDate(info)?.date ?? null;
+    if (kind === 'reference') {
+      const record = insertRef(project, { ...common, method: 'imported', date: info.metadata.CLEARSKY_REFERENCE_DATE ?? day, sceneIds: [] });
+      return { path: source.file, status: 'imported', kind: 'ref', record };
+    }
+    const record = project.db.transaction(() => {
+      const scene = insertScene(project, {
+        ...common,
+        sensor: kind,
+        level: kind === 'S2' ? s2Level(info) : s1Level(info),
+        acquired: day,
+        dataType: info.dataType,
+        nodata: info.nodata,
+        units: kind === 'S1' ? s1Units(info, sample) : null,
+        cloudCover: kind === 'S2' ? metadataCloudCover(info) : null,
+      });
+      if (kind === 'S2') linkScene(project, scene.id, scene.acquired, scene.grid, scene.cloudCover);
+      return scene;
+    })();
+    return { path: source.file, status: 'imported', kind: 'scene', record: getScene(project, record.id) };
+  } catch (error) {
+    await fs.rm(target, { force: true });
+    throw error;
+  }
+}
+
+async function importBinaryMask(project: Project, source: Source): Promise<ImportOutcome[]> {
+  const { info } = source;
+  const target = await convert(project, source, FOLDERS.mask, '', 'nearest');
+  const written = [target];
+  try {
+    const grid = gridOf(info);
+    const base = target.replace(/\.tif$/, '');
+    const rows: Omit<Parameters<typeof insertMask>[1], 'sceneId'>[] = [];
+    for (let band = 1; band <= info.bandCount; band++) {
+      const { cloudCover, outline } = await maskFacts({ kind: 'binary', path: target, band: info.bandCount > 1 ? band : undefined }, info, `${base}${info.bandCount > 1 ? `.b${band}` : ''}.geojson`, written);
+      const description = info.bandNames[band - 1]?.trim() || null;
+      rows.push({
+        name: info.bandCount > 1 ? (description ?? `${stem(source.file)}:${band}`) : stem(source.file),
+        file: project.relative(target),
+        band,
+        source: 'binary',
+        sourcePath: source.file,
+        sourceSha256: source.sha256,
+        sourceFile: null,
+        acquired: (description && sceneDate({ path: description, metadata: {} })?.date) ?? (info.bandCount === 1 ? sceneDate(info)?.date ?? null : null),
+        parameters: {},
+        grid,
+        cloudCover,
+        outlineFile: project.relative(outline),
+      });
+    }
+    const records = recordMasks(project, rows);
+    return records.map((record) => ({ path: source.file, status: 'imported', kind: 'mask', record }));
+  } catch (error) {
+    await Promise.all(written.map((file) => fs.rm(file, { force: true })));
+    throw error;
+  }
+}
+
+async function importDerivedMask(project: Project, source: Source, kind: 'scl' | 'probability', sample: Awaited<ReturnType<typeof sampleValues>>): Promise<ImportOutcome> {
+  const { info } = source;
+  const kept = await convert(project, source, FOLDERS[kind], '', kind === 'scl' ? 'nearest' : 'average');
+  const written = [kept];
+  try {
+    const spec: CloudMaskSource = kind === 'scl'
+      ? { kind, path: kept, classes: IMPORT_SCL_CLASSES }
+      : { kind, path: kept, threshold: IMPORT_PROBABILITY_THRESHOLD, scale: probabilityScale(source, sample) };
+    const maskPath = await uniquePath(project, FOLDERS.mask, `${stem(source.file)}-cloud`);
+    written.push(maskPath);
+    const result = await writeCloudMask(maskPath, spec, { keepMask: true, metadata: { CLEARSKY_MASK_IMPORTED_FROM: path.basename(source.file) } });
+    const outline = maskPath.replace(/\.tif$/, '.geojson');
+    written.push(outline);
+    await fs.writeFile(outline, JSON.stringify(maskOutline(result.mask!, result.grid)));
+    const parameters: Record<string, unknown> = kind === 'scl' ? { classes: [...IMPORT_SCL_CLASSES] } : { threshold: spec.threshold, scale: spec.scale };
+    const [record] = recordMasks(project, [{
+      name: stem(source.file),
+      file: project.relative(maskPath),
+      band: 1,
+      source: kind,
+      sourcePath: source.file,
+      sourceSha256: source.sha256,
+      sourceFile: project.relative(kept),
+      acquired: sceneDate(info)?.date ?? null,
+      parameters,
+      grid: gridOf(info),
+      cloudCover: result.cloudFraction,
+      outlineFile: project.relative(outline),
+    }]);
+    return { path: source.file, status: 'imported', kind: 'mask', record };
+  } catch (error) {
+    await Promise.all(written.map((file) => fs.rm(file, { force: true })));
+    throw error;
+  }
+}
+
+/** Integer probability rasters: 0–255 (Sentinel Hub CLP) or 0–100 (Sen2Cor MSK_CLDPRB), told by name or values. */
+function probabilityScale(source: Source, sample: Awaited<ReturnType<typeof sampleValues>>): number {
+  if (!DATA_TYPES[source.info.dataType].isInteger) return 1;
+  const name = path.basename(source.file).toLowerCase();
+  if (/cldprb/.test(name)) return 100;
+  if (/(^|[^a-z])clp([^a-z]|$)/.test(name) || sample.max > 100) return 255;
+  throw new InputError(
+    source.file,
+    'is an integer cloud-probability raster whose scale (0–100 or 0–255) cannot be told; make a mask with ' +
+      '`clearsky mask --from-probability FILE --threshold 0.4 --scale 100|255 --out MASK.tif` and import that',
+  );
+}
+
+/** Cloud cover and outline of one band of a binary mask; the outline (GeoJSON) is written to `outline`. */
+async function maskFacts(spec: CloudMaskSource, grid: Pick<RasterInfo, 'crs' | 'geoTransform'>, outline: string, written: string[]): Promise<{ cloudCover: number; outline: string }> {
+  const mask = await readCloudMask(spec);
+  let cloud = 0;
+  for (const value of mask.data) cloud += value;
+  const { width, height } = mask;
+  written.push(outline);
+  await fs.writeFile(outline, JSON.stringify(maskOutline(mask, { width, height, crs: grid.crs, geoTransform: grid.geoTransform })));
+  return { cloudCover: cloud / (width * height), outline };
+}
+
+/** Inserts masks in one transaction, each linked to the scene of its day on its grid (when exactly one). */
+function recordMasks(project: Project, rows: Omit<Parameters<typeof insertMask>[1], 'sceneId'>[]): MaskRecord[] {
+  const ids = project.db.transaction(() =>
+    rows.map((row) => {
+      const scene = row.acquired ? sceneOfDay(project, row.acquired, row.grid) : null;
+      const record = insertMask(project, { ...row, sceneId: scene?.id ?? null });
+      if (scene && scene.cloud_cover === null && row.cloudCover !== null) setSceneCloudCover(project, scene.id, row.cloudCover);
+      return record.id;
+    }),
+  )();
+  // Re-read after the transaction: the records show the final version and scene link.
+  return ids.map((id) => getMask(project, id));
+}
+
+/** The S2 scene acquired on `day` on this grid, when there is exactly one. */
+function sceneOfDay(project: Project, day: string, grid: Grid): { id: number; cloud_cover: number | null } | null {
+  const rows = project.db.prepare("SELECT id, grid, cloud_cover FROM scenes WHERE acquired = ? AND sensor = 'S2'").all(day) as { id: number; grid: string; cloud_cover: number | null }[];
+  const matches = rows.filter((row) => sameGrid(JSON.parse(row.grid) as Grid, grid));
+  return matches.length === 1 ? matches[0] : null;
+}
+
+/** A new scene takes the unlinked masks of its day on its grid (and its cloud cover from them, when it has none). */
+function linkScene(project: Project, sceneId: number, day: string | null, grid: Grid, cloudCover: number | null): void {
+  if (day === null) return;
+  const masks = project.db.prepare('SELECT id, grid, cloud_cover FROM masks WHERE scene_id IS NULL AND acquired = ? ORDER BY id').all(day) as { id: number; grid: string; cloud_cover: number | null }[];
+  const mine = masks.filter((mask) => sameGrid(JSON.parse(mask.grid) as Grid, grid));
+  for (const mask of mine) linkMaskToScene(project, mask.id, sceneId);
+  const cover = mine.find((mask) => mask.cloud_cover !== null)?.cloud_cover;
+  if (cloudCover === null && cover !== undefined && cover !== null) setSceneCloudCover(project, sceneId, cover);
+}
+
+/** Copies `source` into rasters/<folder>/<safe name>.tif (a COG); returns the absolute path. */
+async function convert(project: Project, source: Source, folder: string, suffix: string, overviews: 'average' | 'nearest' = 'average'): Promise<string> {
+  const target = await uniquePath(project, folder, `${stem(source.file)}${suffix}`);
+  await copyRaster(source.file, target, { overviews });
+  return target;
+}
+
+/** rasters/<folder>/<name>.tif with a name safe on every file system, numbered when taken. */
+async function uniquePath(project: Project, folder: string, name: string): Promise<string> {
+  const dir = path.join(project.dir, RASTERS_FOLDER, folder);
+  await fs.mkdir(dir, { recursive: true });
+  const safe = name.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'raster';
+  const taken = (candidate: string) =>
+    existsSync(candidate) || existsSync(candidate.replace(/\.tif$/, '.geojson')) ||
+    ['scenes', 'refs', 'masks'].some((table) => project.db.prepare(`SELECT 1 FROM ${table} WHERE file = ? LIMIT 1`).get(project.relative(candidate)) !== undefined);
+  for (let n = 1; ; n++) {
+    const candidate = path.join(dir, `${safe}${n === 1 ? '' : `-${n}`}.tif`);
+    if (!taken(candidate)) return candidate;
+  }
+}
+
+function stem(file: string): string {
+  return path.basename(file).replace(/\.tiff?$/i, '');
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+

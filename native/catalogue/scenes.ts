@@ -1,0 +1,120 @@
+/**
+ * The scenes of a project (Sentinel-2 and Sentinel-1 rasters in rasters/): rows ↔ SceneRecord.
+ */
+import { rmSync } from 'node:fs';
+import type { Grid, SceneRecord } from '../api.ts';
+import { InputError } from '../errors.ts';
+import type { Project } from './project.ts';
+import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
+
+export interface NewScene {
+  name: string;
+  /** Relative to the project. */
+  file: string;
+  sourcePath: string | null;
+  sourceSha256: string | null;
+  sensor: 'S2' | 'S1';
+  level: string | null;
+  acquired: string | null;
+  bands: (string | null)[];
+  grid: Grid;
+  dataType: string;
+  nodata: number | null;
+  units: 'linear' | 'dB' | null;
+  cloudCover: number | null;
+}
+
+interface SceneRow {
+  id: number;
+  name: string;
+  file: string;
+  sensor: 'S2' | 'S1';
+  level: string | null;
+  acquired: string | null;
+  bands: string;
+  grid: string;
+  data_type: string;
+  nodata: number | null;
+  units: 'linear' | 'dB' | null;
+  cloud_cover: number | null;
+  imported_at: string;
+}
+
+export function insertScene(project: Project, scene: NewScene): SceneRecord {
+  const { lastInsertRowid } = project.db
+    .prepare(
+      `INSERT INTO scenes (name, file, source_path, source_sha256, sensor, level, acquired, bands, grid, data_type, nodata, units, cloud_cover, imported_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      scene.name, scene.file, scene.sourcePath, scene.sourceSha256, scene.sensor, scene.level, scene.acquired,
+      JSON.stringify(scene.bands), JSON.stringify(scene.grid), scene.dataType, scene.nodata, scene.units, scene.cloudCover, now(),
+    );
+  return getScene(project, Number(lastInsertRowid));
+}
+
+export function listScenes(project: Project): SceneRecord[] {
+  return (project.db.prepare('SELECT * FROM scenes ORDER BY id').all() as SceneRow[]).map(toRecord);
+}
+
+export function getScene(project: Project, id: number): SceneRecord {
+  const row = project.db.prepare('SELECT * FROM scenes WHERE id = ?').get(id) as SceneRow | undefined;
+  if (!row) throw notFound('scene', id);
+  return toRecord(row);
+}
+
+/** The scene's raster, absolute, checked to be on disk: for when it is about to be used. */
+export function sceneFile(project: Project, id: number): string {
+  return assertFilePresent(project, getScene(project, id).file);
+}
+
+/** The scene imported from a file with this content (SHA-256), if any. */
+export function sceneBySource(project: Project, sha256: string): SceneRecord | null {
+  const row = project.db.prepare('SELECT * FROM scenes WHERE source_sha256 = ? ORDER BY id LIMIT 1').get(sha256) as SceneRow | undefined;
+  return row ? toRecord(row) : null;
+}
+
+export function setSceneCloudCover(project: Project, id: number, cloudCover: number): void {
+  project.db.prepare('UPDATE scenes SET cloud_cover = ? WHERE id = ?').run(cloudCover, id);
+}
+
+/**
+ * Deletes a scene and its raster. A scene that a run or a reference was made from cannot be deleted (the
+ * catalogue keeps what every result came from): an InputError naming them, and nothing is deleted. Masks of
+ * the scene stay, unlinked.
+ */
+export function deleteScene(project: Project, id: number): void {
+  const scene = getScene(project, id);
+  const runs = runsUsing(project, ['target_scene_id', 'sar_scene_id'], id);
+  if (runs.length) throw new InputError(undefined, `scene ${id} (${scene.name}) is used by ${describeRuns(runs)}; delete those runs first`);
+  const refs = (project.db.prepare('SELECT ref_id FROM ref_scenes WHERE scene_id = ? ORDER BY ref_id').all(id) as { ref_id: number }[]).map((r) => r.ref_id);
+  if (refs.length) throw new InputError(undefined, `scene ${id} (${scene.name}) was used to make reference${refs.length === 1 ? '' : 's'} ${refs.join(', ')}; delete ${refs.length === 1 ? 'it' : 'them'} first`);
+  try {
+    project.db.prepare('DELETE FROM scenes WHERE id = ?').run(id);
+  } catch (error) {
+    // A run inserted between the check and the delete: the foreign key refuses, and says so plainly here.
+    if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+      throw new InputError(undefined, `scene ${id} (${scene.name}) is used by a run or a reference; delete those first`);
+    }
+    throw error;
+  }
+  rmSync(project.resolve(scene.file), { force: true });
+}
+
+function toRecord(row: SceneRow): SceneRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    file: row.file,
+    sensor: row.sensor,
+    level: row.level,
+    acquired: row.acquired,
+    bands: parseJson(row.bands, `scene ${row.id} bands`),
+    grid: parseJson(row.grid, `scene ${row.id} grid`),
+    dataType: row.data_type,
+    nodata: row.nodata,
+    units: row.units,
+    cloudCover: row.cloud_cover,
+    importedAt: row.imported_at,
+  };
+}
