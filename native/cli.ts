@@ -10,6 +10,8 @@ import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
+import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
+import { IMPORT_KINDS } from './catalogue/recognise.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
 import { parseBandList } from './raster/bands.ts';
 import type { SarUnits } from './raster/preprocess.ts';
@@ -23,6 +25,9 @@ const USAGE = `usage:
                    --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+  clearsky project create DIR [--name NAME]
+  clearsky project import DIR PATH... [--kind S2|S1|mask|scl|probability|reference] [--json]
+  clearsky project list DIR [--json]               scenes, references and masks with their ids
   clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]
   clearsky reference --out REF.tif SCENE.tif ... [--masks M.tif[:BAND] ... | --masks M.tif --mask-bands 1,4,...]
                      [--bands B04,B03,B02] [--dynamic --date YYYY-MM-DD [--age AGE.tif]] [--json]
@@ -180,6 +185,40 @@ async function main(argv: string[]): Promise<number> {
       if (v.json) console.log(JSON.stringify(summary));
       else console.error(formatMaskSummary(summary));
       return 0;
+    }
+    case 'project': {
+      const [sub, ...args] = rest;
+      const { values: v, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false }, name: { type: 'string' }, kind: { type: 'string' } } });
+      if (v.help) {
+        console.log(USAGE);
+        return 0;
+      }
+      const oneFolder = () => {
+        if (positionals.length !== 1) throw new UsageError(`usage: clearsky project ${sub} DIR`);
+        return positionals[0];
+      };
+      if (sub !== 'import' && v.kind !== undefined) throw new UsageError('--kind is for `clearsky project import`');
+      if (sub !== 'create' && v.name !== undefined) throw new UsageError('--name is for `clearsky project create`');
+      if (sub === 'create') {
+        const summary = createProjectCommand(oneFolder(), v.name as string | undefined);
+        console.log(v.json ? JSON.stringify(summary) : `created project ${summary.name} in ${summary.dir}`);
+        return 0;
+      }
+      if (sub === 'import') {
+        if (positionals.length < 2) throw new UsageError('usage: clearsky project import DIR PATH... [--kind K]');
+        const kind = v.kind === undefined ? undefined : oneOf(v.kind as string, IMPORT_KINDS, '--kind');
+        const outcomes = await importCommand(positionals[0], { paths: positionals.slice(1), kind }, (done, total, file) => {
+          if (!v.json && total > 1) console.error(`[${done + 1}/${total}] ${file}`);
+        });
+        console.log(v.json ? JSON.stringify(outcomes) : formatImportOutcomes(outcomes));
+        return outcomes.some((o) => o.status === 'failed' || o.status === 'unsure') ? 1 : 0;
+      }
+      if (sub === 'list') {
+        const listing = listProjectCommand(oneFolder());
+        console.log(v.json ? JSON.stringify(listing) : formatProjectListing(listing));
+        return 0;
+      }
+      throw new UsageError(`usage: clearsky project create|import|list DIR ...${sub === undefined ? '' : ` (not '${sub}')`}`);
     }
     case undefined:
     case 'help':
