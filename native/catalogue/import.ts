@@ -21,7 +21,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ImportRequest, type Grid, type ImportOutcome, type MaskRecord } from '../api.ts';
 import { InputError } from '../errors.ts';
-import { DEFAULT_SCL_CLASSES, readCloudMask, writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
+import { createMask, type Mask } from '../dip/image.ts';
+import { DEFAULT_SCL_CLASSES, openCloudMask, writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
 import { copyRaster } from '../raster/copy-raster.ts';
 import { DATA_TYPES } from '../raster/data-types.ts';
 import { openRaster } from '../raster/geotiff-reader.ts';
@@ -254,14 +255,27 @@ function probabilityScale(source: Source, sample: Awaited<ReturnType<typeof samp
 
 /** Cloud cover and outline of one band of a binary mask; the outline (GeoJSON) is written to `outline`. */
 async function maskFacts(spec: CloudMaskSource, grid: Pick<RasterInfo, 'crs' | 'geoTransform'>, outline: string, written: string[]): Promise<{ cloudCover: number; outline: string }> {
-  const mask = await readCloudMask(spec);
+  // Read in strips of rows: the whole band as bytes (the outline needs it), never as float32 values.
+  const reader = await openCloudMask(spec);
+  let mask: Mask;
   let cloud = 0;
-  for (const value of mask.data) cloud += value;
-  const { width, height } = mask;
+  try {
+    const { width, height } = reader.grid;
+    mask = createMask(width, height);
+    for (let y = 0; y < height; y += MASK_STRIP_ROWS) {
+      const strip = await reader.read({ x: 0, y, width, height: Math.min(MASK_STRIP_ROWS, height - y) });
+      mask.data.set(strip.data, y * width);
+      for (const value of strip.data) cloud += value;
+    }
+  } finally {
+    await reader.close();
+  }
   written.push(outline);
-  await fs.writeFile(outline, JSON.stringify(maskOutline(mask, { width, height, crs: grid.crs, geoTransform: grid.geoTransform })));
-  return { cloudCover: cloud / (width * height), outline };
+  await fs.writeFile(outline, JSON.stringify(maskOutline(mask, { width: mask.width, height: mask.height, crs: grid.crs, geoTransform: grid.geoTransform })));
+  return { cloudCover: cloud / (mask.width * mask.height), outline };
 }
+
+const MASK_STRIP_ROWS = 512;
 
 /** Inserts masks in one transaction, each linked to the scene of its day on its grid (when exactly one). */
 function recordMasks(project: Project, rows: Omit<Parameters<typeof insertMask>[1], 'sceneId'>[]): MaskRecord[] {
