@@ -9,6 +9,13 @@ import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
+import { cancelCommand, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
+import type { ApiEvent } from './api.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './server.ts';
+import { Service } from './service.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
 import { IMPORT_KINDS } from './catalogue/recognise.ts';
@@ -25,6 +32,14 @@ const USAGE = `usage:
                    --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+  clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
+               [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
+               [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--workers N] [--backend ...]
+               [--detach] [--json]
+  clearsky resume DIR [--workers N] [--json]      work every unfinished run of the project to its end
+  clearsky runs DIR [--json]
+  clearsky cancel DIR RUN_ID
+  clearsky serve --project DIR [--port N] [--workers N]   browser mode, on 127.0.0.1 only
   clearsky project create DIR [--name NAME]
   clearsky project import DIR PATH... [--kind S2|S1|mask|scl|probability|reference] [--json]
   clearsky project list DIR [--json]               scenes, references and masks with their ids
@@ -36,6 +51,8 @@ const USAGE = `usage:
                 [--like TARGET.tif] [--geojson OUTLINE.geojson] [--json]`;
 
 class UsageError extends Error {}
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 const common: Options = {
@@ -186,6 +203,55 @@ async function main(argv: string[]): Promise<number> {
       else console.error(formatMaskSummary(summary));
       return 0;
     }
+    case 'run': {
+      const { values: v, positionals } = parse(rest, {
+        ...common,
+        target: { type: 'string' }, mask: { type: 'string' }, reference: { type: 'string' }, sar: { type: 'string' }, bands: { type: 'string' },
+        method: { type: 'string', default: 'dip' }, mode: { type: 'string', default: 'basic' }, seed: { type: 'string' }, seeds: { type: 'string' },
+        'no-stitch': { type: 'boolean', default: false }, tile: { type: 'string' }, overlap: { type: 'string' }, area: { type: 'string' },
+        workers: { type: 'string' }, detach: { type: 'boolean', default: false }, name: { type: 'string' },
+      }, true);
+      const area = v.area === undefined ? undefined : integerList(v.area as string, '--area');
+      if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target');
+      const run = await runCommand(projectDir(positionals), {
+        name: v.name as string | undefined,
+        targetSceneId: integer(required(v.target, '--target'), '--target'),
+        maskId: integer(required(v.mask, '--mask'), '--mask'),
+        refId: v.reference === undefined ? undefined : integer(v.reference, '--reference'),
+        sarSceneId: v.sar === undefined ? undefined : integer(v.sar, '--sar'),
+        bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
+        method: oneOf(v.method as string, INPAINT_METHODS, '--method'),
+        mode: parseMode(v.mode as string),
+        steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
+        seeds: seedsFrom(v),
+        stitch: !v['no-stitch'],
+        tileSize: v.tile === undefined ? undefined : integer(v.tile, '--tile'),
+        overlap: v.overlap === undefined ? undefined : integer(v.overlap, '--overlap'),
+        area: area && { x: area[0], y: area[1], width: area[2], height: area[3] },
+        backend: parseBackendChoice(v.backend as string),
+      }, { detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
+      console.log(v.json ? JSON.stringify(run) : formatRuns([run]));
+      return run.status === 'failed' ? 1 : 0;
+    }
+    case 'resume': {
+      const { values: v, positionals } = parse(rest, { ...common, workers: { type: 'string' } }, true);
+      const runs = await resumeCommand(projectDir(positionals), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
+      console.log(v.json ? JSON.stringify(runs) : runs.length ? formatRuns(runs) : 'no unfinished runs');
+      return 0;
+    }
+    case 'runs': {
+      const { values: v, positionals } = parse(rest, common, true);
+      const runs = await listRunsCommand(projectDir(positionals));
+      console.log(v.json ? JSON.stringify(runs) : formatRuns(runs));
+      return 0;
+    }
+    case 'cancel': {
+      const { values: v, positionals } = parse(rest, common, true);
+      if (positionals.length !== 2) throw new UsageError('usage: clearsky cancel DIR RUN_ID');
+      const run = await cancelCommand(positionals[0], integer(positionals[1], 'RUN_ID'));
+      console.log(v.json ? JSON.stringify(run) : formatRuns([run]));
+      return 0;
+    }
     case 'project': {
       const [sub, ...args] = rest;
       const { values: v, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false }, name: { type: 'string' }, kind: { type: 'string' } } });
@@ -220,6 +286,17 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError(`usage: clearsky project create|import|list DIR ...${sub === undefined ? '' : ` (not '${sub}')`}`);
     }
+    case 'serve': {
+      const { values: v } = parse(rest, { ...common, project: { type: 'string' }, port: { type: 'string', default: '0' }, workers: { type: 'string' } });
+      const service = Service.open(required(v.project, '--project'), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string });
+      const renderer = path.join(REPO_ROOT, 'renderer', 'dist');
+      const server = await startServer({ api: service, projectDir: service.catalogue.dir, port: integer(v.port, '--port'), staticDir: existsSync(renderer) ? renderer : undefined });
+      console.log(v.json ? JSON.stringify({ url: server.url, port: server.port }) : `Clearsky serves ${service.catalogue.dir} at ${server.url} (Ctrl-C stops)`);
+      await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve()));
+      await server.close();
+      await service.close();
+      return 0;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -231,13 +308,36 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parse(args: string[], options: Options) {
-  const parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+function parse(args: string[], options: Options, allowPositionals = false) {
+  const parsed = parseArgs({ args, options, strict: true, allowPositionals });
   if (parsed.values.help) {
     console.log(USAGE);
     process.exit(0);
   }
   return parsed;
+}
+
+function projectDir(positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError('give the project folder: clearsky <command> DIR [options]');
+  return positionals[0];
+}
+
+/** Run events on stderr: tile and run changes as they come, step progress at most every 2 s. */
+function eventPrinter() {
+  let last = 0;
+  return (event: ApiEvent) => {
+    if (event.type === 'progress') {
+      const now = performance.now();
+      if (now - last < 2000) return;
+      last = now;
+      console.error(`run ${event.runId} tile ${event.tileIndex}: step ${event.step}/${event.steps} loss ${event.loss.toFixed(5)}${event.etaSeconds !== null ? `, ~${event.etaSeconds.toFixed(0)} s left` : ''}`);
+    } else if (event.type === 'tile') {
+      if (event.tile.status === 'done' || event.tile.status === 'failed') console.error(`run ${event.tile.runId} tile ${event.tile.index}: ${event.tile.status}${event.tile.error ? ` (${event.tile.error})` : ''}`);
+    } else {
+      const t = event.run.tiles;
+      console.error(`run ${event.run.id}: ${event.run.status} (${t.done}/${t.total - t.clear} cloudy tiles done${t.failed ? `, ${t.failed} failed` : ''})`);
+    }
+  };
 }
 
 function required(value: unknown, flag: string): string {
@@ -315,7 +415,8 @@ try {
     if (error instanceof UsageError || (error as { code?: string }).code) console.error('run `clearsky --help` for usage');
     process.exitCode = 2;
   } else if ((error as Error).name === 'AbortError') {
-    console.error('clearsky: cancelled');
+    // Runs in a project are not cancelled by Ctrl-C, only left to resume; everything else is cancelled.
+    console.error(`clearsky: ${(error as Error).message.startsWith('stopped') ? (error as Error).message : 'cancelled'}`);
     process.exitCode = 130;
   } else {
     console.error(`clearsky: ${(error as Error).message?.split('\n')[0] ?? String(error)}`);

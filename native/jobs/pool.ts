@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { FromWorker, Task } from './protocol.ts';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../worker.ts');
+// Resolved here, not by the worker: `--import tsx` would be looked up from the current folder, which can be anywhere.
+const TSX = import.meta.resolve('tsx');
+/** Workers that die before they are ready this many times in a row mean a broken installation, not bad luck. */
+const MAX_FAILED_STARTS = 3;
 
 export interface PoolOptions {
   /** How many workers. Default: one per two cores, at least one. */
@@ -20,6 +24,8 @@ export interface PoolOptions {
   onMessage(worker: string, message: FromWorker): void;
   /** A worker died while doing `task` (undefined when it was idle). */
   onCrash(worker: string, task: Task | undefined, reason: string): void;
+  /** Workers cannot start at all; the pool has stopped trying. */
+  onBroken(reason: string): void;
 }
 
 interface Slot {
@@ -33,6 +39,8 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private closing = false;
   private counter = 0;
+  private failedStarts = 0;
+  private broken = false;
   readonly size: number;
   private readonly threadsPerWorker: number;
 
@@ -47,6 +55,11 @@ export class WorkerPool {
   /** A worker that is ready and has nothing to do, or undefined. */
   idle(): string | undefined {
     return this.slots.find((s) => s.ready && !s.task && !this.closing)?.name;
+  }
+
+  /** The runs the workers are busy with. */
+  busyRuns(): number[] {
+    return [...new Set(this.slots.flatMap((s) => (s.task ? [s.task.run.runId] : [])))];
   }
 
   /** The process id of a worker busy with the run (for diagnostics and tests), if any. */
@@ -94,7 +107,7 @@ export class WorkerPool {
   private spawn(): Slot {
     const name = `worker-${++this.counter}`;
     const child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', TSX],
       env: {
         ...process.env,
         CLEARSKY_WORKER_BACKEND: this.options.backend ?? 'auto',
@@ -106,7 +119,10 @@ export class WorkerPool {
     });
     const slot: Slot = { name, child, ready: false, task: undefined };
     child.on('message', (message: FromWorker) => {
-      if (message.type === 'ready') slot.ready = true;
+      if (message.type === 'ready') {
+        slot.ready = true;
+        this.failedStarts = 0;
+      }
       if (message.type === 'done' || message.type === 'failed') slot.task = undefined;
       this.options.onMessage(name, message);
     });
@@ -115,9 +131,15 @@ export class WorkerPool {
       if (index < 0) return;
       const task = slot.task;
       slot.task = undefined;
-      if (this.closing) return;
+      if (this.closing || this.broken) return;
+      const reason = signal ? `worker killed by ${signal}` : `worker exited with code ${code}`;
+      if (!slot.ready && ++this.failedStarts >= MAX_FAILED_STARTS) {
+        this.broken = true;
+        this.options.onBroken(`the worker process cannot start (${reason}, ${this.failedStarts} times; its error is on stderr)`);
+        return;
+      }
       this.slots[index] = this.spawn();
-      this.options.onCrash(name, task, signal ? `worker killed by ${signal}` : `worker exited with code ${code}`);
+      this.options.onCrash(name, task, reason);
     });
     return slot;
   }

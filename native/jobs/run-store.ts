@@ -156,8 +156,10 @@ export class RunStore {
     })();
   }
 
+  /** Cancels a run that is still queued or running (a finished run stays as it is). */
   cancel(runId: number): void {
     this.db.transaction(() => {
+      if (!['queued', 'running', 'mosaicking'].includes(this.status(runId))) return;
       this.db.prepare(`UPDATE tiles SET status = 'pending', attempts = MAX(0, attempts - 1) WHERE run_id = ? AND status = 'running'`).run(runId);
       this.setStatus(runId, 'cancelled');
     })();

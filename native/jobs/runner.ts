@@ -35,6 +35,7 @@ export class JobRunner {
   private readonly maxAttempts: number;
   private backend = 'unknown';
   private stopped = false;
+  private readonly watch: NodeJS.Timeout;
 
   constructor(
     private readonly project: Project,
@@ -47,7 +48,17 @@ export class JobRunner {
       backend: options.backend,
       onMessage: (worker, message) => this.onMessage(worker, message),
       onCrash: (worker, task, reason) => this.onCrash(task, reason),
+      onBroken: (reason) => {
+        // Nothing can run: say so on every run that was waiting, rather than wait forever.
+        for (const run of this.store.activeRuns()) {
+          this.store.setStatus(run.id, 'failed', reason);
+          this.emitRun(run.id);
+        }
+      },
     });
+    // Another process (`clearsky cancel`, a second window) may cancel a run in the catalogue; notice it here.
+    this.watch = setInterval(() => this.noticeCancels(), 1000);
+    this.watch.unref();
   }
 
   /** Recovers what a previous process left running, then starts handing out work. */
@@ -87,7 +98,18 @@ export class JobRunner {
 
   async close(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watch);
     await this.pool.close();
+  }
+
+  private noticeCancels(): void {
+    for (const runId of this.pool.busyRuns()) {
+      if (this.store.status(runId) === 'cancelled') {
+        this.stageBusy.delete(runId);
+        this.pool.cancel(runId);
+        this.emitRun(runId);
+      }
+    }
   }
 
   /** Hands work to every idle worker: surveys and mosaics first (they unblock a run), then tiles. */

@@ -3,6 +3,7 @@
  * scene. Runs complete, match the command line's result, survive a crashed worker and run side by side.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import { JobRunner } from '../../native/jobs/runner.ts';
 import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
 import { runClearsky } from '../helpers/cli.ts';
-import { dataFile } from '../helpers/data.ts';
+import { REPO_ROOT, dataFile } from '../helpers/data.ts';
 import { gdalTranslate } from '../helpers/gdal.ts';
 
 let dir: string;
@@ -157,6 +158,42 @@ test('cancelling a run stops its worker within a second; its unfinished tiles wa
     assert.ok(tiles.filter((t) => t.status === 'pending').length > 0);
   } finally {
     await runner.close();
+    project.close();
+  }
+});
+
+test('kill -9 in the middle of a run: `clearsky resume` finishes it without recomputing finished tiles', async () => {
+  const { project, sceneId, maskId } = await projectWithScene('killed');
+  try {
+    const run = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'run', project.dir, '--target', String(sceneId), '--mask', String(maskId),
+      '--bands', 'B04,B03,B02', '--mode', 'basic', '--steps', '60', '--tile', '64', '--overlap', '16', '--workers', '2'], { stdio: 'ignore' });
+    const doneTiles = () => project.db.prepare(`SELECT idx, result_file AS file FROM tiles WHERE status = 'done'`).all() as { idx: number; file: string }[];
+    const deadline = Date.now() + 180_000;
+    while (doneTiles().length < 1) {
+      assert.ok(Date.now() < deadline, 'a tile finishes');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    run.kill('SIGKILL');
+    await new Promise((r) => run.once('exit', r));
+    const before = new Map<number, number>();
+    for (const t of doneTiles()) before.set(t.idx, (await fs.stat(project.resolve(t.file))).mtimeMs);
+    const cloudy = (project.db.prepare(`SELECT COUNT(*) AS n FROM tiles WHERE status != 'clear'`).get() as { n: number }).n;
+    assert.ok(before.size < cloudy, `killed with work left (${before.size} of ${cloudy} tiles done)`);
+
+    const resumed = await runClearsky(['resume', project.dir, '--json'], dir);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const [record] = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
+    assert.equal(record.status, 'done');
+    assert.equal(record.tiles.done, cloudy);
+    for (const [idx, mtime] of before) {
+      const tile = project.db.prepare('SELECT attempts, result_file AS file FROM tiles WHERE idx = ?').get(idx) as { attempts: number; file: string };
+      assert.equal(tile.attempts, 1, `tile ${idx} finished before the kill was not run again`);
+      assert.equal((await fs.stat(project.resolve(tile.file))).mtimeMs, mtime);
+    }
+    const result = await readRasterInfo(project.resolve(record.results[0].file));
+    assert.deepEqual([result.width, result.height, result.bandCount], [200, 100, 3]);
+    assert.deepEqual((await fs.readdir(path.join(project.dir, 'runs', String(record.id), 'tiles'))).filter((f) => !f.endsWith('.tif')), [], 'no temporary files left');
+  } finally {
     project.close();
   }
 });

@@ -1,0 +1,150 @@
+/**
+ * The service behind the API: one open project, its catalogue and its job runner. Both transports (Electron
+ * IPC, HTTP in browser mode) and the command line call this and nothing else. Arguments arrive validated by
+ * api.ts's schemas, and are validated again here for callers inside Node.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import {
+  ExportRequest,
+  ImportRequest,
+  RunRequest,
+  type ApiEvent,
+  type ClearskyApi,
+  type ImportOutcome,
+  type MaskRecord,
+  type ProjectInfo,
+  type RefRecord,
+  type RunRecord,
+  type RunRequestInput,
+  type SceneRecord,
+  type TileRecord,
+} from './api.ts';
+import { openProject, type Project } from './catalogue/project.ts';
+import { SCHEMA_VERSION } from './catalogue/schema.ts';
+import { InputError } from './errors.ts';
+import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
+import { RunStore } from './jobs/run-store.ts';
+import type { RunInputFiles } from './pipeline.ts';
+import { copyRaster } from './raster/copy-raster.ts';
+
+export interface ServiceOptions extends RunnerOptions {
+  /** Run jobs in this process's worker pool (default). Without, runs are only queued, listed and cancelled. */
+  jobs?: boolean;
+}
+
+export class Service implements ClearskyApi {
+  private readonly runner: JobRunner | undefined;
+  private readonly store: RunStore;
+
+  private constructor(
+    readonly catalogue: Project,
+    options: ServiceOptions,
+  ) {
+    if (options.jobs !== false) {
+      this.runner = new JobRunner(catalogue, options);
+      this.runner.start();
+    }
+    this.store = this.runner?.store ?? new RunStore(catalogue.db);
+  }
+
+  static open(dir: string, options: ServiceOptions = {}): Service {
+    return new Service(openProject(dir), options);
+  }
+
+  async project(): Promise<ProjectInfo> {
+    const row = this.catalogue.db.prepare('SELECT name, created_at FROM project WHERE id = 1').get() as { name: string; created_at: string };
+    return { dir: this.catalogue.dir, name: row.name, createdAt: row.created_at, schemaVersion: SCHEMA_VERSION };
+  }
+
+  async listScenes(): Promise<SceneRecord[]> {
+    throw new InputError(undefined, 'listing scenes is not available yet');
+  }
+
+  async listRefs(): Promise<RefRecord[]> {
+    throw new InputError(undefined, 'listing references is not available yet');
+  }
+
+  async listMasks(): Promise<MaskRecord[]> {
+    throw new InputError(undefined, 'listing masks is not available yet');
+  }
+
+  async importFiles(request: ImportRequest): Promise<ImportOutcome[]> {
+    ImportRequest.parse(request);
+    throw new InputError(undefined, 'importing is not available yet');
+  }
+
+  async startRun(input: RunRequestInput): Promise<RunRecord> {
+    const request = RunRequest.parse(input);
+    const target = this.rasterFile('scenes', request.targetSceneId, 'scene');
+    const mask = this.catalogue.db.prepare('SELECT file, band FROM masks WHERE id = ?').get(request.maskId) as { file: string; band: number } | undefined;
+    if (!mask) throw new InputError(undefined, `there is no mask ${request.maskId} in this project`);
+    this.assertPresent(mask.file);
+    if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
+    const inputs: RunInputFiles = {
+      target,
+      mask: mask.file,
+      maskBand: mask.band,
+      bands: request.bands,
+      references: request.refId !== undefined ? [this.rasterFile('refs', request.refId, 'reference')] : undefined,
+      sar: request.sarSceneId !== undefined ? this.rasterFile('scenes', request.sarSceneId, 'SAR scene') : undefined,
+      area: request.area,
+    };
+    const runId = this.store.createRun(request, inputs, request);
+    this.runner?.submitted(runId);
+    return this.store.record(runId);
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return this.store.list();
+  }
+
+  async getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }> {
+    return { ...this.store.record(runId), tileList: this.store.tiles(runId) };
+  }
+
+  async cancelRun(runId: number): Promise<RunRecord> {
+    this.store.record(runId); // an unknown run is an InputError
+    // A runner in another process notices the cancel in the catalogue within a second.
+    if (this.runner) this.runner.cancel(runId);
+    else this.store.cancel(runId);
+    return this.store.record(runId);
+  }
+
+  /** Copies a result layer out of the project (e.g. into a QGIS project folder), atomically, as a COG. */
+  async exportResult(request: ExportRequest): Promise<{ path: string }> {
+    const { resultId, destination } = ExportRequest.parse(request);
+    const row = this.catalogue.db.prepare('SELECT file FROM results WHERE id = ?').get(resultId) as { file: string } | undefined;
+    if (!row) throw new InputError(undefined, `there is no result ${resultId} in this project`);
+    this.assertPresent(row.file);
+    const target = path.resolve(destination);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await copyRaster(this.catalogue.resolve(row.file), target);
+    return { path: target };
+  }
+
+  subscribe(listener: (event: ApiEvent) => void): () => void {
+    return this.runner ? this.runner.subscribe(listener) : () => undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.runner?.close();
+    this.catalogue.close();
+  }
+
+
+  private rasterFile(table: 'scenes' | 'refs', id: number, what: string): string {
+    const row = this.catalogue.db.prepare(`SELECT file FROM ${table} WHERE id = ?`).get(id) as { file: string } | undefined;
+    if (!row) throw new InputError(undefined, `there is no ${what} ${id} in this project`);
+    this.assertPresent(row.file);
+    return row.file;
+  }
+
+  /** A catalogued raster that is gone from disk is the user's to fix, and must be said plainly. */
+  private assertPresent(relative: string): void {
+    if (!existsSync(this.catalogue.resolve(relative))) {
+      throw new InputError(this.catalogue.resolve(relative), 'is missing from the project (was it moved or deleted outside Clearsky?)');
+    }
+  }
+}
