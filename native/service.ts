@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import {
   ExportRequest,
   ImportRequest,
@@ -28,6 +27,11 @@ import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
 import { RunStore } from './jobs/run-store.ts';
 import type { RunInputFiles } from './pipeline.ts';
 import { copyRaster } from './raster/copy-raster.ts';
+import { importFiles } from './catalogue/import.ts';
+import { listMasks, maskFile } from './catalogue/masks.ts';
+import { assertFilePresent } from './catalogue/records.ts';
+import { listRefs, refFile } from './catalogue/refs.ts';
+import { listScenes, sceneFile } from './catalogue/scenes.ts';
 
 export interface ServiceOptions extends RunnerOptions {
   /** Run jobs in this process's worker pool (default). Without, runs are only queued, listed and cancelled. */
@@ -59,36 +63,34 @@ export class Service implements ClearskyApi {
   }
 
   async listScenes(): Promise<SceneRecord[]> {
-    throw new InputError(undefined, 'listing scenes is not available yet');
+    return listScenes(this.catalogue);
   }
 
   async listRefs(): Promise<RefRecord[]> {
-    throw new InputError(undefined, 'listing references is not available yet');
+    return listRefs(this.catalogue);
   }
 
   async listMasks(): Promise<MaskRecord[]> {
-    throw new InputError(undefined, 'listing masks is not available yet');
+    return listMasks(this.catalogue);
   }
 
   async importFiles(request: ImportRequest): Promise<ImportOutcome[]> {
-    ImportRequest.parse(request);
-    throw new InputError(undefined, 'importing is not available yet');
+    return importFiles(this.catalogue, ImportRequest.parse(request));
   }
 
   async startRun(input: RunRequestInput): Promise<RunRecord> {
     const request = RunRequest.parse(input);
-    const target = this.rasterFile('scenes', request.targetSceneId, 'scene');
-    const mask = this.catalogue.db.prepare('SELECT file, band FROM masks WHERE id = ?').get(request.maskId) as { file: string; band: number } | undefined;
-    if (!mask) throw new InputError(undefined, `there is no mask ${request.maskId} in this project`);
-    this.assertPresent(mask.file);
+    // Each raster is looked up and checked to be on disk now, not hours later in a worker.
+    const relative = (absolute: string) => this.catalogue.relative(absolute);
+    const mask = maskFile(this.catalogue, request.maskId);
     if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
     const inputs: RunInputFiles = {
-      target,
-      mask: mask.file,
+      target: relative(sceneFile(this.catalogue, request.targetSceneId)),
+      mask: relative(mask.file),
       maskBand: mask.band,
       bands: request.bands,
-      references: request.refId !== undefined ? [this.rasterFile('refs', request.refId, 'reference')] : undefined,
-      sar: request.sarSceneId !== undefined ? this.rasterFile('scenes', request.sarSceneId, 'SAR scene') : undefined,
+      references: request.refId !== undefined ? [relative(refFile(this.catalogue, request.refId))] : undefined,
+      sar: request.sarSceneId !== undefined ? relative(sceneFile(this.catalogue, request.sarSceneId)) : undefined,
       area: request.area,
     };
     const runId = this.store.createRun(request, inputs, request);
@@ -117,10 +119,10 @@ export class Service implements ClearskyApi {
     const { resultId, destination } = ExportRequest.parse(request);
     const row = this.catalogue.db.prepare('SELECT file FROM results WHERE id = ?').get(resultId) as { file: string } | undefined;
     if (!row) throw new InputError(undefined, `there is no result ${resultId} in this project`);
-    this.assertPresent(row.file);
+    const source = assertFilePresent(this.catalogue, row.file);
     const target = path.resolve(destination);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    await copyRaster(this.catalogue.resolve(row.file), target);
+    await copyRaster(source, target);
     return { path: target };
   }
 
@@ -131,20 +133,5 @@ export class Service implements ClearskyApi {
   async close(): Promise<void> {
     await this.runner?.close();
     this.catalogue.close();
-  }
-
-
-  private rasterFile(table: 'scenes' | 'refs', id: number, what: string): string {
-    const row = this.catalogue.db.prepare(`SELECT file FROM ${table} WHERE id = ?`).get(id) as { file: string } | undefined;
-    if (!row) throw new InputError(undefined, `there is no ${what} ${id} in this project`);
-    this.assertPresent(row.file);
-    return row.file;
-  }
-
-  /** A catalogued raster that is gone from disk is the user's to fix, and must be said plainly. */
-  private assertPresent(relative: string): void {
-    if (!existsSync(this.catalogue.resolve(relative))) {
-      throw new InputError(this.catalogue.resolve(relative), 'is missing from the project (was it moved or deleted outside Clearsky?)');
-    }
   }
 }
