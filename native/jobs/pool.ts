@@ -3,7 +3,7 @@
  * A worker that dies is replaced, and whoever gave it the task hears that the task failed. In Electron the
  * same messages travel over a utility process's port; here it is a child process's IPC channel.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,10 @@ const TSX = import.meta.resolve('tsx');
 const MAX_FAILED_STARTS = 3;
 
 export interface PoolOptions {
-  /** How many workers. Default: one per two cores, at least one. */
+  /** How many workers. Default: one per GPU where the GPU backend can run, else one per two cores. */
   workers?: number;
+  /** GPU device ids to pin workers to (default: CLEARSKY_GPUS, else `nvidia-smi -L` when tfjs-node-gpu is installed). */
+  gpus?: string[];
   /** Backend choice for the workers ('auto' by default). */
   backend?: string;
   /** Called for every message a worker sends, with the worker's name. */
@@ -42,14 +44,13 @@ export class WorkerPool {
   private failedStarts = 0;
   private broken = false;
   readonly size: number;
-  private readonly threadsPerWorker: number;
+  private readonly plan: WorkerEnvironment[];
 
   constructor(private readonly options: PoolOptions) {
-    const cores = os.availableParallelism();
-    this.size = Math.max(1, options.workers ?? Math.floor(cores / 2));
-    // The CPU budget is shared out: each worker's native backend gets its part of the cores.
-    this.threadsPerWorker = Math.max(1, Math.floor(cores / this.size));
-    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    const gpus = options.backend === 'tensorflow' || options.backend === undefined || options.backend === 'auto' ? (options.gpus ?? detectGpus()) : [];
+    this.plan = workerPlan(os.availableParallelism(), gpus, options.workers);
+    this.size = this.plan.length;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
   }
 
   /** A worker that is ready and has nothing to do, or undefined. */
@@ -104,16 +105,11 @@ export class WorkerPool {
     return slot;
   }
 
-  private spawn(): Slot {
+  private spawn(position: number): Slot {
     const name = `worker-${++this.counter}`;
     const child = fork(WORKER, [], {
       execArgv: ['--import', TSX],
-      env: {
-        ...process.env,
-        CLEARSKY_WORKER_BACKEND: this.options.backend ?? 'auto',
-        OMP_NUM_THREADS: String(this.threadsPerWorker),
-        OMP_WAIT_POLICY: 'PASSIVE',
-      },
+      env: { ...process.env, CLEARSKY_WORKER_BACKEND: this.options.backend ?? 'auto', ...this.plan[position] },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
@@ -138,9 +134,44 @@ export class WorkerPool {
         this.options.onBroken(`the worker process cannot start (${reason}, ${this.failedStarts} times; its error is on stderr)`);
         return;
       }
-      this.slots[index] = this.spawn();
+      this.slots[index] = this.spawn(index);
       this.options.onCrash(name, task, reason);
     });
     return slot;
+  }
+}
+
+/** What each worker's environment adds: its share of the CPU threads, and with GPUs its own device. */
+export type WorkerEnvironment = Record<string, string>;
+
+/**
+ * One worker per GPU, each pinned to its device (CUDA_VISIBLE_DEVICES), when there are GPUs; otherwise the
+ * requested number (default one per two cores), each worker's native backend given its share of the cores.
+ */
+export function workerPlan(cores: number, gpus: readonly string[], requested?: number): WorkerEnvironment[] {
+  const count = Math.max(1, requested ?? (gpus.length > 0 ? gpus.length : Math.floor(cores / 2)));
+  const threads = String(Math.max(1, Math.floor(cores / count)));
+  return Array.from({ length: count }, (_, i) => ({
+    OMP_NUM_THREADS: threads,
+    OMP_WAIT_POLICY: 'PASSIVE',
+    ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length] } : {}),
+  }));
+}
+
+/** GPU ids the TensorFlow backend could use: CLEARSKY_GPUS, or what nvidia-smi lists when tfjs-node-gpu is installed. */
+function detectGpus(): string[] {
+  if (process.env.CLEARSKY_GPUS !== undefined) return process.env.CLEARSKY_GPUS.split(',').map((g) => g.trim()).filter(Boolean);
+  try {
+    import.meta.resolve('@tensorflow/tfjs-node-gpu');
+  } catch {
+    return [];
+  }
+  try {
+    return execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .map((line) => /^GPU (\d+):/.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined);
+  } catch {
+    return [];
   }
 }

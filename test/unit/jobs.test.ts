@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApiEvent, RunRequest, RunStatus } from '../../native/api.ts';
 import { createProject, type Project } from '../../native/catalogue/project.ts';
+import { workerPlan } from '../../native/jobs/pool.ts';
 import { JobRunner } from '../../native/jobs/runner.ts';
 import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
@@ -196,4 +197,12 @@ test('kill -9 in the middle of a run: `clearsky resume` finishes it without reco
   } finally {
     project.close();
   }
+});
+
+test('workers share the cores out, or take one GPU each when there are GPUs', () => {
+  assert.deepEqual(workerPlan(2, []), [{ OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' }]);
+  assert.deepEqual(workerPlan(2, [], 2).map((w) => w.OMP_NUM_THREADS), ['1', '1']);
+  assert.deepEqual(workerPlan(16, []).length, 8);
+  const gpus = workerPlan(16, ['0', '1']);
+  assert.deepEqual(gpus.map((w) => [w.CUDA_VISIBLE_DEVICES, w.OMP_NUM_THREADS]), [['0', '8'], ['1', '8']]);
 });
