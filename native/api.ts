@@ -163,7 +163,17 @@ export interface RunRecord {
 export type ApiEvent =
   | { type: 'run'; run: RunRecord }
   | { type: 'tile'; runId: number; tile: TileRecord }
-  | { type: 'progress'; runId: number; tileIndex: number; step: number; steps: number; loss: number; etaSeconds: number | null };
+  | {
+      type: 'progress';
+      runId: number;
+      tileIndex: number;
+      step: number;
+      steps: number;
+      loss: number;
+      /** Seconds left for this tile, and for the whole run (remaining tiles over the workers). */
+      etaSeconds: number | null;
+      runEtaSeconds: number | null;
+    };
 
 export interface ClearskyApi {
   project(): Promise<ProjectInfo>;

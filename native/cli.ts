@@ -9,7 +9,7 @@ import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
-import { cancelCommand, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
+import { cancelCommand, exportCommand, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
 import type { ApiEvent } from './api.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +39,7 @@ const USAGE = `usage:
   clearsky resume DIR [--workers N] [--json]      work every unfinished run of the project to its end
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
+  clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
   clearsky serve --project DIR [--port N] [--workers N]   browser mode, on 127.0.0.1 only
   clearsky project create DIR [--name NAME]
   clearsky project import DIR PATH... [--kind S2|S1|mask|scl|probability|reference] [--json]
@@ -286,6 +287,12 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError(`usage: clearsky project create|import|list DIR ...${sub === undefined ? '' : ` (not '${sub}')`}`);
     }
+    case 'export': {
+      const { positionals } = parse(rest, common, true);
+      if (positionals.length !== 3) throw new UsageError('usage: clearsky export DIR RESULT_ID OUT.tif');
+      console.error(`wrote ${await exportCommand(positionals[0], integer(positionals[1], 'RESULT_ID'), positionals[2])}`);
+      return 0;
+    }
     case 'serve': {
       const { values: v } = parse(rest, { ...common, project: { type: 'string' }, port: { type: 'string', default: '0' }, workers: { type: 'string' } });
       const service = Service.open(required(v.project, '--project'), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string });
@@ -330,7 +337,7 @@ function eventPrinter() {
       const now = performance.now();
       if (now - last < 2000) return;
       last = now;
-      console.error(`run ${event.runId} tile ${event.tileIndex}: step ${event.step}/${event.steps} loss ${event.loss.toFixed(5)}${event.etaSeconds !== null ? `, ~${event.etaSeconds.toFixed(0)} s left` : ''}`);
+      console.error(`run ${event.runId} tile ${event.tileIndex}: step ${event.step}/${event.steps} loss ${event.loss.toFixed(5)}${event.etaSeconds !== null ? `, ~${event.etaSeconds.toFixed(0)} s left` : ''}${event.runEtaSeconds !== null ? ` (run ~${event.runEtaSeconds.toFixed(0)} s)` : ''}`);
     } else if (event.type === 'tile') {
       if (event.tile.status === 'done' || event.tile.status === 'failed') console.error(`run ${event.tile.runId} tile ${event.tile.index}: ${event.tile.status}${event.tile.error ? ` (${event.tile.error})` : ''}`);
     } else {

@@ -82,12 +82,22 @@ function untilFinished(service: Service, ids: number[], signal?: AbortSignal): P
   });
 }
 
+/** Copies a result layer out of the project (e.g. into a QGIS project folder) as a COG. */
+export async function exportCommand(dir: string, resultId: number, destination: string): Promise<string> {
+  const service = Service.open(dir, { jobs: false });
+  try {
+    return (await service.exportResult({ resultId, destination })).path;
+  } finally {
+    await service.close();
+  }
+}
+
 export function formatRuns(runs: RunRecord[]): string {
-  const lines = ['run  status      tiles done/cloudy  method/mode      created'];
+  const lines = ['run  status      tiles done/cloudy  method/mode      created                   results (id kind)'];
   for (const r of runs) {
     const cloudy = r.tiles.total - r.tiles.clear;
     const how = r.request.method === 'dip' ? `dip/${r.request.mode}` : r.request.method;
-    lines.push(`${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${`${r.tiles.done}/${cloudy}`.padEnd(18)} ${how.padEnd(16)} ${r.createdAt}${r.error ? `  (${r.error})` : ''}`);
+    lines.push(`${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${`${r.tiles.done}/${cloudy}`.padEnd(18)} ${how.padEnd(16)} ${r.createdAt.padEnd(25)} ${r.results.map((x) => `${x.id} ${x.kind}`).join(', ')}${r.error ? `  (${r.error})` : ''}`);
   }
   return lines.join('\n');
 }

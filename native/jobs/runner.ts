@@ -164,7 +164,9 @@ export class JobRunner {
     if (message.type === 'ready') {
       this.backend = message.backend;
     } else if (message.type === 'progress') {
-      this.emit({ type: 'progress', runId: message.runId, tileIndex: message.tileIndex, step: message.step, steps: message.steps, loss: message.loss, etaSeconds: message.step > 0 ? (message.elapsedSeconds / message.step) * (message.steps - message.step) : null });
+      const tileSeconds = message.step > 0 ? (message.elapsedSeconds / message.step) * message.steps : null;
+      const etaSeconds = tileSeconds === null ? null : tileSeconds - message.elapsedSeconds;
+      this.emit({ type: 'progress', runId: message.runId, tileIndex: message.tileIndex, step: message.step, steps: message.steps, loss: message.loss, etaSeconds, runEtaSeconds: this.runEta(message.runId, tileSeconds, etaSeconds) });
     } else if (message.type === 'done') {
       this.onDone(message);
     } else {
@@ -222,6 +224,15 @@ export class JobRunner {
   private onCrash(task: Task | undefined, reason: string): void {
     if (task) this.onFailed(task.run.runId, task.kind, task.kind === 'tile' ? task.tileIndex : undefined, reason, false, false);
     // The replacement worker says 'ready' when it has loaded the engine, and dispatch runs then.
+  }
+
+  /** The run's time left: tiles not yet started at the mean time of its finished tiles (or this one's), shared by the workers. */
+  private runEta(runId: number, tileSeconds: number | null, etaSeconds: number | null): number | null {
+    const { mean } = this.project.db.prepare(`SELECT AVG(seconds) AS mean FROM tiles WHERE run_id = ? AND status = 'done'`).get(runId) as { mean: number | null };
+    const perTile = mean ?? tileSeconds;
+    if (perTile === null || etaSeconds === null) return null;
+    const { pending } = this.store.tileCounts(runId);
+    return etaSeconds + (pending * perTile) / this.pool.size;
   }
 
   private context(runId: number): RunContext {

@@ -194,6 +194,13 @@ test('kill -9 in the middle of a run: `clearsky resume` finishes it without reco
     const result = await readRasterInfo(project.resolve(record.results[0].file));
     assert.deepEqual([result.width, result.height, result.bandCount], [200, 100, 3]);
     assert.deepEqual((await fs.readdir(path.join(project.dir, 'runs', String(record.id), 'tiles'))).filter((f) => !f.endsWith('.tif')), [], 'no temporary files left');
+    const exported = path.join(dir, 'killed-result.tif');
+    const exportRun = await runClearsky(['export', project.dir, String(record.results[0].id), exported], dir);
+    assert.equal(exportRun.code, 0, exportRun.stderr);
+    assert.deepEqual(await withRaster(exported, (r) => readBands(r, [0, 1, 2])), await withRaster(project.resolve(record.results[0].file), (r) => readBands(r, [0, 1, 2])));
+    const missing = await runClearsky(['export', project.dir, '999', exported], dir);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /there is no result 999/);
   } finally {
     project.close();
   }

@@ -472,7 +472,7 @@ describe('events', () => {
     await until(() => api.listeners.size === before + 2, 'two subscriptions');
     const sent: ApiEvent[] = [
       { type: 'run', run: run(5) },
-      { type: 'progress', runId: 5, tileIndex: 0, step: 1, steps: 10, loss: 0.5, etaSeconds: null },
+      { type: 'progress', runId: 5, tileIndex: 0, step: 1, steps: 10, loss: 0.5, etaSeconds: null, runEtaSeconds: null },
       { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, seconds: 2, error: null } },
     ];
     for (const event of sent) api.emit(event);
@@ -572,7 +572,7 @@ describe('the HTTP client', () => {
     await until(() => api.listeners.size === before + 1, 'one shared stream');
     const events: ApiEvent[] = [
       { type: 'run', run: run(9) },
-      { type: 'progress', runId: 9, tileIndex: 2, step: 3, steps: 4, loss: 0.25, etaSeconds: 1.5 },
+      { type: 'progress', runId: 9, tileIndex: 2, step: 3, steps: 4, loss: 0.25, etaSeconds: 1.5, runEtaSeconds: null },
     ];
     for (const event of events) api.emit(event);
     await until(() => a.length === 2 && b.length === 2, 'both listeners to receive both events');

@@ -52,7 +52,7 @@ test('import, run, follow and export through the HTTP API of a real service', as
     assert.equal(started.status, 'queued');
     const run = await finished;
     assert.equal(run.status, 'done', run.error ?? '');
-    assert.ok(events.some((e) => e.type === 'progress' && e.runId === run.id && e.steps === 20), 'step progress arrives as events');
+    assert.ok(events.some((e) => e.type === 'progress' && e.runId === run.id && e.steps === 20 && e.runEtaSeconds !== null), 'step progress with the run ETA arrives as events');
     const details = await api.getRun(run.id);
     assert.equal(details.tileList.length, 1);
     assert.equal(details.tileList[0].status, 'done');
