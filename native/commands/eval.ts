@@ -10,7 +10,7 @@ import { describeSsim, scoreReconstruction } from '../dip/metrics.ts';
 import type { Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import type { SarUnits } from '../raster/preprocess.ts';
-import { loadMask, loadSources } from './sources.ts';
+import { loadMask, loadSources } from '../source-files.ts';
 
 export interface EvalCommand {
   target: string;

@@ -11,7 +11,7 @@ import { writeFileAtomically } from '../raster/atomic-file.ts';
 import { writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
 import { readRasterInfo } from '../raster/geotiff-reader.ts';
 import { maskOutline } from '../raster/outline.ts';
-import { COPERNICUS_ATTRIBUTION } from './provenance.ts';
+import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
 import { assertWritableFolder } from './output-folder.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };

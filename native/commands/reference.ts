@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
 import { AGE_NODATA, openReference, parseMaskChoice, type MaskChoice, type ReferenceMethod, type ReferenceScene } from '../raster/reference.ts';
-import { commonProvenance } from './provenance.ts';
+import { commonProvenance } from '../provenance.ts';
 import { assertWritableFolder } from './output-folder.ts';
 
 export interface ReferenceCommand {

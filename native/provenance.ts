@@ -1,7 +1,7 @@
 /** The provenance every Clearsky output carries in its GDAL metadata (QGIS shows it under Information). */
 import { createRequire } from 'node:module';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 export const COPERNICUS_ATTRIBUTION = 'Contains modified Copernicus Sentinel data';
 

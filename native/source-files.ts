@@ -3,17 +3,17 @@
  * references and the SAR. `openSources` opens and checks every file once (grids, bands) and then reads any
  * window of them, scaled as METHOD.md says, so a whole scene is processed tile by tile in bounded memory.
  */
-import { InputError } from '../errors.ts';
-import type { Image, Mask } from '../dip/image.ts';
-import type { Sources } from '../dip/modes.ts';
-import { resolveBands, S2_BAND_ORDER } from '../raster/bands.ts';
-import { openRaster, readBands, type Raster } from '../raster/geotiff-reader.ts';
-import { assertSameGrid, gridDifferences } from '../raster/grid.ts';
-import { assertHasClearPixels, nodataMask, readMaskBand } from '../raster/mask.ts';
-import { normaliseS2, type SarUnits } from '../raster/preprocess.ts';
-import { coversGrid, readBandsOnGrid } from '../raster/resample.ts';
-import { readS1, readS2Mean, type BandReader } from '../raster/sources.ts';
-import type { RasterInfo, Window } from '../raster/raster-info.ts';
+import { InputError } from './errors.ts';
+import type { Image, Mask } from './dip/image.ts';
+import type { Sources } from './dip/modes.ts';
+import { resolveBands, S2_BAND_ORDER } from './raster/bands.ts';
+import { openRaster, readBands, type Raster } from './raster/geotiff-reader.ts';
+import { assertSameGrid, gridDifferences } from './raster/grid.ts';
+import { assertHasClearPixels, nodataMask, readMaskBand } from './raster/mask.ts';
+import { normaliseS2, type SarUnits } from './raster/preprocess.ts';
+import { coversGrid, readBandsOnGrid } from './raster/resample.ts';
+import { readS1, readS2Mean, type BandReader } from './raster/sources.ts';
+import type { RasterInfo, Window } from './raster/raster-info.ts';
 
 export interface SourceFiles {
   target: string;
