@@ -73,7 +73,9 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
   if (task.kind === 'survey') {
     const survey = await surveyTiles(plan, inputs);
     const cloudy = new Set(survey.cloudy.map((t) => t.index));
-    return { type: 'done', runId, kind: 'survey', survey: { tiles: plan.tiles.map((t) => ({ index: t.index, window: t.window, cloudy: cloudy.has(t.index) })) } };
+    const allCloud = new Set(survey.withoutClearPixels.map((t) => t.index));
+    const state = (index: number) => (cloudy.has(index) ? 'cloudy' : allCloud.has(index) ? 'all-cloud' : 'clear');
+    return { type: 'done', runId, kind: 'survey', survey: { tiles: plan.tiles.map((t) => ({ index: t.index, window: t.window, state: state(t.index) })) } };
   }
   const folder = await TileResultFolder.open(task.run.tileFolder, plan, inputs.target.info);
   if (task.kind === 'mosaic') {

@@ -29,7 +29,9 @@ export type Task =
 
 export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: number };
 
-export type SurveyResult = { tiles: { index: number; window: { x: number; y: number; width: number; height: number }; cloudy: boolean }[] };
+/** Per tile: clear (nothing to do), cloudy (to reconstruct), or all cloud (nothing to learn from: cannot be done). */
+export type TileSurveyState = 'clear' | 'cloudy' | 'all-cloud';
+export type SurveyResult = { tiles: { index: number; window: { x: number; y: number; width: number; height: number }; state: TileSurveyState }[] };
 export type TileResult = { resultFile: string; loss: number | null; seconds: number };
 
 export type FromWorker =

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { ResultRecord, RunRecord, RunRequest, RunStatus, TileRecord, TileStatus } from '../api.ts';
 import { InputError } from '../errors.ts';
 import type { RunInputFiles } from '../pipeline.ts';
+import type { TileSurveyState } from './protocol.ts';
 import type { Window } from '../raster/raster-info.ts';
 
 /** What a run row's `parameters` column holds: the validated request and its input files (project-relative). */
@@ -63,13 +64,17 @@ export class RunStore {
   }
 
   /** Records the tile plan of a run (after its survey) and starts it, in one transaction. */
-  planned(runId: number, tiles: { index: number; window: Window; cloudy: boolean }[], backend: string): void {
+  planned(runId: number, tiles: { index: number; window: Window; state: TileSurveyState }[], backend: string): void {
     const insert = this.db.prepare(
-      `INSERT INTO tiles (run_id, idx, x, y, width, height, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tiles (run_id, idx, x, y, width, height, status, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const status: Record<TileSurveyState, TileStatus> = { clear: 'clear', cloudy: 'pending', 'all-cloud': 'failed' };
     this.db.transaction(() => {
       const at = now();
-      for (const t of tiles) insert.run(runId, t.index, t.window.x, t.window.y, t.window.width, t.window.height, t.cloudy ? 'pending' : 'clear', at);
+      for (const t of tiles) {
+        const error = t.state === 'all-cloud' ? 'the tile is entirely cloud: no clear pixel to learn from (use larger tiles)' : null;
+        insert.run(runId, t.index, t.window.x, t.window.y, t.window.width, t.window.height, status[t.state], error, at);
+      }
       this.db.prepare(`UPDATE runs SET status = 'running', backend = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(backend, at, runId);
     })();
   }

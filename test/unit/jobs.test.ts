@@ -213,3 +213,21 @@ test('workers share the cores out, or take one GPU each when there are GPUs', ()
   const gpus = workerPlan(16, ['0', '1']);
   assert.deepEqual(gpus.map((w) => [w.CUDA_VISIBLE_DEVICES, w.OMP_NUM_THREADS]), [['0', '8'], ['1', '8']]);
 });
+
+test('a tile that is entirely cloud cannot be learnt: it is marked failed with the reason and the run ends partial', async () => {
+  const { project, sceneId, maskId } = await projectWithScene('all-cloud', { x0: 0, x1: 90, y0: 0, y1: 100 });
+  const runner = new JobRunner(project, { workers: 1 });
+  try {
+    runner.start();
+    const runId = submit(runner, project, { sceneId, maskId });
+    assert.equal(await finished(runner, runId), 'partial');
+    const record = runner.store.record(runId);
+    assert.match(record.error ?? '', /cloudy tiles failed and keep the input/);
+    const failed = runner.store.tiles(runId).filter((t) => t.status === 'failed');
+    assert.ok(failed.length > 0 && failed.every((t) => /entirely cloud/.test(t.error ?? '') && t.window.x === 0));
+    assert.ok(record.tiles.done > 0, 'the other cloudy tiles are reconstructed');
+  } finally {
+    await runner.close();
+    project.close();
+  }
+});
