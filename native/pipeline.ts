@@ -17,7 +17,7 @@ import { DEFAULT_STEPS, type FitProgress } from './dip/optimise.ts';
 import { InputError } from './errors.ts';
 import { provenance } from './provenance.ts';
 import { openMask, openSources, type OpenMask, type OpenSources, type SourceFiles, type TargetDescription } from './source-files.ts';
-import { writeGeoTiffFromBlocks } from './raster/geotiff-writer.ts';
+import { writeGeoTiffFromBlocks, type BlockSource } from './raster/geotiff-writer.ts';
 import { nodataMask } from './raster/mask.ts';
 import { mosaicSource, type TileResults } from './raster/mosaic.ts';
 import { S2_SCALE } from './raster/preprocess.ts';
@@ -222,8 +222,19 @@ export async function writeRunOutputs(
   results: TileResults,
   settings: ReconstructionSettings & { backend: string },
   outputs: RunOutputs,
-): Promise<void> {
+): Promise<{ mosaicSeconds: number }> {
   const { info, bandNames } = inputs.target;
+  // The writer pulls blocks from the mosaic; timing the pulls separates blending from encoding and writing.
+  let mosaicMs = 0;
+  const timed = (source: BlockSource): BlockSource => ({
+    ...source,
+    read: async (window) => {
+      const start = performance.now();
+      const values = await source.read(window);
+      mosaicMs += performance.now() - start;
+      return values;
+    },
+  });
   const bands = bandNames.length;
   const like = { ...info, width: plan.width, height: plan.height };
   const pixelOffset = { x: inputs.area.x, y: inputs.area.y };
@@ -257,7 +268,7 @@ export async function writeRunOutputs(
   try {
     await writeGeoTiffFromBlocks(
       outputs.out,
-      mosaicSource({ plan, results, bands: { first: 0, count: bands }, readInput: async (w) => (await inputs.sources.readRaw(w)).data, readKeep: keepFor }, bands),
+      timed(mosaicSource({ plan, results, bands: { first: 0, count: bands }, readInput: async (w) => (await inputs.sources.readRaw(w)).data, readKeep: keepFor }, bands)),
       { dataType: info.dataType, like, pixelOffset, bandNames, nodata: info.nodata, metadata },
     );
     written.push(outputs.out);
@@ -290,4 +301,5 @@ export async function writeRunOutputs(
     await Promise.all(written.map((file) => fs.rm(file, { force: true })));
     throw error;
   }
+  return { mosaicSeconds: mosaicMs / 1000 };
 }

@@ -73,7 +73,7 @@ export interface InpaintSummary {
   tiles: { total: number; reconstructed: number; clear: number; without_clear_pixels: number };
   seconds: number;
   /** Where the time went: reading the mask to choose tiles, the tiles themselves, mosaicking and writing. */
-  phases: { survey_seconds: number; reconstruct_seconds: number; write_seconds: number };
+  phases: { survey_seconds: number; reconstruct_seconds: number; mosaic_seconds: number; export_seconds: number };
   seconds_per_step: number;
   final_loss: number;
   peak_rss_mb: number;
@@ -127,7 +127,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         command.onTileDone?.(i + 1, survey.cloudy.length);
       }
       const reconstructed = performance.now();
-      await writeRunOutputs(inputs, plan, folder, { ...settings, backend: backend.description }, { out: command.out, uncertainty: command.uncertainty, maskOut: command.maskOut });
+      const { mosaicSeconds } = await writeRunOutputs(inputs, plan, folder, { ...settings, backend: backend.description }, { out: command.out, uncertainty: command.uncertainty, maskOut: command.maskOut });
       const written = performance.now();
       const stepsRun = runs.reduce((n, r) => n + r.steps, 0);
       return {
@@ -147,7 +147,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
           without_clear_pixels: survey.withoutClearPixels.length,
         },
         seconds: (written - start) / 1000,
-        phases: { survey_seconds: (surveyed - start) / 1000, reconstruct_seconds: (reconstructed - surveyed) / 1000, write_seconds: (written - reconstructed) / 1000 },
+        phases: { survey_seconds: (surveyed - start) / 1000, reconstruct_seconds: (reconstructed - surveyed) / 1000, mosaic_seconds: mosaicSeconds, export_seconds: (written - reconstructed) / 1000 - mosaicSeconds },
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         seconds_per_step: runs.reduce((n, r) => n + r.seconds, 0) / Math.max(1, stepsRun),
         final_loss: runs.at(-1)?.finalLoss ?? 0,

@@ -60,6 +60,7 @@ const out = path.join(folder, 'inpainted.tif');
 const inpainted = await clearsky(['inpaint', '--target', scene, '--mask', mask, '--method', 'idw-fill', '--stitch', '--out', out]);
 line('tiling (survey the mask for cloudy tiles)', `${inpainted.phases.survey_seconds.toFixed(1)} s = ${per100(inpainted.phases.survey_seconds)}`);
 line(`fill ${inpainted.tiles.reconstructed} of ${inpainted.tiles.total} tiles (idw-fill)`, `${inpainted.phases.reconstruct_seconds.toFixed(1)} s = ${(inpainted.phases.reconstruct_seconds / Math.max(1, inpainted.tiles.reconstructed)).toFixed(2)} s/tile`);
-line('mosaic + export (feathered blend, COG write)', `${inpainted.phases.write_seconds.toFixed(1)} s = ${per100(inpainted.phases.write_seconds)}`);
+line('mosaic (feathered blend from the tile files)', `${inpainted.phases.mosaic_seconds.toFixed(1)} s = ${per100(inpainted.phases.mosaic_seconds)}`);
+line('export (COG encode + overviews + write)', `${inpainted.phases.export_seconds.toFixed(1)} s = ${per100(inpainted.phases.export_seconds)}`);
 line('inpaint process peak RSS', `${inpainted.peak_rss_mb} MB`);
 await fs.rm(out, { force: true });
