@@ -224,15 +224,20 @@ export async function writeRunOutputs(
   outputs: RunOutputs,
 ): Promise<{ mosaicSeconds: number }> {
   const { info, bandNames } = inputs.target;
-  // The writer pulls blocks from the mosaic; timing the pulls separates blending from encoding and writing.
+  // The writer pulls blocks from the mosaic, several at a time: the wall time during which any pull is under
+  // way is the mosaic's share; the rest of the write is encoding and writing.
   let mosaicMs = 0;
+  let inFlight = 0;
+  let busySince = 0;
   const timed = (source: BlockSource): BlockSource => ({
     ...source,
     read: async (window) => {
-      const start = performance.now();
-      const values = await source.read(window);
-      mosaicMs += performance.now() - start;
-      return values;
+      if (inFlight++ === 0) busySince = performance.now();
+      try {
+        return await source.read(window);
+      } finally {
+        if (--inFlight === 0) mosaicMs += performance.now() - busySince;
+      }
     },
   });
   const bands = bandNames.length;
