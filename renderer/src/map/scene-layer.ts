@@ -45,27 +45,32 @@ function waitReady(source: GeoTIFF): Promise<void> {
   });
 }
 
-/** Builds the layer of `scene` once its header is read and its stretch known (both at once, in parallel). */
+/** Builds the layer of `scene` once its stretch is known and its header read. */
 export async function createSceneLayer(scene: SceneRecord, signal?: AbortSignal): Promise<SceneLayer> {
   if (scene.grid.epsg !== null) registerEpsg(scene.grid.epsg);
   const url = rasterUrl(scene.file);
   const bands = trueColourBands(scene.bands);
+  // The stretch first (from the smallest useful overview), then the source: OpenLayers scales each band's
+  // [min, max] to 0–255 as it decodes tiles (normalize), so the GPU gets 8-bit textures, which every WebGL
+  // implementation supports (float textures are not reliable without a GPU).
+  const stretch = await computeStretch(url, bands, scene.nodata, signal);
+  const perFileBand = (pick: (s: BandStretch) => number): (number | undefined)[] => {
+    const values: (number | undefined)[] = new Array(Math.max(scene.bands.length, ...bands)).fill(undefined);
+    bands.forEach((band, i) => (values[band - 1] = pick(stretch[i])));
+    return values;
+  };
   const source = new GeoTIFF({
-    sources: [{ url, bands }],
-    normalize: false,
+    sources: [{ url, bands, min: perFileBand((s) => s.min) as number[], max: perFileBand((s) => s.max) as number[] }],
+    normalize: true,
     interpolate: false,
     sourceOptions: { allowFullFile: false },
   });
-  const [stretch] = await Promise.all([computeStretch(url, bands, scene.nodata, signal), waitReady(source)]);
-  const channel = (index: number): unknown[] => {
-    const { min, max } = stretch[index];
-    return ['clamp', ['/', ['-', ['band', index + 1], min], max - min], 0, 1];
-  };
+  await waitReady(source);
   // With a nodata value the source adds an alpha band after the colour bands (0 where any band is nodata).
   const alpha = source.bandCount > bands.length ? ['band', source.bandCount] : 1;
   const layer = new WebGLTileLayer({
     source,
-    style: { color: ['array', channel(0), channel(1), channel(2), alpha] },
+    style: { color: ['array', ['band', 1], ['band', 2], ['band', 3], alpha] },
     properties: { sceneId: scene.id, name: scene.name },
   });
   return { layer, source, bands, stretch };
