@@ -9,7 +9,7 @@
  * worker crashes is retried up to `maxAttempts` times, then marked failed; the run completes with what
  * succeeded and says so (`partial`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ApiEvent, ResultRecord, RunStatus } from '../api.ts';
@@ -68,6 +68,7 @@ export class JobRunner {
       const file = path.join(this.tileFolder(runId), TileResultFolder.fileName(this.rowCol(runId, tile.index)));
       return existsSync(file) ? this.project.relative(file) : null;
     });
+    for (const run of this.store.activeRuns()) removeStaleTemporaries(this.runFolder(run.id));
     this.dispatch();
   }
 
@@ -280,5 +281,25 @@ export class JobRunner {
 
   private emit(event: ApiEvent): void {
     for (const listener of this.listeners) listener(event);
+  }
+}
+
+/**
+ * A process killed while writing leaves its temporary file (`.name.<pid>-<random>.tmp`, never the result
+ * itself, which appears by rename). Only one runner works a project, so at its start they are all stale.
+ */
+function removeStaleTemporaries(folder: string): void {
+  for (const entry of readdirSafe(folder)) {
+    const file = path.join(folder, entry.name);
+    if (entry.isDirectory()) removeStaleTemporaries(file);
+    else if (entry.name.startsWith('.') && entry.name.endsWith('.tmp')) rmSync(file, { force: true });
+  }
+}
+
+function readdirSafe(folder: string): Dirent[] {
+  try {
+    return readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return [];
   }
 }
