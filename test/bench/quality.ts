@@ -10,7 +10,8 @@
  * cloudy (and 20150820 clear, the opposite of what its README and the s2cloudless masks say), so MT is also
  * run with the mean of 20150820 and 20150830 ("mt/clear-ref") to show what a clear reference gives.
  *
- * Environment: QUALITY_MASKS (default 14,19,21,35,37,41,48,50,51), QUALITY_STEPS (4000), QUALITY_SEED (0),
+ * Environment: QUALITY_MASKS (default 14,19,21,35,37,41,48,50,51), QUALITY_STEPS (4000), QUALITY_SEED (0; a
+ * list such as 0,1,2 runs each seed, to see the run-to-run spread), QUALITY_MODES (basic,mt),
  * QUALITY_OUT (.tmp/quality.jsonl), QUALITY_BACKEND (auto), QUALITY_CLEAR_REF (1; 0 skips the clear-reference MT run).
  */
 import { execFile } from 'node:child_process';
@@ -25,6 +26,7 @@ const run = promisify(execFile);
 const masks = (process.env.QUALITY_MASKS ?? '14,19,21,35,37,41,48,50,51').split(',').map(Number);
 const steps = process.env.QUALITY_STEPS ?? '4000';
 const seed = process.env.QUALITY_SEED ?? '0';
+const modes = process.env.QUALITY_MODES ?? 'basic,mt';
 const backend = process.env.QUALITY_BACKEND ?? 'auto';
 const outFile = path.resolve(REPO_ROOT, process.env.QUALITY_OUT ?? '.tmp/quality.jsonl');
 const slovenia = (date: string) => dataFile('slovenia-2015', `S2L1C_${date}.tif`);
@@ -44,7 +46,7 @@ async function clearsky(mask: number, modes: string, refs: string[], label: (met
 async function pytorch(mask: number): Promise<Row[]> {
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const { stdout } = await run(python, [path.join(REPO_ROOT, 'test/bench/torch_dip.py'), 'eval', '--steps', steps, '--seeds', seed,
-    '--modes', 'basic,mt', '--mask-bands', String(mask), '--threads', '1', '--json'], { env: oneCore, maxBuffer: 1 << 26 });
+    '--modes', modes, '--mask-bands', String(mask), '--threads', '1', '--json'], { env: oneCore, maxBuffer: 1 << 26 });
   return (JSON.parse(stdout.trim().split('\n').at(-1)!) as EvalRow[]).map((r) => ({ ...r, method: `pytorch ${r.method}`, engine: 'pytorch' }));
 }
 
@@ -54,7 +56,7 @@ for (const mask of masks) {
   if (done.some((r) => r.mask === mask)) continue;
   const start = performance.now();
   const [ours, theirs] = await Promise.all([
-    clearsky(mask, 'basic,mt', ['20150711', '20150830'], (m) => m),
+    clearsky(mask, modes, ['20150711', '20150830'], (m) => m),
     pytorch(mask),
   ]);
   const clearRef = !withClearRef ? [] : await clearsky(mask, 'mt', ['20150820', '20150830'], (m) => (m === 'idw-fill' ? '' : `${m}/clear-ref`));
