@@ -64,7 +64,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-const CONTENT_TYPES: Record<string, string> = {
+export const CONTENT_TYPES: Record<string, string> = {
   '.tif': 'image/tiff',
   '.tiff': 'image/tiff',
   '.geojson': 'application/geo+json',
@@ -365,7 +365,7 @@ interface EventStream {
   end?: () => void;
 }
 
-interface OpenFile {
+export interface OpenFile {
   handle: fs.FileHandle;
   stat: Stats;
   file: string;
@@ -412,7 +412,7 @@ export function decodeSegments(raw: string): string[] | null {
  * Opens `segments` under `root` when it is a regular file whose real path (all symlinks resolved) is still
  * inside `root`; null otherwise (missing, a folder, or leaving the root), so that nothing tells the two apart.
  */
-async function openConfined(root: string, segments: string[]): Promise<OpenFile | null> {
+export async function openConfined(root: string, segments: string[]): Promise<OpenFile | null> {
   const candidate = path.join(root, ...segments);
   if (!isInside(root, candidate) || candidate === root) return null;
   let real: string;
@@ -556,7 +556,7 @@ function isCrossSite(req: IncomingMessage): boolean {
 }
 
 /** The parsed arguments of a command, or a message saying which argument is wrong and how. */
-function checkArguments(name: CommandName, input: unknown): { args: unknown[] } | string {
+export function checkArguments(name: CommandName, input: unknown): { args: unknown[] } | string {
   const schema = COMMANDS[name];
   const expected = schema.def.items.length;
   const count = (n: number): string => `${n} argument${n === 1 ? '' : 's'}`;
