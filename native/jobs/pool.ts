@@ -15,7 +15,24 @@ const TSX = import.meta.resolve('tsx');
 /** Workers that die before they are ready this many times in a row mean a broken installation, not bad luck. */
 const MAX_FAILED_STARTS = 3;
 
+/**
+ * How worker processes are started when not this Node with tsx on native/worker.ts: the Electron shell gives
+ * its own binary (`process.execPath` with ELECTRON_RUN_AS_NODE=1) and the worker bundled to JavaScript.
+ */
+export interface WorkerLaunch {
+  /** The executable (default: this process's). */
+  execPath?: string;
+  /** The worker script (JavaScript: no tsx loader is added). */
+  script: string;
+  /** Flags for the executable (default none). */
+  execArgv?: string[];
+  /** Added to the worker's environment, e.g. `{ ELECTRON_RUN_AS_NODE: '1' }`. */
+  env?: Record<string, string>;
+}
+
 export interface PoolOptions {
+  /** How workers are started (default: `node --import tsx native/worker.ts`). */
+  launch?: WorkerLaunch;
   /** How many workers. Default: one per GPU where the GPU backend can run, else one per two cores. */
   workers?: number;
   /** GPU device ids to pin workers to (default: CLEARSKY_GPUS, else `nvidia-smi -L` when tfjs-node-gpu is installed). */
@@ -107,9 +124,11 @@ export class WorkerPool {
 
   private spawn(position: number): Slot {
     const name = `worker-${++this.counter}`;
-    const child = fork(WORKER, [], {
-      execArgv: ['--import', TSX],
-      env: { ...process.env, CLEARSKY_WORKER_BACKEND: this.options.backend ?? 'auto', ...this.plan[position] },
+    const launch = this.options.launch;
+    const child = fork(launch?.script ?? WORKER, [], {
+      execPath: launch?.execPath,
+      execArgv: launch ? (launch.execArgv ?? []) : ['--import', TSX],
+      env: { ...process.env, ...launch?.env, CLEARSKY_WORKER_BACKEND: this.options.backend ?? 'auto', ...this.plan[position] },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });

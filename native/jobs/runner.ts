@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { ApiEvent, ResultRecord, RunStatus } from '../api.ts';
 import { RUNS_FOLDER, type Project } from '../catalogue/project.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
-import { WorkerPool } from './pool.ts';
+import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';
 import { RunStore } from './run-store.ts';
 
@@ -24,6 +24,8 @@ export interface RunnerOptions {
   backend?: string;
   /** Attempts per tile before it is marked failed. Default 3. */
   maxAttempts?: number;
+  /** How worker processes are started (the Electron shell's own binary); default Node with tsx. */
+  launch?: WorkerLaunch;
 }
 
 export class JobRunner {
@@ -46,6 +48,7 @@ export class JobRunner {
     this.pool = new WorkerPool({
       workers: options.workers,
       backend: options.backend,
+      launch: options.launch,
       onMessage: (worker, message) => this.onMessage(worker, message),
       onCrash: (worker, task, reason) => this.onCrash(task, reason),
       onBroken: (reason) => {
