@@ -1,0 +1,126 @@
+/**
+ * The API over Electron IPC: one `ipcMain.handle` channel per command of `COMMANDS` (native/api.ts), so new
+ * commands need nothing here, and the event stream. Every call is checked twice before it reaches the
+ * service: the sender must be the top frame of one of the app's windows showing the app's own origin
+ * (`clearsky://app`), and the arguments must match the command's schema (browser mode's `checkArguments`).
+ *
+ * Replies are envelopes, `{ ok: true, value }` or `{ ok: false, error }`, unwrapped by the preload: an
+ * Error thrown by a handler would reach the renderer as "Error invoking remote method …" with the stack of
+ * the main process. As in browser mode, the user's errors (bad arguments, `InputError`) keep their one-line
+ * message; anything else is logged here and answered with a short message.
+ *
+ * Events: the preload sends `EVENTS_ON`/`EVENTS_OFF`; the main process then forwards every `ApiEvent` to that
+ * window (`EVENT_CHANNEL`) until it asks to stop, navigates away or is destroyed.
+ */
+import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
+import { COMMANDS, type ApiEvent, type CommandName } from '../native/api.ts';
+import { checkArguments } from '../native/server.ts';
+import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, type Reply } from './channels.ts';
+
+/** What the IPC handlers call: a command by name with validated arguments, and the event stream. */
+export interface CommandTarget {
+  call(name: CommandName, args: unknown[]): Promise<unknown>;
+  subscribe(listener: (event: ApiEvent) => void): () => void;
+}
+
+export interface IpcOptions {
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>;
+  target: CommandTarget;
+  /** The web contents of the app's windows (the main window); anything else is refused. */
+  isAppContents: (contents: WebContents) => boolean;
+  log?: (message: string) => void;
+}
+
+/** Only the top frame of an app window, showing the app's origin, may call. */
+export function isTrustedSender(event: IpcMainInvokeEvent | IpcMainEvent, isAppContents: (contents: WebContents) => boolean): boolean {
+  const frame = event.senderFrame;
+  if (!frame || frame.isDestroyed?.()) return false;
+  if (!isAppContents(event.sender)) return false;
+  if (frame.parent !== null || frame !== event.sender.mainFrame) return false;
+  let origin: string;
+  try {
+    origin = new URL(frame.url).origin;
+  } catch {
+    return false;
+  }
+  // Node's URL gives non-special schemes the origin "null"; compare the scheme and host instead.
+  return origin === APP_ORIGIN || (origin === 'null' && frame.url.toLowerCase().startsWith(`${APP_ORIGIN}/`));
+}
+
+/** Registers the handlers; the returned function removes them (and ends every event forwarding). */
+export function registerIpc(options: IpcOptions): () => void {
+  const { ipcMain, target, isAppContents } = options;
+  const log = options.log ?? ((message: string) => console.error(message));
+  const names = Object.keys(COMMANDS) as CommandName[];
+  const forwarding = new Map<number, () => void>();
+
+  for (const name of names) {
+    ipcMain.handle(commandChannel(name), async (event, ...input: unknown[]): Promise<Reply> => {
+      if (!isTrustedSender(event, isAppContents)) {
+        log(`clearsky: refused ${name} from ${describeSender(event)}`);
+        return { ok: false, error: `${name}: refused (not from the Clearsky window)` };
+      }
+      const checked = checkArguments(name, input);
+      if (typeof checked === 'string') return { ok: false, error: checked };
+      try {
+        return { ok: true, value: (await target.call(name, checked.args)) ?? null };
+      } catch (error) {
+        if (error instanceof Error && error.name === 'InputError') return { ok: false, error: firstLine(error.message) };
+        log(`clearsky: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        const message = error instanceof Error ? error.message : String(error);
+        return { ok: false, error: `${name} failed: ${firstLine(message)} (details in the log)` };
+      }
+    });
+  }
+
+  const stop = (id: number): void => {
+    forwarding.get(id)?.();
+    forwarding.delete(id);
+  };
+  const on = (event: IpcMainEvent): void => {
+    if (!isTrustedSender(event, isAppContents)) {
+      log(`clearsky: refused an event subscription from ${describeSender(event)}`);
+      return;
+    }
+    const contents = event.sender;
+    const id = contents.id;
+    if (forwarding.has(id)) return;
+    const unsubscribe = target.subscribe((apiEvent) => {
+      if (contents.isDestroyed()) return stop(id);
+      contents.send(EVENT_CHANNEL, apiEvent);
+    });
+    const gone = (): void => stop(id);
+    // A reload or navigation starts a new page whose preload subscribes again if it wants to.
+    const navigated = (details: { isSameDocument: boolean; isMainFrame: boolean }): void => {
+      if (details.isMainFrame && !details.isSameDocument) stop(id);
+    };
+    contents.once('destroyed', gone);
+    contents.on('did-start-navigation', navigated);
+    forwarding.set(id, () => {
+      unsubscribe();
+      contents.removeListener('destroyed', gone);
+      contents.removeListener('did-start-navigation', navigated);
+    });
+  };
+  const off = (event: IpcMainEvent): void => {
+    if (isTrustedSender(event, isAppContents)) stop(event.sender.id);
+  };
+  ipcMain.on(EVENTS_ON, on);
+  ipcMain.on(EVENTS_OFF, off);
+
+  return () => {
+    for (const name of names) ipcMain.removeHandler(commandChannel(name));
+    ipcMain.removeListener(EVENTS_ON, on);
+    ipcMain.removeListener(EVENTS_OFF, off);
+    for (const id of [...forwarding.keys()]) stop(id);
+  };
+}
+
+function describeSender(event: IpcMainInvokeEvent | IpcMainEvent): string {
+  const url = event.senderFrame?.url ?? 'an unknown frame';
+  return `${url.slice(0, 200)} (web contents ${event.sender.id})`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}

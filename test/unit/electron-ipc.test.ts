@@ -1,0 +1,377 @@
+/**
+ * The Electron shell's IPC and preload without the Electron binary: the real main-process modules
+ * (electron/ipc.ts, session.ts, protocol.ts) around the real service on a real project folder, reached
+ * through the real preload API (electron/preload-api.ts and the built preload bundle), with small fakes of
+ * `ipcMain`, `ipcRenderer`, `WebContents` and frames in between that behave as Electron's do (arguments
+ * structured-cloned, events per web contents). A run goes through worker processes started the way the
+ * desktop app starts them: the bundled dist worker, without tsx, with ELECTRON_RUN_AS_NODE=1.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import vm from 'node:vm';
+import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, IpcRendererEvent, WebContents } from 'electron';
+import { COMMANDS, type ApiEvent, type ClearskyApi, type ImportOutcome, type RunRecord } from '../../native/api.ts';
+import { createProject } from '../../native/catalogue/project.ts';
+import { buildElectron, type BuildResult } from '../../electron/build.ts';
+import { APP_URL, commandChannel, EVENT_CHANNEL, EVENTS_ON } from '../../electron/channels.ts';
+import { registerIpc } from '../../electron/ipc.ts';
+import { createBridgeApi, exposeClearsky, type PreloadIpc } from '../../electron/preload-api.ts';
+import { createProtocolHandler } from '../../electron/protocol.ts';
+import { ProjectSession } from '../../electron/session.ts';
+import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+
+type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown;
+type Listener = (event: IpcMainEvent, ...args: unknown[]) => void;
+
+/** `ipcMain` as far as the shell uses it: handlers per channel, listeners per channel. */
+class FakeIpcMain {
+  readonly handlers = new Map<string, Handler>();
+  readonly listeners = new Map<string, Set<Listener>>();
+  handle(channel: string, handler: Handler): void {
+    if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
+    this.handlers.set(channel, handler);
+  }
+  removeHandler(channel: string): void {
+    this.handlers.delete(channel);
+  }
+  on(channel: string, listener: Listener): this {
+    if (!this.listeners.has(channel)) this.listeners.set(channel, new Set());
+    this.listeners.get(channel)!.add(listener);
+    return this;
+  }
+  removeListener(channel: string, listener: Listener): this {
+    this.listeners.get(channel)?.delete(listener);
+    return this;
+  }
+  /** What Electron does for `ipcRenderer.invoke`: arguments cloned, no handler is an error. */
+  async invoke(sender: FakeContents, frame: FakeFrame | null, channel: string, args: unknown[]): Promise<unknown> {
+    const handler = this.handlers.get(channel);
+    if (!handler) throw new Error(`No handler registered for '${channel}'`);
+    const event = { sender, senderFrame: frame, frameId: 1, processId: 1 } as unknown as IpcMainInvokeEvent;
+    return structuredClone(await handler(event, ...structuredClone(args)));
+  }
+  send(sender: FakeContents, frame: FakeFrame | null, channel: string, args: unknown[]): void {
+    const event = { sender, senderFrame: frame } as unknown as IpcMainEvent;
+    for (const listener of this.listeners.get(channel) ?? []) listener(event, ...structuredClone(args));
+  }
+}
+
+interface FakeFrame {
+  url: string;
+  parent: FakeFrame | null;
+  isDestroyed(): boolean;
+}
+
+class FakeContents extends EventEmitter {
+  destroyed = false;
+  readonly sent: { channel: string; args: unknown[] }[] = [];
+  readonly mainFrame: FakeFrame;
+  /** The renderer side of this window's IPC: what `ipcRenderer.on` registered. */
+  readonly renderer = new EventEmitter();
+  constructor(
+    readonly id: number,
+    url = APP_URL,
+  ) {
+    super();
+    this.mainFrame = { url, parent: null, isDestroyed: () => this.destroyed };
+  }
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+  send(channel: string, ...args: unknown[]): void {
+    this.sent.push({ channel, args });
+    this.renderer.emit(channel, {} as IpcRendererEvent, ...structuredClone(args));
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.emit('destroyed');
+  }
+}
+
+/** `ipcRenderer` of a window's frame, connected to the fake ipcMain. */
+function rendererIpc(ipcMain: FakeIpcMain, contents: FakeContents, frame: FakeFrame | null = contents.mainFrame): PreloadIpc {
+  return {
+    invoke: (channel: string, ...args: unknown[]) => ipcMain.invoke(contents, frame, channel, args),
+    send: (channel: string, ...args: unknown[]) => ipcMain.send(contents, frame, channel, args),
+    on(channel: string, listener: (event: IpcRendererEvent, ...args: unknown[]) => void) {
+      contents.renderer.on(channel, listener);
+      return this;
+    },
+    removeListener(channel: string, listener: (...args: unknown[]) => void) {
+      contents.renderer.removeListener(channel, listener);
+      return this;
+    },
+  } as PreloadIpc;
+}
+
+let dir: string;
+let built: BuildResult;
+before(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-electron-ipc-'));
+  // Inside the repository, so the bundles' packages resolve from its node_modules as in the app.
+  built = await buildElectron(path.join(REPO_ROOT, '.tmp', `electron-test-${process.pid}`));
+});
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.rm(path.dirname(built.main), { recursive: true, force: true });
+});
+
+function setup(session: ProjectSession) {
+  const ipcMain = new FakeIpcMain();
+  const app = new FakeContents(1);
+  const logged: string[] = [];
+  const unregister = registerIpc({
+    ipcMain: ipcMain as unknown as IpcMain,
+    target: session,
+    isAppContents: (contents: WebContents) => contents === (app as unknown as WebContents),
+    log: (message) => logged.push(message),
+  });
+  const api = createBridgeApi(rendererIpc(ipcMain, app));
+  return { ipcMain, app, api, logged, unregister };
+}
+
+test('the preload API has exactly the commands of api.ts and subscribe, and the preload exposes only it and clearskyShell', async () => {
+  const ipc = { invoke: async () => ({ ok: true, value: null }), send: () => undefined, on() {}, removeListener() {} } as unknown as PreloadIpc;
+  const expected = [...Object.keys(COMMANDS), 'subscribe'].sort();
+  assert.deepEqual(Object.keys(createBridgeApi(ipc)).sort(), expected);
+
+  const exposed = new Map<string, unknown>();
+  exposeClearsky({ exposeInMainWorld: (key: string, value: unknown) => void exposed.set(key, value) }, ipc, { getPathForFile: () => '/data/scene.tif' });
+  assert.deepEqual([...exposed.keys()].sort(), ['clearsky', 'clearskyShell']);
+  assert.deepEqual(Object.keys(exposed.get('clearsky') as object).sort(), expected);
+  const shell = exposed.get('clearskyShell') as { pathForFile(file: unknown): string };
+  assert.deepEqual(Object.keys(shell), ['pathForFile']);
+  assert.equal(shell.pathForFile({}), '/data/scene.tif');
+});
+
+test('the built preload bundle (what the sandbox loads) exposes the same two globals and nothing else', () => {
+  const exposed = new Map<string, unknown>();
+  const required: string[] = [];
+  const electron = {
+    contextBridge: { exposeInMainWorld: (key: string, value: unknown) => void exposed.set(key, value) },
+    ipcRenderer: { invoke: async () => ({ ok: true, value: null }), send() {}, on() {}, removeListener() {} },
+    webUtils: { getPathForFile: () => '' },
+  };
+  const module = { exports: {} };
+  // A sandboxed preload's world: `require` knows `electron` (and a few built-ins the bundle must not need).
+  const sandbox = {
+    require: (name: string) => {
+      required.push(name);
+      if (name === 'electron') return electron;
+      throw new Error(`module not found: ${name}`);
+    },
+    module,
+    exports: module.exports,
+    console,
+  };
+  vm.runInNewContext(readFileSync(built.preload, 'utf8'), sandbox, { filename: built.preload });
+  assert.deepEqual(required, ['electron']);
+  assert.deepEqual([...exposed.keys()].sort(), ['clearsky', 'clearskyShell']);
+  assert.deepEqual(Object.keys(exposed.get('clearsky') as object).sort(), [...Object.keys(COMMANDS), 'subscribe'].sort());
+});
+
+test('IPC refuses foreign senders: other web contents, subframes, other origins, destroyed or missing frames', async () => {
+  createProject(path.join(dir, 'senders')).close();
+  const session = new ProjectSession({ jobs: false });
+  const { ipcMain, app, logged, unregister } = setup(session);
+  try {
+    assert.deepEqual(await ipcMain.invoke(app, app.mainFrame, commandChannel('project'), []), { ok: true, value: null });
+
+    const other = new FakeContents(2); // e.g. a window the app did not create
+    const subframe: FakeFrame = { url: APP_URL, parent: app.mainFrame, isDestroyed: () => false };
+    const foreignOrigin: FakeFrame = { url: 'https://example.com/', parent: null, isDestroyed: () => false };
+    const fileFrame: FakeFrame = { url: 'file:///etc/passwd', parent: null, isDestroyed: () => false };
+    const lookalike: FakeFrame = { url: 'clearsky://app.evil/index.html', parent: null, isDestroyed: () => false };
+    const dead: FakeFrame = { url: APP_URL, parent: null, isDestroyed: () => true };
+    const cases: [string, FakeContents, FakeFrame | null][] = [
+      ['another web contents', other, other.mainFrame],
+      ['a subframe', app, subframe],
+      ['another origin', app, foreignOrigin],
+      ['a file: page', app, fileFrame],
+      ['a look-alike host', app, lookalike],
+      ['a destroyed frame', app, dead],
+      ['no frame', app, null],
+    ];
+    for (const [what, contents, frame] of cases) {
+      const reply = (await ipcMain.invoke(contents, frame, commandChannel('openProject'), [{ dir: path.join(dir, 'senders') }])) as { ok: boolean; error: string };
+      assert.equal(reply.ok, false, what);
+      assert.match(reply.error, /refused \(not from the Clearsky window\)/, what);
+    }
+    assert.equal(session.projectDir, null, 'no refused call reached the service');
+    assert.equal(logged.length, cases.length);
+
+    // Event subscriptions from foreign senders are ignored too.
+    ipcMain.send(other, other.mainFrame, EVENTS_ON, []);
+    assert.match(logged.at(-1)!, /refused an event subscription/);
+  } finally {
+    unregister();
+    await session.close();
+  }
+  assert.equal(ipcMain.handlers.size, 0, 'unregister removes every handler');
+});
+
+test('IPC validates every argument against the API schemas before the service sees it', async () => {
+  createProject(path.join(dir, 'arguments')).close();
+  const session = new ProjectSession({ jobs: false });
+  const { ipcMain, app, api, unregister } = setup(session);
+  try {
+    await api.openProject({ dir: path.join(dir, 'arguments') });
+    const call = (name: string, args: unknown[]) => ipcMain.invoke(app, app.mainFrame, commandChannel(name), args) as Promise<{ ok: boolean; error?: string }>;
+    const bad: [string, unknown[], RegExp][] = [
+      ['getRun', [], /getRun takes 1 argument, got 0/],
+      ['getRun', ['1'], /getRun: argument 1: .*number/i],
+      ['getRun', [-3], /getRun: argument 1: .*/],
+      ['getRun', [1, 2], /takes 1 argument, got 2/],
+      ['cancelRun', [1.5], /cancelRun: argument 1/],
+      ['listScenes', [{}], /listScenes takes 0 arguments, got 1/],
+      ['importFiles', [{ paths: [] }], /importFiles: argument 1 \(paths\)/],
+      ['importFiles', [{ paths: ['/x.tif'], kind: 'jpeg' }], /importFiles: argument 1 \(kind\)/],
+      ['startRun', [{ targetSceneId: 1, maskId: 1, steps: 1e9 }], /startRun: argument 1 \(steps\)/],
+      ['startRun', [{ targetSceneId: 1, maskId: 1, mode: 'rm -rf' }], /startRun: argument 1 \(mode\)/],
+      ['exportResult', [{ resultId: 1 }], /exportResult: argument 1 \(destination\)/],
+      ['openProject', [{ dir: '' }], /openProject: argument 1 \(dir\)/],
+      ['openProject', ['not an object'], /openProject: argument 1/],
+    ];
+    for (const [name, args, message] of bad) {
+      const reply = await call(name, args);
+      assert.equal(reply.ok, false, `${name}(${JSON.stringify(args)})`);
+      assert.match(reply.error!, message);
+    }
+    // Through the preload, a refusal is a rejected promise with the one-line message.
+    await assert.rejects(api.getRun('x' as unknown as number), (error: Error) => error.name === 'InputError' && /getRun: argument 1/.test(error.message));
+    // Channels exist only for the API's commands.
+    await assert.rejects(ipcMain.invoke(app, app.mainFrame, 'clearsky:command:close', []), /No handler registered/);
+    await assert.rejects(ipcMain.invoke(app, app.mainFrame, 'clearsky:command:constructor', []), /No handler registered/);
+    // The service's own errors keep their one-line message; nothing else of the main process leaks.
+    await assert.rejects(api.getRun(4242), (error: Error) => error.message === 'there is no run 4242 in this project');
+  } finally {
+    unregister();
+    await session.close();
+  }
+
+  // A bug (not the user's input) answers a short message; the stack goes to the main process's log only.
+  const bugIpc = new FakeIpcMain();
+  const window = new FakeContents(1);
+  const logged: string[] = [];
+  const target = {
+    call: async () => {
+      throw new TypeError('cannot read properties of undefined\n    at secret (/home/user/clearsky/native/x.ts:1:1)');
+    },
+    subscribe: () => () => undefined,
+  };
+  registerIpc({ ipcMain: bugIpc as unknown as IpcMain, target, isAppContents: (c) => c === (window as unknown as WebContents), log: (m) => logged.push(m) });
+  const reply = await bugIpc.invoke(window, window.mainFrame, commandChannel('listRuns'), []);
+  assert.deepEqual(reply, { ok: false, error: 'listRuns failed: cannot read properties of undefined (details in the log)' });
+  assert.match(logged[0], /TypeError: cannot read properties of undefined/);
+});
+
+test('opening and creating projects through IPC; commands without a project say what to do', async () => {
+  const session = new ProjectSession({ jobs: false });
+  const { api, unregister } = setup(session);
+  const opened: string[] = [];
+  session.onProjectOpened = (info) => opened.push(info.dir);
+  try {
+    assert.equal(await api.project(), null);
+    await assert.rejects(api.listScenes(), /no project is open: open or create one \(File menu\)/);
+    await assert.rejects(api.openProject({ dir: path.join(dir, 'nowhere') }), /nowhere/);
+    const created = await api.openProject({ dir: path.join(dir, 'created'), create: true, name: 'Created here' });
+    assert.equal(created.name, 'Created here');
+    assert.equal((await fs.stat(path.join(dir, 'created', 'project.sqlite'))).isFile(), true);
+    await assert.rejects(api.openProject({ dir: path.join(dir, 'created'), create: true }), /already holds a Clearsky project/);
+    assert.deepEqual(await api.listScenes(), []);
+    assert.deepEqual(opened, [path.join(dir, 'created')]);
+  } finally {
+    unregister();
+    await session.close();
+  }
+});
+
+test('import, run on workers started as the desktop app starts them, events, raster by Range over the protocol, export', async () => {
+  createProject(path.join(dir, 'slovenia')).close();
+  // What main.ts passes: its own binary as Node (here Node itself), the bundled worker, no tsx.
+  const session = new ProjectSession({ workers: 1, launch: { execPath: process.execPath, script: built.worker, env: { ELECTRON_RUN_AS_NODE: '1' } } });
+  const { api, app, unregister } = setup(session);
+  const protocol = createProtocolHandler({ projectDir: () => session.projectDir });
+  try {
+    const info = await api.openProject({ dir: path.join(dir, 'slovenia') });
+    assert.equal(info.dir, path.join(dir, 'slovenia'));
+    const outcomes: ImportOutcome[] = await api.importFiles({ paths: [dataFile('slovenia-2015', 'S2L1C_20150909.tif'), dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif')] });
+    assert.ok(outcomes.every((o) => o.status === 'imported'), JSON.stringify(outcomes.filter((o) => o.status !== 'imported')));
+    const [scene] = await api.listScenes();
+    const mask = (await api.listMasks()).find((m) => m.band === 19)!;
+
+    const events: ApiEvent[] = [];
+    const finished = new Promise<RunRecord>((resolve) => {
+      const unsubscribe = api.subscribe((event) => {
+        events.push(event);
+        if (event.type === 'run' && ['done', 'partial', 'failed'].includes(event.run.status)) {
+          unsubscribe();
+          resolve(event.run);
+        }
+      });
+    });
+    const started = await api.startRun({ targetSceneId: scene.id, maskId: mask.id, bands: ['B04', 'B03', 'B02'], method: 'idw-fill', tileSize: 64, overlap: 16 });
+    assert.equal(started.status, 'queued');
+    const run = await finished;
+    assert.equal(run.status, 'done', run.error ?? '');
+    assert.ok(events.some((e) => e.type === 'tile' && e.runId === run.id), 'tile events reach the renderer');
+    assert.ok(app.sent.every((m) => m.channel === EVENT_CHANNEL));
+
+    // The map reads the result through clearsky://app/rasters/… with Range requests.
+    const result = run.results.find((r) => r.kind === 'reconstruction')!;
+    const response = await protocol(new Request(`clearsky://app/rasters/${result.file}`, { headers: { Range: 'bytes=0-7' } }));
+    assert.equal(response.status, 206);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    assert.deepEqual(bytes, readFileSync(path.join(dir, 'slovenia', result.file)).subarray(0, 8));
+
+    const exported = path.join(dir, 'export', 'result.tif');
+    assert.deepEqual(await api.exportResult({ resultId: result.id, destination: exported }), { path: exported });
+    assert.ok((await fs.stat(exported)).size > 0);
+  } finally {
+    unregister();
+    await session.close();
+  }
+});
+
+test('events follow the open project and stop when the window goes away', async () => {
+  createProject(path.join(dir, 'events-a')).close();
+  createProject(path.join(dir, 'events-b')).close();
+  const session = new ProjectSession({ jobs: false });
+  const { ipcMain, app, api, unregister } = setup(session);
+  try {
+    await api.openProject({ dir: path.join(dir, 'events-a') });
+    const seen: ApiEvent[] = [];
+    const stop = api.subscribe((event) => seen.push(event));
+    // One forwarding per window however many listeners the page has.
+    const stop2 = api.subscribe(() => undefined);
+    assert.equal(ipcMain.listeners.get(EVENTS_ON)!.size, 1);
+    const emitted: ApiEvent = { type: 'progress', runId: 1, tileIndex: 0, step: 1, steps: 2, loss: 0.5, etaSeconds: 1, runEtaSeconds: 2 };
+    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    assert.deepEqual(seen, [emitted]);
+    await api.openProject({ dir: path.join(dir, 'events-b') });
+    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    assert.equal(seen.length, 2, 'still subscribed after the project changed');
+    stop();
+    stop2();
+    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    assert.equal(seen.length, 2);
+    assert.equal(app.sent.length, 2, 'nothing is sent once the page unsubscribed');
+
+    api.subscribe(() => undefined);
+    app.destroy();
+    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    assert.equal(app.sent.length, 2, 'nothing is sent to a destroyed window');
+  } finally {
+    unregister();
+    await session.close();
+  }
+});
+
+/** Compile-time: the bridge is a ClearskyApi. */
+const _typed: (ipc: PreloadIpc) => ClearskyApi = createBridgeApi;
+void _typed;
