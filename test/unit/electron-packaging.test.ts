@@ -1,0 +1,74 @@
+/**
+ * electron-builder.yml without the Electron binary or the network: loaded and validated by electron-builder's
+ * own configuration code (app-builder-lib's getConfig + validateConfiguration, the JSON-schema check that
+ * `electron-builder --dir` runs first), and checked for what the app needs at run time: the bundles, the
+ * renderer and native/ in the package, native modules and wasm unpacked, the four targets.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { test } from 'node:test';
+import { REPO_ROOT } from '../helpers/data.ts';
+
+interface BuilderConfig {
+  files?: unknown[];
+  asarUnpack?: string[];
+  linux?: { target?: string[] };
+  win?: { target?: string };
+  mac?: { target?: string };
+  npmRebuild?: boolean;
+  [key: string]: unknown;
+}
+
+const require = createRequire(import.meta.url);
+const configModule = require('app-builder-lib/out/util/config/config.js') as {
+  getConfig(projectDir: string, configPath: string | null, configFromOptions: unknown): Promise<BuilderConfig>;
+  validateConfiguration(config: BuilderConfig, debugLogger: unknown): Promise<void>;
+};
+
+const { DebugLogger, setPrinter } = require('builder-util') as { DebugLogger: new (enabled?: boolean) => unknown; setPrinter(printer: ((message: string) => void) | null): void };
+// electron-builder logs ("loaded configuration") on stdout, where node:test's child process reports results.
+const builderLog: string[] = [];
+setPrinter((message) => builderLog.push(message));
+
+function load(): Promise<BuilderConfig> {
+  return configModule.getConfig(REPO_ROOT, path.join(REPO_ROOT, 'electron-builder.yml'), null);
+}
+
+function validate(config: BuilderConfig): Promise<void> {
+  return configModule.validateConfiguration(config, new DebugLogger(false));
+}
+
+/** The `files` patterns, which electron-builder normalises into `[{ filter: [...] }]`. */
+function filePatterns(config: BuilderConfig): unknown[] {
+  return (config.files ?? []).flatMap((entry: unknown) => (typeof entry === 'string' ? [entry] : ((entry as { filter?: string[] }).filter ?? [])));
+}
+
+test('electron-builder accepts electron-builder.yml (its own schema validation)', async () => {
+  const config = await load();
+  await validate(config);
+});
+
+test('the validation used above does reject a broken configuration', async () => {
+  const config = { ...(await load()), asarUnpacked: ['**/*.node'] };
+  await assert.rejects(validate(config), /asarUnpacked/);
+  const misspelt = { ...(await load()), nsis: { oneClik: false } };
+  await assert.rejects(validate(misspelt), /configuration\.nsis/);
+});
+
+test('the package holds what the app loads, native modules and wasm stay outside the asar', async () => {
+  const config = await load();
+  const pkg = require(path.join(REPO_ROOT, 'package.json')) as { main: string; devDependencies: Record<string, string>; optionalDependencies: Record<string, string>; dependencies: Record<string, string> };
+  assert.equal(pkg.main, 'dist/electron/main.js');
+  assert.match(pkg.devDependencies.electron, /^\^?~?41\./);
+  assert.ok(pkg.devDependencies['electron-builder'], 'electron-builder is a dev dependency');
+  assert.ok(pkg.optionalDependencies['@tensorflow/tfjs-node-gpu'] && !pkg.dependencies['@tensorflow/tfjs-node-gpu'], 'the GPU backend stays optional');
+  for (const pattern of ['dist/electron/**', 'renderer/dist/**', 'native/**', 'package.json']) assert.ok(filePatterns(config).includes(pattern), pattern);
+  for (const pattern of ['**/*.node', '**/*.wasm']) assert.ok(config.asarUnpack?.includes(pattern), pattern);
+  assert.deepEqual(config.linux?.target, ['AppImage', 'deb']);
+  assert.equal(config.win?.target, 'nsis');
+  assert.equal(config.mac?.target, 'dmg');
+  assert.equal(config.npmRebuild, true, 'native modules are rebuilt for Electronʼs ABI when packaging');
+  assert.ok(existsSync(path.join(REPO_ROOT, 'electron', 'main.ts')));
+});
