@@ -34,9 +34,11 @@ export interface IpcOptions {
 /** Only the top frame of an app window, showing the app's origin, may call. */
 export function isTrustedSender(event: IpcMainInvokeEvent | IpcMainEvent, isAppContents: (contents: WebContents) => boolean): boolean {
   const frame = event.senderFrame;
-  if (!frame || frame.isDestroyed?.()) return false;
+  if (!frame || frame.isDestroyed()) return false;
   if (!isAppContents(event.sender)) return false;
-  if (frame.parent !== null || frame !== event.sender.mainFrame) return false;
+  const main = event.sender.mainFrame;
+  // The same frame, compared by id (Electron may hand out different wrapper objects for one frame).
+  if (frame.parent !== null || !main || frame.processId !== main.processId || frame.routingId !== main.routingId) return false;
   let origin: string;
   try {
     origin = new URL(frame.url).origin;

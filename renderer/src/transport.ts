@@ -1,25 +1,41 @@
 /**
  * How the renderer reaches the back end: always through the one typed API (`native/api.ts`), never Node.
- * In browser mode (`clearsky serve`) that is the HTTP client on the page's own origin; the Electron shell will
- * expose the same API over IPC (a preload's `window.clearsky`), picked here when present.
+ * In the desktop app the Electron shell's preload exposes that API over IPC as `window.clearsky`, picked
+ * here when present; in browser mode (`clearsky serve`) it is the HTTP client on the page's own origin.
  */
 import type { ClearskyApi } from '../../native/api.ts';
 import { createHttpClient } from '../../native/http-client.ts';
 
+/** The desktop shell's extras (electron/preload-api.ts); absent in browser mode. */
+export interface ClearskyShell {
+  /** The file system path of a dropped `File` (for importing by drag and drop); '' when it has none. */
+  pathForFile(file: File): string;
+}
+
 declare global {
   interface Window {
-    /** Set by the Electron shell's preload (to come). */
+    /** Set by the Electron shell's preload (electron/preload-api.ts). */
     clearsky?: ClearskyApi;
+    /** Set by the Electron shell's preload; undefined in browser mode. */
+    clearskyShell?: ClearskyShell;
   }
 }
+
+/** The origin the desktop app's page and the project's rasters are served from (electron/protocol.ts). */
+const DESKTOP_ORIGIN = 'clearsky://app';
 
 export function createTransport(): ClearskyApi {
   if (window.clearsky) return window.clearsky;
   return createHttpClient(new URL('./', window.location.href).href);
 }
 
-/** The URL a catalogue path (relative to the project, e.g. `rasters/s2/x.tif`) is served at in browser mode. */
+/**
+ * The URL a catalogue path (relative to the project, e.g. `rasters/s2/x.tif`) is served at: in the desktop
+ * app `clearsky://app/rasters/<path>` (the shell's protocol, with Range requests), in browser mode
+ * `/rasters/<path>` on the server's origin.
+ */
 export function rasterUrl(file: string): string {
   const path = file.split('/').map(encodeURIComponent).join('/');
-  return new URL(`rasters/${path}`, new URL('/', window.location.href)).href;
+  const base = window.clearsky ? `${DESKTOP_ORIGIN}/` : new URL('/', window.location.href).href;
+  return new URL(`rasters/${path}`, base).href;
 }

@@ -64,7 +64,15 @@ class FakeIpcMain {
 interface FakeFrame {
   url: string;
   parent: FakeFrame | null;
+  processId: number;
+  routingId: number;
   isDestroyed(): boolean;
+}
+
+let nextRoutingId = 100;
+/** A frame of the app's renderer process (process 7), with a routing id of its own. */
+function frame(url: string, parent: FakeFrame | null = null, destroyed = false): FakeFrame {
+  return { url, parent, processId: 7, routingId: nextRoutingId++, isDestroyed: () => destroyed };
 }
 
 class FakeContents extends EventEmitter {
@@ -78,7 +86,7 @@ class FakeContents extends EventEmitter {
     url = APP_URL,
   ) {
     super();
-    this.mainFrame = { url, parent: null, isDestroyed: () => this.destroyed };
+    this.mainFrame = { url, parent: null, processId: 7, routingId: id, isDestroyed: () => this.destroyed };
   }
   isDestroyed(): boolean {
     return this.destroyed;
@@ -183,14 +191,18 @@ test('IPC refuses foreign senders: other web contents, subframes, other origins,
     assert.deepEqual(await ipcMain.invoke(app, app.mainFrame, commandChannel('project'), []), { ok: true, value: null });
 
     const other = new FakeContents(2); // e.g. a window the app did not create
-    const subframe: FakeFrame = { url: APP_URL, parent: app.mainFrame, isDestroyed: () => false };
-    const foreignOrigin: FakeFrame = { url: 'https://example.com/', parent: null, isDestroyed: () => false };
-    const fileFrame: FakeFrame = { url: 'file:///etc/passwd', parent: null, isDestroyed: () => false };
-    const lookalike: FakeFrame = { url: 'clearsky://app.evil/index.html', parent: null, isDestroyed: () => false };
-    const dead: FakeFrame = { url: APP_URL, parent: null, isDestroyed: () => true };
+    const subframe = frame(APP_URL, app.mainFrame);
+    // Frames that claim to be the top frame but are not the window's main frame (another routing id)…
+    const notMain = frame(APP_URL);
+    // …and the main frame after it navigated elsewhere or died.
+    const foreignOrigin = { ...app.mainFrame, url: 'https://example.com/' };
+    const fileFrame = { ...app.mainFrame, url: 'file:///etc/passwd' };
+    const lookalike = { ...app.mainFrame, url: 'clearsky://app.evil/index.html' };
+    const dead = { ...app.mainFrame, isDestroyed: () => true };
     const cases: [string, FakeContents, FakeFrame | null][] = [
       ['another web contents', other, other.mainFrame],
       ['a subframe', app, subframe],
+      ['a top frame that is not the window’s', app, notMain],
       ['another origin', app, foreignOrigin],
       ['a file: page', app, fileFrame],
       ['a look-alike host', app, lookalike],
