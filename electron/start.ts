@@ -28,12 +28,38 @@ export function findElectronBinary(root = REPO_ROOT, env: NodeJS.ProcessEnv = pr
   return existsSync(binary) ? { binary } : { missing: `the Electron binary is missing (${binary})` };
 }
 
+/**
+ * Why Electron could not open a project with the installed native modules, or null: better-sqlite3 (the
+ * catalogue) is compiled for one ABI, and `npm install` builds it for Node's; Electron 41 has its own. When it
+ * loads in this Node and this Node's ABI is not Electron's, the app would fail at the first project.
+ */
+export function nativeModuleProblem(root = REPO_ROOT): string | null {
+  let electronAbi: string;
+  try {
+    electronAbi = readFileSync(path.join(root, 'node_modules', 'electron', 'abi_version'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  if (electronAbi === process.versions.modules) return null;
+  const probe = spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: root, stdio: 'ignore' });
+  if (probe.status !== 0) return null; // not built for this Node: presumably for Electron already
+  return (
+    `better-sqlite3 is built for Node (ABI ${process.versions.modules}), Electron needs ABI ${electronAbi}: ` +
+    'run `npx electron-builder install-app-deps` (needs internet) first, and `npm rebuild better-sqlite3` to go back to Node for the command line and tests'
+  );
+}
+
 export const BROWSER_MODE_HINT = 'use browser mode instead: npx clearsky serve --project DIR, then open the address it prints';
 
 async function main(): Promise<number> {
   const found = findElectronBinary();
   if ('missing' in found) {
     console.error(`Clearsky: cannot start the desktop app: ${found.missing}; ${BROWSER_MODE_HINT}.`);
+    return 1;
+  }
+  const problem = nativeModuleProblem();
+  if (problem) {
+    console.error(`Clearsky: cannot start the desktop app: ${problem}; or ${BROWSER_MODE_HINT}.`);
     return 1;
   }
   try {

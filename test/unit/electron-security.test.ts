@@ -15,7 +15,7 @@ import { CONTENT_SECURITY_POLICY } from '../../native/server.ts';
 import { SCHEME_PRIVILEGES } from '../../electron/protocol.ts';
 import { denyPermissions, hardenContents, isSafeExternalUrl, windowOptions } from '../../electron/security.ts';
 import { addRecent, loadSettings, MAX_RECENT, restoreBounds, saveSettings, SETTINGS_FILE } from '../../electron/settings.ts';
-import { findElectronBinary } from '../../electron/start.ts';
+import { findElectronBinary, nativeModuleProblem } from '../../electron/start.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
 
 let dir: string;
@@ -189,4 +189,11 @@ test('npm start without the Electron binary: one line saying so and how to use b
   assert.equal(lines.length, 1, run.stderr);
   assert.match(lines[0], /^Clearsky: cannot start the desktop app: the Electron binary was not downloaded .*; use browser mode instead: npx clearsky serve --project DIR/);
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('npm start with native modules built for Node, not Electron: says how to rebuild them', () => {
+  const problem = nativeModuleProblem(REPO_ROOT);
+  // Here better-sqlite3 is built for this Node (the tests use it), whose ABI is not Electron 41's.
+  assert.match(problem ?? '', new RegExp(`built for Node \\(ABI ${process.versions.modules}\\), Electron needs ABI \\d+: run \`npx electron-builder install-app-deps\``));
+  assert.equal(nativeModuleProblem(path.join(dir, 'no-such-repo')), null);
 });
