@@ -1,0 +1,82 @@
+/**
+ * Pixel windows of a scene and map coordinates (the map's view is in the scene's CRS): a pixel (col, row)
+ * corner is at x = gt[0] + col·gt[1], y = gt[3] + row·gt[5] for a north-up geotransform. Pure functions, no
+ * OpenLayers, so they are unit-tested on their own.
+ */
+
+export type GeoTransform = [number, number, number, number, number, number];
+
+export interface PixelWindow {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Map coordinate of a pixel corner. */
+export function pixelToMap(gt: GeoTransform, col: number, row: number): [number, number] {
+  return [gt[0] + col * gt[1] + row * gt[2], gt[3] + col * gt[4] + row * gt[5]];
+}
+
+/** The (fractional) pixel under a map coordinate (north-up geotransforms: no rotation terms). */
+export function mapToPixel(gt: GeoTransform, x: number, y: number): [number, number] {
+  return [(x - gt[0]) / gt[1], (y - gt[3]) / gt[5]];
+}
+
+/** The closed ring (5 points) of a pixel window's outline in map coordinates. */
+export function windowRing(gt: GeoTransform, w: PixelWindow): [number, number][] {
+  const a = pixelToMap(gt, w.x, w.y);
+  const b = pixelToMap(gt, w.x + w.width, w.y);
+  const c = pixelToMap(gt, w.x + w.width, w.y + w.height);
+  const d = pixelToMap(gt, w.x, w.y + w.height);
+  return [a, b, c, d, a];
+}
+
+/** The smallest window holding all of `windows` (the API takes one area per run); null for none. */
+export function boundingWindow(windows: PixelWindow[]): PixelWindow | null {
+  if (windows.length === 0) return null;
+  const x0 = Math.min(...windows.map((w) => w.x));
+  const y0 = Math.min(...windows.map((w) => w.y));
+  const x1 = Math.max(...windows.map((w) => w.x + w.width));
+  const y1 = Math.max(...windows.map((w) => w.y + w.height));
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** Whether two windows share at least one pixel. */
+export function windowsIntersect(a: PixelWindow, b: PixelWindow): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/** The pixel window covered by a map extent [minX, minY, maxX, maxY] (rounded outwards), clipped to the scene. */
+export function extentToWindow(gt: GeoTransform, extent: [number, number, number, number], width: number, height: number): PixelWindow | null {
+  const [c0, r0] = mapToPixel(gt, extent[0], extent[3]);
+  const [c1, r1] = mapToPixel(gt, extent[2], extent[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(c0, c1)));
+  const y0 = Math.max(0, Math.floor(Math.min(r0, r1)));
+  const x1 = Math.min(width, Math.ceil(Math.max(c0, c1)));
+  const y1 = Math.min(height, Math.ceil(Math.max(r0, r1)));
+  if (x1 <= x0 || y1 <= y0) return null;
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** Seconds as "1 h 05 min", "4 min 10 s", "12 s". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** Parses "0, 1,2" into seeds; null when any item is not a non-negative integer. */
+export function parseSeeds(text: string): number[] | null {
+  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (items.length === 0) return null;
+  const seeds = items.map(Number);
+  return seeds.every((seed) => Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31) ? seeds : null;
+}
+
+/** One path per line, trimmed, blank lines dropped. */
+export function parsePaths(text: string): string[] {
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+}

@@ -1,0 +1,36 @@
+/**
+ * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
+ * neither. The run dialog disables a mode whose source is not chosen and says why.
+ */
+import { MODES } from '../../../native/api.ts';
+
+export type Mode = (typeof MODES)[number];
+
+export const MODE_LABELS: Record<Mode, string> = {
+  basic: 'basic — S2 only',
+  ms: 'ms — S2 + SAR',
+  mt: 'mt — S2 + reference',
+  msmt: 'msmt — S2 + reference + SAR',
+  msr: 'msr — S2 − SAR (residual)',
+  mtr: 'mtr — S2 − reference (residual)',
+};
+
+export function modeNeeds(mode: Mode): { reference: boolean; sar: boolean } {
+  return { reference: mode === 'mt' || mode === 'msmt' || mode === 'mtr', sar: mode === 'ms' || mode === 'msmt' || mode === 'msr' };
+}
+
+/** Why `mode` cannot run with what is chosen; null when it can. */
+export function modeBlocked(mode: Mode, hasReference: boolean, hasSar: boolean): string | null {
+  const needs = modeNeeds(mode);
+  const missing = [needs.reference && !hasReference ? 'a reference' : null, needs.sar && !hasSar ? 'a SAR scene' : null].filter(Boolean);
+  return missing.length === 0 ? null : `${mode} needs ${missing.join(' and ')}: choose one below`;
+}
+
+export { MODES };
+
+/** The latest `progress` event of a tile being fitted. */
+export interface TileProgress {
+  step: number;
+  steps: number;
+  loss: number;
+}
