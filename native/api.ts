@@ -47,6 +47,40 @@ export type ImportRequest = z.infer<typeof ImportRequest>;
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 
+/** Open a project folder, or create one there (`create`: the folder must not hold a project yet). */
+export const OpenProjectRequest = z.object({ dir: z.string().min(1).max(4096), create: z.boolean().default(false), name: z.string().min(1).max(200).optional() });
+export type OpenProjectRequest = z.infer<typeof OpenProjectRequest>;
+export type OpenProjectRequestInput = z.input<typeof OpenProjectRequest>;
+
+/** The tile grid a run over this scene and mask would use, before starting it (the map's tile picker). */
+export const PreviewTilesRequest = z.object({
+  targetSceneId: id,
+  maskId: id,
+  tileSize: z.number().int().min(64).max(1024).default(256),
+  overlap: z.number().int().min(0).max(256).default(32),
+  area: window.optional(),
+});
+export type PreviewTilesRequest = z.infer<typeof PreviewTilesRequest>;
+export type PreviewTilesRequestInput = z.input<typeof PreviewTilesRequest>;
+
+/** A point in the scene's CRS (map coordinates); values of every band there, from each named raster. */
+export const InspectPixelRequest = z.object({
+  sceneId: id,
+  coordinate: z.tuple([z.number().finite(), z.number().finite()]),
+  refId: id.optional(),
+  runId: id.optional(),
+});
+export type InspectPixelRequest = z.infer<typeof InspectPixelRequest>;
+
+/** A polygon: rings of [x, y] in the mask's CRS; the first ring is the outline, the others holes. */
+const ring = z.array(z.tuple([z.number().finite(), z.number().finite()])).min(3).max(100_000);
+const polygon = z.array(ring).min(1).max(1000);
+/** Adds (cloud) and erases (clear) polygons on a mask: saved as a new version (a new mask record). */
+export const EditMaskRequest = z.object({ maskId: id, add: z.array(polygon).max(1000).default([]), erase: z.array(polygon).max(1000).default([]) })
+  .refine((r) => r.add.length + r.erase.length > 0, 'an edit needs at least one polygon to add or erase');
+export type EditMaskRequest = z.infer<typeof EditMaskRequest>;
+export type EditMaskRequestInput = z.input<typeof EditMaskRequest>;
+
 export interface Grid {
   width: number;
   height: number;
@@ -55,6 +89,32 @@ export interface Grid {
   geoTransform: [number, number, number, number, number, number] | null;
   /** [minX, minY, maxX, maxY] in the raster's CRS. */
   bounds: [number, number, number, number] | null;
+}
+
+export interface TilePreview {
+  index: number;
+  /** Pixels of the target scene; the core (without overlap) is what the tile's result covers. */
+  window: { x: number; y: number; width: number; height: number };
+  /** 'clear': nothing to do; 'cloudy': has cloud and clear context; 'all-cloud': no clear pixel in the tile. */
+  state: 'clear' | 'cloudy' | 'all-cloud';
+  cloudFraction: number;
+}
+
+export interface PixelValues {
+  /** 0-based pixel of the scene under the coordinate; null when outside it. */
+  column: number;
+  row: number;
+  layers: {
+    kind: 'scene' | 'reference' | 'reconstruction' | 'uncertainty' | 'mask';
+    label: string;
+    bands: { name: string; value: number | null }[];
+  }[];
+}
+
+export interface BackendInfo {
+  /** What `auto` picks on this machine (e.g. 'native' or 'tensorflow'), and every choice that works here. */
+  detected: string;
+  available: string[];
 }
 
 export interface ProjectInfo {
@@ -176,7 +236,9 @@ export type ApiEvent =
     };
 
 export interface ClearskyApi {
-  project(): Promise<ProjectInfo>;
+  /** The open project; null when none is open yet (browser mode started without --project). */
+  project(): Promise<ProjectInfo | null>;
+  openProject(request: OpenProjectRequestInput): Promise<ProjectInfo>;
   listScenes(): Promise<SceneRecord[]>;
   listRefs(): Promise<RefRecord[]>;
   listMasks(): Promise<MaskRecord[]>;
@@ -186,6 +248,10 @@ export interface ClearskyApi {
   getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
   cancelRun(runId: number): Promise<RunRecord>;
   exportResult(request: ExportRequest): Promise<{ path: string }>;
+  previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
+  inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
+  editMask(request: EditMaskRequestInput): Promise<MaskRecord>;
+  backends(): Promise<BackendInfo>;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }
@@ -193,6 +259,7 @@ export interface ClearskyApi {
 /** The API's command names with their argument schemas: what a transport may route, and how to check it. */
 export const COMMANDS = {
   project: z.tuple([]),
+  openProject: z.tuple([OpenProjectRequest]),
   listScenes: z.tuple([]),
   listRefs: z.tuple([]),
   listMasks: z.tuple([]),
@@ -202,5 +269,9 @@ export const COMMANDS = {
   getRun: z.tuple([id]),
   cancelRun: z.tuple([id]),
   exportResult: z.tuple([ExportRequest]),
+  previewTiles: z.tuple([PreviewTilesRequest]),
+  inspectPixel: z.tuple([InspectPixelRequest]),
+  editMask: z.tuple([EditMaskRequest]),
+  backends: z.tuple([]),
 } as const;
 export type CommandName = keyof typeof COMMANDS;

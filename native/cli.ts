@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.ts';
-import { Service } from './service.ts';
+import { Workspace } from './workspace.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
 import { IMPORT_KINDS } from './catalogue/recognise.ts';
@@ -40,7 +40,8 @@ const USAGE = `usage:
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
   clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
-  clearsky serve --project DIR [--port N] [--workers N]   browser mode, on 127.0.0.1 only
+  clearsky serve [--project DIR] [--port N] [--workers N] browser mode, on 127.0.0.1 only; without
+                                                          --project the page opens or creates one
   clearsky project create DIR [--name NAME]
   clearsky project import DIR PATH... [--kind S2|S1|mask|scl|probability|reference] [--json]
   clearsky project list DIR [--json]               scenes, references and masks with their ids
@@ -295,13 +296,19 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'serve': {
       const { values: v } = parse(rest, { ...common, project: { type: 'string' }, port: { type: 'string', default: '0' }, workers: { type: 'string' } });
-      const service = Service.open(required(v.project, '--project'), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string });
-      const renderer = path.join(REPO_ROOT, 'renderer', 'dist');
-      const server = await startServer({ api: service, projectDir: service.catalogue.dir, port: integer(v.port, '--port'), staticDir: existsSync(renderer) ? renderer : undefined });
-      console.log(v.json ? JSON.stringify({ url: server.url, port: server.port }) : `Clearsky serves ${service.catalogue.dir} at ${server.url} (Ctrl-C stops)`);
-      await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve()));
-      await server.close();
-      await service.close();
+      const workspace = new Workspace({ workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string });
+      try {
+        // Without --project the app starts on its project picker (open or create one from the page).
+        if (v.project !== undefined) await workspace.openProject({ dir: required(v.project, '--project') });
+        const renderer = path.join(REPO_ROOT, 'renderer', 'dist');
+        const server = await startServer({ api: workspace, projectDir: () => workspace.projectDir, port: integer(v.port, '--port'), staticDir: existsSync(renderer) ? renderer : undefined });
+        const what = workspace.projectDir === null ? 'Clearsky (no project open yet)' : `Clearsky serves ${workspace.projectDir}`;
+        console.log(v.json ? JSON.stringify({ url: server.url, port: server.port, project: workspace.projectDir }) : `${what} at ${server.url} (Ctrl-C stops)`);
+        await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve()));
+        await server.close();
+      } finally {
+        await workspace.close();
+      }
       return 0;
     }
     case undefined:

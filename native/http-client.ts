@@ -99,6 +99,7 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
 
   return {
     project: () => call('project', []),
+    openProject: (request) => call('openProject', [request]),
     listScenes: () => call('listScenes', []),
     listRefs: () => call('listRefs', []),
     listMasks: () => call('listMasks', []),
@@ -108,6 +109,10 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     getRun: (runId) => call('getRun', [runId]),
     cancelRun: (runId) => call('cancelRun', [runId]),
     exportResult: (request) => call('exportResult', [request]),
+    previewTiles: (request) => call('previewTiles', [request]),
+    inspectPixel: (request) => call('inspectPixel', [request]),
+    editMask: (request) => call('editMask', [request]),
+    backends: () => call('backends', []),
     subscribe(listener) {
       listeners.add(listener);
       if (!stream) {

@@ -109,25 +109,10 @@ export interface TileSurvey {
 export async function surveyTiles(plan: TilePlan, inputs: RunInputs): Promise<TileSurvey> {
   const survey: TileSurvey = { cloudy: [], withoutClearPixels: [], cloudPixels: 0, validPixels: 0 };
   for (const tile of plan.tiles) {
-    const cloud = await inputs.mask.read(tile.window);
+    const cloud = (await inputs.mask.read(tile.window)).data;
     // Reading the target for its nodata costs all its bands: only worth it where the mask has cloud.
-    const valid = cloud.data.includes(1) ? await validPixels(inputs, tile.window) : undefined;
-    const core = coreOf(plan, tile);
-    let cloudy = 0;
-    let clear = 0;
-    for (let row = 0; row < tile.window.height; row++) {
-      for (let col = 0; col < tile.window.width; col++) {
-        const p = row * tile.window.width + col;
-        if (valid && !valid[p]) continue;
-        if (cloud.data[p]) cloudy++;
-        else clear++;
-        // Tiles overlap; the cover counts each pixel once, in the tile whose core holds it.
-        if (col < core.width && row < core.height) {
-          survey.validPixels++;
-          if (cloud.data[p]) survey.cloudPixels++;
-        }
-      }
-    }
+    const valid = cloud.includes(1) ? await validPixels(inputs, tile.window) : undefined;
+    const { cloudy, clear } = censusTile(plan, tile, cloud, valid, survey);
     if (cloudy === 0) continue;
     (clear === 0 ? survey.withoutClearPixels : survey.cloudy).push(tile);
   }
@@ -135,6 +120,59 @@ export async function surveyTiles(plan: TilePlan, inputs: RunInputs): Promise<Ti
     throw new InputError(`${inputs.mask.path} band ${inputs.mask.band}`, `the mask marks all ${survey.validPixels} pixels as cloud; at least some must be clear`);
   }
   return survey;
+}
+
+/** A tile of the plan with its cloud and clear pixels (nodata pixels are neither), as the survey counts them. */
+export interface TileCensus {
+  tile: Tile;
+  cloudy: number;
+  clear: number;
+}
+
+/**
+ * Every tile of the plan with its cloud and clear pixels, the way `surveyTiles` sees them, for showing the
+ * grid before a run: the mask of the whole area is read once (and the target's bands once, for its nodata,
+ * only when it has a nodata value and the mask has cloud), and never refused, even when it is all cloud.
+ */
+export async function censusTiles(plan: TilePlan, inputs: RunInputs): Promise<TileCensus[]> {
+  const whole = { x: 0, y: 0, width: inputs.area.width, height: inputs.area.height };
+  const cloud = (await inputs.mask.read(whole)).data;
+  const valid = cloud.includes(1) ? await validPixels(inputs, whole) : undefined;
+  const totals = { cloudPixels: 0, validPixels: 0 };
+  return plan.tiles.map((tile) => ({ tile, ...censusTile(plan, tile, cropPixels(cloud, whole.width, tile.window), valid && cropPixels(valid, whole.width, tile.window), totals) }));
+}
+
+/**
+ * One tile's cloud and clear pixels (`cloud` and `valid` are the tile's window, row-major), and its core's
+ * added to `totals`: tiles overlap, and the cover counts each pixel once, in the tile whose core holds it.
+ */
+function censusTile(plan: TilePlan, tile: Tile, cloud: Uint8Array, valid: Uint8Array | undefined, totals: { cloudPixels: number; validPixels: number }): { cloudy: number; clear: number } {
+  const core = coreOf(plan, tile);
+  let cloudy = 0;
+  let clear = 0;
+  for (let row = 0; row < tile.window.height; row++) {
+    for (let col = 0; col < tile.window.width; col++) {
+      const p = row * tile.window.width + col;
+      if (valid && !valid[p]) continue;
+      if (cloud[p]) cloudy++;
+      else clear++;
+      if (col < core.width && row < core.height) {
+        totals.validPixels++;
+        if (cloud[p]) totals.cloudPixels++;
+      }
+    }
+  }
+  return { cloudy, clear };
+}
+
+/** The pixels of `window` out of a row-major array `width` pixels wide that starts at (0, 0). */
+function cropPixels(pixels: Uint8Array, width: number, window: Window): Uint8Array {
+  const out = new Uint8Array(window.width * window.height);
+  for (let row = 0; row < window.height; row++) {
+    const from = (window.y + row) * width + window.x;
+    out.set(pixels.subarray(from, from + window.width), row * window.width);
+  }
+  return out;
 }
 
 /** The part of a tile up to where the next tile (right, below) starts: the cores partition the area. */

@@ -95,8 +95,11 @@ const MAX_EVENT_BACKLOG_BYTES = 8 * 1024 * 1024;
 export interface ServerOptions {
   /** The service (or anything implementing the API). */
   api: ClearskyApi;
-  /** The project folder; rasters are served from its `rasters/` and `runs/` folders. */
-  projectDir: string;
+  /**
+   * The project folder; rasters are served from its `rasters/` and `runs/` folders. A function is asked on
+   * every raster request, so the folder can change (the workspace's open project; null: none open, 404).
+   */
+  projectDir: string | (() => string | null);
   /** The port on 127.0.0.1; 0 (the default) takes any free port. */
   port?: number;
   /** The built renderer, served at `/`; without it only the API and the rasters are served. */
@@ -128,7 +131,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const log = options.log ?? ((message: string) => console.error(message));
-  const projectDir = await realFolder(options.projectDir, 'project folder');
+  const fixedDir = typeof options.projectDir === 'string' ? await realFolder(options.projectDir, 'project folder') : undefined;
+  const currentDir = async (): Promise<string | null> => {
+    if (fixedDir !== undefined) return fixedDir;
+    const dir = (options.projectDir as () => string | null)();
+    return dir === null ? null : fs.realpath(dir).catch(() => null);
+  };
   const staticDir = options.staticDir === undefined ? undefined : await realFolder(options.staticDir, 'renderer folder');
 
   let port = 0;
@@ -285,6 +293,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (segments.length < 2 || (segments[0] !== RASTERS_FOLDER && segments[0] !== RUNS_FOLDER)) {
       sendText(res, 404, 'Not found.\n');
+      return;
+    }
+    const projectDir = await currentDir();
+    if (projectDir === null) {
+      sendText(res, 404, 'Not found (no project is open).\n');
       return;
     }
     const file = await openConfined(path.join(projectDir, segments[0]), segments.slice(1));

@@ -8,9 +8,16 @@ import path from 'node:path';
 import {
   ExportRequest,
   ImportRequest,
+  PreviewTilesRequest,
   RunRequest,
   type ApiEvent,
+  type BackendInfo,
   type ClearskyApi,
+  type EditMaskRequestInput,
+  type InspectPixelRequest,
+  type PixelValues,
+  type PreviewTilesRequestInput,
+  type TilePreview,
   type ImportOutcome,
   type MaskRecord,
   type ProjectInfo,
@@ -25,7 +32,8 @@ import { SCHEMA_VERSION } from './catalogue/schema.ts';
 import { InputError } from './errors.ts';
 import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
 import { RunStore } from './jobs/run-store.ts';
-import type { RunInputFiles } from './pipeline.ts';
+import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipeline.ts';
+import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
 import { importFiles } from './catalogue/import.ts';
 import { listMasks, maskFile } from './catalogue/masks.ts';
@@ -38,13 +46,16 @@ export interface ServiceOptions extends RunnerOptions {
   jobs?: boolean;
 }
 
-export class Service implements ClearskyApi {
+/** The API of one open project: everything but choosing the project (native/workspace.ts does that). */
+export type ProjectApi = Omit<ClearskyApi, 'openProject' | 'project'> & { project(): Promise<ProjectInfo> };
+
+export class Service implements ProjectApi {
   private readonly runner: JobRunner | undefined;
   private readonly store: RunStore;
 
   private constructor(
     readonly catalogue: Project,
-    options: ServiceOptions,
+    private readonly options: ServiceOptions,
   ) {
     if (options.jobs !== false) {
       this.runner = new JobRunner(catalogue, options);
@@ -124,6 +135,50 @@ export class Service implements ClearskyApi {
     await fs.mkdir(path.dirname(target), { recursive: true });
     await copyRaster(source, target);
     return { path: target };
+  }
+
+  /**
+   * The tiles a run with these settings would reconstruct, found by the runs' own planning and survey code
+   * (pipeline.ts) from one read of the mask: clear (kept as is), cloudy, or all cloud (kept too: nothing to
+   * fit to). Windows are in the target scene's pixels, also when the run is over an area of it.
+   */
+  async previewTiles(input: PreviewTilesRequestInput): Promise<TilePreview[]> {
+    const request = PreviewTilesRequest.parse(input);
+    const mask = maskFile(this.catalogue, request.maskId);
+    const inputs = await openRunInputs({ target: sceneFile(this.catalogue, request.targetSceneId), mask: mask.file, maskBand: mask.band, area: request.area });
+    try {
+      let plan;
+      try {
+        plan = planRun(inputs, request);
+      } catch (error) {
+        if (error instanceof RangeError) throw new InputError(undefined, error.message);
+        throw error;
+      }
+      const { x, y } = inputs.area;
+      return (await censusTiles(plan, inputs)).map(({ tile, cloudy, clear }) => ({
+        index: tile.index,
+        window: { ...tile.window, x: tile.window.x + x, y: tile.window.y + y },
+        state: cloudy === 0 ? 'clear' : clear === 0 ? 'all-cloud' : 'cloudy',
+        cloudFraction: cloudy + clear === 0 ? 0 : cloudy / (cloudy + clear),
+      }));
+    } finally {
+      await inputs.close();
+    }
+  }
+
+  async inspectPixel(request: InspectPixelRequest): Promise<PixelValues> {
+    void request;
+    throw new InputError(undefined, 'inspectPixel is not implemented yet');
+  }
+
+  async editMask(request: EditMaskRequestInput): Promise<MaskRecord> {
+    void request;
+    throw new InputError(undefined, 'editMask is not implemented yet');
+  }
+
+  /** What `auto` picks here and the backends that work, asked of a worker process (nothing heavy is loaded here). */
+  async backends(): Promise<BackendInfo> {
+    return probeBackends(this.options.launch);
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

@@ -3,17 +3,25 @@
  * run's tiles, reconstruct a tile, mosaic a run) and answers each with `done` or `failed`. A run's inputs stay
  * open between its tiles. Cancel aborts the current task between two optimisation steps.
  *
- * Started by jobs/pool.ts with an IPC channel; CLEARSKY_WORKER_BACKEND picks the backend.
+ * Started by jobs/pool.ts with an IPC channel; CLEARSKY_WORKER_BACKEND picks the backend. With
+ * CLEARSKY_WORKER_PROBE=1 it only says which backends work here and exits (jobs/pool.ts probeBackends).
  */
-import { selectBackend, parseBackendChoice } from './dip/backends/select.ts';
+import { detectBackends, selectBackend, parseBackendChoice } from './dip/backends/select.ts';
 import { InputError } from './errors.ts';
-import type { FromWorker, RunContext, Task, ToWorker } from './jobs/protocol.ts';
+import type { FromWorker, ProbeAnswer, RunContext, Task, ToWorker } from './jobs/protocol.ts';
 import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type RunInputs } from './pipeline.ts';
 import { TileResultFolder } from './raster/tile-results.ts';
 import path from 'node:path';
 
 if (!process.send) throw new Error('native/worker.ts runs as a child process with an IPC channel (jobs/pool.ts starts it)');
 const send = (message: FromWorker) => process.send!(message);
+
+if (process.env.CLEARSKY_WORKER_PROBE === '1') {
+  // Asked only which backends work here (jobs/pool.ts probeBackends): answer and go.
+  const found = await detectBackends();
+  await new Promise<void>((resolve) => process.send!({ type: 'backends', ...found } satisfies ProbeAnswer, () => resolve()));
+  process.exit(0);
+}
 
 const backend = await selectBackend(parseBackendChoice(process.env.CLEARSKY_WORKER_BACKEND ?? 'auto'));
 let open: { runId: number; inputs: RunInputs } | undefined;

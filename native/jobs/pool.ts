@@ -7,7 +7,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FromWorker, Task } from './protocol.ts';
+import type { FromWorker, ProbeAnswer, Task } from './protocol.ts';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../worker.ts');
 // Resolved here, not by the worker: `--import tsx` would be looked up from the current folder, which can be anywhere.
@@ -193,4 +193,53 @@ function detectGpus(): string[] {
   } catch {
     return [];
   }
+}
+
+/** Give up on a backend probe after this long (tensorflow with CUDA can take a while to load). */
+const PROBE_TIMEOUT_MS = 120_000;
+const probes = new Map<string, Promise<{ detected: string; available: string[] }>>();
+
+/**
+ * Which backends work on this machine and what `auto` picks, asked of a worker process started just for it
+ * (the same launch as the pool's, so Electron's bundled worker answers for Electron) that then exits: the
+ * heavy ones (libtensorflow, CUDA, a WebGPU device) are never loaded into the caller. The machine does not
+ * change while we run, so each launch is probed once; a failed probe is forgotten and tried again next time.
+ */
+export function probeBackends(launch?: WorkerLaunch): Promise<{ detected: string; available: string[] }> {
+  const key = JSON.stringify(launch ?? null);
+  let probe = probes.get(key);
+  if (!probe) {
+    probe = runProbe(launch);
+    probes.set(key, probe);
+    probe.catch(() => probes.delete(key));
+  }
+  return probe;
+}
+
+function runProbe(launch: WorkerLaunch | undefined): Promise<{ detected: string; available: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(launch?.script ?? WORKER, [], {
+      execPath: launch?.execPath,
+      execArgv: launch ? (launch.execArgv ?? []) : ['--import', TSX],
+      env: { ...process.env, ...launch?.env, CLEARSKY_WORKER_PROBE: '1' },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
+    let answer: { detected: string; available: string[] } | undefined;
+    const timer = setTimeout(() => child.kill(), PROBE_TIMEOUT_MS);
+    child.on('message', (message: ProbeAnswer) => {
+      if (message.type === 'backends') answer = { detected: message.detected, available: message.available };
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (answer) resolve(answer);
+      else reject(new Error(`the backend probe ${signal ? `was killed by ${signal}` : `exited with code ${code}`} without an answer${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
+    });
+  });
 }

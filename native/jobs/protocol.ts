@@ -39,3 +39,10 @@ export type FromWorker =
   | { type: 'progress'; runId: number; tileIndex: number; step: number; steps: number; loss: number; elapsedSeconds: number }
   | { type: 'done'; runId: number; kind: Task['kind']; tileIndex?: number; survey?: SurveyResult; tile?: TileResult }
   | { type: 'failed'; runId: number; kind: Task['kind']; tileIndex?: number; error: string; userError: boolean; cancelled: boolean };
+
+/** The one message of a worker started with CLEARSKY_WORKER_PROBE=1 (jobs/pool.ts probeBackends), which then exits. */
+export interface ProbeAnswer {
+  type: 'backends';
+  detected: string;
+  available: string[];
+}

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fromArrayBuffer, fromUrl } from 'geotiff';
-import type { ApiEvent, ClearskyApi, ProjectInfo, RunRecord } from '../../native/api.ts';
+import type { ApiEvent, ClearskyApi, MaskRecord, ProjectInfo, RunRecord } from '../../native/api.ts';
 import { InputError } from '../../native/errors.ts';
 import { createHttpClient, HttpApiError, readServerSentEvents } from '../../native/http-client.ts';
 import { CONTENT_SECURITY_POLICY, parseRange, startServer, type RunningServer } from '../../native/server.ts';
@@ -43,6 +43,13 @@ class RecordingApi implements ClearskyApi {
   getRun: ClearskyApi['getRun'] = (runId) => this.answer('getRun', [runId], { ...run(runId), tileList: [] });
   cancelRun: ClearskyApi['cancelRun'] = (runId) => this.answer('cancelRun', [runId], { ...run(runId), status: 'cancelled' });
   exportResult: ClearskyApi['exportResult'] = (request) => this.answer('exportResult', [request], { path: request.destination });
+  openProject: ClearskyApi['openProject'] = (request) => this.answer('openProject', [request], { ...PROJECT, dir: request.dir });
+  previewTiles: ClearskyApi['previewTiles'] = (request) =>
+    this.answer('previewTiles', [request], [{ index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, state: 'cloudy' as const, cloudFraction: 0.25 }]);
+  inspectPixel: ClearskyApi['inspectPixel'] = (request) =>
+    this.answer('inspectPixel', [request], { column: 3, row: 4, layers: [{ kind: 'scene' as const, label: 'scene', bands: [{ name: 'B04', value: 1234 }] }] });
+  editMask: ClearskyApi['editMask'] = (request) => this.answer('editMask', [request], MASK);
+  backends = () => this.answer('backends', [], { detected: 'native', available: ['native', 'wasm', 'cpu'] });
   subscribe(listener: (event: ApiEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -52,6 +59,10 @@ class RecordingApi implements ClearskyApi {
   }
 }
 
+const MASK: MaskRecord = {
+  id: 9, name: 'drawn', file: 'rasters/m.tif', band: 1, source: 'drawn', sceneId: 1, acquired: null, version: 2, parameters: { parent: 3 },
+  grid: { width: 4, height: 4, epsg: null, crs: null, geoTransform: null, bounds: null }, cloudCover: 0.5, outlineFile: null, sourceFile: null, createdAt: '2024-01-01T00:00:00.000Z',
+};
 const PROJECT: ProjectInfo = { dir: '/p', name: 'p', createdAt: '2024-01-01T00:00:00.000Z', schemaVersion: 1 };
 function run(id: number): RunRecord {
   return {

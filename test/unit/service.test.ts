@@ -14,6 +14,7 @@ import { createHttpClient } from '../../native/http-client.ts';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { startServer } from '../../native/server.ts';
 import { Service } from '../../native/service.ts';
+import { Workspace } from '../../native/workspace.ts';
 import { dataFile } from '../helpers/data.ts';
 import { gdalinfo } from '../helpers/gdal.ts';
 
@@ -27,8 +28,11 @@ after(async () => {
 
 test('import, run, follow and export through the HTTP API of a real service', async () => {
   createProject(path.join(dir, 'slovenia')).close();
-  const service = Service.open(path.join(dir, 'slovenia'), { workers: 1 });
-  const server = await startServer({ api: service, projectDir: service.catalogue.dir, port: 0 });
+  // As `clearsky serve --project` does: the workspace holds the project's service, the server asks it for the folder.
+  const workspace = new Workspace({ workers: 1 });
+  await workspace.openProject({ dir: path.join(dir, 'slovenia') });
+  const service = Service.open(path.join(dir, 'slovenia'), { jobs: false }); // for catalogue paths only
+  const server = await startServer({ api: workspace, projectDir: () => workspace.projectDir, port: 0 });
   const api = createHttpClient(server.url);
   try {
     const outcomes = await api.importFiles({ paths: [dataFile('slovenia-2015', 'S2L1C_20150909.tif'), dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif')] });
@@ -80,5 +84,6 @@ test('import, run, follow and export through the HTTP API of a real service', as
     api.close();
     await server.close();
     await service.close();
+    await workspace.close();
   }
 });

@@ -92,6 +92,27 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   throw new Error(`backend ${choice} is not available here: ${skipped.join('; ')}`);
 }
 
+/**
+ * What `auto` picks on this machine and every explicit choice that works, by starting each in turn. This
+ * activates backends (tensorflow loads libtensorflow and CUDA, webgpu asks for an adapter): call it in a
+ * throwaway process (native/jobs/pool.ts `probeBackends`), never in one that keeps working afterwards.
+ */
+export async function detectBackends(): Promise<{ detected: Exclude<BackendChoice, 'auto'>; available: Exclude<BackendChoice, 'auto'>[] }> {
+  const available: Exclude<BackendChoice, 'auto'>[] = [];
+  for (const choice of AUTO_ORDER) {
+    try {
+      await attempts[choice]();
+      await tf.ready();
+      available.push(choice);
+    } catch {
+      // not available here
+    }
+  }
+  // auto takes the first that works, in this same order.
+  if (available.length === 0) throw new Error('no backend is available here');
+  return { detected: available[0], available };
+}
+
 export function parseBackendChoice(text: string): BackendChoice {
   if (!(BACKEND_CHOICES as readonly string[]).includes(text)) {
     throw new Error(`unknown backend '${text}' (expected one of ${BACKEND_CHOICES.join(', ')})`);
