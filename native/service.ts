@@ -36,6 +36,7 @@ import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipel
 import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
 import { importFiles } from './catalogue/import.ts';
+import { editMask } from './catalogue/edit-mask.ts';
 import { listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
 import { listRefs, refFile } from './catalogue/refs.ts';
@@ -171,9 +172,9 @@ export class Service implements ProjectApi {
     throw new InputError(undefined, 'inspectPixel is not implemented yet');
   }
 
+  /** Polygons added (cloud) and erased (clear) on a mask, saved as its next version: a new mask record. */
   async editMask(request: EditMaskRequestInput): Promise<MaskRecord> {
-    void request;
-    throw new InputError(undefined, 'editMask is not implemented yet');
+    return editMask(this.catalogue, request);
   }
 
   /** What `auto` picks here and the backends that work, asked of a worker process (nothing heavy is loaded here). */

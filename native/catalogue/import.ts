@@ -41,7 +41,7 @@ export const IMPORT_SCL_CLASSES = DEFAULT_SCL_CLASSES;
 export const IMPORT_PROBABILITY_THRESHOLD = 0.4;
 
 /** Where each kind lands under rasters/. */
-const FOLDERS: Record<ImportKind, string> = { S2: 's2', S1: 's1', reference: 'references', mask: 'masks', scl: 'scl', probability: 'probability' };
+export const FOLDERS: Record<ImportKind, string> = { S2: 's2', S1: 's1', reference: 'references', mask: 'masks', scl: 'scl', probability: 'probability' };
 
 export type ImportProgress = (done: number, total: number, file: string) => void;
 
@@ -316,7 +316,7 @@ async function convert(project: Project, source: Source, folder: string, suffix:
 }
 
 /** rasters/<folder>/<name>.tif with a name safe on every file system, numbered when taken. */
-async function uniquePath(project: Project, folder: string, name: string): Promise<string> {
+export async function uniquePath(project: Project, folder: string, name: string): Promise<string> {
   const dir = path.join(project.dir, RASTERS_FOLDER, folder);
   await fs.mkdir(dir, { recursive: true });
   const safe = name.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'raster';

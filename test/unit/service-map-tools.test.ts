@@ -13,9 +13,12 @@ import { createImage } from '../../native/dip/image.ts';
 import { InputError } from '../../native/errors.ts';
 import { openRunInputs, planRun, surveyTiles } from '../../native/pipeline.ts';
 import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
+import { readMask } from '../../native/raster/mask.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
 import { Service } from '../../native/service.ts';
 import { dataFile } from '../helpers/data.ts';
+import { gdalinfo } from '../helpers/gdal.ts';
+import { createHash } from 'node:crypto';
 
 const T33UUU = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
 
@@ -114,4 +117,98 @@ test('backends says what auto picks here and which choices work, as the workers 
   const order = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
   assert.deepEqual([...info.available].sort((a, b) => order.indexOf(a) - order.indexOf(b)), info.available);
   assert.equal(await service.backends(), await service.backends(), 'asked once, then remembered');
+});
+
+/** The scene's grid: 10 m pixels from (330000, 5822040), north up. Map coordinates of pixel corner (col, row). */
+const at = (col: number, row: number): [number, number] => [330000 + 10 * col, 5822040 - 10 * row];
+
+/** Even-odd point in polygon, by ray casting: the test's own, independent of the rasteriser's scan lines. */
+function inside(point: [number, number], polygon: [number, number][][]): boolean {
+  let odd = false;
+  for (const ring of polygon) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > point[1] !== yj > point[1] && point[0] < xi + ((point[1] - yi) / (yj - yi)) * (xj - xi)) odd = !odd;
+    }
+  }
+  return odd;
+}
+
+test('editMask burns added and erased polygons into a new mask version; the original stays as it was', async () => {
+  const originalFile = service.catalogue.resolve(mask.file);
+  const hashBefore = createHash('sha256').update(await fs.readFile(originalFile)).digest('hex');
+  // A square with a hole, on pixel edges: cols 10–19, rows 20–29 without cols 14–15, rows 24–25.
+  const square = [[at(10, 20), at(20, 20), at(20, 30), at(10, 30)], [at(14, 24), at(16, 24), at(16, 26), at(14, 26)]];
+  // A slanted triangle (pixel centres decide) and an erased block inside the big cloud.
+  const triangle = [[[330403, 5821000], [330777, 5820913], [330512, 5820601]]] as [number, number][][];
+  const erase = [[at(1300, 0), at(1310, 0), at(1310, 10), at(1300, 10)]];
+  const edited = await service.editMask({ maskId: mask.id, add: [square, triangle], erase: [erase] });
+
+  assert.equal(edited.source, 'drawn');
+  assert.equal(edited.version, mask.version + 1);
+  assert.equal(edited.sceneId, mask.sceneId);
+  assert.equal(edited.acquired, mask.acquired);
+  assert.equal(edited.band, 1);
+  assert.deepEqual(edited.grid, mask.grid);
+  assert.equal(edited.parameters.parentMaskId, mask.id);
+  assert.deepEqual(edited.parameters.add, [square, triangle]);
+  assert.deepEqual(edited.parameters.erase, [erase]);
+  assert.notEqual(edited.file, mask.file);
+  assert.deepEqual((await service.listMasks()).map((m) => m.id), [mask.id, edited.id]);
+
+  // Pixel by pixel: the old mask, plus the added polygons' centres, minus the erased ones'.
+  const written = await readMask(service.catalogue.resolve(edited.file));
+  const info = gdalinfo(service.catalogue.resolve(edited.file));
+  assert.equal(info.bands.length, 1);
+  assert.deepEqual([info.size[0], info.size[1]], [1536, 768]);
+  let expectedCloud = 0;
+  let wrong = 0;
+  for (let row = 0; row < 768; row++) {
+    for (let col = 0; col < 1536; col++) {
+      const centre: [number, number] = [330000 + 10 * (col + 0.5), 5822040 - 10 * (row + 0.5)];
+      let cloud = cloudAt(col, row) || inside(centre, square) || inside(centre, triangle);
+      if (inside(centre, erase)) cloud = false;
+      if (cloud) expectedCloud++;
+      if (written.data[row * 1536 + col] !== (cloud ? 1 : 0)) wrong++;
+    }
+  }
+  assert.equal(wrong, 0);
+  assert.equal(written.data[25 * 1536 + 12], 1);
+  assert.equal(written.data[25 * 1536 + 14], 0, 'the hole stays clear');
+  assert.equal(written.data[5 * 1536 + 1305], 0, 'erased');
+  assert.ok(Math.abs(edited.cloudCover! - expectedCloud / (1536 * 768)) < 1e-12);
+  assert.ok(edited.cloudCover! !== mask.cloudCover);
+
+  // Its outline is regenerated: GeoJSON in the scene's CRS that includes the added square.
+  const outline = JSON.parse(await fs.readFile(service.catalogue.resolve(edited.outlineFile!), 'utf8'));
+  assert.equal(outline.crs.properties.name, 'urn:ogc:def:crs:EPSG::32633');
+  const rings = outline.features[0].geometry.coordinates.map((p: [number, number][][]) => p[0]);
+  assert.ok(rings.some((ring: [number, number][]) => ring.every(([x, y]) => x >= 330095 && x <= 330205 && y <= 5821845 && y >= 5821735)), 'an outline around the added square');
+
+  // Nothing the user made is lost: the original mask's file and record are as before.
+  assert.equal(createHash('sha256').update(await fs.readFile(originalFile)).digest('hex'), hashBefore);
+  assert.deepEqual((await service.listMasks())[0], mask);
+
+  // An edit of the edit is the next version again, and a run can use it.
+  const again = await service.editMask({ maskId: edited.id, erase: [square] });
+  assert.equal(again.version, mask.version + 2);
+  assert.equal(again.parameters.parentMaskId, edited.id);
+  const tiles = await service.previewTiles({ targetSceneId: scene.id, maskId: again.id });
+  assert.equal(tiles.length, (await service.previewTiles({ targetSceneId: scene.id, maskId: mask.id })).length);
+});
+
+test('editMask refuses an unknown mask, and a polygon that lies entirely outside the grid, saying which', async () => {
+  const before = (await service.listMasks()).length;
+  const square = [[at(10, 20), at(20, 20), at(20, 30), at(10, 30)]];
+  await assert.rejects(service.editMask({ maskId: 999, add: [square] }), (e: Error) => e instanceof InputError && /there is no mask 999/.test(e.message));
+  const faraway = [[[0, 0], [10, 0], [10, 10]]] as [number, number][][];
+  await assert.rejects(
+    service.editMask({ maskId: mask.id, add: [square], erase: [faraway] }),
+    (e: Error) => e instanceof InputError && /erase polygon 1 lies entirely outside the 1536×768 grid of mask/.test(e.message) && /EPSG:32633/.test(e.message),
+  );
+  await assert.rejects(service.editMask({ maskId: mask.id }), /at least one polygon/);
+  assert.equal((await service.listMasks()).length, before, 'nothing catalogued');
+  const leftovers = (await fs.readdir(path.join(service.catalogue.dir, 'rasters', 'masks'))).filter((f) => f.startsWith('.'));
+  assert.deepEqual(leftovers, [], 'no temporary files left');
 });
