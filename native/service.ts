@@ -8,13 +8,13 @@ import path from 'node:path';
 import {
   ExportRequest,
   ImportRequest,
+  InspectPixelRequest,
   PreviewTilesRequest,
   RunRequest,
   type ApiEvent,
   type BackendInfo,
   type ClearskyApi,
   type EditMaskRequestInput,
-  type InspectPixelRequest,
   type PixelValues,
   type PreviewTilesRequestInput,
   type TilePreview,
@@ -37,6 +37,7 @@ import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
 import { importFiles } from './catalogue/import.ts';
 import { editMask } from './catalogue/edit-mask.ts';
+import { inspectPixel } from './catalogue/inspect.ts';
 import { listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
 import { listRefs, refFile } from './catalogue/refs.ts';
@@ -167,9 +168,9 @@ export class Service implements ProjectApi {
     }
   }
 
+  /** Every band's value under a map coordinate, in the scene and the reference and run results asked for (1×1 reads). */
   async inspectPixel(request: InspectPixelRequest): Promise<PixelValues> {
-    void request;
-    throw new InputError(undefined, 'inspectPixel is not implemented yet');
+    return inspectPixel(this.catalogue, this.store, InspectPixelRequest.parse(request));
   }
 
   /** Polygons added (cloud) and erased (clear) on a mask, saved as its next version: a new mask record. */
