@@ -109,6 +109,10 @@ export class TileGrid {
     this.notify();
   }
 
+  has(index: number): boolean {
+    return this.tiles.some((t) => t.index === index);
+  }
+
   /** Updates one tile's state and label in place (from `tile` and `progress` events). */
   update(index: number, state: GridTileState, label?: string): void {
     const tile = this.tiles.find((t) => t.index === index);
@@ -126,6 +130,15 @@ export class TileGrid {
     this.selected.clear();
     this.setSelecting(false);
     this.notify();
+  }
+
+  /** Toggles one tile (the keyboard-friendly list of cloudy tiles does this too). */
+  toggle(index: number): void {
+    const tile = this.tiles.find((t) => t.index === index);
+    if (!tile || !this.isSelectable(tile)) return;
+    if (this.selected.has(index)) this.selected.delete(index);
+    else this.selected.add(index);
+    this.restyle();
   }
 
   selectWhere(predicate: (tile: GridTile) => boolean): void {

@@ -1,0 +1,322 @@
+/**
+ * End to end, the whole workflow in browser mode, as a user does it: `clearsky serve` with no project, Debian's
+ * Chromium opens the app, creates a project from the start panel, imports the real Slovenia files through the
+ * import dialog (the 2015-09-09 scene and the 68-band s2cloudless mask stack), shows the scene, chooses a
+ * cloudy mask, plans 64-px tiles, selects tiles (Shift+drag box, then the list of cloudy tiles), runs basic mode
+ * for 20 steps on one tile, follows the run in the jobs panel until it is done, sees the result overlay and the
+ * cyan outline, reads a pixel with the inspector, draws a cloud polygon and saves it as a new mask version,
+ * and exports the result, which GDAL must read as a georeferenced GeoTIFF of the tile's area.
+ *
+ * No console errors, no failed requests, nothing but 127.0.0.1. Screenshots of each stage go to
+ * test/e2e/artifacts/workflow-*.png. Needs /usr/bin/chromium and the sample data in ../shared/data.
+ */
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { gdalinfo } from '../helpers/gdal.ts';
+
+const CHROMIUM = process.env.CLEARSKY_CHROMIUM ?? '/usr/bin/chromium';
+const SCENE = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
+const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
+const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
+const run = promisify(execFile);
+
+let work: string;
+let server: ChildProcess | undefined;
+let url: string;
+let context: BrowserContext | undefined;
+
+const started = Date.now();
+const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+
+async function startServe(): Promise<string> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'serve', '--port', '0', '--json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = child;
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  return await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`clearsky serve printed no address in 60 s: ${stderr}`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`clearsky serve exited with ${code}: ${stderr}`)));
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-workflow-'));
+  await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
+  step('renderer built');
+  url = await startServe();
+  step(`serving ${url}`);
+  context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    timeout: 60_000,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server!.once('exit', resolve));
+    server.kill('SIGINT');
+    const timer = setTimeout(() => server?.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (work) await fs.rm(work, { recursive: true, force: true });
+});
+
+/** Console errors, page errors, failed requests, HTTP errors and requests to other hosts. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // The event stream is aborted when the page closes; anything else failing is a problem.
+    if (!request.url().endsWith('/api/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`);
+  });
+  page.on('request', (request) => {
+    const u = new URL(request.url());
+    if (!['127.0.0.1', ''].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) problems.push(`request to another host: ${request.url()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  return problems;
+}
+
+async function shot(page: Page, name: string): Promise<PNG> {
+  return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `workflow-${name}.png`) }));
+}
+
+/** Luminance spread of a region of a screenshot (a blank map is uniform). */
+function spread(png: PNG, box: { x: number; y: number; width: number; height: number }): number {
+  let n = 0;
+  let sum = 0;
+  let sum2 = 0;
+  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
+    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
+      const i = (y * png.width + x) * 4;
+      const l = 0.299 * png.data[i] + 0.587 * png.data[i + 1] + 0.114 * png.data[i + 2];
+      n++;
+      sum += l;
+      sum2 += l * l;
+    }
+  }
+  const mean = sum / n;
+  return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
+}
+
+/** Pixels that are cyan (the mask outline) in a region of a screenshot. */
+function cyanPixels(png: PNG, box: { x: number; y: number; width: number; height: number }): number {
+  let count = 0;
+  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
+    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
+      const i = (y * png.width + x) * 4;
+      if (png.data[i] < 90 && png.data[i + 1] > 180 && png.data[i + 2] > 180) count++;
+    }
+  }
+  return count;
+}
+
+test('the workflow: create a project, import, plan tiles, run, watch, see the result, inspect, edit the mask, export', { timeout: 600_000 }, async () => {
+  const page = await context!.newPage();
+  const problems = watch(page);
+  await page.goto(url);
+
+  // 1. No project yet: the start panel creates one.
+  const start = page.getByTestId('project-start');
+  await start.waitFor({ timeout: 30_000 });
+  await shot(page, '1-start');
+  const projectDir = path.join(work, 'slovenia');
+  await start.locator('input[name="create-dir"]').fill(projectDir);
+  await start.locator('input[name="create-name"]').fill('Slovenia e2e');
+  await start.getByRole('button', { name: 'Create project' }).click();
+  await page.getByTestId('project-name').filter({ hasText: 'Slovenia e2e' }).waitFor({ timeout: 30_000 });
+  assert.ok(existsSync(path.join(projectDir, 'project.sqlite')), 'the project folder has no catalogue');
+  step('project created');
+
+  // 2. Import through the dialog: the scene and the mask stack (one mask per band).
+  await page.getByRole('button', { name: 'Import…' }).click();
+  const dialog = page.getByTestId('import-dialog');
+  await dialog.locator('textarea[name="paths"]').fill(`${SCENE}\n${MASKS}\n`);
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+  await dialog.getByTestId('import-outcomes').waitFor({ timeout: 240_000 });
+  const imported = await dialog.locator('li[data-status="imported"]').count();
+  const failed = await dialog.locator('li[data-status="failed"]').allInnerTexts();
+  assert.deepEqual(failed, []);
+  assert.ok(imported >= 2, `only ${imported} imported`);
+  await shot(page, '2-import');
+  step(`imported ${imported} records`);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+
+  // 3. The scene on the map.
+  const scene = page.getByTestId('scene').first();
+  await scene.waitFor({ timeout: 30_000 });
+  assert.match(await scene.innerText(), /2015-09-09 · S2 L1C/);
+  await scene.click();
+  await page.waitForSelector('[data-testid="map"][data-status="ready"]', { timeout: 60_000 });
+  await page.waitForTimeout(1500);
+  const mapBox = (await page.getByTestId('map').boundingBox())!;
+  const middle = { x: mapBox.x + mapBox.width * 0.3, y: mapBox.y + mapBox.height * 0.3, width: mapBox.width * 0.4, height: mapBox.height * 0.4 };
+  assert.ok(spread(await shot(page, '3-scene'), middle) > 8, 'the map is blank after choosing the scene');
+  step('scene shown');
+
+  // 4. A mask with real cloud on the scene's grid (the scene's own day is clear): 15–60 % cover.
+  const masks = page.getByTestId('mask');
+  const covers = await masks.evaluateAll((buttons) => buttons.map((b) => Number(b.getAttribute('data-cloud-cover') || 'NaN')));
+  const pick = covers.findIndex((c) => c > 0.15 && c < 0.6);
+  assert.ok(pick >= 0, `no mask with 15–60 % cloud among ${covers.length}`);
+  await masks.nth(pick).click();
+  await page.waitForTimeout(1500);
+  const outlined = cyanPixels(await shot(page, '4-mask-outline'), mapBox);
+  assert.ok(outlined > 50, `the mask outline is not drawn in cyan (${outlined} cyan pixels)`);
+  step(`mask chosen (${(covers[pick] * 100).toFixed(0)} % cloud), outline drawn`);
+
+  // 5. Plan: 64-px tiles with 16 px overlap; Shift+drag over the whole map selects every cloudy tile.
+  await page.getByRole('button', { name: 'Plan run' }).click();
+  const bar = page.getByTestId('plan-bar');
+  await bar.locator('input[name="tile-size"]').fill('64');
+  await bar.locator('input[name="overlap"]').fill('16');
+  await bar.getByRole('button', { name: 'Apply' }).click();
+  const chips = bar.getByTestId('tile-chip');
+  const stats = bar.getByTestId('plan-stats');
+  await stats.filter({ hasText: /4 tiles · [1-4] cloudy/ }).waitFor({ timeout: 60_000 });
+  const planBox = (await page.getByTestId('map').boundingBox())!; // the plan bar moved the map down
+  await page.keyboard.down('Shift');
+  await page.mouse.move(planBox.x + 60, planBox.y + 4); // right of the zoom buttons
+  await page.mouse.down();
+  await page.mouse.move(planBox.x + planBox.width / 2, planBox.y + planBox.height / 2, { steps: 5 });
+  await page.mouse.move(planBox.x + planBox.width - 4, planBox.y + planBox.height - 4, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  const selectable = await chips.count();
+  await shot(page, '5-plan-box');
+  await page.waitForFunction((n) => document.querySelector('[data-testid="plan-stats"]')?.textContent?.includes(`${n} selected`), selectable, { timeout: 10_000 });
+  await shot(page, '5-plan-box');
+  // Then just one tile, the first cloudy one.
+  await bar.getByRole('button', { name: 'Clear' }).click();
+  await chips.first().click();
+  assert.match(await stats.innerText(), /1 selected/);
+  await shot(page, '5-plan-one');
+  step(`planned: ${selectable} cloudy tiles, one selected`);
+
+  // 6. Run: basic, 20 steps, true colour.
+  await bar.getByRole('button', { name: 'Run…' }).click();
+  const runDialog = page.getByTestId('run-dialog');
+  assert.match(await runDialog.getByTestId('run-area').innerText(), /1 tile selected → area 64 × 64 px/);
+  // A mode needing a reference is disabled while none is chosen.
+  assert.equal(await runDialog.locator('select[name="mode"] option[value="mt"]').isDisabled(), true);
+  await runDialog.locator('input[name="steps"]').fill('20');
+  await runDialog.locator('input[name="bands"]').fill('B04,B03,B02');
+  await shot(page, '6-run-dialog');
+  await runDialog.getByRole('button', { name: 'Start run' }).click();
+  await runDialog.waitFor({ state: 'detached' });
+  const job = page.getByTestId('job').first();
+  await job.waitFor();
+  step('run started');
+  let sawProgress = false;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const status = await job.getAttribute('data-status');
+    if (status === 'done') break;
+    assert.ok(status !== 'failed' && status !== 'partial' && status !== 'cancelled', `the run ended ${status}: ${await job.innerText()}`);
+    if (!sawProgress && (await job.getByTestId('job-tile').count()) > 0) {
+      sawProgress = true;
+      await shot(page, '7-running');
+    }
+    assert.ok(Date.now() < deadline, `the run is still ${status} after 5 minutes`);
+    await page.waitForTimeout(250);
+  }
+  step(`run done (per-tile progress seen: ${sawProgress})`);
+  assert.match(await job.getByTestId('job-tiles').innerText(), /1\/1 tiles done/);
+
+  // 7. The result as an overlay (listed by the map's layer list), the outline still cyan.
+  await page.getByText('Run #1 reconstruction').first().waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(2000);
+  const resultShot = await shot(page, '8-result');
+  assert.ok(cyanPixels(resultShot, mapBox) > 50, 'the outline is gone with the result shown');
+  step('result overlay shown');
+
+  // 8. Inspect a pixel (key I): the scene's bands, and the reconstruction's.
+  await page.keyboard.press('i');
+  await page.mouse.click(mapBox.x + mapBox.width / 2, mapBox.y + mapBox.height / 2);
+  const inspector = page.getByTestId('inspector');
+  await inspector.getByText(/column \d+, row \d+/).waitFor({ timeout: 30_000 });
+  assert.match(await inspector.innerText(), /B04/);
+  await shot(page, '9-inspect');
+  await page.keyboard.press('Escape');
+  await inspector.waitFor({ state: 'detached' });
+  step('pixel inspected');
+
+  // 9. Edit the mask: a cloud polygon, saved as the next version.
+  const before = await page.getByTestId('chosen-mask').innerText();
+  const version = Number(/v(\d+)$/.exec(before)?.[1]);
+  await page.getByRole('button', { name: 'Edit mask' }).click();
+  await page.getByTestId('mask-edit-bar').waitFor();
+  const editBox = (await page.getByTestId('map').boundingBox())!; // below the edit bar
+  // In the clear lower part of the scene, so that the new outline shows there.
+  const cx = editBox.x + editBox.width / 2;
+  const cy = editBox.y + editBox.height * 0.75;
+  const drawn = { x: cx - 70, y: cy - 50, width: 140, height: 100 };
+  const cyanBefore = cyanPixels(await shot(page, '10-mask-edit'), drawn);
+  for (const [dx, dy] of [[-60, -40], [60, -40], [60, 40], [-60, 40]]) {
+    await page.mouse.click(cx + dx, cy + dy);
+    await page.waitForTimeout(300);
+  }
+  await page.mouse.click(cx - 60, cy - 40); // the first vertex again closes the polygon
+  await page.getByTestId('mask-edit-counts').filter({ hasText: '1 to add' }).waitFor({ timeout: 10_000 });
+  await shot(page, '10-mask-sketch');
+  await page.getByTestId('mask-edit-bar').getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('chosen-mask').filter({ hasText: `v${version + 1}` }).waitFor({ timeout: 120_000 });
+  await page.getByTestId('mask-edit-bar').waitFor({ state: 'detached' });
+  await page.waitForTimeout(2000);
+  const cyanAfter = cyanPixels(await shot(page, '11-mask-saved'), drawn);
+  assert.ok(cyanAfter > cyanBefore + 100, `the new version's outline does not show the drawn polygon (${cyanBefore} → ${cyanAfter} cyan pixels)`);
+  assert.ok((await page.getByTestId('mask').filter({ hasText: `v${version + 1}` }).count()) === 1, 'the new version is not in the catalogue');
+  step(`mask saved as version ${version + 1}`);
+
+  // 10. Export the reconstruction; GDAL reads it as a georeferenced GeoTIFF of the tile's area.
+  await job.getByRole('button', { name: 'Export reconstruction' }).click();
+  const exportDialog = page.getByTestId('export-dialog');
+  const destination = path.join(work, 'out', 'slovenia-basic.tif');
+  await exportDialog.locator('input[name="destination"]').fill(destination);
+  await exportDialog.getByRole('button', { name: 'Export', exact: true }).click();
+  await exportDialog.getByTestId('export-written').waitFor({ timeout: 60_000 });
+  assert.match(await exportDialog.getByTestId('export-written').innerText(), new RegExp(destination.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  await shot(page, '12-export');
+  const info = gdalinfo(destination);
+  assert.equal((info as unknown as { driverShortName: string }).driverShortName, 'GTiff');
+  assert.deepEqual(info.size, [64, 64]);
+  assert.equal(info.bands.length, 3);
+  assert.match(info.coordinateSystem?.wkt ?? '', /UTM zone 33N/);
+  const sceneGt = gdalinfo(SCENE).geoTransform!;
+  const gt = info.geoTransform!;
+  assert.ok(gt[1] === sceneGt[1] && gt[5] === sceneGt[5], 'not at the scene’s pixel size');
+  const [col, row] = [(gt[0] - sceneGt[0]) / sceneGt[1], (gt[3] - sceneGt[3]) / sceneGt[5]];
+  assert.ok(Number.isInteger(col) && Number.isInteger(row) && col >= 0 && row >= 0 && col + 64 <= 100 && row + 64 <= 101, `the export is not a window of the scene's grid (column ${col}, row ${row})`);
+  step('exported and checked with GDAL');
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
