@@ -155,9 +155,21 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   assert.ok(existsSync(path.join(projectDir, 'project.sqlite')), 'the project folder has no catalogue');
   step('project created');
 
-  // 2. Import through the dialog: the scene and the mask stack (one mask per band).
-  await page.getByRole('button', { name: 'Import…' }).click();
+  // 2. A file dropped on the window: the browser does not say where it is, so the dialog asks for its path.
+  // (A string: this file is compiled without the DOM's types.)
+  await page.evaluate(`{
+    const data = new DataTransfer();
+    data.items.add(new File(['x'], 'S2L1C_20150909.tif', { type: 'image/tiff' }));
+    window.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }`);
   const dialog = page.getByTestId('import-dialog');
+  await dialog.getByText("In browser mode, paste the file's path").waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+
+  // Import through the dialog: the scene and the mask stack (one mask per band).
+  await page.getByRole('button', { name: 'Import…' }).click();
   await dialog.locator('textarea[name="paths"]').fill(`${SCENE}\n${MASKS}\n`);
   await dialog.getByRole('button', { name: 'Import', exact: true }).click();
   await dialog.getByTestId('import-outcomes').waitFor({ timeout: 240_000 });
@@ -184,7 +196,8 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
 
   // 4. A mask with real cloud on the scene's grid (the scene's own day is clear): 15–60 % cover.
   const masks = page.getByTestId('mask');
-  const covers = await masks.evaluateAll((buttons) => buttons.map((b) => Number(b.getAttribute('data-cloud-cover') || 'NaN')));
+  const covers: number[] = [];
+  for (let i = 0; i < (await masks.count()); i++) covers.push(Number((await masks.nth(i).getAttribute('data-cloud-cover')) || 'NaN'));
   const pick = covers.findIndex((c) => c > 0.15 && c < 0.6);
   assert.ok(pick >= 0, `no mask with 15–60 % cloud among ${covers.length}`);
   await masks.nth(pick).click();
@@ -212,7 +225,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await page.keyboard.up('Shift');
   const selectable = await chips.count();
   await shot(page, '5-plan-box');
-  await page.waitForFunction((n) => document.querySelector('[data-testid="plan-stats"]')?.textContent?.includes(`${n} selected`), selectable, { timeout: 10_000 });
+  await stats.filter({ hasText: `${selectable} selected` }).waitFor({ timeout: 10_000 });
   await shot(page, '5-plan-box');
   // Then just one tile, the first cloudy one.
   await bar.getByRole('button', { name: 'Clear' }).click();
@@ -232,7 +245,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await shot(page, '6-run-dialog');
   await runDialog.getByRole('button', { name: 'Start run' }).click();
   await runDialog.waitFor({ state: 'detached' });
-  const job = page.getByTestId('job').first();
+  const job = page.locator('[data-testid="job"][data-run-id="1"]');
   await job.waitFor();
   step('run started');
   let sawProgress = false;
@@ -296,7 +309,25 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   assert.ok((await page.getByTestId('mask').filter({ hasText: `v${version + 1}` }).count()) === 1, 'the new version is not in the catalogue');
   step(`mask saved as version ${version + 1}`);
 
-  // 10. Export the reconstruction; GDAL reads it as a georeferenced GeoTIFF of the tile's area.
+  // 10. A long run over the whole scene, cancelled from the jobs panel: it stops, finished tiles kept.
+  await page.getByRole('button', { name: 'Plan run' }).click();
+  await stats.filter({ hasText: /4 tiles · [1-4] cloudy/ }).waitFor({ timeout: 60_000 });
+  await bar.getByRole('button', { name: 'Whole scene' }).click();
+  await bar.getByRole('button', { name: 'Run…' }).click();
+  assert.match(await runDialog.getByTestId('run-area').innerText(), /whole scene/);
+  await runDialog.locator('input[name="bands"]').fill('B04,B03,B02');
+  await runDialog.getByRole('button', { name: 'Start run' }).click();
+  await runDialog.waitFor({ state: 'detached' });
+  const long = page.locator('[data-testid="job"][data-run-id="2"]');
+  await long.locator('[data-testid="job-status"]').filter({ hasText: 'running' }).waitFor({ timeout: 120_000 });
+  await long.getByTestId('job-tile').first().waitFor({ timeout: 120_000 });
+  await shot(page, '12-long-run');
+  await long.getByRole('button', { name: 'Cancel' }).click();
+  await long.locator('[data-testid="job-status"]').filter({ hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
+  await shot(page, '13-cancelled');
+  step('long run cancelled');
+
+  // 11. Export the reconstruction; GDAL reads it as a georeferenced GeoTIFF of the tile's area.
   await job.getByRole('button', { name: 'Export reconstruction' }).click();
   const exportDialog = page.getByTestId('export-dialog');
   const destination = path.join(work, 'out', 'slovenia-basic.tif');
@@ -304,7 +335,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await exportDialog.getByRole('button', { name: 'Export', exact: true }).click();
   await exportDialog.getByTestId('export-written').waitFor({ timeout: 60_000 });
   assert.match(await exportDialog.getByTestId('export-written').innerText(), new RegExp(destination.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-  await shot(page, '12-export');
+  await shot(page, '14-export');
   const info = gdalinfo(destination);
   assert.equal((info as unknown as { driverShortName: string }).driverShortName, 'GTiff');
   assert.deepEqual(info.size, [64, 64]);
