@@ -16,6 +16,7 @@ import {
 } from './api.ts';
 import { CATALOGUE_FILE, createProject } from './catalogue/project.ts';
 import { InputError } from './errors.ts';
+import { probeBackends } from './jobs/pool.ts';
 import { Service, type ProjectApi, type ServiceOptions } from './service.ts';
 
 export const NO_PROJECT = 'no project is open: create or open one first';
@@ -80,7 +81,8 @@ export class Workspace implements ClearskyApi {
   previewTiles: ClearskyApi['previewTiles'] = async (request) => this.current().previewTiles(request);
   inspectPixel: ClearskyApi['inspectPixel'] = async (request) => this.current().inspectPixel(request);
   editMask: ClearskyApi['editMask'] = async (request) => this.current().editMask(request);
-  backends: ClearskyApi['backends'] = async () => this.current().backends();
+  /** Needs no project: the machine's backends are the same whichever is open. */
+  backends: ClearskyApi['backends'] = async () => (this.service ? this.service.backends() : probeBackends(this.serviceOptions.launch));
 
   subscribe(listener: (event: ApiEvent) => void): () => void {
     this.listeners.add(listener);

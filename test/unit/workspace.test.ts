@@ -38,6 +38,8 @@ test('with no project open, the API says so, and projects are created and opened
     await assert.rejects(api.listScenes(), (e: Error) => e instanceof InputError && e.message === NO_PROJECT);
     await assert.rejects(api.previewTiles({ targetSceneId: 1, maskId: 1 }), new RegExp(NO_PROJECT));
     assert.equal((await fetch(`${server.url}rasters/rasters/s2/x.tif`)).status, 404);
+    const backends = await api.backends(); // the machine's, whichever project: no project needed
+    assert.ok(backends.available.includes(backends.detected), JSON.stringify(backends));
 
     // Opening a folder that is not a project names it, and leaves no project open.
     const plain = path.join(dir, 'plain');
