@@ -138,6 +138,31 @@ function cyanPixels(png: PNG, box: { x: number; y: number; width: number; height
   return count;
 }
 
+/**
+ * The screen rectangle of the scene, fitted in the map: along the map's middle row and middle column (clear of
+ * the controls and the layer list), the first and last pixels that differ from the map's uniform background.
+ * The tile grid draws a line along the scene's edges, so they stand out even where the scene is dark.
+ */
+function sceneRect(png: PNG, box: { x: number; y: number; width: number; height: number }): { x: number; y: number; width: number; height: number } {
+  const at = (x: number, y: number): number[] => {
+    const i = (y * png.width + x) * 4;
+    return [png.data[i], png.data[i + 1], png.data[i + 2]];
+  };
+  const cx = Math.round(box.x + box.width / 2);
+  const cy = Math.round(box.y + box.height / 2);
+  const bg = at(Math.round(box.x + 40), cy);
+  const differs = (x: number, y: number): boolean => {
+    const c = at(x, y);
+    return Math.abs(c[0] - bg[0]) + Math.abs(c[1] - bg[1]) + Math.abs(c[2] - bg[2]) > 24;
+  };
+  const xs: number[] = [];
+  for (let x = Math.round(box.x + 40); x < Math.round(box.x + box.width - 2); x++) if (differs(x, cy)) xs.push(x);
+  const ys: number[] = [];
+  for (let y = Math.round(box.y + 2); y < Math.round(box.y + box.height - 2); y++) if (differs(cx, y)) ys.push(y);
+  assert.ok(xs.length > 0 && ys.length > 0, 'the scene is not on screen');
+  return { x: xs[0], y: ys[0], width: xs[xs.length - 1] - xs[0] + 1, height: ys[ys.length - 1] - ys[0] + 1 };
+}
+
 test('the workflow: create a project, import, plan tiles, run, watch, see the result, inspect, edit the mask, export', { timeout: 600_000 }, async () => {
   const page = await context!.newPage();
   const problems = watch(page);
@@ -216,6 +241,8 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   const stats = bar.getByTestId('plan-stats');
   await stats.filter({ hasText: /4 tiles · [1-4] cloudy/ }).waitFor({ timeout: 60_000 });
   const planBox = (await page.getByTestId('map').boundingBox())!; // the plan bar moved the map down
+  await page.getByRole('button', { name: 'Zoom to layer' }).click(); // the whole scene in the smaller map
+  await page.waitForTimeout(1000);
   await page.keyboard.down('Shift');
   await page.mouse.move(planBox.x + 60, planBox.y + 4); // right of the zoom buttons
   await page.mouse.down();
@@ -227,10 +254,25 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await shot(page, '5-plan-box');
   await stats.filter({ hasText: `${selectable} selected` }).waitFor({ timeout: 10_000 });
   await shot(page, '5-plan-box');
-  // Then just one tile, the first cloudy one.
+  // Then just one tile, the first cloudy one, by a click on the map at its centre: where the scene is on
+  // screen is read from a screenshot (the map's background is uniform), where the tile is in the scene from
+  // its entry in the list of cloudy tiles.
   await bar.getByRole('button', { name: 'Clear' }).click();
+  await stats.filter({ hasText: '0 selected' }).waitFor({ timeout: 10_000 });
+  const title = (await chips.first().getAttribute('title')) ?? '';
+  const [x0, x1, y0, y1] = (/Pixels (\d+)–(\d+), (\d+)–(\d+)/.exec(title) ?? []).slice(1).map(Number);
+  assert.ok(Number.isFinite(x0) && Number.isFinite(y1), `no pixel window in the tile's title: ${title}`);
+  const onScreen = sceneRect(await shot(page, '5-plan-cleared'), planBox);
+  const tileX = onScreen.x + (((x0 + x1) / 2) / 100) * onScreen.width;
+  const tileY = onScreen.y + (((y0 + y1) / 2) / 101) * onScreen.height;
+  await page.mouse.click(tileX, tileY);
+  await stats.filter({ hasText: '1 selected' }).waitFor({ timeout: 10_000 });
+  assert.equal(await chips.first().getAttribute('aria-pressed'), 'true', 'the click selected another tile than the one under it');
+  // The list toggles too.
   await chips.first().click();
-  assert.match(await stats.innerText(), /1 selected/);
+  await stats.filter({ hasText: '0 selected' }).waitFor({ timeout: 10_000 });
+  await chips.first().click();
+  await stats.filter({ hasText: '1 selected' }).waitFor({ timeout: 10_000 });
   await shot(page, '5-plan-one');
   step(`planned: ${selectable} cloudy tiles, one selected`);
 
