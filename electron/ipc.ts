@@ -1,8 +1,10 @@
 /**
  * The API over Electron IPC: one `ipcMain.handle` channel per command of `COMMANDS` (native/api.ts), so new
  * commands need nothing here, and the event stream. Every call is checked twice before it reaches the
- * service: the sender must be the top frame of one of the app's windows showing the app's own origin
- * (`clearsky://app`), and the arguments must match the command's schema (browser mode's `checkArguments`).
+ * API (the app's `Workspace`, native/workspace.ts): the sender must be the top frame of one of the app's
+ * windows showing the app's own origin (`clearsky://app`), and the arguments must match the command's schema
+ * (browser mode's `checkArguments`). The checked call then goes to the API's method of that name, as
+ * browser mode's server does.
  *
  * Replies are envelopes, `{ ok: true, value }` or `{ ok: false, error }`, unwrapped by the preload: an
  * Error thrown by a handler would reach the renderer as "Error invoking remote method …" with the stack of
@@ -13,19 +15,17 @@
  * window (`EVENT_CHANNEL`) until it asks to stop, navigates away or is destroyed.
  */
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
-import { COMMANDS, type ApiEvent, type CommandName } from '../native/api.ts';
+import { COMMANDS, type ClearskyApi, type CommandName } from '../native/api.ts';
 import { checkArguments } from '../native/server.ts';
 import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, type Reply } from './channels.ts';
 
-/** What the IPC handlers call: a command by name with validated arguments, and the event stream. */
-export interface CommandTarget {
-  call(name: CommandName, args: unknown[]): Promise<unknown>;
-  subscribe(listener: (event: ApiEvent) => void): () => void;
-}
+/** What commands answer in the app with no project open (main.ts gives it to the `Workspace`): where to open one. */
+export const NO_PROJECT_IN_APP = 'no project is open: open or create one (File menu)';
 
 export interface IpcOptions {
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>;
-  target: CommandTarget;
+  /** What the commands call (each by its name, with checked arguments) and where events come from. */
+  api: ClearskyApi;
   /** The web contents of the app's windows (the main window); anything else is refused. */
   isAppContents: (contents: WebContents) => boolean;
   log?: (message: string) => void;
@@ -51,7 +51,7 @@ export function isTrustedSender(event: IpcMainInvokeEvent | IpcMainEvent, isAppC
 
 /** Registers the handlers; the returned function removes them (and ends every event forwarding). */
 export function registerIpc(options: IpcOptions): () => void {
-  const { ipcMain, target, isAppContents } = options;
+  const { ipcMain, api, isAppContents } = options;
   const log = options.log ?? ((message: string) => console.error(message));
   const names = Object.keys(COMMANDS) as CommandName[];
   const forwarding = new Map<number, () => void>();
@@ -65,7 +65,8 @@ export function registerIpc(options: IpcOptions): () => void {
       const checked = checkArguments(name, input);
       if (typeof checked === 'string') return { ok: false, error: checked };
       try {
-        return { ok: true, value: (await target.call(name, checked.args)) ?? null };
+        const command = api[name] as (...args: unknown[]) => Promise<unknown>;
+        return { ok: true, value: (await command.apply(api, checked.args)) ?? null };
       } catch (error) {
         if (error instanceof Error && error.name === 'InputError') return { ok: false, error: firstLine(error.message) };
         log(`clearsky: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -87,7 +88,7 @@ export function registerIpc(options: IpcOptions): () => void {
     const contents = event.sender;
     const id = contents.id;
     if (forwarding.has(id)) return;
-    const unsubscribe = target.subscribe((apiEvent) => {
+    const unsubscribe = api.subscribe((apiEvent) => {
       if (contents.isDestroyed()) return stop(id);
       contents.send(EVENT_CHANNEL, apiEvent);
     });

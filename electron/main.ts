@@ -3,7 +3,8 @@
  * application menu (open/create project, recent projects, import, export), the window's place remembered,
  * settings in the user data folder. Everything else lives in modules that tests load without Electron:
  * security.ts (webPreferences, navigation, permissions), ipc.ts (the API over IPC), protocol.ts (the app
- * and the project's rasters on `clearsky:`), session.ts (the open project's service), settings.ts.
+ * and the project's rasters on `clearsky:`), settings.ts; the open project is browser mode's `Workspace`
+ * (native/workspace.ts), which the File menu and the renderer's `openProject` both switch.
  *
  * Built by electron/build.ts into dist/electron/main.js; `npm start` builds and launches it. Workers are
  * this binary run as Node (ELECTRON_RUN_AS_NODE=1) on dist/electron/worker.js, so native modules (the oneDNN
@@ -12,13 +13,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
-import type { ApiEvent, ImportOutcome, RunRecord } from '../native/api.ts';
+import type { ApiEvent, RunRecord } from '../native/api.ts';
 import { CATALOGUE_FILE } from '../native/catalogue/project.ts';
+import { Workspace } from '../native/workspace.ts';
 import { APP_URL, SCHEME } from './channels.ts';
-import { registerIpc } from './ipc.ts';
+import { NO_PROJECT_IN_APP, registerIpc } from './ipc.ts';
 import { createProtocolHandler, SCHEME_PRIVILEGES } from './protocol.ts';
 import { denyPermissions, hardenContents, isSafeExternalUrl, windowOptions } from './security.ts';
-import { ProjectSession } from './session.ts';
 import { addRecent, loadSettings, restoreBounds, saveSettings, type Settings } from './settings.ts';
 
 protocol.registerSchemesAsPrivileged([SCHEME_PRIVILEGES]);
@@ -30,9 +31,10 @@ const RENDERER = path.join(ROOT, 'renderer', 'dist');
 
 let window: BrowserWindow | undefined;
 let settings: Settings;
-const projects = new ProjectSession({
-  launch: { execPath: process.execPath, script: path.join(BUILT, 'worker.js'), env: { ELECTRON_RUN_AS_NODE: '1' } },
-});
+const projects = new Workspace(
+  { launch: { execPath: process.execPath, script: path.join(BUILT, 'worker.js'), env: { ELECTRON_RUN_AS_NODE: '1' } } },
+  { noProject: NO_PROJECT_IN_APP },
+);
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -65,7 +67,7 @@ async function start(): Promise<void> {
   settings = loadSettings(app.getPath('userData'));
   denyPermissions(session.defaultSession);
   protocol.handle(SCHEME, createProtocolHandler({ rendererDir: RENDERER, projectDir: () => projects.projectDir }));
-  registerIpc({ ipcMain, target: projects, isAppContents: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents });
+  registerIpc({ ipcMain, api: projects, isAppContents: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents });
   projects.onProjectOpened = (info) => {
     settings.recentProjects = addRecent(settings.recentProjects, info.dir);
     persist();
@@ -135,7 +137,7 @@ async function importFromMenu(): Promise<void> {
   const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
   if (chosen.canceled || chosen.filePaths.length === 0) return;
   try {
-    const outcomes = (await projects.call('importFiles', [{ paths: chosen.filePaths }])) as ImportOutcome[];
+    const outcomes = await projects.importFiles({ paths: chosen.filePaths });
     const lines = outcomes.map((o) => `${path.basename(o.path)}: ${o.status}${o.status === 'failed' ? ` (${o.error})` : o.status === 'unsure' ? ` (${o.reason})` : ''}`);
     await dialog.showMessageBox({ type: 'info', title: 'Import', message: `${outcomes.filter((o) => o.status === 'imported').length} of ${outcomes.length} imported`, detail: lines.join('\n') });
     window?.webContents.reload();
@@ -149,7 +151,7 @@ async function exportFromMenu(run: RunRecord, resultId: number): Promise<void> {
   const chosen = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
   if (chosen.canceled || !chosen.filePath) return;
   try {
-    await projects.call('exportResult', [{ resultId, destination: chosen.filePath }]);
+    await projects.exportResult({ resultId, destination: chosen.filePath });
   } catch (error) {
     await showError('Export failed', error);
   }
@@ -157,7 +159,7 @@ async function exportFromMenu(run: RunRecord, resultId: number): Promise<void> {
 
 async function refreshMenu(): Promise<void> {
   let runs: RunRecord[] = [];
-  if (projects.projectDir) runs = ((await projects.call('listRuns', []).catch(() => [])) as RunRecord[]).filter((r) => r.status === 'done' || r.status === 'partial');
+  if (projects.projectDir) runs = (await projects.listRuns().catch((): RunRecord[] => [])).filter((r) => r.status === 'done' || r.status === 'partial');
   const exportItems: MenuItemConstructorOptions[] = runs.flatMap((run) =>
     run.results
       .filter((r) => r.kind === 'reconstruction')

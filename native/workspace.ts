@@ -4,6 +4,10 @@
  * resume when that project is opened again, as the job runner already does on open). Every other command goes
  * to the open service, or fails with an InputError when there is none; `project()` then answers null.
  * Event subscribers stay subscribed across project changes: they hear the events of whichever is open.
+ *
+ * Browser mode (`clearsky serve`, native/server.ts) and the desktop app (electron/main.ts, over IPC) both
+ * use it; the desktop app adds `onProjectOpened` (recent projects, the window title, the menu) and its own
+ * hint for commands sent with no project open.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +25,11 @@ import { Service, type ProjectApi, type ServiceOptions } from './service.ts';
 
 export const NO_PROJECT = 'no project is open: create or open one first';
 
+export interface WorkspaceOptions {
+  /** The message of the InputError that commands get with no project open (default `NO_PROJECT`). */
+  noProject?: string;
+}
+
 export class Workspace implements ClearskyApi {
   private service: Service | undefined;
   private readonly listeners = new Set<(event: ApiEvent) => void>();
@@ -28,8 +37,19 @@ export class Workspace implements ClearskyApi {
   /** Project changes one at a time: a second `openProject` waits for the first to finish. */
   private switching: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly noProject: string;
+  /**
+   * Told after each project was opened or created, in the order they were opened, before `openProject`
+   * answers. What it throws is logged, not answered: the project is open all the same.
+   */
+  onProjectOpened: (info: ProjectInfo) => void = () => undefined;
 
-  constructor(private readonly serviceOptions: ServiceOptions = {}) {}
+  constructor(
+    private readonly serviceOptions: ServiceOptions = {},
+    options: WorkspaceOptions = {},
+  ) {
+    this.noProject = options.noProject ?? NO_PROJECT;
+  }
 
   /** The open project's folder (absolute), or null: where `/rasters/` serves from. */
   get projectDir(): string | null {
@@ -61,11 +81,17 @@ export class Workspace implements ClearskyApi {
     this.service = next;
     this.unsubscribe = next.subscribe((event) => this.emit(event));
     await previous?.close();
-    return next.project();
+    const info = await next.project();
+    try {
+      this.onProjectOpened(info);
+    } catch (error) {
+      console.error(`clearsky: after opening ${info.dir}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    return info;
   }
 
   private current(): ProjectApi {
-    if (!this.service) throw new InputError(undefined, NO_PROJECT);
+    if (!this.service) throw new InputError(undefined, this.noProject);
     return this.service;
   }
 

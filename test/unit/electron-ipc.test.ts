@@ -1,6 +1,7 @@
 /**
  * The Electron shell's IPC and preload without the Electron binary: the real main-process modules
- * (electron/ipc.ts, session.ts, protocol.ts) around the real service on a real project folder, reached
+ * (electron/ipc.ts, protocol.ts) around the app's `Workspace` (native/workspace.ts, as main.ts builds it) and
+ * the real service on a real project folder, reached
  * through the real preload API (electron/preload-api.ts and the built preload bundle), with small fakes of
  * `ipcMain`, `ipcRenderer`, `WebContents` and frames in between that behave as Electron's do (arguments
  * structured-cloned, events per web contents). A run goes through worker processes started the way the
@@ -17,12 +18,13 @@ import vm from 'node:vm';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, IpcRendererEvent, WebContents } from 'electron';
 import { COMMANDS, type ApiEvent, type ClearskyApi, type ImportOutcome, type RunRecord } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
+import type { ServiceOptions } from '../../native/service.ts';
+import { Workspace } from '../../native/workspace.ts';
 import { buildElectron, type BuildResult } from '../../electron/build.ts';
 import { APP_URL, commandChannel, EVENT_CHANNEL, EVENTS_ON } from '../../electron/channels.ts';
-import { registerIpc } from '../../electron/ipc.ts';
+import { NO_PROJECT_IN_APP, registerIpc } from '../../electron/ipc.ts';
 import { createBridgeApi, exposeClearsky, type PreloadIpc } from '../../electron/preload-api.ts';
 import { createProtocolHandler } from '../../electron/protocol.ts';
-import { ProjectSession } from '../../electron/session.ts';
 import { REPO_ROOT, dataFile } from '../helpers/data.ts';
 
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown;
@@ -129,13 +131,18 @@ after(async () => {
   await fs.rm(path.dirname(built.main), { recursive: true, force: true });
 });
 
-function setup(session: ProjectSession) {
+/** The open project as main.ts holds it: a Workspace with the app's message for commands sent with none open. */
+function appWorkspace(options: ServiceOptions): Workspace {
+  return new Workspace(options, { noProject: NO_PROJECT_IN_APP });
+}
+
+function setup(workspace: Workspace) {
   const ipcMain = new FakeIpcMain();
   const app = new FakeContents(1);
   const logged: string[] = [];
   const unregister = registerIpc({
     ipcMain: ipcMain as unknown as IpcMain,
-    target: session,
+    api: workspace,
     isAppContents: (contents: WebContents) => contents === (app as unknown as WebContents),
     log: (message) => logged.push(message),
   });
@@ -185,8 +192,8 @@ test('the built preload bundle (what the sandbox loads) exposes the same two glo
 
 test('IPC refuses foreign senders: other web contents, subframes, other origins, destroyed or missing frames', async () => {
   createProject(path.join(dir, 'senders')).close();
-  const session = new ProjectSession({ jobs: false });
-  const { ipcMain, app, logged, unregister } = setup(session);
+  const workspace = appWorkspace({ jobs: false });
+  const { ipcMain, app, logged, unregister } = setup(workspace);
   try {
     assert.deepEqual(await ipcMain.invoke(app, app.mainFrame, commandChannel('project'), []), { ok: true, value: null });
 
@@ -214,7 +221,7 @@ test('IPC refuses foreign senders: other web contents, subframes, other origins,
       assert.equal(reply.ok, false, what);
       assert.match(reply.error, /refused \(not from the Clearsky window\)/, what);
     }
-    assert.equal(session.projectDir, null, 'no refused call reached the service');
+    assert.equal(workspace.projectDir, null, 'no refused call reached the service');
     assert.equal(logged.length, cases.length);
 
     // Event subscriptions from foreign senders are ignored too.
@@ -222,15 +229,15 @@ test('IPC refuses foreign senders: other web contents, subframes, other origins,
     assert.match(logged.at(-1)!, /refused an event subscription/);
   } finally {
     unregister();
-    await session.close();
+    await workspace.close();
   }
   assert.equal(ipcMain.handlers.size, 0, 'unregister removes every handler');
 });
 
 test('IPC validates every argument against the API schemas before the service sees it', async () => {
   createProject(path.join(dir, 'arguments')).close();
-  const session = new ProjectSession({ jobs: false });
-  const { ipcMain, app, api, unregister } = setup(session);
+  const workspace = appWorkspace({ jobs: false });
+  const { ipcMain, app, api, unregister } = setup(workspace);
   try {
     await api.openProject({ dir: path.join(dir, 'arguments') });
     const call = (name: string, args: unknown[]) => ipcMain.invoke(app, app.mainFrame, commandChannel(name), args) as Promise<{ ok: boolean; error?: string }>;
@@ -263,30 +270,28 @@ test('IPC validates every argument against the API schemas before the service se
     await assert.rejects(api.getRun(4242), (error: Error) => error.message === 'there is no run 4242 in this project');
   } finally {
     unregister();
-    await session.close();
+    await workspace.close();
   }
 
   // A bug (not the user's input) answers a short message; the stack goes to the main process's log only.
   const bugIpc = new FakeIpcMain();
   const window = new FakeContents(1);
   const logged: string[] = [];
-  const target = {
-    call: async () => {
-      throw new TypeError('cannot read properties of undefined\n    at secret (/home/user/clearsky/native/x.ts:1:1)');
-    },
-    subscribe: () => () => undefined,
+  const bug = async (): Promise<never> => {
+    throw new TypeError('cannot read properties of undefined\n    at secret (/home/user/clearsky/native/x.ts:1:1)');
   };
-  registerIpc({ ipcMain: bugIpc as unknown as IpcMain, target, isAppContents: (c) => c === (window as unknown as WebContents), log: (m) => logged.push(m) });
+  const broken = { ...Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, bug])), subscribe: () => () => undefined } as unknown as ClearskyApi;
+  registerIpc({ ipcMain: bugIpc as unknown as IpcMain, api: broken, isAppContents: (c) => c === (window as unknown as WebContents), log: (m) => logged.push(m) });
   const reply = await bugIpc.invoke(window, window.mainFrame, commandChannel('listRuns'), []);
   assert.deepEqual(reply, { ok: false, error: 'listRuns failed: cannot read properties of undefined (details in the log)' });
   assert.match(logged[0], /TypeError: cannot read properties of undefined/);
 });
 
 test('opening and creating projects through IPC; commands without a project say what to do', async () => {
-  const session = new ProjectSession({ jobs: false });
-  const { api, unregister } = setup(session);
+  const workspace = appWorkspace({ jobs: false });
+  const { api, unregister } = setup(workspace);
   const opened: string[] = [];
-  session.onProjectOpened = (info) => opened.push(info.dir);
+  workspace.onProjectOpened = (info) => opened.push(info.dir);
   try {
     assert.equal(await api.project(), null);
     await assert.rejects(api.listScenes(), /no project is open: open or create one \(File menu\)/);
@@ -299,16 +304,16 @@ test('opening and creating projects through IPC; commands without a project say 
     assert.deepEqual(opened, [path.join(dir, 'created')]);
   } finally {
     unregister();
-    await session.close();
+    await workspace.close();
   }
 });
 
 test('import, run on workers started as the desktop app starts them, events, raster by Range over the protocol, export', async () => {
   createProject(path.join(dir, 'slovenia')).close();
   // What main.ts passes: its own binary as Node (here Node itself), the bundled worker, no tsx.
-  const session = new ProjectSession({ workers: 1, launch: { execPath: process.execPath, script: built.worker, env: { ELECTRON_RUN_AS_NODE: '1' } } });
-  const { api, app, unregister } = setup(session);
-  const protocol = createProtocolHandler({ projectDir: () => session.projectDir });
+  const workspace = appWorkspace({ workers: 1, launch: { execPath: process.execPath, script: built.worker, env: { ELECTRON_RUN_AS_NODE: '1' } } });
+  const { api, app, unregister } = setup(workspace);
+  const protocol = createProtocolHandler({ projectDir: () => workspace.projectDir });
   try {
     const info = await api.openProject({ dir: path.join(dir, 'slovenia') });
     assert.equal(info.dir, path.join(dir, 'slovenia'));
@@ -346,15 +351,15 @@ test('import, run on workers started as the desktop app starts them, events, ras
     assert.ok((await fs.stat(exported)).size > 0);
   } finally {
     unregister();
-    await session.close();
+    await workspace.close();
   }
 });
 
 test('events follow the open project and stop when the window goes away', async () => {
   createProject(path.join(dir, 'events-a')).close();
   createProject(path.join(dir, 'events-b')).close();
-  const session = new ProjectSession({ jobs: false });
-  const { ipcMain, app, api, unregister } = setup(session);
+  const workspace = appWorkspace({ jobs: false });
+  const { ipcMain, app, api, unregister } = setup(workspace);
   try {
     await api.openProject({ dir: path.join(dir, 'events-a') });
     const seen: ApiEvent[] = [];
@@ -363,24 +368,24 @@ test('events follow the open project and stop when the window goes away', async 
     const stop2 = api.subscribe(() => undefined);
     assert.equal(ipcMain.listeners.get(EVENTS_ON)!.size, 1);
     const emitted: ApiEvent = { type: 'progress', runId: 1, tileIndex: 0, step: 1, steps: 2, loss: 0.5, etaSeconds: 1, runEtaSeconds: 2 };
-    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    (workspace as unknown as { emit(e: ApiEvent): void }).emit(emitted);
     assert.deepEqual(seen, [emitted]);
     await api.openProject({ dir: path.join(dir, 'events-b') });
-    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    (workspace as unknown as { emit(e: ApiEvent): void }).emit(emitted);
     assert.equal(seen.length, 2, 'still subscribed after the project changed');
     stop();
     stop2();
-    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    (workspace as unknown as { emit(e: ApiEvent): void }).emit(emitted);
     assert.equal(seen.length, 2);
     assert.equal(app.sent.length, 2, 'nothing is sent once the page unsubscribed');
 
     api.subscribe(() => undefined);
     app.destroy();
-    (session as unknown as { emit(e: ApiEvent): void }).emit(emitted);
+    (workspace as unknown as { emit(e: ApiEvent): void }).emit(emitted);
     assert.equal(app.sent.length, 2, 'nothing is sent to a destroyed window');
   } finally {
     unregister();
-    await session.close();
+    await workspace.close();
   }
 });
 

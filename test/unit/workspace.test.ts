@@ -111,6 +111,65 @@ test('switching projects leaves the old project\'s unfinished runs to resume, no
   }
 });
 
+test('onProjectOpened hears every opened or created project, in order, before openProject answers; never a failed one', async (t) => {
+  const a = path.join(dir, 'hook-a');
+  const b = path.join(dir, 'hook-b');
+  createProject(a, 'A').close();
+  const workspace = new Workspace({ jobs: false });
+  const opened: { name: string; dir: string; open: string | null }[] = [];
+  workspace.onProjectOpened = (info) => opened.push({ name: info.name, dir: info.dir, open: workspace.projectDir });
+  try {
+    // Two at once: project changes are one at a time, so the hook hears them in the order they were asked.
+    const [first, second] = await Promise.all([workspace.openProject({ dir: a }), workspace.openProject({ dir: b, create: true, name: 'B' })]);
+    assert.deepEqual(opened, [
+      { name: 'A', dir: a, open: a },
+      { name: 'B', dir: b, open: b },
+    ]);
+    assert.equal(first.dir, a);
+    assert.equal(second.dir, b);
+
+    // Failures (not a project; already a project) are not openings: the hook hears nothing, B stays open.
+    const plain = path.join(dir, 'hook-plain');
+    await fs.mkdir(plain);
+    await assert.rejects(workspace.openProject({ dir: plain }), /not a Clearsky project/);
+    await assert.rejects(workspace.openProject({ dir: a, create: true }), /already holds a Clearsky project/);
+    assert.equal(opened.length, 2);
+    assert.equal(workspace.projectDir, b);
+
+    // A hook that throws is logged; the project is open all the same and openProject answers it.
+    const logged = t.mock.method(console, 'error', () => undefined);
+    workspace.onProjectOpened = () => {
+      throw new Error('the menu broke');
+    };
+    assert.equal((await workspace.openProject({ dir: a })).name, 'A');
+    assert.equal(workspace.projectDir, a);
+    assert.deepEqual(await workspace.listScenes(), []);
+    assert.equal(logged.mock.callCount(), 1);
+    const message = String(logged.mock.calls[0].arguments[0]);
+    assert.ok(message.startsWith(`clearsky: after opening ${a}: Error: the menu broke`), message);
+  } finally {
+    await workspace.close();
+  }
+});
+
+test('with no project open, commands fail with the InputError the workspace was given (default NO_PROJECT); project() answers null', async () => {
+  const plain = new Workspace({ jobs: false });
+  const hinted = new Workspace({ jobs: false }, { noProject: 'no project is open: use the File menu' });
+  try {
+    await assert.rejects(plain.listRuns(), (e: Error) => e instanceof InputError && e.message === NO_PROJECT);
+    for (const call of [() => hinted.listScenes(), () => hinted.getRun(1), () => hinted.importFiles({ paths: [SCENE] })]) {
+      await assert.rejects(call(), (e: Error) => e instanceof InputError && e.message === 'no project is open: use the File menu');
+    }
+    assert.equal(await hinted.project(), null);
+    const project = path.join(dir, 'hinted');
+    await hinted.openProject({ dir: project, create: true });
+    assert.deepEqual(await hinted.listScenes(), []);
+  } finally {
+    await plain.close();
+    await hinted.close();
+  }
+});
+
 test('clearsky serve starts without --project (none open) and with one', async () => {
   const project = path.join(dir, 'served');
   createProject(project, 'Served').close();
