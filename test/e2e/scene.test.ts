@@ -3,6 +3,11 @@
  * (1536 × 768, 13 bands), `clearsky serve` serves it, and Debian's Chromium (driven by playwright-core, never a
  * downloaded browser) opens the app, clicks the scene in the catalogue and waits until the map shows it.
  *
+ * The map's layers: a square cloud mask on the scene's grid (made with GDAL's Python bindings) is imported and
+ * filled by a quick `idw-fill` run; the app shows the run's reconstruction over the scene, the mask's cyan
+ * outline above both, the layer list (visibility) and the swipe, each checked on screen, pixel by pixel
+ * against the scene alone.
+ *
  * Measured: the time from the click to the first frame in which the map's canvas is not blank (read from the
  * WebGL canvas in the page every animation frame: OpenLayers keeps the drawing buffer). Checked: no console
  * errors, no failed requests, no request to anything but 127.0.0.1. Screenshots go to test/e2e/artifacts/.
@@ -22,6 +27,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { gdalinfo } from '../helpers/gdal.ts';
 
 const CHROMIUM = process.env.CLEARSKY_CHROMIUM ?? '/usr/bin/chromium';
 const SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
@@ -29,6 +35,24 @@ const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 /** The issue's target; over it the test warns, and fails only with CLEARSKY_E2E_STRICT_TIMING=1 (CI machines are shared). */
 const TARGET_MS = 2000;
 const run = promisify(execFile);
+/** Debian's python3 with GDAL's bindings (python3-gdal, a dependency of gdal-bin). */
+const PYTHON = '/usr/bin/python3';
+/** The cloud of the test mask, in pixels of the scene. */
+const CLOUD = { x: 640, y: 256, width: 256, height: 256 };
+
+/** Writes a UInt8 mask on the grid of `like`: 1 in the `cloud` window, 0 elsewhere. */
+const MAKE_MASK = `
+import sys
+from osgeo import gdal
+like, out, x, y, w, h = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+src = gdal.Open(like)
+dst = gdal.GetDriverByName('GTiff').Create(out, src.RasterXSize, src.RasterYSize, 1, gdal.GDT_Byte)
+dst.SetGeoTransform(src.GetGeoTransform())
+dst.SetProjection(src.GetProjection())
+dst.GetRasterBand(1).Fill(0)
+dst.GetRasterBand(1).WriteRaster(x, y, w, h, bytes([1]) * (w * h))
+dst = None
+`;
 
 /**
  * Run in the page before the click (as a string: this file is compiled without the DOM's types). On the next
@@ -115,6 +139,13 @@ before(async () => {
   result = await runClearsky(['project', 'import', projectDir, SCENE], REPO_ROOT);
   assert.equal(result.code, 0, result.stderr);
   step('project created and the scene imported');
+  const mask = path.join(work, 'square-cloud.tif');
+  await run(PYTHON, ['-c', MAKE_MASK, SCENE, mask, ...[CLOUD.x, CLOUD.y, CLOUD.width, CLOUD.height].map(String)]);
+  result = await runClearsky(['project', 'import', projectDir, mask, '--kind', 'mask'], REPO_ROOT);
+  assert.equal(result.code, 0, result.stderr);
+  result = await runClearsky(['run', projectDir, '--target', '1', '--mask', '1', '--method', 'idw-fill', '--bands', 'B04,B03,B02'], REPO_ROOT);
+  assert.equal(result.code, 0, result.stderr);
+  step('a square cloud mask imported and filled by an idw-fill run');
   url = await startServe(projectDir);
   step(`serving ${url}`);
   context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
@@ -219,6 +250,141 @@ test('open the app, click the T33UUU scene: the map shows it, fast, with no cons
   const cursor = await page.getByTestId('cursor').innerText();
   assert.match(cursor, /EPSG:32633 3\d{5} E 58\d{5} N · 52\.\d+° 12\.\d+°/);
   await page.getByRole('button', { name: 'Zoom to layer' }).click();
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+type Box = { x: number; y: number; width: number; height: number };
+
+/** A screenshot of `clip` once the map has settled: two shots 400 ms apart that are the same (at most 20 s). */
+async function settledShot(page: Page, clip: Box, name?: string): Promise<PNG> {
+  let previous: Buffer | undefined;
+  const until = Date.now() + 20_000;
+  for (;;) {
+    await page.waitForTimeout(400);
+    const shot = await page.screenshot({ clip });
+    if ((previous && shot.equals(previous)) || Date.now() > until) {
+      if (name) await fs.writeFile(path.join(ARTIFACTS, `${name}.png`), shot);
+      return PNG.sync.read(shot);
+    }
+    previous = shot;
+  }
+}
+
+/** Mean absolute difference of the luminance of two same-sized PNGs over `box` (PNG pixels). */
+function meanDifference(a: PNG, b: PNG, box: Box): number {
+  let sum = 0;
+  let n = 0;
+  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
+    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
+      const i = (y * a.width + x) * 4;
+      const la = 0.299 * a.data[i] + 0.587 * a.data[i + 1] + 0.114 * a.data[i + 2];
+      const lb = 0.299 * b.data[i] + 0.587 * b.data[i + 1] + 0.114 * b.data[i + 2];
+      sum += Math.abs(la - lb);
+      n++;
+    }
+  }
+  return sum / n;
+}
+
+/** Cyan pixels (the mask outline) in `box` of a PNG. */
+function cyanPixels(png: PNG, box: Box): number {
+  let count = 0;
+  for (let y = Math.max(0, Math.round(box.y)); y < Math.min(png.height, Math.round(box.y + box.height)); y++) {
+    for (let x = Math.max(0, Math.round(box.x)); x < Math.min(png.width, Math.round(box.x + box.width)); x++) {
+      const i = (y * png.width + x) * 4;
+      if (png.data[i] < 90 && png.data[i + 1] > 200 && png.data[i + 2] > 200) count++;
+    }
+  }
+  return count;
+}
+
+/** Where the map's cursor readout says the mouse is, in the scene CRS. */
+async function cursorAt(page: Page, x: number, y: number): Promise<[number, number]> {
+  await page.mouse.move(x, y);
+  const text = await page.getByTestId('cursor').innerText();
+  const match = /(-?\d+) E (-?\d+) N/.exec(text);
+  assert.ok(match, `the cursor readout "${text}" has no coordinates`);
+  return [Number(match[1]), Number(match[2])];
+}
+
+test('a run\'s reconstruction over the scene: the cyan outline above it, the layer list, the swipe', async () => {
+  const page = await context!.newPage();
+  const { problems } = watch(page);
+  await page.goto(url);
+  await page.getByTestId('scene').first().click();
+  await page.waitForSelector('[data-testid="map"][data-status="ready"]', { timeout: 15_000 });
+  await page.getByTestId('mask').first().click();
+  await page.waitForSelector('[data-testid="map"][data-outline-status="ready"]', { timeout: 15_000 });
+  const resultRow = page.locator('[data-testid="layer"][data-layer-status="ready"]', { hasText: 'reconstruction' });
+  await resultRow.waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid="layer"][data-layer-key="scene"]').waitFor();
+  step('scene, outline and reconstruction shown');
+
+  // Screen ↔ scene pixels, from the cursor readout at two points and the scene's geotransform.
+  const map = (await page.getByTestId('map').boundingBox())!;
+  const [e0, n0] = await cursorAt(page, map.x + 100, map.y + 100);
+  const [e1, n1] = await cursorAt(page, map.x + map.width - 100, map.y + map.height - 100);
+  await page.mouse.move(map.x + 5, map.y + map.height - 5);
+  const gt = gdalinfo(SCENE).geoTransform!;
+  const toShot = (px: number, py: number): [number, number] => {
+    const e = gt[0] + px * gt[1];
+    const n = gt[3] + py * gt[5];
+    return [100 + ((e - e0) / (e1 - e0)) * (map.width - 200), 100 + ((n - n0) / (n1 - n0)) * (map.height - 200)];
+  };
+  const window = (x: number, y: number, width: number, height: number): Box => {
+    const [ax, ay] = toShot(x, y);
+    const [bx, by] = toShot(x + width, y + height);
+    return { x: ax, y: ay, width: bx - ax, height: by - ay };
+  };
+  const inside = window(CLOUD.x + 24, CLOUD.y + 24, CLOUD.width - 48, CLOUD.height - 48);
+  const clear = window(CLOUD.x - 400, CLOUD.y + 24, CLOUD.width - 48, CLOUD.height - 48);
+  const edge = window(CLOUD.x - 12, CLOUD.y - 12, CLOUD.width + 24, CLOUD.height + 24);
+  assert.ok(inside.width > 40 && clear.x > 0, `the cloud is ${inside.width.toFixed(0)} px wide on screen, the clear box at x ${clear.x.toFixed(0)}`);
+  const clip: Box = { x: map.x, y: map.y, width: map.width, height: map.height };
+
+  const withResult = await settledShot(page, clip, 'overlay-on');
+  await resultRow.getByTestId('layer-visible').uncheck();
+  const sceneOnly = await settledShot(page, clip, 'overlay-off');
+  // The reconstruction differs from the scene under the cloud only (clear pixels are stitched, and it is
+  // drawn with the scene's stretch); the outline is drawn either way.
+  const under = meanDifference(withResult, sceneOnly, inside);
+  const beside = meanDifference(withResult, sceneOnly, clear);
+  console.log(`# reconstruction vs scene on screen: ${under.toFixed(1)} grey levels under the cloud, ${beside.toFixed(2)} beside it`);
+  assert.ok(under > 6, `the reconstruction does not show under the cloud (mean difference ${under.toFixed(2)})`);
+  assert.ok(beside < 1, `the reconstruction changes the clear pixels on screen (mean difference ${beside.toFixed(2)})`);
+  for (const [name, png] of [['with the reconstruction', withResult], ['without it', sceneOnly]] as const) {
+    assert.ok(cyanPixels(png, edge) > 100, `no cyan outline around the cloud ${name} (${cyanPixels(png, edge)} cyan pixels)`);
+    assert.ok(cyanPixels(png, clear) === 0, `cyan pixels away from the cloud ${name}`);
+  }
+  await resultRow.getByTestId('layer-visible').check();
+
+  // The swipe: the reconstruction left of the line, the scene right of it, the outline on both sides.
+  await page.getByTestId('swipe-toggle').check();
+  await page.getByTestId('swipe').fill('0');
+  const swipedAway = await settledShot(page, clip, 'swipe-0');
+  assert.ok(meanDifference(swipedAway, sceneOnly, inside) < 1, 'with the swipe at 0 the reconstruction still shows');
+  const [line] = toShot(CLOUD.x + CLOUD.width / 2, 0);
+  await page.getByTestId('swipe').fill(String(Math.round((line / map.width) * 200) / 2));
+  const swiped = await settledShot(page, clip, 'swipe-middle');
+  const actualLine = (Number(await page.getByTestId('swipe').inputValue()) / 100) * map.width;
+  const left: Box = { ...inside, width: Math.min(line, actualLine) - 6 - inside.x };
+  const right: Box = { ...inside, x: Math.max(line, actualLine) + 6, width: inside.x + inside.width - Math.max(line, actualLine) - 6 };
+  assert.ok(meanDifference(swiped, withResult, left) < 1, 'left of the swipe line the reconstruction is not shown');
+  assert.ok(meanDifference(swiped, sceneOnly, right) < 1, 'right of the swipe line the scene is not shown');
+  assert.ok(meanDifference(swiped, sceneOnly, left) > 6, 'left of the swipe line the scene shows, not the reconstruction');
+  const edgeLeft: Box = { ...edge, width: line - 6 - edge.x };
+  const edgeRight: Box = { ...edge, x: line + 6, width: edge.x + edge.width - line - 6 };
+  assert.ok(cyanPixels(swiped, edgeLeft) > 40 && cyanPixels(swiped, edgeRight) > 40, 'the outline is not drawn on both sides of the swipe');
+  await page.getByTestId('swipe-toggle').uncheck();
+  assert.ok(meanDifference(await settledShot(page, clip), withResult, inside) < 1, 'with the swipe off the reconstruction is not shown whole');
+
+  // The scene's own visibility: off, the map under the cloud shows the reconstruction alone, and nothing beside it.
+  await page.locator('[data-testid="layer"][data-layer-key="scene"]').getByTestId('layer-visible').uncheck();
+  const resultOnly = await settledShot(page, clip, 'scene-off');
+  assert.ok(meanDifference(resultOnly, withResult, inside) < 1, 'hiding the scene changed the reconstruction under the cloud');
+  assert.ok(meanDifference(resultOnly, withResult, clear) < 1, 'the reconstruction does not cover the clear pixels (it should: it is the whole scene)');
 
   assert.deepEqual(problems, []);
   await page.close();

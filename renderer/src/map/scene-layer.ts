@@ -67,6 +67,22 @@ export interface RasterLayerSpec {
   epsg?: number | null;
   /** Set on the layer (e.g. sceneId, overlayKey, name). */
   properties?: Record<string, unknown>;
+  /**
+   * Stretches to use for bands of these names (upper case) instead of the file's own: a reconstruction or a
+   * reference drawn with the scene's stretch looks like the scene where it is the scene, so the swipe and the
+   * visibility toggle compare pixels, not stretches.
+   */
+  stretchByName?: Map<string, BandStretch>;
+}
+
+/** The stretch of each shown band of a layer, by band name (upper case); unnamed bands are left out. */
+export function stretchByBandName(bandNames: (string | null)[], raster: Pick<RasterLayer, 'bands' | 'stretch'>): Map<string, BandStretch> {
+  const byName = new Map<string, BandStretch>();
+  raster.bands.forEach((band, i) => {
+    const name = bandNames[band - 1];
+    if (name) byName.set(name.toUpperCase(), raster.stretch[i]);
+  });
+  return byName;
 }
 
 /** Dark purple → teal → yellow (viridis' ends and middle), for uncertainty. */
@@ -84,7 +100,9 @@ export async function createRasterLayer(spec: RasterLayerSpec, signal?: AbortSig
   const facts = await readRasterFacts(url, bands, spec.nodata ?? null, signal, spread);
   if (spec.epsg == null && facts.epsg !== null) registerEpsg(facts.epsg);
   // An uncertainty map's bands share one scale (0 to the largest band's 98 % point), so their mean means something.
-  const stretch = spread ? facts.stretch.map(() => ({ min: 0, max: Math.max(...facts.stretch.map((s) => s.max)) })) : facts.stretch;
+  const stretch = spread
+    ? facts.stretch.map(() => ({ min: 0, max: Math.max(...facts.stretch.map((s) => s.max)) }))
+    : facts.stretch.map((own, i) => spec.stretchByName?.get(spec.bandNames[bands[i] - 1]?.toUpperCase() ?? '') ?? own);
   const perFileBand = (pick: (s: BandStretch) => number): (number | undefined)[] => {
     const values: (number | undefined)[] = new Array(Math.max(spec.bandNames.length, ...bands)).fill(undefined);
     bands.forEach((band, i) => (values[band - 1] = pick(stretch[i])));
@@ -127,10 +145,21 @@ export function createSceneLayer(scene: SceneRecord, signal?: AbortSignal): Prom
   );
 }
 
-/** Builds the layer of an overlay. */
-export function createOverlayLayer(overlay: RasterOverlay, signal?: AbortSignal): Promise<RasterLayer> {
+/** Overlays drawn with the scene's stretch (when it has their bands): those in the scene's digital numbers. */
+export function sharesSceneStretch(overlay: RasterOverlay): boolean {
+  return overlay.kind === 'reconstruction' || overlay.kind === 'reference';
+}
+
+/** Builds the layer of an overlay; `stretchByName` (the scene's) is used for reconstructions and references. */
+export function createOverlayLayer(overlay: RasterOverlay, signal?: AbortSignal, stretchByName?: Map<string, BandStretch>): Promise<RasterLayer> {
   return createRasterLayer(
-    { file: overlay.file, bandNames: overlay.bands, kind: overlay.kind, properties: { overlayKey: overlay.key, name: overlay.label } },
+    {
+      file: overlay.file,
+      bandNames: overlay.bands,
+      kind: overlay.kind,
+      properties: { overlayKey: overlay.key, name: overlay.label },
+      stretchByName: sharesSceneStretch(overlay) ? stretchByName : undefined,
+    },
     signal,
   );
 }
