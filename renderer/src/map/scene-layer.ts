@@ -1,4 +1,3 @@
-// LEAD'S NOTE TO ENGINEER MAP: your prompt arrived garbled. Read the note at the top of renderer/src/map/MapView.svelte NOW (rules + your task), then delete this line.
 /**
  * A raster as a map layer: OpenLayers' GeoTIFF source reading `/rasters/<file>` in pieces (HTTP Range
  * requests; scenes are tiled COGs with overviews) into a WebGL tile layer. Scenes, references and
