@@ -399,6 +399,22 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   assert.ok(Number.isInteger(col) && Number.isInteger(row) && col >= 0 && row >= 0 && col + 64 <= 100 && row + 64 <= 101, `the export is not a window of the scene's grid (column ${col}, row ${row})`);
   step('exported and checked with GDAL');
 
-  assert.deepEqual(problems, []);
+  await exportDialog.getByRole('button', { name: 'Close' }).first().click();
+  await exportDialog.waitFor({ state: 'detached' });
+
+  // 12. The project's name opens the start panel: a folder that is not a project is refused, in place; Back.
+  await page.getByTestId('project-name').click();
+  await start.locator('input[name="open-dir"]').fill(path.join(work, 'out'));
+  await start.getByRole('button', { name: 'Open project' }).click();
+  const refused = await start.getByTestId('project-error').innerText({ timeout: 30_000 });
+  assert.match(refused, /out/);
+  await shot(page, '15-not-a-project');
+  await start.getByRole('button', { name: 'Back to Slovenia e2e' }).click();
+  await page.getByTestId('job').first().waitFor();
+  step(`another folder refused: ${refused}`);
+
+  // The refusal above is the one HTTP error expected (the browser logs it on the console too).
+  const unexpected = problems.filter((p) => !/openProject|status of 422/.test(p));
+  assert.deepEqual(unexpected, []);
   await page.close();
 });
