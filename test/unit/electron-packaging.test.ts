@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../helpers/data.ts';
 
@@ -27,10 +28,22 @@ const configModule = require('app-builder-lib/out/util/config/config.js') as {
   validateConfiguration(config: BuilderConfig, debugLogger: unknown): Promise<void>;
 };
 
-const { DebugLogger, setPrinter } = require('builder-util') as { DebugLogger: new (enabled?: boolean) => unknown; setPrinter(printer: ((message: string) => void) | null): void };
-// electron-builder logs ("loaded configuration") on stdout, where node:test's child process reports results.
+const { DebugLogger, log, setPrinter } = require('builder-util') as {
+  DebugLogger: new (enabled?: boolean) => unknown;
+  log: { stream: NodeJS.WritableStream };
+  setPrinter(printer: ((message: string) => void) | null): void;
+};
+// electron-builder logs ("loaded configuration") on stdout, where node:test's child process reports its
+// results as serialized messages: a log line written in between can corrupt one, and the whole file fails
+// ("Unable to deserialize cloned data"). Its `log.info`/`warn` write to `log.stream`, `log.log` to the printer.
 const builderLog: string[] = [];
 setPrinter((message) => builderLog.push(message));
+log.stream = new Writable({
+  write(chunk: Buffer | string, _encoding, done) {
+    builderLog.push(String(chunk));
+    done();
+  },
+});
 
 function load(): Promise<BuilderConfig> {
   return configModule.getConfig(REPO_ROOT, path.join(REPO_ROOT, 'electron-builder.yml'), null);
