@@ -351,6 +351,13 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await page.mouse.click(cx - 60, cy - 40); // the first vertex again closes the polygon
   await page.getByTestId('mask-edit-counts').filter({ hasText: '1 to add' }).waitFor({ timeout: 10_000 });
   await shot(page, '10-mask-sketch');
+  // Esc abandons a polygon being drawn, keeping the finished one and the tool.
+  await page.mouse.click(cx - 100, cy - 120);
+  await page.waitForTimeout(300);
+  await page.mouse.click(cx - 40, cy - 120);
+  await page.keyboard.press('Escape');
+  assert.match(await page.getByTestId('mask-edit-counts').innerText(), /1 to add · 0 to erase/);
+  assert.ok(await page.getByTestId('mask-edit-bar').isVisible(), 'Esc during a polygon left the mask editor');
   await page.getByTestId('mask-edit-bar').getByRole('button', { name: 'Save' }).click();
   await page.getByTestId('chosen-mask').filter({ hasText: `v${version + 1}` }).waitFor({ timeout: 120_000 });
   await page.getByTestId('mask-edit-bar').waitFor({ state: 'detached' });

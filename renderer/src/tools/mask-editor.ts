@@ -26,6 +26,7 @@ export class MaskEditor {
   private readonly layer = new VectorLayer({ source: this.source, style: (f: FeatureLike) => STYLES[f.get('kind') as EditKind], zIndex: 130, properties: { name: 'Mask sketch', tool: true } });
   private draw: Draw | undefined;
   private kind: EditKind = 'add';
+  private sketching = false;
 
   constructor(
     private readonly map: OlMap,
@@ -39,7 +40,10 @@ export class MaskEditor {
     this.kind = kind;
     this.stopDrawing();
     this.draw = new Draw({ source: this.source, type: 'Polygon', style: STYLES[kind] });
+    this.draw.on('drawstart', () => (this.sketching = true));
+    this.draw.on('drawabort', () => (this.sketching = false));
     this.draw.on('drawend', (event) => {
+      this.sketching = false;
       event.feature.set('kind', this.kind);
       // The feature is added to the source right after this event.
       queueMicrotask(() => this.notify());
@@ -49,8 +53,7 @@ export class MaskEditor {
 
   /** Undoes the last point while drawing, else removes the last finished polygon. */
   undo(): void {
-    const sketching = this.draw?.getActive() && this.draw.getOverlay().getSource()?.getFeatures().length;
-    if (sketching) {
+    if (this.isSketching()) {
       this.draw?.removeLastPoint();
       return;
     }
@@ -60,9 +63,15 @@ export class MaskEditor {
     this.notify();
   }
 
+  /** Whether a polygon is being drawn (some corners placed, not finished). */
+  isSketching(): boolean {
+    return this.sketching;
+  }
+
   /** Abandons a polygon being drawn (Esc), keeping the finished ones. */
   abortSketch(): void {
     this.draw?.abortDrawing();
+    this.sketching = false;
   }
 
   /** The finished polygons, as the API wants them. */
@@ -89,6 +98,7 @@ export class MaskEditor {
   }
 
   private stopDrawing(): void {
+    this.sketching = false;
     if (this.draw) {
       this.draw.abortDrawing();
       this.map.removeInteraction(this.draw);
