@@ -27,7 +27,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
-import { gdalinfo } from '../helpers/gdal.ts';
+import { gdalinfo, gdalTranslate } from '../helpers/gdal.ts';
 
 const CHROMIUM = process.env.CLEARSKY_CHROMIUM ?? '/usr/bin/chromium';
 const SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
@@ -139,6 +139,15 @@ before(async () => {
   result = await runClearsky(['project', 'import', projectDir, SCENE], REPO_ROOT);
   assert.equal(result.code, 0, result.stderr);
   step('project created and the scene imported');
+  if (process.env.CLEARSKY_E2E_BAND_INTERLEAVED === '1') {
+    // Measurement aid: the imported copy rewritten band-separate (PLANAR_CONFIGURATION=2), to see what fetching 3
+    // of the 13 bands per tile would give the first frame. Import writes pixel-interleaved COGs.
+    const imported = path.join(projectDir, 'rasters/s2', path.basename(SCENE));
+    // GDAL 3.6's COG driver has no INTERLEAVE option: GTiff with the source's overviews copied (a COG layout).
+    gdalTranslate(['-of', 'GTiff', '-co', 'TILED=YES', '-co', 'BLOCKXSIZE=256', '-co', 'BLOCKYSIZE=256', '-co', 'COMPRESS=DEFLATE', '-co', 'PREDICTOR=2', '-co', 'INTERLEAVE=BAND', '-co', 'COPY_SRC_OVERVIEWS=YES', imported, `${imported}.band.tif`]);
+    await fs.rename(`${imported}.band.tif`, imported);
+    step('the imported scene rewritten band-interleaved');
+  }
   const mask = path.join(work, 'square-cloud.tif');
   await run(PYTHON, ['-c', MAKE_MASK, SCENE, mask, ...[CLOUD.x, CLOUD.y, CLOUD.width, CLOUD.height].map(String)]);
   result = await runClearsky(['project', 'import', projectDir, mask, '--kind', 'mask'], REPO_ROOT);
@@ -309,9 +318,8 @@ async function cursorAt(page: Page, x: number, y: number): Promise<[number, numb
   return [Number(match[1]), Number(match[2])];
 }
 
-test('a run\'s reconstruction over the scene: the cyan outline above it, the layer list, the swipe', async () => {
-  const page = await context!.newPage();
-  const { problems } = watch(page);
+/** Opens the app with the scene, the mask's outline and the run's reconstruction; screen ↔ scene geometry. */
+async function openWithResult(page: Page) {
   await page.goto(url);
   await page.getByTestId('scene').first().click();
   await page.waitForSelector('[data-testid="map"][data-status="ready"]', { timeout: 15_000 });
@@ -343,6 +351,13 @@ test('a run\'s reconstruction over the scene: the cyan outline above it, the lay
   const edge = window(CLOUD.x - 12, CLOUD.y - 12, CLOUD.width + 24, CLOUD.height + 24);
   assert.ok(inside.width > 40 && clear.x > 0, `the cloud is ${inside.width.toFixed(0)} px wide on screen, the clear box at x ${clear.x.toFixed(0)}`);
   const clip: Box = { x: map.x, y: map.y, width: map.width, height: map.height };
+  return { map, resultRow, toShot, inside, clear, edge, clip };
+}
+
+test('a run\'s reconstruction over the scene: the cyan outline above it, the layer list, the swipe', async () => {
+  const page = await context!.newPage();
+  const { problems } = watch(page);
+  const { map, resultRow, toShot, inside, clear, edge, clip } = await openWithResult(page);
 
   const withResult = await settledShot(page, clip, 'overlay-on');
   await resultRow.getByTestId('layer-visible').uncheck();
@@ -385,6 +400,126 @@ test('a run\'s reconstruction over the scene: the cyan outline above it, the lay
   const resultOnly = await settledShot(page, clip, 'scene-off');
   assert.ok(meanDifference(resultOnly, withResult, inside) < 1, 'hiding the scene changed the reconstruction under the cloud');
   assert.ok(meanDifference(resultOnly, withResult, clear) < 1, 'the reconstruction does not cover the clear pixels (it should: it is the whole scene)');
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** Mean red, green and blue of a PNG's region. */
+function channelMeans(png: PNG, box: Box): [number, number, number] {
+  const sum = [0, 0, 0];
+  let n = 0;
+  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
+    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
+      const i = (y * png.width + x) * 4;
+      for (let c = 0; c < 3; c++) sum[c] += png.data[i + c];
+      n++;
+    }
+  }
+  return sum.map((v) => v / n) as [number, number, number];
+}
+
+test('band composites, the stretch, the layers compared by the swipe and the flicker, zoom to one layer', async () => {
+  const page = await context!.newPage();
+  const { problems } = watch(page);
+  const { map, resultRow, toShot, inside, clear, edge, clip } = await openWithResult(page);
+  const sceneRow = page.locator('[data-testid="layer"][data-layer-key="scene"]');
+  const resultKey = (await resultRow.getAttribute('data-layer-key'))!;
+
+  // Composites are drawn on the scene alone (the reconstruction covers the whole scene).
+  await resultRow.getByTestId('layer-visible').uncheck();
+  const trueColour = await settledShot(page, clip, 'composite-true');
+  const whole: Box = { x: 20, y: 20, width: map.width - 40, height: map.height - 40 };
+  // The scene's left 600 columns: land, forest, water; no outline, no layer list.
+  const [landX, landY] = toShot(4, 4);
+  const [landX1, landY1] = toShot(600, 760);
+  const land: Box = { x: landX, y: landY, width: landX1 - landX, height: landY1 - landY };
+  const composite = sceneRow.getByTestId('layer-composite');
+  await composite.selectOption('false');
+  const falseColour = await settledShot(page, clip, 'composite-false');
+  const [tr, tg, tb] = channelMeans(trueColour, land);
+  const [fr, fg, fb] = channelMeans(falseColour, land);
+  console.log(`# mean RGB over the scene's left 600 columns: true colour ${[tr, tg, tb].map((v) => v.toFixed(1)).join('/')}, false colour ${[fr, fg, fb].map((v) => v.toFixed(1)).join('/')}`);
+  assert.ok(meanDifference(falseColour, trueColour, whole) > 4, 'false colour looks like true colour');
+  // Near infrared (B08) in red: vegetation and land turn red, so red gains on green and blue.
+  assert.ok(fr - (fg + fb) / 2 > tr - (tg + tb) / 2 + 5, 'false colour did not turn the land red');
+  await composite.selectOption('swir');
+  const swir = await settledShot(page, clip, 'composite-swir');
+  assert.ok(meanDifference(swir, falseColour, whole) > 4, 'SWIR looks like false colour');
+  await composite.selectOption('single');
+  await sceneRow.getByTestId('layer-band').selectOption({ label: 'B08' });
+  const single = await settledShot(page, clip, 'composite-b08');
+  const [sr, sg, sb] = channelMeans(single, land);
+  assert.ok(Math.abs(sr - sg) < 1 && Math.abs(sg - sb) < 1, `a single band is not grey (${sr}/${sg}/${sb})`);
+  // B08 in grey is false colour's red channel, with the same stretch.
+  assert.ok(Math.abs(sr - fr) < 3, `B08 in grey (${sr.toFixed(1)}) is not false colour's red (${fr.toFixed(1)})`);
+  // The reconstruction has B04/B03/B02 only: the other composites are offered disabled, with the reason.
+  const falseOption = resultRow.getByTestId('layer-composite').locator('option[value="false"]');
+  assert.ok(await falseOption.isDisabled(), 'false colour is offered for a raster without B08');
+  assert.match((await falseOption.getAttribute('title')) ?? '', /no B08/);
+  await composite.selectOption('true');
+  assert.ok(meanDifference(await settledShot(page, clip), trueColour, whole) < 1, 'back to true colour, the picture is not the same');
+
+  // The stretch: a narrower cut raises the contrast; reset brings the 2–98 % cut back.
+  await page.getByTestId('stretch-low').fill('20');
+  await page.getByTestId('stretch-high').fill('80');
+  const narrow = await settledShot(page, clip, 'stretch-20-80');
+  assert.equal(await page.getByTestId('map').getAttribute('data-stretch'), '20-80');
+  assert.ok(pngStats(narrow, clear).sd > pngStats(trueColour, clear).sd + 2, 'a 20–80 % cut did not raise the contrast');
+  await resultRow.getByTestId('layer-visible').check();
+  // The reconstruction takes the scene's stretch at the same cut: beside the cloud it is still the scene.
+  const narrowWithResult = await settledShot(page, clip);
+  assert.ok(meanDifference(narrowWithResult, narrow, clear) < 1, 'the reconstruction is not stretched as the scene is');
+  await page.getByTestId('stretch-reset').click();
+  const withResult = await settledShot(page, clip);
+  assert.ok(meanDifference(withResult, narrowWithResult, clear) > 4, 'reset did not change the stretch back');
+
+  // The swipe with the layers swapped: the scene on the left, the reconstruction on the right.
+  await page.getByTestId('compare-left').selectOption('scene');
+  await page.getByTestId('compare-right').selectOption(resultKey);
+  assert.equal(await page.getByTestId('map').getAttribute('data-compare'), `scene|${resultKey}`);
+  await page.getByTestId('swipe-toggle').check();
+  const [line] = toShot(CLOUD.x + CLOUD.width / 2, 0);
+  await page.getByTestId('swipe').fill(String(Math.round((line / map.width) * 200) / 2));
+  const swiped = await settledShot(page, clip, 'swipe-swapped');
+  const actualLine = (Number(await page.getByTestId('swipe').inputValue()) / 100) * map.width;
+  const left: Box = { ...inside, width: Math.min(line, actualLine) - 6 - inside.x };
+  const right: Box = { ...inside, x: Math.max(line, actualLine) + 6, width: inside.x + inside.width - Math.max(line, actualLine) - 6 };
+  assert.ok(meanDifference(swiped, trueColour, left) < 1, 'left of the swipe line the scene is not shown');
+  assert.ok(meanDifference(swiped, withResult, right) < 1, 'right of the swipe line the reconstruction is not shown');
+  assert.ok(cyanPixels(swiped, edge) > 100, 'no outline while swiping');
+  await page.getByTestId('swipe-toggle').uncheck();
+
+  // The flicker (key F on the focused map): the two layers alternate about twice a second, the outline on both.
+  await page.getByTestId('map').focus();
+  await page.keyboard.press('f');
+  const phases = new Set<string>();
+  let sawScene = 0;
+  let sawResult = 0;
+  for (let i = 0; i < 12 && (sawScene === 0 || sawResult === 0 || i < 6); i++) {
+    const phase = (await page.getByTestId('map').getAttribute('data-flicker')) ?? '';
+    phases.add(phase);
+    const shot = PNG.sync.read(await page.screenshot({ clip }));
+    if (meanDifference(shot, trueColour, inside) < 1) sawScene++;
+    else if (meanDifference(shot, withResult, inside) < 1) sawResult++;
+    assert.ok(cyanPixels(shot, edge) > 100, 'no outline in a flicker phase');
+    if (i === 0) await fs.writeFile(path.join(ARTIFACTS, 'flicker-frame.png'), PNG.sync.write(shot));
+    await page.waitForTimeout(230);
+  }
+  console.log(`# flicker: phases ${[...phases].join(', ')}; ${sawScene} shots of the scene, ${sawResult} of the reconstruction`);
+  assert.ok(phases.has('left') && phases.has('right'), `the flicker did not alternate (${[...phases].join(', ')})`);
+  assert.ok(sawScene > 0 && sawResult > 0, 'the flicker did not show both layers on screen');
+  await page.getByTestId('flicker').click();
+  assert.equal(await page.getByTestId('map').getAttribute('data-flicker'), '');
+
+  // Zoom to one layer: zoomed in, then back to the reconstruction's extent (the scene's).
+  await page.mouse.move(map.x + map.width / 2, map.y + map.height / 2);
+  await page.mouse.wheel(0, -600);
+  await page.waitForTimeout(800);
+  await resultRow.getByTestId('layer-zoom').click();
+  await page.waitForTimeout(800);
+  const back = await settledShot(page, clip);
+  assert.ok(meanDifference(back, withResult, whole) < 2, 'zoom to layer did not go back to the whole scene');
 
   assert.deepEqual(problems, []);
   await page.close();

@@ -76,7 +76,7 @@ test('epsgFromGeoKeys: the projected code, else the geographic one; user-defined
   assert.equal(epsgFromGeoKeys(null), null);
 });
 
-test('readRasterFacts over HTTP ranges: the T33UUU COG\'s B04/B03/B02 stretch from its smallest overview of ≥ 65,536 pixels, its nodata and EPSG, as GDAL reads them', async () => {
+test('readRasterFacts over HTTP ranges: the T33UUU COG\'s B04/B03/B02 stretch from its smallest overview of ≥ SAMPLE_PIXELS (16,384) pixels, its nodata and EPSG, as GDAL reads them', async () => {
   const facts = await readRasterFacts(`${base}scene.tif`, [4, 3, 2], null);
   assert.equal(facts.epsg, 32633);
   assert.equal(facts.nodata, 0);

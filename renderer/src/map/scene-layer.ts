@@ -1,36 +1,95 @@
 /**
  * A raster as a map layer: OpenLayers' GeoTIFF source reading `/rasters/<file>` in pieces (HTTP Range
- * requests; scenes are tiled COGs with overviews) into a WebGL tile layer. Scenes, references and
- * reconstructions are shown as a true-colour composite (B04/B03/B02, found by the band names) with a 2–98 %
- * cumulative-cut stretch per band (stretch.ts); an uncertainty map (the per-pixel spread across seeds) as the
- * mean spread of its true-colour bands on one scale, from dark purple to yellow, transparent where it is 0
- * (nothing reconstructed). Nodata pixels are transparent.
+ * requests; scenes are tiled COGs with overviews) into a WebGL tile layer. S2 rasters are shown as a band
+ * composite (true colour B04/B03/B02 by default, false colour, SWIR, or one band in grey; bands found by name,
+ * unnamed ones by the standard 13-band order) with a cumulative-cut stretch per band (stretch.ts, 2–98 % by
+ * default). An uncertainty map (the per-pixel spread across seeds) is the mean spread of its true-colour bands
+ * on one scale, from dark purple to yellow, transparent where it is 0 (nothing reconstructed). Nodata pixels are
+ * transparent.
+ *
+ * The source reads raw values (normalize: false) and the stretch is applied on the GPU from style variables, so
+ * the source's header and the stretch sample are fetched in parallel, and a new stretch is a restyle, not a
+ * reload; a new composite is a new source.
  */
 import type { ExpressionValue } from 'ol/expr/expression.js';
+import ImageLayer from 'ol/layer/Image.js';
 import WebGLTileLayer from 'ol/layer/WebGLTile.js';
+import ImageStatic from 'ol/source/ImageStatic.js';
 import GeoTIFF from 'ol/source/GeoTIFF.js';
 import type { SceneRecord } from '../../../native/api.ts';
 import type { RasterOverlay } from './overlays.ts';
 import { rasterUrl } from '../transport.ts';
 import { registerEpsg } from './projection.ts';
-import { readRasterFacts, type BandStretch } from './stretch.ts';
+import { readRasterSample, stretchOf, type BandStretch, type RasterSample } from './stretch.ts';
 
 export const TRUE_COLOUR = ['B04', 'B03', 'B02'] as const;
+/** Sentinel-2 L1C's 13 bands in their standard order (unnamed bands of a 13-band raster are taken as these). */
+export const S2_BANDS = ['B01', 'B02', 'B03', 'B04', 'B05', 'B06', 'B07', 'B08', 'B8A', 'B09', 'B10', 'B11', 'B12'] as const;
+
+export type CompositeId = 'true' | 'false' | 'swir' | 'single';
+export const COMPOSITES: { id: CompositeId; label: string; bands: readonly string[] | null }[] = [
+  { id: 'true', label: 'True colour (B04/B03/B02)', bands: TRUE_COLOUR },
+  { id: 'false', label: 'False colour (B08/B04/B03)', bands: ['B08', 'B04', 'B03'] },
+  { id: 'swir', label: 'SWIR (B12/B08/B04)', bands: ['B12', 'B08', 'B04'] },
+  { id: 'single', label: 'Single band (grey)', bands: null },
+];
+
+/** What a layer shows: a composite, and for 'single' the 1-based band. */
+export interface Composite {
+  id: CompositeId;
+  band?: number;
+}
+
+/** The band names a raster's bands go by: their own, else (13 bands) the standard S2 order; null when unknown. */
+export function effectiveBandNames(bandNames: (string | null)[]): (string | null)[] {
+  return bandNames.map((name, i) => name?.toUpperCase() ?? (bandNames.length === S2_BANDS.length ? S2_BANDS[i] : null));
+}
+
+/** The 1-based bands of `composite` in a raster with these band names; null when it lacks one of them. */
+export function compositeBands(bandNames: (string | null)[], composite: Composite): number[] | null {
+  if (composite.id === 'single') {
+    const band = composite.band ?? 1;
+    return band >= 1 && band <= Math.max(1, bandNames.length) ? [band] : null;
+  }
+  const wanted = COMPOSITES.find((c) => c.id === composite.id)?.bands ?? TRUE_COLOUR;
+  const names = effectiveBandNames(bandNames);
+  const found = wanted.map((name) => names.indexOf(name) + 1);
+  return found.every((band) => band > 0) ? found : null;
+}
+
+/** Why `composite` cannot be shown for these bands (the missing band names), or null when it can. */
+export function compositeMissing(bandNames: (string | null)[], composite: Composite): string | null {
+  if (compositeBands(bandNames, composite)) return null;
+  const names = effectiveBandNames(bandNames);
+  const wanted = COMPOSITES.find((c) => c.id === composite.id)?.bands ?? [];
+  const missing = wanted.filter((name) => !names.includes(name));
+  return missing.length ? `this raster has no ${missing.join(', ')}` : 'not available for this raster';
+}
 
 /** The 1-based band numbers of red, green and blue: B04/B03/B02 when the scene has them, else its first bands. */
 export function trueColourBands(bandNames: (string | null)[]): number[] {
-  const found = TRUE_COLOUR.map((name) => bandNames.findIndex((band) => band?.toUpperCase() === name) + 1);
-  if (found.every((band) => band > 0)) return found;
+  const found = compositeBands(bandNames, { id: 'true' });
+  if (found) return found;
   if (bandNames.length >= 3) return [1, 2, 3];
   return [1, 1, 1];
+}
+
+/** The bands a layer reads for `composite` (true colour's fallback when the raster lacks its bands). */
+export function layerBands(bandNames: (string | null)[], composite: Composite): number[] {
+  return compositeBands(bandNames, composite) ?? trueColourBands(bandNames);
 }
 
 export interface RasterLayer {
   layer: WebGLTileLayer;
   source: GeoTIFF;
-  /** The 1-based bands of the file on display. */
+  /** The 1-based bands of the file on display (red, green, blue; one for a single band). */
   bands: number[];
+  /** The stretch in use, one per shown band. */
   stretch: BandStretch[];
+  /** The sorted sample of every band of the file (index: band − 1), for other cuts. */
+  sample: RasterSample;
+  /** Restyles the layer with a new stretch (one per shown band); no tile is read again. */
+  setStretch(stretch: BandStretch[]): void;
   /** The file's EPSG code (null: none known). */
   epsg: number | null;
 }
@@ -66,74 +125,165 @@ export interface RasterLayerSpec {
   epsg?: number | null;
   /** Set on the layer (e.g. sceneId, overlayKey, name). */
   properties?: Record<string, unknown>;
+  /** The composite (true colour by default; ignored for uncertainty maps). */
+  composite?: Composite;
+  /** The cumulative cut in percent (2–98 by default). */
+  cut?: { low: number; high: number };
   /**
    * Stretches to use for bands of these names (upper case) instead of the file's own: a reconstruction or a
    * reference drawn with the scene's stretch looks like the scene where it is the scene, so the swipe and the
    * visibility toggle compare pixels, not stretches.
    */
   stretchByName?: Map<string, BandStretch>;
+  /** Called as soon as the stretch sample is read (before the source's header may be): for a first picture. */
+  onSample?: (sample: RasterSample, bands: number[], stretch: BandStretch[]) => void;
 }
 
-/** The stretch of each shown band of a layer, by band name (upper case); unnamed bands are left out. */
-export function stretchByBandName(bandNames: (string | null)[], raster: Pick<RasterLayer, 'bands' | 'stretch'>): Map<string, BandStretch> {
+/** The stretch of each band of a scene at a cut, by band name (upper case); unnamed bands are left out. */
+export function stretchByBandName(bandNames: (string | null)[], sample: RasterSample, cut: { low: number; high: number }): Map<string, BandStretch> {
   const byName = new Map<string, BandStretch>();
-  raster.bands.forEach((band, i) => {
-    const name = bandNames[band - 1];
-    if (name) byName.set(name.toUpperCase(), raster.stretch[i]);
+  effectiveBandNames(bandNames).forEach((name, i) => {
+    if (name && sample.sorted[i]) byName.set(name, stretchOf(sample.sorted[i], cut.low, cut.high));
   });
   return byName;
+}
+
+/** The stretch of each shown band of a layer: the given one by name when there is one, else its own sample's cut. */
+export function layerStretch(spec: Pick<RasterLayerSpec, 'bandNames' | 'kind' | 'cut' | 'stretchByName'>, bands: number[], sample: RasterSample): BandStretch[] {
+  const cut = spec.cut ?? { low: 2, high: 98 };
+  if (spec.kind === 'uncertainty') {
+    // One scale for the bands (0 to the largest band's high point), so their mean means something.
+    const max = Math.max(...bands.map((band) => stretchOf(sample.sorted[band - 1], cut.low, cut.high, true).max));
+    return bands.map(() => ({ min: 0, max }));
+  }
+  const names = effectiveBandNames(spec.bandNames);
+  return bands.map((band) => spec.stretchByName?.get(names[band - 1] ?? '') ?? stretchOf(sample.sorted[band - 1], cut.low, cut.high));
 }
 
 /** Dark purple → teal → yellow (viridis' ends and middle), for uncertainty. */
 const SPREAD_RAMP = [0, [68, 1, 84, 1], 0.5, [33, 145, 140, 1], 1, [253, 231, 37, 1]];
 
-/** Builds the layer of a raster once its stretch is known and its header read. */
+/** Style variables of a stretch: lo<i> and span<i> per shown band (i from 1). */
+function stretchVariables(stretch: BandStretch[]): Record<string, number> {
+  const variables: Record<string, number> = {};
+  stretch.forEach((s, i) => {
+    variables[`lo${i + 1}`] = s.min;
+    variables[`span${i + 1}`] = Math.max(s.max - s.min, Number.MIN_VALUE);
+  });
+  return variables;
+}
+
+/** Samples are per file: a composite change or a second layer of the same file reads none again. */
+const samples = new Map<string, Promise<RasterSample>>();
+
+function sampleOf(url: string, bandCount: number, nodata: number | null, skipZero: boolean, signal?: AbortSignal): Promise<RasterSample> {
+  const key = `${url}|${bandCount}|${nodata}|${skipZero}`;
+  let promise = samples.get(key);
+  if (!promise) {
+    // Not tied to one layer's signal: another layer may wait for it too.
+    promise = readRasterSample(url, Array.from({ length: bandCount }, (_, i) => i + 1), nodata, undefined, skipZero);
+    samples.set(key, promise);
+    promise.catch(() => samples.delete(key));
+  }
+  if (!signal) return promise;
+  return Promise.race([promise, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), { once: true }))]);
+}
+
+/** Forgets the stretch samples of a file (when it may have been rewritten). */
+export function forgetSample(file: string): void {
+  const url = rasterUrl(file);
+  for (const key of [...samples.keys()]) if (key.startsWith(`${url}|`)) samples.delete(key);
+}
+
+/** Builds the layer of a raster: its header and its stretch sample are read in parallel. */
 export async function createRasterLayer(spec: RasterLayerSpec, signal?: AbortSignal): Promise<RasterLayer> {
   if (spec.epsg != null) registerEpsg(spec.epsg);
   const url = rasterUrl(spec.file);
-  const bands = trueColourBands(spec.bandNames);
   const spread = spec.kind === 'uncertainty';
-  // The stretch first (from the smallest useful overview), then the source: OpenLayers scales each band's
-  // [min, max] to 0–255 as it decodes tiles (normalize), so the GPU gets 8-bit textures, which every WebGL
-  // implementation supports (float textures are not reliable without a GPU).
-  const facts = await readRasterFacts(url, bands, spec.nodata ?? null, signal, spread);
-  if (spec.epsg == null && facts.epsg !== null) registerEpsg(facts.epsg);
-  // An uncertainty map's bands share one scale (0 to the largest band's 98 % point), so their mean means something.
-  const stretch = spread
-    ? facts.stretch.map(() => ({ min: 0, max: Math.max(...facts.stretch.map((s) => s.max)) }))
-    : facts.stretch.map((own, i) => spec.stretchByName?.get(spec.bandNames[bands[i] - 1]?.toUpperCase() ?? '') ?? own);
-  const perFileBand = (pick: (s: BandStretch) => number): (number | undefined)[] => {
-    const values: (number | undefined)[] = new Array(Math.max(spec.bandNames.length, ...bands)).fill(undefined);
-    bands.forEach((band, i) => (values[band - 1] = pick(stretch[i])));
-    return values;
-  };
+  const bands = spread ? trueColourBands(spec.bandNames) : layerBands(spec.bandNames, spec.composite ?? { id: 'true' });
+  const sampling = sampleOf(url, Math.max(spec.bandNames.length, ...bands), spec.nodata ?? null, spread, signal);
   const source = new GeoTIFF({
-    sources: [{ url, bands, min: perFileBand((s) => s.min) as number[], max: perFileBand((s) => s.max) as number[] }],
-    normalize: true,
+    sources: [{ url, bands, ...(spec.nodata != null ? { nodata: spec.nodata } : {}) }],
+    normalize: false,
     interpolate: false,
     sourceOptions: { allowFullFile: false },
   });
+  let sample: RasterSample;
   try {
-    await waitReady(source, signal);
+    [sample] = await Promise.all([
+      sampling.then((read) => {
+        if (!signal?.aborted && spec.onSample) spec.onSample(read, bands, layerStretch(spec, bands, read));
+        return read;
+      }),
+      waitReady(source, signal),
+    ]);
   } catch (e) {
     source.dispose();
     throw e;
   }
-  // With a nodata value the source adds an alpha band after the colour bands (0 where any band is nodata).
-  const alpha = source.bandCount > bands.length ? ['band', source.bandCount] : 1;
+  if (spec.epsg == null && sample.epsg !== null) registerEpsg(sample.epsg);
+  const stretch = layerStretch(spec, bands, sample);
+  // With a nodata value the source adds an alpha band after the colour bands (255 where no band is nodata).
+  const alpha: ExpressionValue = source.bandCount > bands.length ? ['clamp', ['band', source.bandCount], 0, 1] : 1;
+  const stretched = (i: number): ExpressionValue => ['clamp', ['/', ['-', ['band', i], ['var', `lo${i}`]], ['var', `span${i}`]], 0, 1];
   let color: ExpressionValue;
   if (spread) {
-    const mean = ['/', ['+', ['band', 1], ['band', 2], ['band', 3]], 3];
-    color = ['case', ['==', mean, 0], [0, 0, 0, 0], ['interpolate', ['linear'], mean, ...SPREAD_RAMP]];
+    const mean = ['/', ['+', stretched(1), stretched(2), stretched(3)], 3];
+    color = ['case', ['==', ['+', ['band', 1], ['band', 2], ['band', 3]], 0], [0, 0, 0, 0], ['interpolate', ['linear'], mean, ...SPREAD_RAMP]];
+  } else if (bands.length === 1) {
+    color = ['array', stretched(1), stretched(1), stretched(1), alpha];
   } else {
-    color = ['array', ['band', 1], ['band', 2], ['band', 3], alpha];
+    color = ['array', stretched(1), stretched(2), stretched(3), alpha];
   }
   const layer = new WebGLTileLayer({
     source,
-    style: { color },
+    style: { color, variables: stretchVariables(stretch) },
     properties: spec.properties ?? {},
   });
-  return { layer, source, bands, stretch, epsg: spec.epsg ?? facts.epsg };
+  const raster: RasterLayer = {
+    layer,
+    source,
+    bands,
+    stretch,
+    sample,
+    epsg: spec.epsg ?? sample.epsg,
+    setStretch(next) {
+      raster.stretch = next;
+      layer.updateStyleVariables(stretchVariables(next));
+    },
+  };
+  return raster;
+}
+
+/**
+ * A first, coarse picture of a raster while its tiles load: the stretch sample (its smallest useful overview,
+ * already read) as a static image over the raster's extent, in `composite` bands and `stretch`.
+ */
+export function createPreviewLayer(sample: RasterSample, bands: number[], stretch: BandStretch[], projection: string): ImageLayer<ImageStatic> {
+  const { width, height } = sample;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext('2d')!;
+  const image = context.createImageData(width, height);
+  const channels = bands.length === 1 ? [bands[0], bands[0], bands[0]] : bands;
+  const stretches = bands.length === 1 ? [stretch[0], stretch[0], stretch[0]] : stretch;
+  for (let p = 0; p < width * height; p++) {
+    let valid = true;
+    for (let c = 0; c < 3; c++) {
+      const value = sample.raw[channels[c] - 1][p];
+      if (Number.isNaN(value) || value === sample.nodata) valid = false;
+      const { min, max } = stretches[c];
+      image.data[p * 4 + c] = Math.max(0, Math.min(255, ((value - min) / (max - min)) * 255));
+    }
+    image.data[p * 4 + 3] = valid ? 255 : 0;
+  }
+  context.putImageData(image, 0, 0);
+  const [minX, minY, maxX, maxY] = sample.bbox;
+  return new ImageLayer({
+    source: new ImageStatic({ url: canvas.toDataURL(), imageExtent: [minX, minY, maxX, maxY], projection, interpolate: false }),
+    properties: { name: 'preview' },
+  });
 }
 
 /** Builds the layer of `scene` once its stretch is known and its header read. */
