@@ -274,6 +274,8 @@ test('open the app, click the T33UUU scene: the map shows it, fast, with no cons
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const cursor = await page.getByTestId('cursor').innerText();
   assert.match(cursor, /EPSG:32633 3\d{5} E 58\d{5} N · 52\.\d+° 12\.\d+°/);
+  assert.ok(await page.getByTestId('cursor').isVisible(), 'the cursor readout is not on screen');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'cursor.png') });
   await page.getByRole('button', { name: 'Zoom to layer' }).click();
 
   assert.deepEqual(problems, []);
