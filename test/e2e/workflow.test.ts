@@ -11,98 +11,48 @@
  * test/e2e/artifacts/workflow-*.png. Needs /usr/bin/chromium and the sample data in ../shared/data.
  */
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { buildRenderer, CHROMIUM, cyanPixels, launchChromium, startServe, watchPage, type Served } from '../helpers/browser.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { gdalinfo } from '../helpers/gdal.ts';
 
-const CHROMIUM = process.env.CLEARSKY_CHROMIUM ?? '/usr/bin/chromium';
 const SCENE = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
 const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
-const run = promisify(execFile);
 
 let work: string;
-let server: ChildProcess | undefined;
+let server: Served | undefined;
 let url: string;
 let context: BrowserContext | undefined;
 
 const started = Date.now();
 const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 
-async function startServe(): Promise<string> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'serve', '--port', '0', '--json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout! });
-  return await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`clearsky serve printed no address in 60 s: ${stderr}`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`clearsky serve exited with ${code}: ${stderr}`)));
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-}
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
   await fs.mkdir(ARTIFACTS, { recursive: true });
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-workflow-'));
-  await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
+  await buildRenderer();
   step('renderer built');
-  url = await startServe();
+  server = await startServe([], work);
+  url = server.url;
   step(`serving ${url}`);
-  context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  context = await launchChromium(path.join(work, 'chromium-profile'));
 });
 
 after(async () => {
   await context?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill('SIGINT');
-    const timer = setTimeout(() => server?.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await server?.stop();
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
-/** Console errors, page errors, failed requests, HTTP errors and requests to other hosts. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => {
-    // The event stream is aborted when the page closes; anything else failing is a problem.
-    if (!request.url().endsWith('/api/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`);
-  });
-  page.on('request', (request) => {
-    const u = new URL(request.url());
-    if (!['127.0.0.1', ''].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) problems.push(`request to another host: ${request.url()}`);
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  return problems;
-}
 
 async function shot(page: Page, name: string): Promise<PNG> {
   return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `workflow-${name}.png`) }));
@@ -126,17 +76,6 @@ function spread(png: PNG, box: { x: number; y: number; width: number; height: nu
   return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
 }
 
-/** Pixels that are cyan (the mask outline) in a region of a screenshot. */
-function cyanPixels(png: PNG, box: { x: number; y: number; width: number; height: number }): number {
-  let count = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * png.width + x) * 4;
-      if (png.data[i] < 90 && png.data[i + 1] > 180 && png.data[i + 2] > 180) count++;
-    }
-  }
-  return count;
-}
 
 /**
  * The screen rectangle of the scene, fitted in the map: along the map's middle row and middle column (clear of
@@ -165,7 +104,7 @@ function sceneRect(png: PNG, box: { x: number; y: number; width: number; height:
 
 test('the workflow: create a project, import, plan tiles, run, watch, see the result, inspect, edit the mask, export', { timeout: 600_000 }, async () => {
   const page = await context!.newPage();
-  const problems = watch(page);
+  const problems = watchPage(page);
   await page.goto(url);
 
   // 1. No project yet: the start panel creates one.
@@ -230,7 +169,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   assert.ok(pick >= 0, `no mask with 15–60 % cloud among ${covers.length}`);
   await masks.nth(pick).click();
   await page.waitForTimeout(1500);
-  const outlined = cyanPixels(await shot(page, '4-mask-outline'), mapBox);
+  const outlined = cyanPixels(await shot(page, '4-mask-outline'), mapBox, 180);
   assert.ok(outlined > 50, `the mask outline is not drawn in cyan (${outlined} cyan pixels)`);
   step(`mask chosen (${(covers[pick] * 100).toFixed(0)} % cloud), outline drawn`);
 
@@ -319,7 +258,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await page.getByText('Run #1 reconstruction').first().waitFor({ timeout: 60_000 });
   await page.waitForTimeout(2000);
   const resultShot = await shot(page, '8-result');
-  assert.ok(cyanPixels(resultShot, mapBox) > 50, 'the outline is gone with the result shown');
+  assert.ok(cyanPixels(resultShot, mapBox, 180) > 50, 'the outline is gone with the result shown');
   step('result overlay shown');
 
   // 8. Inspect a pixel (key I): the scene's bands, and the reconstruction's.
@@ -343,7 +282,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   const cx = editBox.x + editBox.width / 2;
   const cy = editBox.y + editBox.height * 0.75;
   const drawn = { x: cx - 70, y: cy - 50, width: 140, height: 100 };
-  const cyanBefore = cyanPixels(await shot(page, '10-mask-edit'), drawn);
+  const cyanBefore = cyanPixels(await shot(page, '10-mask-edit'), drawn, 180);
   for (const [dx, dy] of [[-60, -40], [60, -40], [60, 40], [-60, 40]]) {
     await page.mouse.click(cx + dx, cy + dy);
     await page.waitForTimeout(300);
@@ -362,7 +301,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await page.getByTestId('chosen-mask').filter({ hasText: `v${version + 1}` }).waitFor({ timeout: 120_000 });
   await page.getByTestId('mask-edit-bar').waitFor({ state: 'detached' });
   await page.waitForTimeout(2000);
-  const cyanAfter = cyanPixels(await shot(page, '11-mask-saved'), drawn);
+  const cyanAfter = cyanPixels(await shot(page, '11-mask-saved'), drawn, 180);
   assert.ok(cyanAfter > cyanBefore + 100, `the new version's outline does not show the drawn polygon (${cyanBefore} → ${cyanAfter} cyan pixels)`);
   assert.ok((await page.getByTestId('mask').filter({ hasText: `v${version + 1}` }).count()) === 1, 'the new version is not in the catalogue');
   step(`mask saved as version ${version + 1}`);
