@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { RASTERS_FOLDER, RUNS_FOLDER } from '../native/catalogue/project.ts';
-import { CONTENT_SECURITY_POLICY, CONTENT_TYPES, decodeSegments, openConfined, parseRange, type OpenFile } from '../native/server.ts';
+import { CONTENT_TYPES, decodeSegments, openConfined, parseRange, SECURITY_HEADERS, type OpenFile } from '../native/server.ts';
 
 import { APP_HOST, APP_ORIGIN, SCHEME } from './channels.ts';
 
@@ -28,13 +28,6 @@ export const SCHEME_PRIVILEGES = {
   privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true },
 } as const;
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
 
 export interface ProtocolOptions {
   /** The built renderer (renderer/dist); without it only rasters are served. */

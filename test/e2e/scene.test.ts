@@ -111,8 +111,6 @@ let server: Served | undefined;
 let url: string;
 let context: BrowserContext | undefined;
 
-
-
 const started = Date.now();
 const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 
@@ -156,7 +154,6 @@ after(async () => {
   await server?.stop(5000);
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
-
 
 /** Mean and standard deviation of the luminance, and the share of opaque pixels, of a PNG's region. */
 function pngStats(png: PNG, box: { x: number; y: number; width: number; height: number }): { opaque: number; mean: number; sd: number } {
@@ -229,7 +226,6 @@ test('open the app, click the T33UUU scene: the map shows it, fast, with no cons
   await page.close();
 });
 
-
 /** A screenshot of `clip` once the map has settled: two shots 400 ms apart that are the same (at most 20 s). */
 async function settledShot(page: Page, clip: Box, name?: string): Promise<PNG> {
   let previous: Buffer | undefined;
@@ -260,7 +256,6 @@ function meanDifference(a: PNG, b: PNG, box: Box): number {
   }
   return sum / n;
 }
-
 
 /** Where the map's cursor readout says the mouse is, in the scene CRS. */
 async function cursorAt(page: Page, x: number, y: number): Promise<[number, number]> {

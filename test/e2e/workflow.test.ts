@@ -34,7 +34,6 @@ let context: BrowserContext | undefined;
 const started = Date.now();
 const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 
-
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
   await fs.mkdir(ARTIFACTS, { recursive: true });
@@ -52,7 +51,6 @@ after(async () => {
   await server?.stop();
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
-
 
 async function shot(page: Page, name: string): Promise<PNG> {
   return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `workflow-${name}.png`) }));
@@ -75,7 +73,6 @@ function spread(png: PNG, box: { x: number; y: number; width: number; height: nu
   const mean = sum / n;
   return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
 }
-
 
 /**
  * The screen rectangle of the scene, fitted in the map: along the map's middle row and middle column (clear of
