@@ -33,6 +33,11 @@ export const RunRequest = z.object({
   /** The part of the target to reconstruct (pixels); default the whole scene. */
   area: window.optional(),
   backend: z.enum(['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu']).default('auto'),
+  /**
+   * The paper's evaluation protocol: the target is clear under the mask (a real mask of another date), so its
+   * pixels there are ground truth. They are hidden from the method, and the result is scored against them.
+   */
+  groundTruth: z.boolean().default(false),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;
@@ -183,6 +188,25 @@ export type ImportOutcome =
   | { path: string; status: 'unsure'; candidates: string[]; reason: string }
   | { path: string; status: 'failed'; error: string };
 
+/** Scores of a reconstruction against ground truth, in METHOD.md's ÷2000 reflectance scale (null: undefined). */
+export interface QualityScores {
+  ssim: number | null;
+  rmse: number | null;
+  mae: number | null;
+  /** dB, peak 2.0; null when the result equals the truth. */
+  psnr: number | null;
+  /** Mean spectral angle, radians. */
+  sam: number | null;
+}
+
+/** A ground-truth run's (or tile's) quality: under the mask, and over the whole area. */
+export interface RunMetrics {
+  masked: QualityScores;
+  whole: QualityScores;
+  /** Pixels under the mask that were scored. */
+  maskedPixels: number;
+}
+
 export type RunStatus = 'queued' | 'running' | 'mosaicking' | 'done' | 'partial' | 'failed' | 'cancelled';
 export type TileStatus = 'pending' | 'running' | 'done' | 'failed' | 'clear';
 
@@ -195,6 +219,8 @@ export interface TileRecord {
   loss: number | null;
   seconds: number | null;
   error: string | null;
+  /** Ground-truth runs: the tile's scores over its window, once the run is done; null otherwise. */
+  metrics: RunMetrics | null;
 }
 
 export interface ResultRecord {
@@ -217,6 +243,8 @@ export interface RunRecord {
   finishedAt: string | null;
   tiles: { total: number; pending: number; running: number; done: number; failed: number; clear: number };
   results: ResultRecord[];
+  /** Ground-truth runs: the scores of the finished result; null otherwise. */
+  metrics: RunMetrics | null;
 }
 
 /** Events, pushed to subscribers (SSE in browser mode, IPC in Electron); rate-limited per tile. */

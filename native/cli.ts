@@ -35,7 +35,7 @@ const USAGE = `usage:
   clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--workers N] [--backend ...]
-               [--detach] [--json]
+               [--ground-truth] [--detach] [--json]
   clearsky resume DIR [--workers N] [--json]      work every unfinished run of the project to its end
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
@@ -212,6 +212,7 @@ async function main(argv: string[]): Promise<number> {
         method: { type: 'string', default: 'dip' }, mode: { type: 'string', default: 'basic' }, seed: { type: 'string' }, seeds: { type: 'string' },
         'no-stitch': { type: 'boolean', default: false }, tile: { type: 'string' }, overlap: { type: 'string' }, area: { type: 'string' },
         workers: { type: 'string' }, detach: { type: 'boolean', default: false }, name: { type: 'string' },
+        'ground-truth': { type: 'boolean', default: false },
       }, true);
       const area = v.area === undefined ? undefined : integerList(v.area as string, '--area');
       if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target');
@@ -231,6 +232,7 @@ async function main(argv: string[]): Promise<number> {
         overlap: v.overlap === undefined ? undefined : integer(v.overlap, '--overlap'),
         area: area && { x: area[0], y: area[1], width: area[2], height: area[3] },
         backend: parseBackendChoice(v.backend as string),
+        groundTruth: v['ground-truth'] as boolean,
       }, { detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
       console.log(v.json ? JSON.stringify(run) : formatRuns([run]));
       return run.status === 'failed' ? 1 : 0;

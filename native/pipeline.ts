@@ -10,7 +10,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { inverseDistanceFill, referenceSubstitution } from './dip/baselines.ts';
-import { createImage, type Image, type Mask } from './dip/image.ts';
+import { createImage, cropMask, hideMasked, type Image, type Mask } from './dip/image.ts';
 import { inpaint, type InpaintOptions, type SeedRun } from './dip/inpaint.ts';
 import type { Mode } from './dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from './dip/optimise.ts';
@@ -46,6 +46,8 @@ export interface ReconstructionSettings {
   steps?: number;
   seeds: number[];
   stitch: boolean;
+  /** The target is ground truth under the mask: the method must not see those pixels (ground-truth.ts). */
+  groundTruth?: boolean;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
 }
 
@@ -139,7 +141,7 @@ export async function censusTiles(plan: TilePlan, inputs: RunInputs): Promise<Ti
   const cloud = (await inputs.mask.read(whole)).data;
   const valid = cloud.includes(1) ? await validPixels(inputs, whole) : undefined;
   const totals = { cloudPixels: 0, validPixels: 0 };
-  return plan.tiles.map((tile) => ({ tile, ...censusTile(plan, tile, cropPixels(cloud, whole.width, tile.window), valid && cropPixels(valid, whole.width, tile.window), totals) }));
+  return plan.tiles.map((tile) => ({ tile, ...censusTile(plan, tile, cropMask({ ...whole, data: cloud }, tile.window).data, valid && cropMask({ ...whole, data: valid }, tile.window).data, totals) }));
 }
 
 /**
@@ -165,15 +167,6 @@ function censusTile(plan: TilePlan, tile: Tile, cloud: Uint8Array, valid: Uint8A
   return { cloudy, clear };
 }
 
-/** The pixels of `window` out of a row-major array `width` pixels wide that starts at (0, 0). */
-function cropPixels(pixels: Uint8Array, width: number, window: Window): Uint8Array {
-  const out = new Uint8Array(window.width * window.height);
-  for (let row = 0; row < window.height; row++) {
-    const from = (window.y + row) * width + window.x;
-    out.set(pixels.subarray(from, from + window.width), row * window.width);
-  }
-  return out;
-}
 
 /** The part of a tile up to where the next tile (right, below) starts: the cores partition the area. */
 function coreOf(plan: TilePlan, tile: Tile): { width: number; height: number } {
@@ -212,6 +205,7 @@ export async function reconstructTile(
   const names = inputs.target.bandNames.map((name, band) => name ?? `band ${band + 1}`);
   const window = await inputs.sources.read(tile.window);
   const cloud: Mask = await inputs.mask.read(tile.window);
+  if (settings.groundTruth) window.s2 = hideMasked(window.s2, cloud);
   if (settings.method !== 'dip') {
     if (settings.method === 'reference-fit' && !window.reference) throw new InputError(undefined, 'the reference-fit baseline needs a reference');
     const filled = settings.method === 'idw-fill' ? inverseDistanceFill(window.s2, cloud) : referenceSubstitution(window.s2, window.reference!, cloud);
@@ -290,6 +284,11 @@ export async function writeRunOutputs(
     }
     return keep;
   };
+  // What the result shows where nothing was reconstructed (a failed tile): the input, but never the hidden truth.
+  const readShown = async (window: Window): Promise<Float32Array> => {
+    const raw = await inputs.sources.readRaw(window);
+    return settings.groundTruth ? hideMasked(raw, await inputs.mask.read(window)).data : raw.data;
+  };
   const { files } = inputs;
   const metadata = provenance({
     mode: settings.method === 'dip' ? (settings.mode ?? 'basic') : 'none',
@@ -311,7 +310,7 @@ export async function writeRunOutputs(
   try {
     await writeGeoTiffFromBlocks(
       outputs.out,
-      timed(mosaicSource({ plan, results, bands: { first: 0, count: bands }, readInput: async (w) => (await inputs.sources.readRaw(w)).data, readKeep: keepFor }, bands)),
+      timed(mosaicSource({ plan, results, bands: { first: 0, count: bands }, readInput: readShown, readKeep: keepFor }, bands)),
       { dataType: info.dataType, like, pixelOffset, bandNames, nodata: info.nodata, metadata },
     );
     written.push(outputs.out);

@@ -38,10 +38,11 @@ import { copyRaster } from './raster/copy-raster.ts';
 import { importFiles } from './catalogue/import.ts';
 import { editMask } from './catalogue/edit-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
-import { listMasks, maskFile } from './catalogue/masks.ts';
+import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
 import { listRefs, refFile } from './catalogue/refs.ts';
-import { listScenes, sceneFile } from './catalogue/scenes.ts';
+import { getScene, listScenes, sceneFile } from './catalogue/scenes.ts';
+import { ssimBorder } from './dip/metrics.ts';
 
 export interface ServiceOptions extends RunnerOptions {
   /** Run jobs in this process's worker pool (default). Without, runs are only queued, listed and cancelled. */
@@ -97,6 +98,7 @@ export class Service implements ProjectApi {
     const relative = (absolute: string) => this.catalogue.relative(absolute);
     const mask = maskFile(this.catalogue, request.maskId);
     if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
+    if (request.groundTruth) checkGroundTruth(this.catalogue, request);
     const inputs: RunInputFiles = {
       target: relative(sceneFile(this.catalogue, request.targetSceneId)),
       mask: relative(mask.file),
@@ -190,5 +192,23 @@ export class Service implements ProjectApi {
   async close(): Promise<void> {
     await this.runner?.close();
     this.catalogue.close();
+  }
+}
+
+/**
+ * A ground-truth run scores the result against the target under the mask, which only means something when the
+ * target is clear there: the mask must come from another date than the target (its own marks its own clouds).
+ */
+function checkGroundTruth(project: Project, request: RunRequest): void {
+  const scene = getScene(project, request.targetSceneId);
+  const mask = getMask(project, request.maskId);
+  const sameDay = mask.acquired !== null && scene.acquired !== null && mask.acquired.slice(0, 10) === scene.acquired.slice(0, 10);
+  if (mask.sceneId === scene.id || sameDay) {
+    throw new InputError(undefined, `mask '${mask.name}' is the cloud mask of '${scene.name}' itself: under it lies cloud, not ground truth. For a ground-truth run, choose a clear target and a mask of another date`);
+  }
+  const area = request.area ?? scene.grid;
+  const smallest = 2 * ssimBorder() + 1;
+  if (area.width < smallest || area.height < smallest) {
+    throw new InputError(undefined, `a ground-truth run is scored with SSIM, whose window needs an area of at least ${smallest}×${smallest} pixels, not ${area.width}×${area.height}`);
   }
 }

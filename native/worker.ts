@@ -8,6 +8,7 @@
  */
 import { detectBackends, selectBackend, parseBackendChoice } from './dip/backends/select.ts';
 import { InputError } from './errors.ts';
+import { scoreGroundTruth } from './ground-truth.ts';
 import type { FromWorker, ProbeAnswer, RunContext, Task, ToWorker } from './jobs/protocol.ts';
 import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type RunInputs } from './pipeline.ts';
 import { TileResultFolder } from './raster/tile-results.ts';
@@ -88,7 +89,8 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
   const folder = await TileResultFolder.open(task.run.tileFolder, plan, inputs.target.info);
   if (task.kind === 'mosaic') {
     await writeRunOutputs(inputs, plan, folder, { ...task.run.settings, backend: task.run.backend }, task.outputs);
-    return { type: 'done', runId, kind: 'mosaic' };
+    const metrics = task.scoreTiles && (await scoreGroundTruth(inputs, task.outputs.out, task.scoreTiles.map((index) => plan.tiles[index])));
+    return { type: 'done', runId, kind: 'mosaic', metrics };
   }
   const tile = plan.tiles[task.tileIndex];
   const start = performance.now();

@@ -126,6 +126,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX refs_by_source ON refs(source_sha256);
   CREATE INDEX masks_by_source ON masks(source_sha256);
   `,
+  // 3: a ground-truth run's scores (the tiles' already have a column).
+  `
+  ALTER TABLE runs ADD COLUMN metrics TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

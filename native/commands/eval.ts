@@ -4,7 +4,7 @@
  */
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
 import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
-import { maskCover, type Image, type Mask } from '../dip/image.ts';
+import { hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction } from '../dip/metrics.ts';
 import type { Mode } from '../dip/modes.ts';
@@ -62,7 +62,7 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
   for (const [i, mask] of masks.entries()) {
     const band = command.maskBands[i];
     const cover = maskCover(mask);
-    const cloudy = pasteMask(truth, mask);
+    const cloudy = hideMasked(truth, mask);
     const row = (method: string, seed: number | null, pred: Image, secondsPerStep: number | null): EvalRow => {
       const scores = scoreReconstruction(truth, pred, mask);
       return { mask: band, cover, method, seed, ssim_mask: scores.masked.ssim, rmse_mask: scores.masked.rmse, ssim_whole: scores.whole.ssim, rmse_whole: scores.whole.rmse, seconds_per_step: secondsPerStep };
@@ -85,12 +85,6 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
   return rows;
 }
 
-/** The clear target with the cloudy pixels blanked: nothing under the mask can leak into a method. */
-function pasteMask(truth: Image, mask: Mask): Image {
-  const out = { ...truth, data: truth.data.slice() };
-  for (let p = 0; p < mask.data.length; p++) if (mask.data[p]) out.data.fill(0, p * truth.bands, (p + 1) * truth.bands);
-  return out;
-}
 
 /** A table like the paper's Table 2: per method, the median over masks and seeds. */
 export function formatEvalTable(rows: EvalRow[]): string {

@@ -4,7 +4,7 @@
  * a crash, a reboot, or runs queued with --detach), `clearsky runs` lists them, `clearsky cancel` stops one.
  * All of them go through the Service, as the desktop app does.
  */
-import type { ApiEvent, RunRecord, RunRequestInput } from '../api.ts';
+import type { ApiEvent, RunMetrics, RunRecord, RunRequestInput } from '../api.ts';
 import { Service, type ServiceOptions } from '../service.ts';
 
 const FINISHED = ['done', 'partial', 'failed', 'cancelled'];
@@ -98,6 +98,14 @@ export function formatRuns(runs: RunRecord[]): string {
     const cloudy = r.tiles.total - r.tiles.clear;
     const how = r.request.method === 'dip' ? `dip/${r.request.mode}` : r.request.method;
     lines.push(`${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${`${r.tiles.done}/${cloudy}`.padEnd(18)} ${how.padEnd(16)} ${r.createdAt.padEnd(25)} ${r.results.map((x) => `${x.id} ${x.kind}`).join(', ')}${r.error ? `  (${r.error})` : ''}`);
+    if (r.metrics) lines.push(`     ${formatMetrics(r.metrics)}`);
   }
   return lines.join('\n');
+}
+
+/** A ground-truth run's scores on one line (METHOD.md's ÷2000 scale). */
+export function formatMetrics(metrics: RunMetrics): string {
+  const figure = (value: number | null, digits = 3) => (value === null ? '–' : value.toFixed(digits));
+  const { masked, whole } = metrics;
+  return `vs ground truth: under the mask (${metrics.maskedPixels} px) SSIM ${figure(masked.ssim)} RMSE ${figure(masked.rmse)} PSNR ${figure(masked.psnr, 1)} dB SAM ${figure(masked.sam)} rad; whole SSIM ${figure(whole.ssim)} RMSE ${figure(whole.rmse)}`;
 }

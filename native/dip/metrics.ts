@@ -11,10 +11,10 @@
  * evaluation table can still show the whole-image scores.
  */
 import { checkMaskGrid, checkSameImageGrid } from './grid-checks.ts';
-import type { Image, Mask } from './image.ts';
-import { DATA_RANGE, ssimScores, type SsimOptions } from './ssim.ts';
+import { cropImage, cropMask, type Image, type Mask, type PixelWindow } from './image.ts';
+import { DATA_RANGE, ssimBorder, ssimScores, ssimSums, type SsimOptions, type SsimSums } from './ssim.ts';
 
-export { DATA_RANGE, describeSsim, maskedSsim, ssim, ssimMap, ssimScores, type SsimOptions, type SsimWindow } from './ssim.ts';
+export { DATA_RANGE, describeSsim, maskedSsim, ssim, ssimBorder, ssimMap, ssimScores, type SsimOptions, type SsimWindow } from './ssim.ts';
 
 export interface Scores {
   rmse: number;
@@ -60,6 +60,64 @@ export function psnr(truth: Image, pred: Image, mask?: Mask): number {
 /** Mean spectral angle (radians) over the whole image, or over the masked pixels when a mask is given. */
 export function sam(truth: Image, pred: Image, mask?: Mask): number {
   return selectedScores(truth, pred, mask).sam;
+}
+
+/**
+ * The scores of an image too large to hold at once, added up block by block (e.g. overlapping tiles): each block
+ * counts only its `core`, the pixels no other block counts. The result equals scoreReconstruction on the whole
+ * image as long as each core lies at least ssimBorder() pixels inside its block wherever it is not at the
+ * image's edge (the SSIM window must see the same neighbours).
+ */
+export class BlockScores {
+  private readonly whole = emptySums();
+  private readonly masked = emptySums();
+  private readonly ssim: SsimSums = { wholeSum: 0, wholeCount: 0, maskedSum: 0, maskedCount: 0 };
+  private bands = 0;
+
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+    private readonly options: SsimOptions = {},
+  ) {}
+
+  /** `block`: where the images lie in the whole image; `core`: the part of it to count (whole-image pixels). */
+  add(truth: Image, pred: Image, mask: Mask, block: PixelWindow, core: PixelWindow): void {
+    const local = { ...core, x: core.x - block.x, y: core.y - block.y };
+    const sums = errorSums(cropImage(truth, local), cropImage(pred, local), cropMask(mask, local));
+    mergeSums(this.whole, sums.whole);
+    mergeSums(this.masked, sums.masked);
+    // The whole-image SSIM leaves out the image's border, wherever in the blocks it falls.
+    const pad = ssimBorder(this.options.window);
+    const left = Math.max(core.x, pad);
+    const top = Math.max(core.y, pad);
+    const right = Math.min(core.x + core.width, this.width - pad);
+    const bottom = Math.min(core.y + core.height, this.height - pad);
+    const whole = { x: left - block.x, y: top - block.y, width: Math.max(0, right - left), height: Math.max(0, bottom - top) };
+    const structural = ssimSums(truth, pred, mask, { masked: local, whole }, this.options);
+    this.ssim.wholeSum += structural.wholeSum;
+    this.ssim.wholeCount += structural.wholeCount;
+    this.ssim.maskedSum += structural.maskedSum;
+    this.ssim.maskedCount += structural.maskedCount;
+    this.bands = truth.bands;
+  }
+
+  /** The scores of every pixel added so far; NaN where nothing was counted. */
+  result(): ReconstructionScores & { maskedPixels: number } {
+    const { ssim } = this;
+    return {
+      whole: { ...pixelScores(this.whole, this.bands), ssim: ssim.wholeCount ? ssim.wholeSum / ssim.wholeCount : NaN },
+      masked: { ...pixelScores(this.masked, this.bands), ssim: ssim.maskedCount ? ssim.maskedSum / ssim.maskedCount : NaN },
+      maskedPixels: this.masked.pixels,
+    };
+  }
+}
+
+function mergeSums(into: ErrorSums, from: ErrorSums): void {
+  into.pixels += from.pixels;
+  into.squared += from.squared;
+  into.absolute += from.absolute;
+  into.angle += from.angle;
+  into.anglePixels += from.anglePixels;
 }
 
 interface ErrorSums {

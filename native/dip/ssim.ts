@@ -11,7 +11,7 @@
  */
 import { InputError } from '../errors.ts';
 import { checkMaskGrid, checkSameImageGrid } from './grid-checks.ts';
-import { createImage, type Image, type Mask } from './image.ts';
+import { createImage, type Image, type Mask, type PixelWindow as Window } from './image.ts';
 
 /**
  * The value range of our reflectance scale: digital numbers are clipped to [0, 10000] and divided by 2000
@@ -179,27 +179,54 @@ export interface SsimScores {
 
 /** Whole-image and masked-region SSIM in one pass over the bands. */
 export function ssimScores(truth: Image, pred: Image, mask: Mask, options: SsimOptions = {}): SsimScores {
-  checkMaskGrid(truth, mask, 'truth');
-  const window = options.window ?? 'gaussian';
-  const pad = (windowSpec(window).weights.length - 1) / 2;
+  const pad = ssimBorder(options.window);
   const { width, height } = truth;
-  let wholeSum = 0;
-  let wholeCount = 0;
-  let maskedSum = 0;
-  let maskedCount = 0;
-  forEachBandSsimMap(truth, pred, window, (_band, map) => {
-    for (let row = pad; row < height - pad; row++) {
-      for (let col = pad; col < width - pad; col++) wholeSum += map[row * width + col];
+  const sums = ssimSums(truth, pred, mask, {
+    masked: { x: 0, y: 0, width, height },
+    whole: { x: pad, y: pad, width: width - 2 * pad, height: height - 2 * pad },
+  }, options);
+  return { whole: sums.wholeSum / sums.wholeCount, masked: sums.maskedCount ? sums.maskedSum / sums.maskedCount : NaN };
+}
+
+/** The border (window − 1) / 2 pixels wide that the whole-image score leaves out. */
+export function ssimBorder(window: SsimWindow = 'gaussian'): number {
+  return (windowSpec(window).weights.length - 1) / 2;
+}
+
+/** Sums of SSIM map values (all bands) and how many were summed, for the whole-image and the masked score. */
+export interface SsimSums {
+  wholeSum: number;
+  wholeCount: number;
+  maskedSum: number;
+  maskedCount: number;
+}
+
+/**
+ * The SSIM map of `truth` against `pred`, summed over `regions.whole` for the whole-image score and over the
+ * masked pixels of `regions.masked` for the masked one (pixel windows of these images). Scoring a large image
+ * block by block adds these up: a block's map equals the whole image's wherever the block extends at least
+ * `ssimBorder()` pixels beyond the region (or the region meets the image's edge), since the window is that wide.
+ */
+export function ssimSums(truth: Image, pred: Image, mask: Mask, regions: { masked: Window; whole: Window }, options: SsimOptions = {}): SsimSums {
+  checkMaskGrid(truth, mask, 'truth');
+  const { width } = truth;
+  const sums: SsimSums = { wholeSum: 0, wholeCount: 0, maskedSum: 0, maskedCount: 0 };
+  const { whole, masked } = regions;
+  forEachBandSsimMap(truth, pred, options.window ?? 'gaussian', (_band, map) => {
+    for (let row = whole.y; row < whole.y + whole.height; row++) {
+      for (let col = whole.x; col < whole.x + whole.width; col++) sums.wholeSum += map[row * width + col];
     }
-    wholeCount += (height - 2 * pad) * (width - 2 * pad);
-    for (let p = 0; p < map.length; p++) {
-      if (mask.data[p]) {
-        maskedSum += map[p];
-        maskedCount++;
+    sums.wholeCount += Math.max(0, whole.height) * Math.max(0, whole.width);
+    for (let row = masked.y; row < masked.y + masked.height; row++) {
+      for (let p = row * width + masked.x, end = p + masked.width; p < end; p++) {
+        if (mask.data[p]) {
+          sums.maskedSum += map[p];
+          sums.maskedCount++;
+        }
       }
     }
   });
-  return { whole: wholeSum / wholeCount, masked: maskedCount ? maskedSum / maskedCount : NaN };
+  return sums;
 }
 
 /** Whole-image SSIM (skimage's returned mean). */

@@ -2,6 +2,7 @@
  * Messages between the job runner and its worker processes (over the child-process IPC channel; in Electron,
  * a utility process's port). Plain JSON. Paths are absolute: workers know nothing of the catalogue.
  */
+import type { GroundTruthScores } from '../ground-truth.ts';
 import type { ReconstructionSettings, RunInputFiles } from '../pipeline.ts';
 
 export interface Tiling {
@@ -24,8 +25,8 @@ export type Task =
   /** Find which tiles have cloud (reads the mask, and the target where there is cloud). */
   | { kind: 'survey'; run: RunContext }
   | { kind: 'tile'; run: RunContext; tileIndex: number }
-  /** Blend the run's tiles into its outputs. */
-  | { kind: 'mosaic'; run: RunContext; outputs: { out: string; uncertainty?: string; maskOut?: string } };
+  /** Blend the run's tiles into its outputs; a ground-truth run's result is then scored, and so are its reconstructed tiles. */
+  | { kind: 'mosaic'; run: RunContext; outputs: { out: string; uncertainty?: string; maskOut?: string }; scoreTiles?: number[] };
 
 export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: number };
 
@@ -37,7 +38,7 @@ export type TileResult = { resultFile: string; loss: number | null; seconds: num
 export type FromWorker =
   | { type: 'ready'; backend: string; pid: number }
   | { type: 'progress'; runId: number; tileIndex: number; step: number; steps: number; loss: number; elapsedSeconds: number }
-  | { type: 'done'; runId: number; kind: Task['kind']; tileIndex?: number; survey?: SurveyResult; tile?: TileResult }
+  | { type: 'done'; runId: number; kind: Task['kind']; tileIndex?: number; survey?: SurveyResult; tile?: TileResult; metrics?: GroundTruthScores }
   | { type: 'failed'; runId: number; kind: Task['kind']; tileIndex?: number; error: string; userError: boolean; cancelled: boolean };
 
 /** The one message of a worker started with CLEARSKY_WORKER_PROBE=1 (jobs/pool.ts probeBackends), which then exits. */

@@ -4,7 +4,8 @@
  * `recoverInterrupted` turns back into a resumable queue.
  */
 import type Database from 'better-sqlite3';
-import type { ResultRecord, RunRecord, RunRequest, RunStatus, TileRecord, TileStatus } from '../api.ts';
+import type { ResultRecord, RunMetrics, RunRecord, RunRequest, RunStatus, TileRecord, TileStatus } from '../api.ts';
+import type { GroundTruthScores } from '../ground-truth.ts';
 import { InputError } from '../errors.ts';
 import type { RunInputFiles } from '../pipeline.ts';
 import type { TileSurveyState } from './protocol.ts';
@@ -26,6 +27,7 @@ interface RunRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  metrics: string | null;
 }
 
 interface TileRow {
@@ -40,6 +42,7 @@ interface TileRow {
   result_file: string | null;
   loss: number | null;
   seconds: number | null;
+  metrics: string | null;
   error: string | null;
 }
 
@@ -152,11 +155,16 @@ export class RunStore {
     return this.row(runId).status;
   }
 
-  /** Registers the run's result layers and its final status together. */
-  finished(runId: number, results: { kind: ResultRecord['kind']; file: string }[], status: RunStatus, error: string | null): void {
+  /** Registers the run's result layers, its scores against ground truth (if any) and its final status together. */
+  finished(runId: number, results: { kind: ResultRecord['kind']; file: string }[], status: RunStatus, error: string | null, metrics?: GroundTruthScores): void {
     this.db.transaction(() => {
       const insert = this.db.prepare('INSERT OR REPLACE INTO results (run_id, kind, file, created_at) VALUES (?, ?, ?, ?)');
       for (const r of results) insert.run(runId, r.kind, r.file, now());
+      if (metrics) {
+        this.db.prepare('UPDATE runs SET metrics = ? WHERE id = ?').run(JSON.stringify(metrics.run), runId);
+        const tile = this.db.prepare('UPDATE tiles SET metrics = ? WHERE run_id = ? AND idx = ?');
+        for (const t of metrics.tiles) tile.run(JSON.stringify(t.metrics), runId, t.index);
+      }
       this.setStatus(runId, status, error);
     })();
   }
@@ -200,6 +208,7 @@ export class RunStore {
       finishedAt: row.finished_at,
       tiles: this.tileCounts(runId),
       results: this.db.prepare('SELECT id, run_id AS runId, kind, file, created_at AS createdAt FROM results WHERE run_id = ? ORDER BY id').all(runId) as ResultRecord[],
+      metrics: parseMetrics(row.metrics),
     };
   }
 
@@ -224,5 +233,10 @@ function tileRecord(row: TileRow): TileRecord {
     loss: row.loss,
     seconds: row.seconds,
     error: row.error,
+    metrics: parseMetrics(row.metrics),
   };
+}
+
+function parseMetrics(json: string | null): RunMetrics | null {
+  return json === null ? null : (JSON.parse(json) as RunMetrics);
 }

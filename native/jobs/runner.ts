@@ -140,16 +140,17 @@ export class JobRunner {
           this.store.setStatus(run.id, 'mosaicking');
           this.emitRun(run.id);
           const dir = this.runFolder(run.id);
-          const seeds = this.store.parameters(run.id).request.seeds;
-          const dip = this.store.parameters(run.id).request.method === 'dip';
+          const { request } = this.store.parameters(run.id);
+          const dip = request.method === 'dip';
           return {
             kind: 'mosaic',
             run: this.context(run.id),
             outputs: {
               out: path.join(dir, 'result.tif'),
-              uncertainty: dip && seeds.length > 1 ? path.join(dir, 'uncertainty.tif') : undefined,
+              uncertainty: dip && request.seeds.length > 1 ? path.join(dir, 'uncertainty.tif') : undefined,
               maskOut: path.join(dir, 'mask.tif'),
             },
+            scoreTiles: request.groundTruth ? this.store.tiles(run.id).filter((t) => t.status === 'done').map((t) => t.index) : undefined,
           };
         }
       }
@@ -201,7 +202,7 @@ export class JobRunner {
       results.push({ kind: 'mask', file: this.project.relative(path.join(dir, 'mask.tif')) });
       const status: RunStatus = counts.failed === 0 ? 'done' : counts.done === 0 ? 'failed' : 'partial';
       const note = counts.failed > 0 ? `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input` : null;
-      this.store.finished(runId, results, status, note);
+      this.store.finished(runId, results, status, note, message.metrics);
       this.emitRun(runId);
     }
   }
@@ -251,7 +252,7 @@ export class JobRunner {
         references: inputs.references?.map(resolve),
         sar: inputs.sar && resolve(inputs.sar),
       },
-      settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch },
+      settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch, groundTruth: request.groundTruth },
       tiling: { tileSize: request.tileSize, overlap: request.overlap },
       backend: this.backend,
       tileFolder: this.tileFolder(runId),

@@ -22,7 +22,7 @@
  * Masks are made window by window (`CloudMaskReader.read`): a window reads its source pixels plus a halo of
  * N pixels for the dilation, so a 10980² scene streams through the writer without ever being in memory.
  */
-import { createMask, type Mask } from '../dip/image.ts';
+import { createMask, cropMask, type Mask } from '../dip/image.ts';
 import { dilateMask } from '../dip/mask-ops.ts';
 import { InputError } from '../errors.ts';
 import { openRaster, readBands, type Raster } from './geotiff-reader.ts';
@@ -121,7 +121,7 @@ export async function openCloudMask(spec: CloudMaskSource, options: CloudMaskOpt
         if (dilate === 0) return classifyWindow(window);
         const halo = haloWindow(window, dilate, grid);
         const dilated = dilateMask(await classifyWindow(halo), dilate);
-        return cropMask(dilated, window.x - halo.x, window.y - halo.y, window.width, window.height);
+        return cropMask(dilated, { ...window, x: window.x - halo.x, y: window.y - halo.y });
       },
       close: () => raster.close(),
     };
@@ -330,11 +330,3 @@ function haloWindow(window: Window, halo: number, grid: GridInfo): Window {
   return { x, y, width: right - x, height: bottom - y };
 }
 
-function cropMask(mask: Mask, x: number, y: number, width: number, height: number): Mask {
-  const out = createMask(width, height);
-  for (let row = 0; row < height; row++) {
-    const start = (y + row) * mask.width + x;
-    out.data.set(mask.data.subarray(start, start + width), row * width);
-  }
-  return out;
-}

@@ -47,7 +47,7 @@ async function projectWithScene(name: string, cloud = { x0: 10, x1: 100, y0: 20,
 }
 
 function request(sceneId: number, maskId: number, overrides: Partial<RunRequest> = {}): RunRequest {
-  return { targetSceneId: sceneId, maskId, method: 'idw-fill', mode: 'basic', steps: 10, seeds: [0], stitch: true, tileSize: 64, overlap: 16, backend: 'auto', bands: ['B04', 'B03', 'B02'], ...overrides };
+  return { targetSceneId: sceneId, maskId, method: 'idw-fill', mode: 'basic', steps: 10, seeds: [0], stitch: true, tileSize: 64, overlap: 16, backend: 'auto', groundTruth: false, bands: ['B04', 'B03', 'B02'], ...overrides };
 }
 
 function submit(runner: JobRunner, project: Project, ids: { sceneId: number; maskId: number }, overrides: Partial<RunRequest> = {}): number {

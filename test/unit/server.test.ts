@@ -67,8 +67,8 @@ const PROJECT: ProjectInfo = { dir: '/p', name: 'p', createdAt: '2024-01-01T00:0
 function run(id: number): RunRecord {
   return {
     id, name: null, status: 'queued', backend: null, error: null, createdAt: '2024-01-01T00:00:00.000Z', startedAt: null, finishedAt: null,
-    request: { targetSceneId: 1, maskId: 2, method: 'dip', mode: 'basic', steps: 10, seeds: [0], stitch: true, tileSize: 256, overlap: 32, backend: 'auto' },
-    tiles: { total: 0, pending: 0, running: 0, done: 0, failed: 0, clear: 0 }, results: [],
+    request: { targetSceneId: 1, maskId: 2, method: 'dip', mode: 'basic', steps: 10, seeds: [0], stitch: true, tileSize: 256, overlap: 32, backend: 'auto', groundTruth: false },
+    tiles: { total: 0, pending: 0, running: 0, done: 0, failed: 0, clear: 0 }, results: [], metrics: null,
   };
 }
 
@@ -484,7 +484,7 @@ describe('events', () => {
     const sent: ApiEvent[] = [
       { type: 'run', run: run(5) },
       { type: 'progress', runId: 5, tileIndex: 0, step: 1, steps: 10, loss: 0.5, etaSeconds: null, runEtaSeconds: null },
-      { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, seconds: 2, error: null } },
+      { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, seconds: 2, error: null, metrics: null } },
     ];
     for (const event of sent) api.emit(event);
     for (const client of [first, second]) {
