@@ -5,7 +5,8 @@
  * cloudy mask, plans 64-px tiles, selects tiles (Shift+drag box, then the list of cloudy tiles), runs basic mode
  * for 20 steps on one tile, follows the run in the jobs panel until it is done, sees the result overlay and the
  * cyan outline, reads a pixel with the inspector, draws a cloud polygon and saves it as a new mask version,
- * and exports the result, which GDAL must read as a georeferenced GeoTIFF of the tile's area.
+ * exports the result, which GDAL must read as a georeferenced GeoTIFF of the tile's area, and scores two
+ * ground-truth runs (the clear scene under another day's mask) in the metrics panel.
  *
  * No console errors, no failed requests, nothing but 127.0.0.1. Screenshots of each stage go to
  * test/e2e/artifacts/workflow-*.png. Needs /usr/bin/chromium and the sample data in ../shared/data.
@@ -345,13 +346,47 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await exportDialog.getByRole('button', { name: 'Close' }).first().click();
   await exportDialog.waitFor({ state: 'detached' });
 
-  // 12. The project's name opens the start panel: a folder that is not a project is refused, in place; Back.
+  // 12. Ground truth: the scene is clear, the mask is another day's, so two whole-scene runs (the inverse-distance
+  // baseline and basic mode) are scored against the hidden pixels; the metrics panel compares them.
+  for (const [runId, method] of [[3, 'idw-fill'], [4, 'dip']] as const) {
+    await page.getByRole('button', { name: 'Plan run' }).click();
+    await stats.filter({ hasText: /4 tiles · [1-4] cloudy/ }).waitFor({ timeout: 60_000 });
+    await bar.getByRole('button', { name: 'Whole scene' }).click();
+    await bar.getByRole('button', { name: 'Run…' }).click();
+    await runDialog.locator('select[name="method"]').selectOption(method);
+    if (method === 'dip') await runDialog.locator('input[name="steps"]').fill('20');
+    await runDialog.locator('input[name="bands"]').fill('B04,B03,B02');
+    const groundTruth = runDialog.locator('input[name="ground-truth"]');
+    assert.equal(await groundTruth.isDisabled(), false, 'ground truth is refused for a mask of another day');
+    await groundTruth.check();
+    await runDialog.getByRole('button', { name: 'Start run' }).click();
+    await runDialog.waitFor({ state: 'detached' });
+    await page.locator(`[data-testid="job"][data-run-id="${runId}"][data-status="done"]`).waitFor({ timeout: 300_000 });
+  }
+  const metrics = page.getByTestId('metrics');
+  const rows = metrics.getByTestId('metrics-row');
+  await rows.nth(1).locator('[data-score="SSIM"]').waitFor({ timeout: 30_000 });
+  assert.equal(await rows.count(), 2);
+  for (let i = 0; i < 2; i++) {
+    const ssim = Number(await rows.nth(i).locator('[data-score="SSIM"]').innerText());
+    const rmse = Number(await rows.nth(i).locator('[data-score="RMSE"]').innerText());
+    assert.ok(ssim > 0 && ssim < 1 && rmse > 0, `run ${i + 3} scored SSIM ${ssim}, RMSE ${rmse} under the mask`);
+  }
+  // Each column marks the better of the two.
+  assert.equal(await metrics.locator('td.best[data-score="SSIM"]').count(), 1);
+  // Selecting a scored run labels its tiles on the map with their own SSIM.
+  await rows.nth(0).getByRole('button').click();
+  await page.waitForTimeout(1500);
+  await shot(page, '15-ground-truth');
+  step(`ground-truth runs scored: ${(await metrics.innerText()).replace(/\s+/g, ' ')}`);
+
+  // 13. The project's name opens the start panel: a folder that is not a project is refused, in place; Back.
   await page.getByTestId('project-name').click();
   await start.locator('input[name="open-dir"]').fill(path.join(work, 'out'));
   await start.getByRole('button', { name: 'Open project' }).click();
   const refused = await start.getByTestId('project-error').innerText({ timeout: 30_000 });
   assert.match(refused, /out/);
-  await shot(page, '15-not-a-project');
+  await shot(page, '16-not-a-project');
   await start.getByRole('button', { name: 'Back to Slovenia e2e' }).click();
   await page.getByTestId('job').first().waitFor();
   step(`another folder refused: ${refused}`);

@@ -2,7 +2,7 @@
  * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
  * neither. The run dialog disables a mode whose source is not chosen and says why.
  */
-import { MODES } from '../../../native/api.ts';
+import { MODES, type MaskRecord, type SceneRecord } from '../../../native/api.ts';
 
 export type Mode = (typeof MODES)[number];
 
@@ -33,4 +33,13 @@ export interface TileProgress {
   step: number;
   steps: number;
   loss: number;
+}
+
+/**
+ * Why a ground-truth run of `scene` with `mask` would mean nothing (as the service refuses it): the scene's own
+ * mask marks its own clouds, so under it lies cloud, not truth. Null when the mask is of another date.
+ */
+export function groundTruthBlocked(scene: SceneRecord, mask: MaskRecord): string | null {
+  const sameDay = mask.acquired !== null && scene.acquired !== null && mask.acquired.slice(0, 10) === scene.acquired.slice(0, 10);
+  return mask.sceneId === scene.id || sameDay ? 'this is the scene’s own cloud mask: under it lies cloud, not ground truth. Choose a mask of another date' : null;
 }
