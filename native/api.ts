@@ -80,8 +80,13 @@ export type InspectPixelRequest = z.infer<typeof InspectPixelRequest>;
 /** A polygon: rings of [x, y] in the mask's CRS; the first ring is the outline, the others holes. */
 const ring = z.array(z.tuple([z.number().finite(), z.number().finite()])).min(3).max(100_000);
 const polygon = z.array(ring).min(1).max(1000);
-/** Adds (cloud) and erases (clear) polygons on a mask: saved as a new version (a new mask record). */
-export const EditMaskRequest = z.object({ maskId: id, add: z.array(polygon).max(1000).default([]), erase: z.array(polygon).max(1000).default([]) })
+/**
+ * Adds (cloud) and erases (clear) polygons on a mask: saved as a new version (a new mask record). With `maskId`
+ * the polygons edit that mask; with `sceneId` they are burnt onto a new, all-clear mask on that scene's grid.
+ */
+export const EditMaskRequest = z
+  .object({ maskId: id.optional(), sceneId: id.optional(), add: z.array(polygon).max(1000).default([]), erase: z.array(polygon).max(1000).default([]) })
+  .refine((r) => (r.maskId === undefined) !== (r.sceneId === undefined), 'give either maskId (edit that mask) or sceneId (draw a new mask on that scene), not both or neither')
   .refine((r) => r.add.length + r.erase.length > 0, 'an edit needs at least one polygon to add or erase');
 export type EditMaskRequest = z.infer<typeof EditMaskRequest>;
 export type EditMaskRequestInput = z.input<typeof EditMaskRequest>;

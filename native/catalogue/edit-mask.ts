@@ -1,70 +1,89 @@
 /**
- * A mask edited on the map: polygons added as cloud and erased to clear, burnt onto the mask's grid (pixel
- * centres, even-odd rule), saved as a new single-band mask GeoTIFF with its outline and catalogued as a new
- * mask record ('drawn', the next version). The mask edited stays as it was: nothing the user made is lost.
+ * A mask edited or drawn on the map: polygons added as cloud and erased to clear, burnt onto the mask's grid
+ * (pixel centres, even-odd rule), saved as a new single-band mask GeoTIFF with its outline and catalogued as a
+ * new mask record ('drawn'). An edit starts from an existing mask and becomes its next version; the mask edited
+ * stays as it was, so nothing the user made is lost. A drawing starts from an all-clear mask on a scene's grid
+ * (for a scene that has no mask yet) and becomes the scene's next mask version.
  */
 import fs from 'node:fs/promises';
-import { EditMaskRequest, type EditMaskRequestInput, type MaskRecord } from '../api.ts';
-import { createImage, type Mask } from '../dip/image.ts';
+import { EditMaskRequest, type EditMaskRequestInput, type Grid, type MaskRecord } from '../api.ts';
+import { createImage, createMask, type Mask } from '../dip/image.ts';
 import { InputError } from '../errors.ts';
-import { withRaster } from '../raster/geotiff-reader.ts';
+import { readRasterInfo, withRaster } from '../raster/geotiff-reader.ts';
 import { writeGeoTiff } from '../raster/geotiff-writer.ts';
 import { readMaskBand } from '../raster/mask.ts';
 import { maskOutline } from '../raster/outline.ts';
+import type { RasterInfo } from '../raster/raster-info.ts';
 import { burnPolygon, mapToPixel, type PolygonRings } from '../raster/rasterise.ts';
 import { writeFileAtomically } from '../raster/atomic-file.ts';
 import { FOLDERS, uniquePath } from './import.ts';
-import { getMask, insertMask, maskFile } from './masks.ts';
+import { getMask, insertMask, maskFile, type NewMask } from './masks.ts';
 import type { Project } from './project.ts';
+import { getScene, sceneFile } from './scenes.ts';
+
+/** Where the edit starts: the pixels and georeferencing it is burnt onto, and what the new record says. */
+interface Start {
+  mask: Mask;
+  info: Pick<RasterInfo, 'crs' | 'geoTransform' | 'geoTags'>;
+  grid: Grid;
+  /** Names the grid in messages: "mask 3 (name)", "scene 2 (name)". */
+  label: string;
+  /** Whose CRS the polygons must be in, for messages. */
+  owner: 'mask' | 'scene';
+  /** The new file's name, without the folder and .tif. */
+  fileStem: string;
+  /** Says in the file where the mask came from. */
+  origin: Record<string, string>;
+  /** Why an all-clear result is refused. */
+  noCloud: string;
+  record: Pick<NewMask, 'name' | 'sceneId' | 'acquired' | 'version' | 'parameters'>;
+}
 
 export async function editMask(project: Project, input: EditMaskRequestInput): Promise<MaskRecord> {
   const request = EditMaskRequest.parse(input);
-  const parent = getMask(project, request.maskId); // an unknown id is an InputError
-  const { file, band } = maskFile(project, request.maskId);
-  const { mask, info } = await withRaster(file, async (raster) => ({ mask: await readMaskBand(raster, band - 1), info: raster }));
+  const start = request.maskId !== undefined ? await fromMask(project, request.maskId) : await fromScene(project, request.sceneId!);
+  const { mask, info } = start;
   const { width, height } = mask;
   const toPixel = mapToPixel(info.geoTransform);
   const burn = (polygons: PolygonRings[], value: number, what: 'add' | 'erase'): void => {
     for (const [i, polygon] of polygons.entries()) {
       const { touchesGrid } = burnPolygon(mask.data, width, height, polygon.map((ring) => ring.map(toPixel)), value);
       if (!touchesGrid) {
-        const extent = parent.grid.bounds ? ` (${parent.grid.bounds.join(', ')})` : '';
-        throw new InputError(undefined, `${what} polygon ${i + 1} lies entirely outside the ${width}×${height} grid of mask ${parent.id} (${parent.name})${extent}; its coordinates must be in the mask's CRS${parent.grid.epsg ? ` (EPSG:${parent.grid.epsg})` : ''}`);
+        const extent = start.grid.bounds ? ` (${start.grid.bounds.join(', ')})` : '';
+        throw new InputError(undefined, `${what} polygon ${i + 1} lies entirely outside the ${width}×${height} grid of ${start.label}${extent}; its coordinates must be in the ${start.owner}'s CRS${start.grid.epsg ? ` (EPSG:${start.grid.epsg})` : ''}`);
       }
     }
   };
   // Added first, then erased: where an added and an erased polygon overlap, the pixels end up clear.
   burn(request.add, 1, 'add');
   burn(request.erase, 0, 'erase');
-
-  const version = parent.version + 1;
-  const target = await uniquePath(project, FOLDERS.mask, `${stemOf(parent.file)}-v${version}`);
-  const outline = target.replace(/\.tif$/, '.geojson');
   let cloud = 0;
   for (const value of mask.data) cloud += value;
+  // A mask without cloud is of no use: a run would have nothing to reconstruct.
+  if (cloud === 0) throw new InputError(undefined, start.noCloud);
+
+  const target = await uniquePath(project, FOLDERS.mask, start.fileStem);
+  const outline = target.replace(/\.tif$/, '.geojson');
   try {
     await writeGeoTiff(target, asImage(mask), {
       dataType: 'uint8',
       like: info,
       bandNames: ['cloud mask'],
       overviews: 'nearest',
-      metadata: { CLEARSKY_LAYER: 'cloud mask: 1 = cloud, 0 = clear', CLEARSKY_MASK_EDITED_FROM: `${parent.file}:${parent.band} (mask ${parent.id}, version ${parent.version})` },
+      metadata: { CLEARSKY_LAYER: 'cloud mask: 1 = cloud, 0 = clear', ...start.origin },
     });
     const geojson = JSON.stringify(maskOutline(mask, { width, height, crs: info.crs, geoTransform: info.geoTransform }));
     await writeFileAtomically(outline, (handle) => handle.writeFile(geojson));
     return insertMask(project, {
-      name: `${parent.name} (edited, v${version})`,
+      ...start.record,
       file: project.relative(target),
       band: 1,
       source: 'drawn',
       sourcePath: null,
       sourceSha256: null,
       sourceFile: null,
-      sceneId: parent.sceneId,
-      acquired: parent.acquired,
-      version,
-      parameters: { parentMaskId: parent.id, parentVersion: parent.version, add: request.add, erase: request.erase },
-      grid: parent.grid,
+      parameters: { ...start.record.parameters, add: request.add, erase: request.erase },
+      grid: start.grid,
       cloudCover: cloud / (width * height),
       outlineFile: project.relative(outline),
     });
@@ -72,6 +91,50 @@ export async function editMask(project: Project, input: EditMaskRequestInput): P
     await Promise.all([fs.rm(target, { force: true }), fs.rm(outline, { force: true })]);
     throw error;
   }
+}
+
+/** An edit of a mask: its pixels; the result is its next version. */
+async function fromMask(project: Project, maskId: number): Promise<Start> {
+  const parent = getMask(project, maskId); // an unknown id is an InputError
+  const { file, band } = maskFile(project, maskId);
+  const { mask, info } = await withRaster(file, async (raster) => ({ mask: await readMaskBand(raster, band - 1), info: raster }));
+  const version = parent.version + 1;
+  const label = `mask ${parent.id} (${parent.name})`;
+  return {
+    mask,
+    info,
+    grid: parent.grid,
+    label,
+    owner: 'mask',
+    fileStem: `${stemOf(parent.file)}-v${version}`,
+    origin: { CLEARSKY_MASK_EDITED_FROM: `${parent.file}:${parent.band} (mask ${parent.id}, version ${parent.version})` },
+    noCloud: `the edit would leave no cloud on ${label}, and a mask without cloud is of no use: erase less`,
+    record: {
+      name: `${parent.name} (edited, v${version})`,
+      sceneId: parent.sceneId,
+      acquired: parent.acquired,
+      version,
+      parameters: { parentMaskId: parent.id, parentVersion: parent.version },
+    },
+  };
+}
+
+/** A new mask drawn on a scene: all clear on the scene's grid; the result is the scene's next mask version. */
+async function fromScene(project: Project, sceneId: number): Promise<Start> {
+  const scene = getScene(project, sceneId); // an unknown id is an InputError
+  const info = await readRasterInfo(sceneFile(project, sceneId));
+  const label = `scene ${scene.id} (${scene.name})`;
+  return {
+    mask: createMask(info.width, info.height),
+    info,
+    grid: scene.grid,
+    label,
+    owner: 'scene',
+    fileStem: `${stemOf(scene.file)}-drawn`,
+    origin: { CLEARSKY_MASK_DRAWN_ON: `${scene.file} (scene ${scene.id})` },
+    noCloud: `a new mask on ${label} needs cloud: draw at least one cloud polygon over the scene (erasing on an empty mask leaves nothing)`,
+    record: { name: `${scene.name} · drawn`, sceneId: scene.id, acquired: scene.acquired, parameters: {} },
+  };
 }
 
 function asImage(mask: Mask) {

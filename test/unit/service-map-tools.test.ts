@@ -212,3 +212,123 @@ test('editMask refuses an unknown mask, and a polygon that lies entirely outside
   const leftovers = (await fs.readdir(path.join(service.catalogue.dir, 'rasters', 'masks'))).filter((f) => f.startsWith('.'));
   assert.deepEqual(leftovers, [], 'no temporary files left');
 });
+
+const NIGERIA = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
+const SLOVENIA = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
+
+/** Area of a polygon's outer ring minus its holes (shoelace), in map units². */
+function area(polygon: [number, number][][]): number {
+  const ringArea = (ring: [number, number][]): number => Math.abs(ring.reduce((sum, [x, y], i) => sum + x * ring[(i + 1) % ring.length][1] - ring[(i + 1) % ring.length][0] * y, 0)) / 2;
+  return ringArea(polygon[0]) - polygon.slice(1).reduce((sum, ring) => sum + ringArea(ring), 0);
+}
+
+/** Imports a scene into the shared project (once) and gives its record. */
+async function importScene(file: string): Promise<SceneRecord> {
+  const [outcome] = await service.importFiles({ paths: [file] });
+  assert.ok(outcome.status === 'imported' || outcome.status === 'duplicate', JSON.stringify(outcome));
+  const found = (await service.listScenes()).find((s) => s.name === path.basename(file, '.tif'));
+  assert.ok(found, `${file} is not among the scenes`);
+  return found;
+}
+
+test('editMask with sceneId draws a new mask on a scene that has none: clear but for the polygons, linked to the scene as version 1', async () => {
+  // The real cloudy Nigeria scene (256×256, no date, no mask); its origin is not on a whole metre.
+  const nigeria = await importScene(NIGERIA);
+  assert.equal((await service.listMasks()).filter((m) => m.sceneId === nigeria.id).length, 0, 'the scene came with a mask');
+  const [x0, , , y0] = nigeria.grid.geoTransform!;
+  const px = (col: number, row: number): [number, number] => [x0 + 10 * col, y0 - 10 * row];
+  // A slanted pentagon around a cumulus, with a hole; corners off the pixel edges, so pixel centres decide.
+  const pentagon = [[px(40.3, 60.7), px(90.2, 30.4), px(121.6, 70.1), px(100.5, 110.9), px(55.8, 105.2)], [px(70.2, 62.3), px(80.6, 62.3), px(80.6, 71.4), px(70.2, 71.4)]];
+  const drawn = await service.editMask({ sceneId: nigeria.id, add: [pentagon] });
+
+  assert.equal(drawn.source, 'drawn');
+  assert.equal(drawn.sceneId, nigeria.id);
+  assert.equal(drawn.version, 1, 'the scene had no mask');
+  assert.equal(drawn.acquired, nigeria.acquired);
+  assert.equal(drawn.acquired, null, 'the Nigeria scene has no date');
+  assert.equal(drawn.name, 's2_cloudy · drawn');
+  assert.equal(drawn.file, 'rasters/masks/s2_cloudy-drawn.tif');
+  assert.equal(drawn.band, 1);
+  assert.deepEqual(drawn.grid, nigeria.grid);
+  assert.deepEqual(drawn.parameters, { add: [pentagon], erase: [] });
+  assert.ok((await service.listMasks()).some((m) => m.id === drawn.id));
+
+  // Read back: 1 exactly at the pixel centres inside the polygon (outside its hole), 0 everywhere else.
+  const file = service.catalogue.resolve(drawn.file);
+  const written = await readMask(file);
+  const info = gdalinfo(file);
+  assert.equal(info.bands.length, 1);
+  assert.deepEqual([info.size[0], info.size[1]], [256, 256]);
+  assert.deepEqual(info.geoTransform, gdalinfo(NIGERIA).geoTransform, 'not on the scene’s grid');
+  let expectedCloud = 0;
+  let wrong = 0;
+  for (let row = 0; row < 256; row++) {
+    for (let col = 0; col < 256; col++) {
+      const cloud = inside(px(col + 0.5, row + 0.5), pentagon);
+      if (cloud) expectedCloud++;
+      if (written.data[row * 256 + col] !== (cloud ? 1 : 0)) wrong++;
+    }
+  }
+  assert.equal(wrong, 0, `${wrong} pixels differ from the polygon`);
+  assert.equal(written.data[50 * 256 + 30], 0, 'outside the polygon');
+  assert.equal(written.data[80 * 256 + 90], 1, 'inside the polygon');
+  assert.equal(written.data[66 * 256 + 75], 0, 'the hole stays clear');
+  assert.ok(Math.abs(drawn.cloudCover! - expectedCloud / 65536) < 1e-12);
+  // About the polygon's own area (the pixels on its edges make the difference).
+  const polygonCover = area(pentagon) / (2560 * 2560);
+  assert.ok(Math.abs(drawn.cloudCover! - polygonCover) < 0.002, `cloud cover ${drawn.cloudCover} for a polygon of ${polygonCover}`);
+
+  // The outline, as an edit writes it: GeoJSON in the scene's CRS, around the polygon.
+  const outline = JSON.parse(await fs.readFile(service.catalogue.resolve(drawn.outlineFile!), 'utf8'));
+  assert.equal(outline.crs.properties.name, 'urn:ogc:def:crs:EPSG::32631');
+  const rings = outline.features[0].geometry.coordinates.map((p: [number, number][][]) => p[0]);
+  const [minX, maxY] = px(40, 30);
+  const [maxX, minY] = px(122, 111);
+  assert.ok(rings.length > 0 && rings.every((ring: [number, number][]) => ring.every(([x, y]) => x >= minX && x <= maxX && y >= minY && y <= maxY)), 'the outline is not around the polygon');
+
+  // A run can use it, and the next drawing on the scene is its version 2, in a file of its own.
+  const tiles = await service.previewTiles({ targetSceneId: nigeria.id, maskId: drawn.id, tileSize: 128, overlap: 16 });
+  assert.ok(tiles.some((t) => t.state === 'cloudy'), JSON.stringify(tiles.map((t) => t.state)));
+  const second = await service.editMask({ sceneId: nigeria.id, add: [[[px(200, 200), px(220, 200), px(220, 220)]]] });
+  assert.equal(second.version, 2);
+  assert.notEqual(second.file, drawn.file);
+  // An edit of the drawn mask is an edit as ever.
+  const edited = await service.editMask({ maskId: drawn.id, erase: [[[px(40, 30), px(80, 30), px(80, 120), px(40, 120)]]] });
+  assert.equal(edited.parameters.parentMaskId, drawn.id);
+  assert.equal(edited.sceneId, nigeria.id);
+});
+
+test('editMask with sceneId takes the scene’s acquisition day', async () => {
+  const slovenia = await importScene(SLOVENIA);
+  assert.equal(slovenia.acquired, '2015-09-09');
+  const drawn = await service.editMask({ sceneId: slovenia.id, add: [[[[500000, 5100000], [500010, 5100000], [500010, 5100010]]]] }).catch((e: Error) => e);
+  // (The triangle above is off this scene: the message names the scene and its CRS.)
+  assert.ok(drawn instanceof InputError && /add polygon 1 lies entirely outside the 100×101 grid of scene \d+ \(S2L1C_20150909\)/.test(drawn.message) && /EPSG:32633/.test(drawn.message), String(drawn));
+  const [x0, , , y0] = slovenia.grid.geoTransform!;
+  const made = await service.editMask({ sceneId: slovenia.id, add: [[[[x0, y0], [x0 + 300, y0], [x0 + 300, y0 - 300], [x0, y0 - 300]]]] });
+  assert.equal(made.acquired, '2015-09-09');
+  assert.equal(made.version, 1);
+  assert.equal(made.cloudCover, 900 / (100 * 101));
+});
+
+test('editMask takes exactly one of maskId and sceneId, refuses an unknown scene, and a new mask with no cloud', async () => {
+  const nigeria = await importScene(NIGERIA);
+  const before = (await service.listMasks()).length;
+  const folder = path.join(service.catalogue.dir, 'rasters', 'masks');
+  const filesBefore = await fs.readdir(folder);
+  const [x0, , , y0] = nigeria.grid.geoTransform!;
+  const square = [[[x0 + 100, y0 - 100], [x0 + 300, y0 - 100], [x0 + 300, y0 - 300], [x0 + 100, y0 - 300]]] as [number, number][][];
+  const which = /either maskId \(edit that mask\) or sceneId \(draw a new mask on that scene\), not both or neither/;
+  await assert.rejects(service.editMask({ maskId: mask.id, sceneId: nigeria.id, add: [square] }), which);
+  await assert.rejects(service.editMask({ add: [square] }), which);
+  await assert.rejects(service.editMask({ sceneId: 999, add: [square] }), (e: Error) => e instanceof InputError && /there is no scene 999/.test(e.message));
+  // Erasing on an empty mask leaves no cloud: such a mask is of no use.
+  await assert.rejects(service.editMask({ sceneId: nigeria.id, erase: [square] }), (e: Error) => e instanceof InputError && /new mask on scene \d+ \(s2_cloudy\) needs cloud/.test(e.message));
+  // So does an edit that erases every cloud of a mask.
+  await assert.rejects(
+    service.editMask({ maskId: mask.id, erase: [[[at(0, 0), at(1536, 0), at(1536, 768), at(0, 768)]]] }),
+    (e: Error) => e instanceof InputError && /would leave no cloud on mask/.test(e.message),
+  );
+  assert.equal((await service.listMasks()).length, before, 'nothing catalogued');
+  assert.deepEqual(await fs.readdir(folder), filesBefore, 'files left behind');
+});
