@@ -49,6 +49,26 @@ export const ImportRequest = z.object({
 });
 export type ImportRequest = z.infer<typeof ImportRequest>;
 
+/**
+ * A multi-temporal reference built from scenes of the project: the per-pixel mean of their clear observations
+ * (static, the paper's), or at each pixel the latest clear observation before a date (dynamic).
+ */
+export const BuildReferenceRequest = z
+  .object({
+    sceneIds: z.array(id).min(1).max(500),
+    /** 'own': each scene's cloud mask (its newest version) hides its clouds; 'none': every pixel counts. */
+    masks: z.enum(['own', 'none']).default('own'),
+    method: z.enum(['static', 'dynamic']).default('static'),
+    /** YYYY-MM-DD; dynamic only: scenes acquired before this day. */
+    date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').optional(),
+    /** Band names; default every band of the first scene. */
+    bands: z.array(z.string().min(1).max(8)).min(1).max(13).optional(),
+    name: z.string().min(1).max(200).optional(),
+  })
+  .refine((r) => (r.method === 'dynamic') === (r.date !== undefined), 'a dynamic reference needs a date (YYYY-MM-DD), and only a dynamic one takes it');
+export type BuildReferenceRequest = z.infer<typeof BuildReferenceRequest>;
+export type BuildReferenceRequestInput = z.input<typeof BuildReferenceRequest>;
+
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 
@@ -276,6 +296,7 @@ export interface ClearskyApi {
   listRefs(): Promise<RefRecord[]>;
   listMasks(): Promise<MaskRecord[]>;
   importFiles(request: ImportRequest): Promise<ImportOutcome[]>;
+  buildReference(request: BuildReferenceRequestInput): Promise<RefRecord>;
   startRun(request: RunRequestInput): Promise<RunRecord>;
   listRuns(): Promise<RunRecord[]>;
   getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
@@ -297,6 +318,7 @@ export const COMMANDS = {
   listRefs: z.tuple([]),
   listMasks: z.tuple([]),
   importFiles: z.tuple([ImportRequest]),
+  buildReference: z.tuple([BuildReferenceRequest]),
   startRun: z.tuple([RunRequest]),
   listRuns: z.tuple([]),
   getRun: z.tuple([id]),

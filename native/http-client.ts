@@ -104,6 +104,7 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     listRefs: () => call('listRefs', []),
     listMasks: () => call('listMasks', []),
     importFiles: (request) => call('importFiles', [request]),
+    buildReference: (request) => call('buildReference', [request]),
     startRun: (request) => call('startRun', [request]),
     listRuns: () => call('listRuns', []),
     getRun: (runId) => call('getRun', [runId]),

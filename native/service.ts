@@ -14,6 +14,7 @@ import {
   type ApiEvent,
   type BackendInfo,
   type ClearskyApi,
+  type BuildReferenceRequestInput,
   type EditMaskRequestInput,
   type PixelValues,
   type PreviewTilesRequestInput,
@@ -35,6 +36,7 @@ import { RunStore } from './jobs/run-store.ts';
 import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipeline.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
+import { buildReference } from './catalogue/build-reference.ts';
 import { importFiles } from './catalogue/import.ts';
 import { editMask } from './catalogue/edit-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
@@ -90,6 +92,10 @@ export class Service implements ProjectApi {
 
   async importFiles(request: ImportRequest): Promise<ImportOutcome[]> {
     return importFiles(this.catalogue, ImportRequest.parse(request));
+  }
+
+  async buildReference(request: BuildReferenceRequestInput): Promise<RefRecord> {
+    return buildReference(this.catalogue, request);
   }
 
   async startRun(input: RunRequestInput): Promise<RunRecord> {

@@ -99,6 +99,7 @@ export class Workspace implements ClearskyApi {
   listRefs: ClearskyApi['listRefs'] = async () => this.current().listRefs();
   listMasks: ClearskyApi['listMasks'] = async () => this.current().listMasks();
   importFiles: ClearskyApi['importFiles'] = async (request) => this.current().importFiles(request);
+  buildReference: ClearskyApi['buildReference'] = async (request) => this.current().buildReference(request);
   startRun: ClearskyApi['startRun'] = async (request) => this.current().startRun(request);
   listRuns: ClearskyApi['listRuns'] = async () => this.current().listRuns();
   getRun: ClearskyApi['getRun'] = async (runId) => this.current().getRun(runId);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fromArrayBuffer, fromUrl } from 'geotiff';
-import type { ApiEvent, ClearskyApi, MaskRecord, ProjectInfo, RunRecord } from '../../native/api.ts';
+import type { ApiEvent, ClearskyApi, MaskRecord, ProjectInfo, RefRecord, RunRecord } from '../../native/api.ts';
 import { InputError } from '../../native/errors.ts';
 import { createHttpClient, HttpApiError, readServerSentEvents } from '../../native/http-client.ts';
 import { CONTENT_SECURITY_POLICY, parseRange, startServer, type RunningServer } from '../../native/server.ts';
@@ -38,6 +38,7 @@ class RecordingApi implements ClearskyApi {
   listMasks = () => this.answer('listMasks', [], []);
   importFiles: ClearskyApi['importFiles'] = (request) =>
     this.answer('importFiles', [request], request.paths.map((p) => ({ path: p, status: 'failed' as const, error: 'not a raster' })));
+  buildReference: ClearskyApi['buildReference'] = (request) => this.answer('buildReference', [request], REF);
   startRun: ClearskyApi['startRun'] = (request) => this.answer('startRun', [request], run(7));
   listRuns = () => this.answer('listRuns', [], [run(1), run(2)]);
   getRun: ClearskyApi['getRun'] = (runId) => this.answer('getRun', [runId], { ...run(runId), tileList: [] });
@@ -62,6 +63,10 @@ class RecordingApi implements ClearskyApi {
 const MASK: MaskRecord = {
   id: 9, name: 'drawn', file: 'rasters/m.tif', band: 1, source: 'drawn', sceneId: 1, acquired: null, version: 2, parameters: { parent: 3 },
   grid: { width: 4, height: 4, epsg: null, crs: null, geoTransform: null, bounds: null }, cloudCover: 0.5, outlineFile: null, sourceFile: null, createdAt: '2024-01-01T00:00:00.000Z',
+};
+const REF: RefRecord = {
+  id: 4, name: 'mean', file: 'rasters/references/mean.tif', method: 'static', date: null, bands: ['B04'], sceneIds: [1, 2],
+  grid: { width: 4, height: 4, epsg: null, crs: null, geoTransform: null, bounds: null }, createdAt: '2024-01-01T00:00:00.000Z',
 };
 const PROJECT: ProjectInfo = { dir: '/p', name: 'p', createdAt: '2024-01-01T00:00:00.000Z', schemaVersion: 1 };
 function run(id: number): RunRecord {
@@ -553,15 +558,16 @@ describe('the HTTP client', () => {
     assert.deepEqual(await client.listRefs(), []);
     assert.deepEqual(await client.listMasks(), []);
     assert.deepEqual(await client.importFiles({ paths: ['/data/a.tif'], kind: 'S2' }), [{ path: '/data/a.tif', status: 'failed', error: 'not a raster' }]);
+    assert.deepEqual(await client.buildReference({ sceneIds: [1, 2] }), REF);
     assert.deepEqual(await client.startRun({ targetSceneId: 1, maskId: 2 }), run(7));
     assert.deepEqual(await client.listRuns(), [run(1), run(2)]);
     assert.deepEqual(await client.getRun(4), { ...run(4), tileList: [] });
     assert.equal((await client.cancelRun(4)).status, 'cancelled');
     assert.deepEqual(await client.exportResult({ resultId: 3, destination: '/out/x.tif' }), { path: '/out/x.tif' });
-    assert.deepEqual(api.calls.map((c) => c.name), ['project', 'listScenes', 'listRefs', 'listMasks', 'importFiles', 'startRun', 'listRuns', 'getRun', 'cancelRun', 'exportResult']);
+    assert.deepEqual(api.calls.map((c) => c.name), ['project', 'listScenes', 'listRefs', 'listMasks', 'importFiles', 'buildReference', 'startRun', 'listRuns', 'getRun', 'cancelRun', 'exportResult']);
     assert.deepEqual(api.calls[4].args, [{ paths: ['/data/a.tif'], kind: 'S2' }]);
-    assert.deepEqual(api.calls[7].args, [4]);
-    assert.deepEqual(api.calls[9].args, [{ resultId: 3, destination: '/out/x.tif' }]);
+    assert.deepEqual(api.calls[8].args, [4]);
+    assert.deepEqual(api.calls[10].args, [{ resultId: 3, destination: '/out/x.tif' }]);
   });
 
   test('errors come back as InputError (400, 422) or HttpApiError (others)', async () => {
