@@ -244,6 +244,8 @@ export interface TileRecord {
   loss: number | null;
   seconds: number | null;
   error: string | null;
+  /** A finished tile's result (relative to the project; `/rasters/<file>` in browser mode): shown while the run goes on. */
+  resultFile: string | null;
   /** Ground-truth runs: the tile's scores over its window, once the run is done; null otherwise. */
   metrics: RunMetrics | null;
 }

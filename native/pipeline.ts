@@ -209,7 +209,7 @@ export async function reconstructTile(
   if (settings.method !== 'dip') {
     if (settings.method === 'reference-fit' && !window.reference) throw new InputError(undefined, 'the reference-fit baseline needs a reference');
     const filled = settings.method === 'idw-fill' ? inverseDistanceFill(window.s2, cloud) : referenceSubstitution(window.s2, window.reference!, cloud);
-    return { image: inDigitalNumbers([filled]), bandNames: names, runs: [] };
+    return { image: stitched(inDigitalNumbers([filled]), window.raw, cloud, settings.stitch), bandNames: names, runs: [] };
   }
   if (!settings.mode) throw new InputError(undefined, 'a mode is required (basic, ms, mt, msmt, msr or mtr)');
   const result = await inpaint(settings.mode, { ...window, mask: cloud }, {
@@ -220,7 +220,22 @@ export async function reconstructTile(
     onProgress: options.onProgress,
   });
   const layers = [result.reconstruction, ...(result.spread ? [result.spread] : [])];
-  return { image: inDigitalNumbers(layers), bandNames: [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])], runs: result.runs };
+  return { image: stitched(inDigitalNumbers(layers), window.raw, cloud, settings.stitch), bandNames: [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])], runs: result.runs };
+}
+
+/**
+ * With stitching, a tile's clear pixels are the input's (and their spread 0), as the mosaic will show them:
+ * a finished tile then looks as it will in the result, on the map while the run goes on and in QGIS.
+ */
+function stitched(image: Image, raw: Image, cloud: Mask, stitch: boolean): Image {
+  if (!stitch) return image;
+  const { bands } = image;
+  for (let p = 0; p < cloud.data.length; p++) {
+    if (cloud.data[p]) continue;
+    image.data.set(raw.data.subarray(p * raw.bands, (p + 1) * raw.bands), p * bands);
+    image.data.fill(0, p * bands + raw.bands, (p + 1) * bands);
+  }
+  return image;
 }
 
 /** The network's ÷2000 scale back to digital numbers, unrounded (the mosaic blends first, the writer rounds), bands side by side. */

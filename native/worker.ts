@@ -86,7 +86,7 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
     const state = (index: number) => (cloudy.has(index) ? 'cloudy' : allCloud.has(index) ? 'all-cloud' : 'clear');
     return { type: 'done', runId, kind: 'survey', survey: { tiles: plan.tiles.map((t) => ({ index: t.index, window: t.window, state: state(t.index) })) } };
   }
-  const folder = await TileResultFolder.open(task.run.tileFolder, plan, inputs.target.info);
+  const folder = await TileResultFolder.open(task.run.tileFolder, plan, inputs.target.info, inputs.area);
   if (task.kind === 'mosaic') {
     await writeRunOutputs(inputs, plan, folder, { ...task.run.settings, backend: task.run.backend }, task.outputs);
     const metrics = task.scoreTiles && (await scoreGroundTruth(inputs, task.outputs.out, task.scoreTiles.map((index) => plan.tiles[index])));

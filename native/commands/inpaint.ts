@@ -111,7 +111,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     const surveyed = performance.now();
     const backend = method === 'dip' ? await selectBackend(command.backend) : { description: 'none (baseline)' };
     const settings = { method, mode: command.mode, steps: command.steps, seeds: command.seeds, stitch: command.stitch, engine: command.engine };
-    const folder = await TileResultFolder.open(await tileFolderFor(command.out), plan, inputs.target.info);
+    const folder = await TileResultFolder.open(await tileFolderFor(command.out), plan, inputs.target.info, inputs.area);
     try {
       const runs: SeedRun[] = [];
       for (const [i, tile] of survey.cloudy.entries()) {

@@ -233,6 +233,7 @@ function tileRecord(row: TileRow): TileRecord {
     loss: row.loss,
     seconds: row.seconds,
     error: row.error,
+    resultFile: row.result_file,
     metrics: parseMetrics(row.metrics),
   };
 }

@@ -22,15 +22,19 @@ export class TileResultFolder implements TileResults {
     readonly folder: string,
     private readonly plan: TilePlan,
     private readonly like: Pick<RasterInfo, 'geoTags'>,
+    private readonly origin: { x: number; y: number },
   ) {
     // The mosaic walks the scene in rows of output blocks; three rows of tiles cover any block row.
     this.cacheLimit = 3 * plan.cols + 3;
   }
 
-  /** Opens (creating if needed) the folder and notes the tiles already in it. */
-  static async open(folder: string, plan: TilePlan, like: Pick<RasterInfo, 'geoTags'>): Promise<TileResultFolder> {
+  /**
+   * Opens (creating if needed) the folder and notes the tiles already in it. `like` is the scene the plan's
+   * area lies in, `origin` the area's top-left pixel there: tile files are georeferenced in the scene.
+   */
+  static async open(folder: string, plan: TilePlan, like: Pick<RasterInfo, 'geoTags'>, origin = { x: 0, y: 0 }): Promise<TileResultFolder> {
     await fs.mkdir(folder, { recursive: true });
-    const results = new TileResultFolder(folder, plan, like);
+    const results = new TileResultFolder(folder, plan, like, origin);
     const names = new Set(await fs.readdir(folder));
     for (const tile of plan.tiles) if (names.has(TileResultFolder.fileName(tile))) results.done.add(tile.index);
     return results;
@@ -48,7 +52,7 @@ export class TileResultFolder implements TileResults {
     await writeGeoTiff(this.pathOf(tile), image, {
       dataType: 'float32',
       like: this.like,
-      pixelOffset: { x: tile.window.x, y: tile.window.y },
+      pixelOffset: { x: this.origin.x + tile.window.x, y: this.origin.y + tile.window.y },
       bandNames,
       deflateLevel: 1,
       overviews: 'none', // read back whole by the mosaic, never viewed zoomed out

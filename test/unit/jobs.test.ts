@@ -52,7 +52,7 @@ function request(sceneId: number, maskId: number, overrides: Partial<RunRequest>
 
 function submit(runner: JobRunner, project: Project, ids: { sceneId: number; maskId: number }, overrides: Partial<RunRequest> = {}): number {
   const req = request(ids.sceneId, ids.maskId, overrides);
-  const runId = runner.store.createRun(req, { target: 'rasters/scene.tif', mask: 'rasters/mask.tif', maskBand: 1, bands: req.bands }, { targetSceneId: ids.sceneId, maskId: ids.maskId });
+  const runId = runner.store.createRun(req, { target: 'rasters/scene.tif', mask: 'rasters/mask.tif', maskBand: 1, bands: req.bands, area: req.area }, { targetSceneId: ids.sceneId, maskId: ids.maskId });
   runner.submitted(runId);
   return runId;
 }
@@ -226,6 +226,45 @@ test('a tile that is entirely cloud cannot be learnt: it is marked failed with t
     const failed = runner.store.tiles(runId).filter((t) => t.status === 'failed');
     assert.ok(failed.length > 0 && failed.every((t) => /entirely cloud/.test(t.error ?? '') && t.window.x === 0));
     assert.ok(record.tiles.done > 0, 'the other cloudy tiles are reconstructed');
+  } finally {
+    await runner.close();
+    project.close();
+  }
+});
+
+test('each finished tile of a run over an area is a GeoTIFF where it lies in the scene, its clear pixels the input’s', async () => {
+  const { project, sceneId, maskId, scene, mask } = await projectWithScene('area');
+  const runner = new JobRunner(project, { workers: 1 });
+  try {
+    runner.start();
+    const area = { x: 50, y: 10, width: 140, height: 80 };
+    const runId = submit(runner, project, { sceneId, maskId }, { area });
+    assert.equal(await finished(runner, runId), 'done');
+    const done = runner.store.tiles(runId).filter((t) => t.status === 'done');
+    assert.ok(done.length > 0);
+    const sceneInfo = await readRasterInfo(scene);
+    const [x0, dx, , y0, , dy] = sceneInfo.geoTransform!;
+    const input = await withRaster(scene, (raster) => readBands(raster, [3, 2, 1])); // B04, B03, B02
+    const cloud = await withRaster(mask, (raster) => readBands(raster, [0]));
+    for (const tile of done) {
+      assert.ok(tile.resultFile, `tile ${tile.index} names no result file`);
+      const file = project.resolve(tile.resultFile);
+      const info = await readRasterInfo(file);
+      const [col, row] = [area.x + tile.window.x, area.y + tile.window.y];
+      assert.deepEqual([info.geoTransform![0], info.geoTransform![3]], [x0 + col * dx, y0 + row * dy], `tile ${tile.index} is not georeferenced where it lies`);
+      const pixels = await withRaster(file, (raster) => readBands(raster, [0, 1, 2]));
+      let clear = 0;
+      for (let y = 0; y < tile.window.height; y++) {
+        for (let x = 0; x < tile.window.width; x++) {
+          const p = (row + y) * sceneInfo.width + col + x;
+          if (cloud.data[p]) continue;
+          clear++;
+          const q = (y * tile.window.width + x) * 3;
+          assert.deepEqual([...pixels.data.subarray(q, q + 3)], [...input.data.subarray(p * 3, p * 3 + 3)], `tile ${tile.index} pixel (${x}, ${y}) is clear but not the input`);
+        }
+      }
+      assert.ok(clear > 0);
+    }
   } finally {
     await runner.close();
     project.close();

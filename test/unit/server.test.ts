@@ -489,7 +489,7 @@ describe('events', () => {
     const sent: ApiEvent[] = [
       { type: 'run', run: run(5) },
       { type: 'progress', runId: 5, tileIndex: 0, step: 1, steps: 10, loss: 0.5, etaSeconds: null, runEtaSeconds: null },
-      { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, seconds: 2, error: null, metrics: null } },
+      { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, seconds: 2, error: null, resultFile: 'runs/5/tiles/tile-r0-c0.tif', metrics: null } },
     ];
     for (const event of sent) api.emit(event);
     for (const client of [first, second]) {
