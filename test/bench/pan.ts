@@ -14,9 +14,8 @@
  * until the map settles. The zoom clicks' own time to rendercomplete is printed too.
  *
  * OpenLayers' map is not reachable from the page (MapView keeps it), so a script run before the app's catches
- * it as it is built (the object that first sets the map's `tileQueue_`) and listens to its events. The map is
- * given the focus first: its drag works only while it has it (MapView gives it a tabindex and OpenLayers' default
- * interactions are then onFocusOnly), so the first press on an unfocused map does not pan.
+ * it as it is built (the object that first sets the map's `tileQueue_`) and listens to its events. The drags
+ * start right after the click on the scene in the catalogue, as a user's do (MapView focuses the map on a press).
  *
  * Printed, never asserted. Chromium here renders WebGL through SwiftShader (software, on the CPU) and composites
  * in software, so these are an upper bound of what a workstation with a GPU shows. Needs /usr/bin/chromium and
@@ -279,7 +278,6 @@ try {
   await page.waitForSelector('[data-testid="map"][data-rendered]:not([data-rendered=""])', { timeout: 30_000 });
   if (!(await page.evaluate('window.__pan.maps.length'))) throw new Error('the probe did not catch the OpenLayers map (its tileQueue_ renamed?)');
   const map = (await page.getByTestId('map').boundingBox())!;
-  await page.getByTestId('map').focus();
 
   console.log(`\nPanning the T33UUU scene (1536 × 768, 13 bands) in Chromium, map ${map.width.toFixed(0)} × ${map.height.toFixed(0)} CSS px:`);
   line('browser', product);

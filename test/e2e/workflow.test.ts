@@ -347,21 +347,29 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await exportDialog.waitFor({ state: 'detached' });
 
   // 12. Ground truth: the scene is clear, the mask is another day's, so two whole-scene runs (the inverse-distance
-  // baseline and basic mode) are scored against the hidden pixels; the metrics panel compares them.
+  // baseline and basic mode, 60 steps) are scored against the hidden pixels; the metrics panel compares them.
   for (const [runId, method] of [[3, 'idw-fill'], [4, 'dip']] as const) {
     await page.getByRole('button', { name: 'Plan run' }).click();
     await stats.filter({ hasText: /4 tiles · [1-4] cloudy/ }).waitFor({ timeout: 60_000 });
     await bar.getByRole('button', { name: 'Whole scene' }).click();
     await bar.getByRole('button', { name: 'Run…' }).click();
     await runDialog.locator('select[name="method"]').selectOption(method);
-    if (method === 'dip') await runDialog.locator('input[name="steps"]').fill('20');
+    if (method === 'dip') await runDialog.locator('input[name="steps"]').fill('60');
     await runDialog.locator('input[name="bands"]').fill('B04,B03,B02');
     const groundTruth = runDialog.locator('input[name="ground-truth"]');
     assert.equal(await groundTruth.isDisabled(), false, 'ground truth is refused for a mask of another day');
     await groundTruth.check();
     await runDialog.getByRole('button', { name: 'Start run' }).click();
     await runDialog.waitFor({ state: 'detached' });
+    if (method === 'dip') {
+      // Tiles appear on the map as they finish, as one layer, until the run's result replaces them.
+      const live = page.getByTestId('layer-list').locator(`[data-layer-key="tiles-${runId}"]`);
+      await live.waitFor({ timeout: 300_000 });
+      assert.match(await live.innerText(), new RegExp(`Run #${runId}: \\d tiles? done so far`));
+      await shot(page, '15a-live-tiles');
+    }
     await page.locator(`[data-testid="job"][data-run-id="${runId}"][data-status="done"]`).waitFor({ timeout: 300_000 });
+    await page.getByTestId('layer-list').locator(`[data-layer-key="tiles-${runId}"]`).waitFor({ state: 'detached', timeout: 30_000 });
   }
   const metrics = page.getByTestId('metrics');
   const rows = metrics.getByTestId('metrics-row');

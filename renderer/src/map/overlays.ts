@@ -15,4 +15,9 @@ export interface RasterOverlay {
   /** Band names: composites pick B04/B03/B02 by name; unnamed bands are taken by position. */
   bands: (string | null)[];
   kind: 'scene' | 'reference' | 'reconstruction' | 'uncertainty';
+  /**
+   * Overlays of one group (a run's tiles as they finish) are one layer in the layer list: one visibility,
+   * opacity and band choice for all, listed under the group's label; they are not offered for the swipe.
+   */
+  group?: { key: string; label: string };
 }
