@@ -19,7 +19,7 @@ import { writeFileAtomically } from '../raster/atomic-file.ts';
 import { FOLDERS, uniquePath } from './import.ts';
 import { getMask, insertMask, maskFile, type NewMask } from './masks.ts';
 import type { Project } from './project.ts';
-import { getScene, sceneFile } from './scenes.ts';
+import { getScene, sceneFile, setSceneCloudCover } from './scenes.ts';
 
 /** Where the edit starts: the pixels and georeferencing it is burnt onto, and what the new record says. */
 interface Start {
@@ -74,7 +74,7 @@ export async function editMask(project: Project, input: EditMaskRequestInput): P
     });
     const geojson = JSON.stringify(maskOutline(mask, { width, height, crs: info.crs, geoTransform: info.geoTransform }));
     await writeFileAtomically(outline, (handle) => handle.writeFile(geojson));
-    return insertMask(project, {
+    const record = insertMask(project, {
       ...start.record,
       file: project.relative(target),
       band: 1,
@@ -87,6 +87,9 @@ export async function editMask(project: Project, input: EditMaskRequestInput): P
       cloudCover: cloud / (width * height),
       outlineFile: project.relative(outline),
     });
+    // A scene's first mask gives it its cloud cover, as an imported mask does.
+    if (start.owner === 'scene' && record.sceneId !== null && getScene(project, record.sceneId).cloudCover === null) setSceneCloudCover(project, record.sceneId, record.cloudCover!);
+    return record;
   } catch (error) {
     await Promise.all([fs.rm(target, { force: true }), fs.rm(outline, { force: true })]);
     throw error;

@@ -252,6 +252,10 @@ test('editMask with sceneId draws a new mask on a scene that has none: clear but
   assert.deepEqual(drawn.grid, nigeria.grid);
   assert.deepEqual(drawn.parameters, { add: [pentagon], erase: [] });
   assert.ok((await service.listMasks()).some((m) => m.id === drawn.id));
+  // The scene's first mask gives it its cloud cover; a second one does not change it.
+  const coverOf = async () => (await service.listScenes()).find((s) => s.id === nigeria.id)!.cloudCover;
+  assert.equal(nigeria.cloudCover, null);
+  assert.equal(await coverOf(), drawn.cloudCover);
 
   // Read back: 1 exactly at the pixel centres inside the polygon (outside its hole), 0 everywhere else.
   const file = service.catalogue.resolve(drawn.file);
@@ -291,6 +295,7 @@ test('editMask with sceneId draws a new mask on a scene that has none: clear but
   assert.ok(tiles.some((t) => t.state === 'cloudy'), JSON.stringify(tiles.map((t) => t.state)));
   const second = await service.editMask({ sceneId: nigeria.id, add: [[[px(200, 200), px(220, 200), px(220, 220)]]] });
   assert.equal(second.version, 2);
+  assert.equal(await coverOf(), drawn.cloudCover);
   assert.notEqual(second.file, drawn.file);
   // An edit of the drawn mask is an edit as ever.
   const edited = await service.editMask({ maskId: drawn.id, erase: [[[px(40, 30), px(80, 30), px(80, 120), px(40, 120)]]] });
