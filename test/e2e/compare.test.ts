@@ -22,7 +22,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { buildRenderer, CHROMIUM, cyanPixels, launchChromium, startServe, watchPage, type Box, type Served } from '../helpers/browser.ts';
+import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
+import { colourDifference, cyanPixels, luminanceStats, type Box } from '../helpers/screenshot.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 
@@ -36,8 +37,7 @@ let url: string;
 let context: BrowserContext | undefined;
 let maskCover = 0;
 
-const started = Date.now();
-const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+const step = stepClock();
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
@@ -80,41 +80,6 @@ after(async () => {
 /** A screenshot of the page (saved as compare-NAME.png). */
 async function shot(page: Page, name: string): Promise<PNG> {
   return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `compare-${name}.png`) }));
-}
-
-/** Luminance spread of a region of a screenshot (a blank map is uniform). */
-function spread(png: PNG, box: Box): number {
-  let n = 0;
-  let sum = 0;
-  let sum2 = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * png.width + x) * 4;
-      const l = 0.299 * png.data[i] + 0.587 * png.data[i + 1] + 0.114 * png.data[i + 2];
-      n++;
-      sum += l;
-      sum2 += l * l;
-    }
-  }
-  const mean = sum / n;
-  return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
-}
-
-/** Mean absolute difference of the colours of two same-sized regions (`a` in one screenshot, `b` in another). */
-function difference(pa: PNG, a: Box, pb: PNG, b: Box): number {
-  let sum = 0;
-  let n = 0;
-  const width = Math.min(Math.round(a.width), Math.round(b.width));
-  const height = Math.min(Math.round(a.height), Math.round(b.height));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = ((Math.round(a.y) + y) * pa.width + Math.round(a.x) + x) * 4;
-      const j = ((Math.round(b.y) + y) * pb.width + Math.round(b.x) + x) * 4;
-      for (let c = 0; c < 3; c++) sum += Math.abs(pa.data[i + c] - pb.data[j + c]);
-      n += 3;
-    }
-  }
-  return sum / n;
 }
 
 /** Waits until there are `count` panels that have each drawn all their tiles once (ComparePanel's data-rendered). */
@@ -176,15 +141,15 @@ test('Compare: the scene and each run side by side, one view, the cloud outlined
   assert.ok(boxes.every((b) => Math.abs(b.width - boxes[0].width) < 2 && Math.abs(b.height - boxes[0].height) < 2 && b.width > 200 && b.height > 150), JSON.stringify(boxes));
   const whole = await shot(page, '1-panels');
   for (let i = 0; i < 3; i++) {
-    const sd = spread(whole, boxes[i]);
+    const sd = luminanceStats(whole, boxes[i]).sd;
     assert.ok(sd > 8, `panel ${i + 1} is blank (luminance spread ${sd.toFixed(1)})`);
     const cyan = cyanPixels(whole, boxes[i], 180);
     assert.ok(cyan > 50, `panel ${i + 1} shows no cyan cloud outline (${cyan} cyan pixels)`);
   }
   // The reconstructions differ (under the mask: elsewhere both are the scene), and each differs from the original.
-  const runsApart = difference(whole, boxes[1], whole, boxes[2]);
-  const firstVsOriginal = difference(whole, boxes[0], whole, boxes[1]);
-  const secondVsOriginal = difference(whole, boxes[0], whole, boxes[2]);
+  const runsApart = colourDifference(whole, boxes[1], whole, boxes[2]);
+  const firstVsOriginal = colourDifference(whole, boxes[0], whole, boxes[1]);
+  const secondVsOriginal = colourDifference(whole, boxes[0], whole, boxes[2]);
   console.log(`# mean colour difference: #1 vs #2 ${runsApart.toFixed(2)}, original vs #1 ${firstVsOriginal.toFixed(2)}, original vs #2 ${secondVsOriginal.toFixed(2)}`);
   assert.ok(runsApart > 0.5, `the two reconstructions look the same (${runsApart.toFixed(2)})`);
   assert.ok(firstVsOriginal > 0.5 && secondVsOriginal > 0.5, 'a reconstruction looks like the original');
@@ -204,7 +169,7 @@ test('Compare: the scene and each run side by side, one view, the cloud outlined
   assert.deepEqual(after, [after[0], after[0], after[0]], `the other panels did not follow: ${after.join(' | ')}`);
   await allRendered(page, 3);
   const panned = await shot(page, '2-panned');
-  const moved = difference(whole, boxes[1], panned, boxes[1]);
+  const moved = colourDifference(whole, boxes[1], panned, boxes[1]);
   assert.ok(moved > 2, `the second panel's picture did not move with the first (${moved.toFixed(2)})`);
   step(`dragged: centre ${before[0]} → ${after[0]} in every panel`);
 
@@ -221,7 +186,7 @@ test('Compare: the scene and each run side by side, one view, the cloud outlined
   await allRendered(page, 3);
   await page.waitForTimeout(300);
   const tileShot = await shot(page, '3-tile');
-  for (let i = 0; i < 3; i++) assert.ok(spread(tileShot, boxes[i]) > 8, `panel ${i + 1} is blank on the tile`);
+  for (let i = 0; i < 3; i++) assert.ok(luminanceStats(tileShot, boxes[i]).sd > 8, `panel ${i + 1} is blank on the tile`);
   step(`zoomed to ${options[1]} (${options.length - 1} tiles listed)`);
 
   // 4. A run hidden and shown again.

@@ -22,9 +22,10 @@ import { PNG } from 'pngjs';
 import type { MaskRecord, SceneRecord } from '../../native/api.ts';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { readMask } from '../../native/raster/mask.ts';
-import { buildRenderer, CHROMIUM, cyanPixels, launchChromium, startServe, watchPage, type Box, type Served } from '../helpers/browser.ts';
+import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { cyanPixels, luminanceStats, type Box } from '../helpers/screenshot.ts';
 
 const S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
 const S1 = dataFile('nigeria-sen12mscr', 's1.tif');
@@ -40,8 +41,7 @@ let context: BrowserContext | undefined;
 let s2: SceneRecord;
 let s1: SceneRecord;
 
-const started = Date.now();
-const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+const step = stepClock();
 
 async function listing(): Promise<{ scenes: SceneRecord[]; masks: MaskRecord[] }> {
   const result = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
@@ -81,20 +81,6 @@ after(async () => {
 /** A screenshot of the page (saved as draw-mask-NAME.png). */
 async function shot(page: Page, name: string): Promise<PNG> {
   return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `draw-mask-${name}.png`) }));
-}
-
-/** Mean luminance of a region of a screenshot. */
-function luminance(png: PNG, box: Box): number {
-  let sum = 0;
-  let n = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * png.width + x) * 4;
-      sum += 0.299 * png.data[i] + 0.587 * png.data[i + 1] + 0.114 * png.data[i + 2];
-      n++;
-    }
-  }
-  return sum / n;
 }
 
 /** Map coordinates under the mouse, from the map's cursor readout ("EPSG:32631 713000 E 1288000 N · …"). */
@@ -254,7 +240,7 @@ test('draw a mask from scratch over the cumulus of a scene without one, save it,
   assert.ok(moved < 3, `the view moved by ${moved.toFixed(1)} px since the mask was saved`);
   // Inside the polygon, clear of its outline: the cumulus in the saved mask's shot, the result now.
   const core = box(toSaved(30, 30), toSaved(70, 80));
-  const [cloudy, reconstructed] = [luminance(savedShot, core), luminance(resultShot, core)];
+  const [cloudy, reconstructed] = [luminanceStats(savedShot, core).mean, luminanceStats(resultShot, core).mean];
   assert.ok(reconstructed < cloudy - 30, `the cumulus is still there in the reconstruction (luminance ${cloudy.toFixed(0)} → ${reconstructed.toFixed(0)})`);
   assert.ok(cyanPixels(resultShot, around, 180) > 200, 'the outline is gone with the result shown');
   step(`reconstruction shown: luminance under the cumulus ${cloudy.toFixed(0)} → ${reconstructed.toFixed(0)}`);

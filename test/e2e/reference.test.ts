@@ -17,10 +17,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { buildRenderer, CHROMIUM, launchChromium, startServe, watchPage, type Box, type Served } from '../helpers/browser.ts';
+import { buildRenderer, CHROMIUM, launchChromium, startServe, watchPage, type Served } from '../helpers/browser.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { gdalinfo } from '../helpers/gdal.ts';
+import { changedPixels } from '../helpers/screenshot.ts';
 
 const slovenia = (name: string) => dataFile('slovenia-2015', name);
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
@@ -49,18 +50,6 @@ after(async () => {
   await server?.stop();
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
-
-/** Pixels of `box` whose colour differs by more than 30 (any channel) between two screenshots. */
-function changedPixels(a: PNG, b: PNG, box: Box): number {
-  let count = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * a.width + x) * 4;
-      if (Math.max(Math.abs(a.data[i] - b.data[i]), Math.abs(a.data[i + 1] - b.data[i + 1]), Math.abs(a.data[i + 2] - b.data[i + 2])) > 30) count++;
-    }
-  }
-  return count;
-}
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `reference-${name}.png`) });
 

@@ -26,10 +26,11 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { buildRenderer, CHROMIUM, cyanPixels, launchChromium, startServe, watchPage, type Box, type Served } from '../helpers/browser.ts';
+import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { gdalinfo, gdalTranslate } from '../helpers/gdal.ts';
+import { channelMeans, cyanPixels, luminanceDifference, luminanceStats, type Box } from '../helpers/screenshot.ts';
 
 const SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
@@ -111,8 +112,7 @@ let server: Served | undefined;
 let url: string;
 let context: BrowserContext | undefined;
 
-const started = Date.now();
-const step = (what: string): void => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+const step = stepClock();
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
@@ -155,26 +155,6 @@ after(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
-/** Mean and standard deviation of the luminance, and the share of opaque pixels, of a PNG's region. */
-function pngStats(png: PNG, box: { x: number; y: number; width: number; height: number }): { opaque: number; mean: number; sd: number } {
-  let n = 0;
-  let opaque = 0;
-  let sum = 0;
-  let sum2 = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * png.width + x) * 4;
-      const l = 0.299 * png.data[i] + 0.587 * png.data[i + 1] + 0.114 * png.data[i + 2];
-      n++;
-      if (png.data[i + 3] > 0) opaque++;
-      sum += l;
-      sum2 += l * l;
-    }
-  }
-  const mean = sum / n;
-  return { opaque: opaque / n, mean, sd: Math.sqrt(Math.max(0, sum2 / n - mean * mean)) };
-}
-
 test('open the app, click the T33UUU scene: the map shows it, fast, with no console errors and no outside requests', async () => {
   const page = await context!.newPage();
   const problems = watchPage(page);
@@ -210,7 +190,7 @@ test('open the app, click the T33UUU scene: the map shows it, fast, with no cons
   await page.waitForTimeout(1500);
   const box = (await map.boundingBox())!;
   const shot = await page.screenshot({ path: path.join(ARTIFACTS, 'scene-t33uuu.png') });
-  const stats = pngStats(PNG.sync.read(shot), { x: box.x + box.width * 0.25, y: box.y + box.height * 0.35, width: box.width * 0.5, height: box.height * 0.3 });
+  const stats = luminanceStats(PNG.sync.read(shot), { x: box.x + box.width * 0.25, y: box.y + box.height * 0.35, width: box.width * 0.5, height: box.height * 0.3 });
   assert.ok(stats.sd > 8, `the middle of the map is nearly uniform on screen (mean ${stats.mean.toFixed(1)}, sd ${stats.sd.toFixed(1)})`);
 
   // The scale line, and the cursor's coordinates in the scene's CRS (UTM 33N) and in degrees.
@@ -239,22 +219,6 @@ async function settledShot(page: Page, clip: Box, name?: string): Promise<PNG> {
     }
     previous = shot;
   }
-}
-
-/** Mean absolute difference of the luminance of two same-sized PNGs over `box` (PNG pixels). */
-function meanDifference(a: PNG, b: PNG, box: Box): number {
-  let sum = 0;
-  let n = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * a.width + x) * 4;
-      const la = 0.299 * a.data[i] + 0.587 * a.data[i + 1] + 0.114 * a.data[i + 2];
-      const lb = 0.299 * b.data[i] + 0.587 * b.data[i + 1] + 0.114 * b.data[i + 2];
-      sum += Math.abs(la - lb);
-      n++;
-    }
-  }
-  return sum / n;
 }
 
 /** Where the map's cursor readout says the mouse is, in the scene CRS. */
@@ -312,8 +276,8 @@ test('a run\'s reconstruction over the scene: the cyan outline above it, the lay
   const sceneOnly = await settledShot(page, clip, 'overlay-off');
   // The reconstruction differs from the scene under the cloud only (clear pixels are stitched, and it is
   // drawn with the scene's stretch); the outline is drawn either way.
-  const under = meanDifference(withResult, sceneOnly, inside);
-  const beside = meanDifference(withResult, sceneOnly, clear);
+  const under = luminanceDifference(withResult, sceneOnly, inside);
+  const beside = luminanceDifference(withResult, sceneOnly, clear);
   console.log(`# reconstruction vs scene on screen: ${under.toFixed(1)} grey levels under the cloud, ${beside.toFixed(2)} beside it`);
   assert.ok(under > 6, `the reconstruction does not show under the cloud (mean difference ${under.toFixed(2)})`);
   assert.ok(beside < 1, `the reconstruction changes the clear pixels on screen (mean difference ${beside.toFixed(2)})`);
@@ -327,45 +291,31 @@ test('a run\'s reconstruction over the scene: the cyan outline above it, the lay
   await page.getByTestId('swipe-toggle').check();
   await page.getByTestId('swipe').fill('0');
   const swipedAway = await settledShot(page, clip, 'swipe-0');
-  assert.ok(meanDifference(swipedAway, sceneOnly, inside) < 1, 'with the swipe at 0 the reconstruction still shows');
+  assert.ok(luminanceDifference(swipedAway, sceneOnly, inside) < 1, 'with the swipe at 0 the reconstruction still shows');
   const [line] = toShot(CLOUD.x + CLOUD.width / 2, 0);
   await page.getByTestId('swipe').fill(String(Math.round((line / map.width) * 200) / 2));
   const swiped = await settledShot(page, clip, 'swipe-middle');
   const actualLine = (Number(await page.getByTestId('swipe').inputValue()) / 100) * map.width;
   const left: Box = { ...inside, width: Math.min(line, actualLine) - 6 - inside.x };
   const right: Box = { ...inside, x: Math.max(line, actualLine) + 6, width: inside.x + inside.width - Math.max(line, actualLine) - 6 };
-  assert.ok(meanDifference(swiped, withResult, left) < 1, 'left of the swipe line the reconstruction is not shown');
-  assert.ok(meanDifference(swiped, sceneOnly, right) < 1, 'right of the swipe line the scene is not shown');
-  assert.ok(meanDifference(swiped, sceneOnly, left) > 6, 'left of the swipe line the scene shows, not the reconstruction');
+  assert.ok(luminanceDifference(swiped, withResult, left) < 1, 'left of the swipe line the reconstruction is not shown');
+  assert.ok(luminanceDifference(swiped, sceneOnly, right) < 1, 'right of the swipe line the scene is not shown');
+  assert.ok(luminanceDifference(swiped, sceneOnly, left) > 6, 'left of the swipe line the scene shows, not the reconstruction');
   const edgeLeft: Box = { ...edge, width: line - 6 - edge.x };
   const edgeRight: Box = { ...edge, x: line + 6, width: edge.x + edge.width - line - 6 };
   assert.ok(cyanPixels(swiped, edgeLeft) > 40 && cyanPixels(swiped, edgeRight) > 40, 'the outline is not drawn on both sides of the swipe');
   await page.getByTestId('swipe-toggle').uncheck();
-  assert.ok(meanDifference(await settledShot(page, clip), withResult, inside) < 1, 'with the swipe off the reconstruction is not shown whole');
+  assert.ok(luminanceDifference(await settledShot(page, clip), withResult, inside) < 1, 'with the swipe off the reconstruction is not shown whole');
 
   // The scene's own visibility: off, the map under the cloud shows the reconstruction alone, and nothing beside it.
   await page.locator('[data-testid="layer"][data-layer-key="scene"]').getByTestId('layer-visible').uncheck();
   const resultOnly = await settledShot(page, clip, 'scene-off');
-  assert.ok(meanDifference(resultOnly, withResult, inside) < 1, 'hiding the scene changed the reconstruction under the cloud');
-  assert.ok(meanDifference(resultOnly, withResult, clear) < 1, 'the reconstruction does not cover the clear pixels (it should: it is the whole scene)');
+  assert.ok(luminanceDifference(resultOnly, withResult, inside) < 1, 'hiding the scene changed the reconstruction under the cloud');
+  assert.ok(luminanceDifference(resultOnly, withResult, clear) < 1, 'the reconstruction does not cover the clear pixels (it should: it is the whole scene)');
 
   assert.deepEqual(problems, []);
   await page.close();
 });
-
-/** Mean red, green and blue of a PNG's region. */
-function channelMeans(png: PNG, box: Box): [number, number, number] {
-  const sum = [0, 0, 0];
-  let n = 0;
-  for (let y = Math.round(box.y); y < Math.round(box.y + box.height); y++) {
-    for (let x = Math.round(box.x); x < Math.round(box.x + box.width); x++) {
-      const i = (y * png.width + x) * 4;
-      for (let c = 0; c < 3; c++) sum[c] += png.data[i + c];
-      n++;
-    }
-  }
-  return sum.map((v) => v / n) as [number, number, number];
-}
 
 test('band composites, the stretch, the layers compared by the swipe and the flicker, zoom to one layer', async () => {
   const page = await context!.newPage();
@@ -388,12 +338,12 @@ test('band composites, the stretch, the layers compared by the swipe and the fli
   const [tr, tg, tb] = channelMeans(trueColour, land);
   const [fr, fg, fb] = channelMeans(falseColour, land);
   console.log(`# mean RGB over the scene's left 600 columns: true colour ${[tr, tg, tb].map((v) => v.toFixed(1)).join('/')}, false colour ${[fr, fg, fb].map((v) => v.toFixed(1)).join('/')}`);
-  assert.ok(meanDifference(falseColour, trueColour, whole) > 4, 'false colour looks like true colour');
+  assert.ok(luminanceDifference(falseColour, trueColour, whole) > 4, 'false colour looks like true colour');
   // Near infrared (B08) in red: vegetation and land turn red, so red gains on green and blue.
   assert.ok(fr - (fg + fb) / 2 > tr - (tg + tb) / 2 + 5, 'false colour did not turn the land red');
   await composite.selectOption('swir');
   const swir = await settledShot(page, clip, 'composite-swir');
-  assert.ok(meanDifference(swir, falseColour, whole) > 4, 'SWIR looks like false colour');
+  assert.ok(luminanceDifference(swir, falseColour, whole) > 4, 'SWIR looks like false colour');
   await composite.selectOption('single');
   await sceneRow.getByTestId('layer-band').selectOption({ label: 'B08' });
   const single = await settledShot(page, clip, 'composite-b08');
@@ -406,21 +356,21 @@ test('band composites, the stretch, the layers compared by the swipe and the fli
   assert.ok(await falseOption.isDisabled(), 'false colour is offered for a raster without B08');
   assert.match((await falseOption.getAttribute('title')) ?? '', /no B08/);
   await composite.selectOption('true');
-  assert.ok(meanDifference(await settledShot(page, clip), trueColour, whole) < 1, 'back to true colour, the picture is not the same');
+  assert.ok(luminanceDifference(await settledShot(page, clip), trueColour, whole) < 1, 'back to true colour, the picture is not the same');
 
   // The stretch: a narrower cut raises the contrast; reset brings the 2–98 % cut back.
   await page.getByTestId('stretch-low').fill('20');
   await page.getByTestId('stretch-high').fill('80');
   const narrow = await settledShot(page, clip, 'stretch-20-80');
   assert.equal(await page.getByTestId('map').getAttribute('data-stretch'), '20-80');
-  assert.ok(pngStats(narrow, clear).sd > pngStats(trueColour, clear).sd + 2, 'a 20–80 % cut did not raise the contrast');
+  assert.ok(luminanceStats(narrow, clear).sd > luminanceStats(trueColour, clear).sd + 2, 'a 20–80 % cut did not raise the contrast');
   await resultRow.getByTestId('layer-visible').check();
   // The reconstruction takes the scene's stretch at the same cut: beside the cloud it is still the scene.
   const narrowWithResult = await settledShot(page, clip);
-  assert.ok(meanDifference(narrowWithResult, narrow, clear) < 1, 'the reconstruction is not stretched as the scene is');
+  assert.ok(luminanceDifference(narrowWithResult, narrow, clear) < 1, 'the reconstruction is not stretched as the scene is');
   await page.getByTestId('stretch-reset').click();
   const withResult = await settledShot(page, clip);
-  assert.ok(meanDifference(withResult, narrowWithResult, clear) > 4, 'reset did not change the stretch back');
+  assert.ok(luminanceDifference(withResult, narrowWithResult, clear) > 4, 'reset did not change the stretch back');
 
   // The swipe with the layers swapped: the scene on the left, the reconstruction on the right.
   await page.getByTestId('compare-left').selectOption('scene');
@@ -433,8 +383,8 @@ test('band composites, the stretch, the layers compared by the swipe and the fli
   const actualLine = (Number(await page.getByTestId('swipe').inputValue()) / 100) * map.width;
   const left: Box = { ...inside, width: Math.min(line, actualLine) - 6 - inside.x };
   const right: Box = { ...inside, x: Math.max(line, actualLine) + 6, width: inside.x + inside.width - Math.max(line, actualLine) - 6 };
-  assert.ok(meanDifference(swiped, trueColour, left) < 1, 'left of the swipe line the scene is not shown');
-  assert.ok(meanDifference(swiped, withResult, right) < 1, 'right of the swipe line the reconstruction is not shown');
+  assert.ok(luminanceDifference(swiped, trueColour, left) < 1, 'left of the swipe line the scene is not shown');
+  assert.ok(luminanceDifference(swiped, withResult, right) < 1, 'right of the swipe line the reconstruction is not shown');
   assert.ok(cyanPixels(swiped, edge) > 100, 'no outline while swiping');
   await page.getByTestId('swipe-toggle').uncheck();
 
@@ -448,8 +398,8 @@ test('band composites, the stretch, the layers compared by the swipe and the fli
     const phase = (await page.getByTestId('map').getAttribute('data-flicker')) ?? '';
     phases.add(phase);
     const shot = PNG.sync.read(await page.screenshot({ clip }));
-    if (meanDifference(shot, trueColour, inside) < 1) sawScene++;
-    else if (meanDifference(shot, withResult, inside) < 1) sawResult++;
+    if (luminanceDifference(shot, trueColour, inside) < 1) sawScene++;
+    else if (luminanceDifference(shot, withResult, inside) < 1) sawResult++;
     assert.ok(cyanPixels(shot, edge) > 100, 'no outline in a flicker phase');
     if (i === 0) await fs.writeFile(path.join(ARTIFACTS, 'flicker-frame.png'), PNG.sync.write(shot));
     await page.waitForTimeout(230);
@@ -467,7 +417,7 @@ test('band composites, the stretch, the layers compared by the swipe and the fli
   await resultRow.getByTestId('layer-zoom').click();
   await page.waitForTimeout(800);
   const back = await settledShot(page, clip);
-  assert.ok(meanDifference(back, withResult, whole) < 2, 'zoom to layer did not go back to the whole scene');
+  assert.ok(luminanceDifference(back, withResult, whole) < 2, 'zoom to layer did not go back to the whole scene');
 
   assert.deepEqual(problems, []);
   await page.close();

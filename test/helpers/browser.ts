@@ -1,24 +1,25 @@
 /**
  * What the end-to-end tests share: the built renderer, a real `clearsky serve`, Debian's Chromium (never a
  * downloaded browser) with the flags that make OpenLayers' WebGL render through SwiftShader, a watch for
- * anything going wrong in the page, and reading pixels back from screenshots.
+ * anything going wrong in the page, and a progress log. What they measure on screenshots is in screenshot.ts.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { PNG } from 'pngjs';
 import { REPO_ROOT } from './data.ts';
+
+/** Re-exported for test/bench/pan.ts, which imports it from here. */
+export type { Box } from './screenshot.ts';
 
 export const CHROMIUM = process.env.CLEARSKY_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
+/** A progress logger for a test file: `step('what')` prints `# 12.3 s: what`, the seconds since `stepClock()` was called. */
+export function stepClock(): (what: string) => void {
+  const started = Date.now();
+  return (what) => console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 }
 
 export async function buildRenderer(): Promise<void> {
@@ -93,16 +94,4 @@ export function watchPage(page: Page): string[] {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
   });
   return problems;
-}
-
-/** Cyan pixels (the mask outline, #00FFFF) in `box` of a screenshot; `minGreenBlue` allows for antialiasing. */
-export function cyanPixels(png: PNG, box: Box, minGreenBlue = 200): number {
-  let count = 0;
-  for (let y = Math.max(0, Math.round(box.y)); y < Math.min(png.height, Math.round(box.y + box.height)); y++) {
-    for (let x = Math.max(0, Math.round(box.x)); x < Math.min(png.width, Math.round(box.x + box.width)); x++) {
-      const i = (y * png.width + x) * 4;
-      if (png.data[i] < 90 && png.data[i + 1] > minGreenBlue && png.data[i + 2] > minGreenBlue) count++;
-    }
-  }
-  return count;
 }
