@@ -296,7 +296,8 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await runDialog.getByRole('button', { name: 'Start run' }).click();
   await runDialog.waitFor({ state: 'detached' });
   const long = page.locator('[data-testid="job"][data-run-id="2"]');
-  await long.locator('[data-testid="job-status"]').filter({ hasText: 'running' }).waitFor({ timeout: 120_000 });
+  await long.locator('[data-testid="job-status"]').filter({ hasText: 'running' }).waitFor({ timeout: 120_000 })
+    .catch(async (error: Error) => assert.fail(`run #2 is not shown running: ${(await long.count()) ? await long.innerText() : 'not in the jobs panel'} (${error.message.split('\n')[0]})`));
   await long.getByTestId('job-tile').first().waitFor({ timeout: 120_000 });
   await shot(page, '12-long-run');
   await long.getByRole('button', { name: 'Cancel' }).click();
