@@ -232,6 +232,15 @@ export interface RunMetrics {
   maskedPixels: number;
 }
 
+/**
+ * Whether `mask` is the cloud mask of `scene` itself (linked to it, or of the same day): under it lies cloud,
+ * not ground truth, so a ground-truth run with it means nothing. The service refuses it; the run dialog says so.
+ */
+export function isOwnMask(scene: Pick<SceneRecord, 'id' | 'acquired'>, mask: Pick<MaskRecord, 'sceneId' | 'acquired'>): boolean {
+  const sameDay = mask.acquired !== null && scene.acquired !== null && mask.acquired.slice(0, 10) === scene.acquired.slice(0, 10);
+  return mask.sceneId === scene.id || sameDay;
+}
+
 export type RunStatus = 'queued' | 'running' | 'mosaicking' | 'done' | 'partial' | 'failed' | 'cancelled';
 export type TileStatus = 'pending' | 'running' | 'done' | 'failed' | 'clear';
 

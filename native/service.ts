@@ -9,6 +9,7 @@ import {
   ExportRequest,
   ImportRequest,
   InspectPixelRequest,
+  isOwnMask,
   PreviewTilesRequest,
   RunRequest,
   type ApiEvent,
@@ -208,8 +209,7 @@ export class Service implements ProjectApi {
 function checkGroundTruth(project: Project, request: RunRequest): void {
   const scene = getScene(project, request.targetSceneId);
   const mask = getMask(project, request.maskId);
-  const sameDay = mask.acquired !== null && scene.acquired !== null && mask.acquired.slice(0, 10) === scene.acquired.slice(0, 10);
-  if (mask.sceneId === scene.id || sameDay) {
+  if (isOwnMask(scene, mask)) {
     throw new InputError(undefined, `mask '${mask.name}' is the cloud mask of '${scene.name}' itself: under it lies cloud, not ground truth. For a ground-truth run, choose a clear target and a mask of another date`);
   }
   const area = request.area ?? scene.grid;

@@ -2,7 +2,7 @@
  * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
  * neither. The run dialog disables a mode whose source is not chosen and says why.
  */
-import { MODES, type MaskRecord, type SceneRecord } from '../../../native/api.ts';
+import { isOwnMask, MODES, type MaskRecord, type SceneRecord } from '../../../native/api.ts';
 
 export type Mode = (typeof MODES)[number];
 
@@ -40,6 +40,5 @@ export interface TileProgress {
  * mask marks its own clouds, so under it lies cloud, not truth. Null when the mask is of another date.
  */
 export function groundTruthBlocked(scene: SceneRecord, mask: MaskRecord): string | null {
-  const sameDay = mask.acquired !== null && scene.acquired !== null && mask.acquired.slice(0, 10) === scene.acquired.slice(0, 10);
-  return mask.sceneId === scene.id || sameDay ? 'this is the scene’s own cloud mask: under it lies cloud, not ground truth. Choose a mask of another date' : null;
+  return isOwnMask(scene, mask) ? 'this is the scene’s own cloud mask: under it lies cloud, not ground truth. Choose a mask of another date' : null;
 }
