@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
@@ -66,7 +66,7 @@ export function createProject(dir: string, name = path.basename(path.resolve(dir
     } finally {
       db.close();
     }
-    linkSync(temporary, file);
+    linkInto(temporary, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(dir, 'is already a Clearsky project');
     throw error instanceof InputError ? error : new InputError(file, `cannot create the catalogue (${(error as Error).message})`);
@@ -74,6 +74,18 @@ export function createProject(dir: string, name = path.basename(path.resolve(dir
     rmSync(temporary, { force: true });
   }
   return open(folder);
+}
+
+/** Puts `temporary` at `file` unless that exists; file systems without hard links (FAT, some shares) get a rename. */
+function linkInto(temporary: string, file: string): void {
+  try {
+    linkSync(temporary, file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || !['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP'].includes(code ?? '')) throw error;
+    if (existsSync(file)) throw Object.assign(new Error(`${file} exists`), { code: 'EEXIST' });
+    renameSync(temporary, file);
+  }
 }
 
 /** Opens an existing project, migrating its catalogue if it was made by an older Clearsky. */
@@ -105,6 +117,11 @@ function inspect(file: string): Inspection {
   const stat = statSync(file);
   if (!stat.isFile()) throw new InputError(file, 'is not a file: not a Clearsky catalogue');
   if (stat.size === 0) throw new InputError(file, `is empty: not a Clearsky catalogue; ${recovery(folder)}`);
+  // The header first, so that another program's database is refused without SQLite ever opening it.
+  const header = readHeader(file);
+  if (!header.subarray(0, 16).equals(SQLITE_MAGIC)) throw new InputError(file, `is not a SQLite database: not a Clearsky catalogue; ${recovery(folder)}`);
+  const headerId = header.readUInt32BE(68);
+  if (headerId !== 0 && headerId !== APPLICATION_ID) throw foreign(file, headerId);
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
@@ -122,9 +139,7 @@ function inspect(file: string): Inspection {
       if (code === 'SQLITE_NOTADB') throw new InputError(file, `is not a SQLite database: not a Clearsky catalogue; ${recovery(folder)}`);
       throw new InputError(file, `cannot be read as a catalogue (${(error as Error).message}); ${recovery(folder)}`);
     }
-    if (applicationId !== APPLICATION_ID && applicationId !== 0) {
-      throw new InputError(file, `is the SQLite database of another application (application_id 0x${(applicationId >>> 0).toString(16)}), not a Clearsky catalogue; Clearsky leaves it as it is`);
-    }
+    if (applicationId !== APPLICATION_ID && applicationId !== 0) throw foreign(file, applicationId);
     if (applicationId === 0 && (version < 1 || version > SCHEMA_VERSION)) {
       throw new InputError(file, `is a SQLite database but not a Clearsky catalogue (no Clearsky application_id, user_version ${version}); Clearsky leaves it as it is`);
     }
@@ -144,6 +159,27 @@ function inspect(file: string): Inspection {
   } finally {
     db.close();
   }
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** The database header's first 100 bytes (zeros past the end of a shorter file). */
+function readHeader(file: string): Buffer {
+  const header = Buffer.alloc(100);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    readSync(fd, header, 0, header.length, 0);
+  } catch (error) {
+    throw new InputError(file, `cannot be read (${(error as Error).message})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return header;
+}
+
+function foreign(file: string, applicationId: number): InputError {
+  return new InputError(file, `is the SQLite database of another application (application_id 0x${(applicationId >>> 0).toString(16)}), not a Clearsky catalogue; Clearsky leaves it as it is`);
 }
 
 /** quick_check's first line when it finds a problem (it may also throw, e.g. on a malformed page), else null. */

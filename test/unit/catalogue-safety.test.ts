@@ -112,6 +112,7 @@ describe('a catalogue that is not a sound Clearsky catalogue is refused and left
       const db = new Database(file);
       db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('mine')");
       db.pragma('application_id = 1179403647'); // 0x464C457F
+      db.pragma('journal_mode = WAL');
       db.close();
     });
     const plain = await projectFolderWith((file) => {
@@ -140,6 +141,8 @@ describe('a catalogue that is not a sound Clearsky catalogue is refused and left
       assert.equal(sha256(catalogueOf(dir)), hash, dir);
       assert.deepEqual(backupsOf(dir), [], dir);
     }
+    // Refused from its header: SQLite never opened it (opening a WAL database makes its -shm file).
+    assert.equal(existsSync(`${catalogueOf(foreign)}-shm`), false);
     const db = new Database(catalogueOf(plain), { readonly: true });
     assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['notes']);
     db.close();
