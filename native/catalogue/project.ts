@@ -137,6 +137,7 @@ function inspect(file: string): Inspection {
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'SQLITE_NOTADB') throw new InputError(file, `is not a SQLite database: not a Clearsky catalogue; ${recovery(folder)}`);
+      if (isBusy(error)) throw busy(file, error);
       throw new InputError(file, `cannot be read as a catalogue (${(error as Error).message}); ${recovery(folder)}`);
     }
     if (applicationId !== APPLICATION_ID && applicationId !== 0) throw foreign(file, applicationId);
@@ -144,7 +145,7 @@ function inspect(file: string): Inspection {
       throw new InputError(file, `is a SQLite database but not a Clearsky catalogue (no Clearsky application_id, user_version ${version}); Clearsky leaves it as it is`);
     }
     if (version < 1) throw new InputError(file, `has no Clearsky schema (user_version 0): it is damaged; ${recovery(folder)}`);
-    const problem = quickCheck(db);
+    const problem = quickCheck(db, file);
     if (problem !== null) throw new InputError(file, `is damaged: SQLite's quick_check says "${problem}"; ${recovery(folder)}`);
     const present = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]));
     // A newer Clearsky's tables are not known here; open() refuses that catalogue anyway.
@@ -183,14 +184,24 @@ function foreign(file: string, applicationId: number): InputError {
 }
 
 /** quick_check's first line when it finds a problem (it may also throw, e.g. on a malformed page), else null. */
-function quickCheck(db: Database.Database): string | null {
+function quickCheck(db: Database.Database, file: string): string | null {
   try {
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const first = rows[0]?.quick_check ?? 'no answer';
     return rows.length === 1 && first === 'ok' ? null : first.split('\n')[0];
   } catch (error) {
+    if (isBusy(error)) throw busy(file, error);
     return (error as Error).message.split('\n')[0];
   }
+}
+
+/** Another process holding a lock past the busy timeout is not damage: no recovery advice. */
+function isBusy(error: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test((error as { code?: string }).code ?? '');
+}
+
+function busy(file: string, error: unknown): InputError {
+  return new InputError(file, `is locked by another process (${(error as Error).message}); try again`);
 }
 
 /** What the user can do about a damaged catalogue: the newest backup, and that nothing else was touched. */

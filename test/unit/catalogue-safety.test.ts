@@ -184,6 +184,29 @@ describe('a catalogue that is not a sound Clearsky catalogue is refused and left
     assert.equal(sha256(catalogueOf(dir)), hash);
   });
 
+  it('a catalogue locked by another process is said to be locked, not damaged', async () => {
+    const project = createProject(freshDir());
+    const dir = project.dir;
+    project.close();
+    const script = `
+      const Database = require('better-sqlite3');
+      const db = new Database(process.argv[1]);
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('BEGIN EXCLUSIVE');
+      process.stdout.write('locked\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', script, catalogueOf(dir)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve, reject) => {
+        child.stdout!.once('data', resolve);
+        child.once('exit', (code) => reject(new Error(`locker exited ${code}`)));
+      });
+      assert.throws(() => openProject(dir), refused(dir, /is locked by another process \(database is locked\); try again$/));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('the command line prints one line naming the file and exits 2', async () => {
     const empty = await projectFolderWith((file) => fs.writeFile(file, ''));
     const foreign = await projectFolderWith((file) => {
