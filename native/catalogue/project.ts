@@ -252,7 +252,9 @@ function open(folder: string): Project {
     migrate(db, inspection);
   } catch (error) {
     db.close();
-    throw error instanceof InputError ? error : new InputError(file, `cannot open the catalogue (${(error as Error).message})`);
+    // SQLite's own errors ("database disk image is malformed", "no such table") say nothing of which file.
+    const sqlite = (error as { code?: string }).code?.startsWith('SQLITE_') === true;
+    throw sqlite ? new InputError(file, `cannot open the catalogue (${(error as Error).message})`) : error;
   }
   for (const sub of [RASTERS_FOLDER, RUNS_FOLDER, BACKUPS_FOLDER]) sweepStaleTemporaries(path.join(folder, sub), PID_TEMPORARY);
   const resolve = (relative: string): string => {

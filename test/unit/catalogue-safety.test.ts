@@ -290,6 +290,20 @@ describe('catalogues of older Clearsky versions, and backups', () => {
     }
   });
 
+  it('a migration that SQLite refuses names the catalogue, and leaves it at its version', async () => {
+    const dir = await projectFolderWith((file) => {
+      const db = new Database(file);
+      db.exec(MIGRATIONS[0]);
+      db.exec('ALTER TABLE scenes ADD COLUMN units TEXT'); // what migration 2 adds
+      db.pragma('user_version = 1');
+      db.prepare("INSERT INTO project (id, name, created_at) VALUES (1, 'odd', '2025-01-01T00:00:00.000Z')").run();
+      db.close();
+    });
+    assert.throws(() => openProject(dir), refused(dir, /cannot open the catalogue \(duplicate column name: units\)$/));
+    assert.equal(openOld(catalogueOf(dir)).version, 1);
+    assert.equal(backupsOf(dir).length, 1);
+  });
+
   it(`keeps the newest ${BACKUPS_KEPT} backups, and makes one on open when the newest is more than a day old`, async () => {
     const project = createProject(freshDir());
     const dir = project.dir;
