@@ -17,6 +17,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../native/catalogue/schema.ts';
 import { InputError } from '../../native/errors.ts';
 import { Workspace } from '../../native/workspace.ts';
 import { runClearsky } from '../helpers/cli.ts';
+import { REPO_ROOT } from '../helpers/data.ts';
 
 let tmp: string;
 before(async () => {
@@ -349,19 +350,32 @@ describe('stale temporaries of killed processes', () => {
     for (const child of children) child.kill('SIGKILL');
   });
 
-  /** A real process that writes its temporaries (named with its PID, as the project's writers do) and stays alive. */
+  /**
+   * A real process in the middle of writing: raster/atomic-file.ts's temporaries for a scene and a run's tile
+   * (the real names), plus a GeoTIFF writer's scratch level (named as geotiff-writer.ts names it); it stays alive.
+   */
   async function writer(dir: string): Promise<{ child: ChildProcess; files: string[] }> {
     const script = `
-      const fs = require('node:fs'), path = require('node:path');
-      const files = [
-        path.join(process.argv[1], 'rasters', 's2', '.scene.tif.' + process.pid + '-0a1b2c3d.tmp'),
-        path.join(process.argv[1], 'rasters', 's2', '.scene.tif.' + process.pid + '-0a1b2c3d.level0.tmp'),
-        path.join(process.argv[1], 'runs', '1', 'tiles', '.tile-7.tif.' + process.pid + '-ffee0011.tmp'),
-      ];
-      for (const file of files) fs.writeFileSync(file, 'being written');
-      process.stdout.write(JSON.stringify(files) + '\\n');
+      import fs from 'node:fs';
+      import path from 'node:path';
+      import { writeFileAtomically } from ${JSON.stringify(path.join(REPO_ROOT, 'native/raster/atomic-file.ts'))};
+      const dir = process.argv[1];
+      const writing = [];
+      for (const target of [path.join(dir, 'rasters', 's2', 'scene.tif'), path.join(dir, 'runs', '1', 'tiles', 'tile-7.tif')]) {
+        writing.push(new Promise((started) => void writeFileAtomically(target, async (file) => {
+          await file.write('half a raster');
+          started();
+          await new Promise(() => {}); // never finishes
+        })));
+      }
+      await Promise.all(writing);
+      const temporaries = [path.join(dir, 'rasters', 's2'), path.join(dir, 'runs', '1', 'tiles')]
+        .flatMap((folder) => fs.readdirSync(folder).filter((n) => n.includes('.' + process.pid + '-')).map((n) => path.join(folder, n)));
+      const level = temporaries[0].replace(/\\.tmp$/, '.level0.tmp');
+      fs.writeFileSync(level, 'scratch');
+      process.stdout.write(JSON.stringify([...temporaries, level]) + '\\n');
       setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -371,7 +385,9 @@ describe('stale temporaries of killed processes', () => {
       });
       child.once('exit', (code) => reject(new Error(`writer exited ${code}`)));
     });
-    return { child, files: JSON.parse(line) as string[] };
+    const files = JSON.parse(line) as string[];
+    assert.equal(files.length, 3, line);
+    return { child, files };
   }
 
   it('opening a project removes those of a process killed with SIGKILL, keeps a live process’s and anything else', async () => {
