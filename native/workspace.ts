@@ -18,7 +18,7 @@ import {
   type OpenProjectRequestInput,
   type ProjectInfo,
 } from './api.ts';
-import { CATALOGUE_FILE, createProject } from './catalogue/project.ts';
+import { CATALOGUE_FILE, checkCatalogue, createProject } from './catalogue/project.ts';
 import { InputError } from './errors.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { Service, type ProjectApi, type ServiceOptions } from './service.ts';
@@ -71,7 +71,10 @@ export class Workspace implements ClearskyApi {
     if (this.closed) throw new Error('the workspace is closed');
     const dir = path.resolve(request.dir);
     if (request.create) {
-      if (existsSync(path.join(dir, CATALOGUE_FILE))) throw new InputError(dir, 'already holds a Clearsky project: open it instead of creating one');
+      if (existsSync(path.join(dir, CATALOGUE_FILE))) {
+        checkCatalogue(dir); // a damaged or foreign one is refused as such, not called a project
+        throw new InputError(dir, 'already holds a Clearsky project: open it instead of creating one');
+      }
       createProject(dir, request.name).close();
     }
     // Opened before the current one is let go: a folder that is not a project leaves the open one open.
