@@ -5,7 +5,7 @@
  * file — exit 2, one line naming both paths, and not one byte changed or added. The API's export too.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { writeFileAtomically } from '../../native/raster/atomic-file.ts';
 import { findStaleTemporaries } from '../../native/raster/temporaries.ts';
 import { Service } from '../../native/service.ts';
 import { runClearsky } from '../helpers/cli.ts';
-import { dataFile } from '../helpers/data.ts';
+import { REPO_ROOT, dataFile } from '../helpers/data.ts';
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);
@@ -164,6 +164,7 @@ test('flag errors are one readable line naming the flag; zero steps are refused'
     [['run', 'proj', '--target', '1', '--mask', '19', '--tile', '32', '--detach'], /^clearsky: --tile must be at least 64$/],
     [['run', 'proj', '--target', '1', '--mask', '19', '--steps', '0', '--detach'], /^clearsky: --steps must be at least 1$/],
     [['inpaint', '--target', 'target.tif', '--mask', 'masks.tif', '--mask-band', '19', '--mode', 'basic', '--steps', '0', '--out', 'zero.tif'], /^clearsky: --steps must be at least 1, not 0$/],
+    [['eval', '--target', 'target.tif', '--masks', 'masks.tif', '--mask-bands', '19', '--modes', 'basic', '--steps', '0'], /^clearsky: --steps must be at least 1, not 0$/],
   ] as const) {
     const r = await clearsky([...args]);
     assert.equal(r.code, 2, r.stderr);
@@ -194,4 +195,25 @@ test('temporaries left beside an output by a killed process are swept; a live pr
   const r = await clearsky([...INPAINT, '--out', 'sweep/o.tif']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((await fs.readdir(folder)).sort(), ['.unrelated.tmp', ...names(live), 'o.tif'].sort());
+});
+
+test('the tile folder of an inpaint killed with kill -9 is swept by the next command writing beside it', async () => {
+  const folder = file('killed');
+  await fs.mkdir(folder);
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'inpaint', '--target', 'target.tif', '--mask', 'masks.tif', '--mask-band', '19',
+    '--mode', 'basic', '--steps', '100000', '--bands', 'B04', '--out', 'killed/o.tif'], { cwd: dir, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let left: string[] = [];
+  while (left.length === 0 && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    left = (await fs.readdir(folder)).filter((name) => name.startsWith('.o.tif.tiles-'));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  assert.deepEqual(left, [`.o.tif.tiles-${child.pid}-${left[0]?.slice(-6)}`], 'the tile folder names its process');
+  assert.deepEqual((await fs.readdir(folder)).filter((name) => name.startsWith('.')), left, 'kill -9 left it behind');
+
+  const r = await clearsky([...INPAINT, '--out', 'killed/p.tif']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await fs.readdir(folder), ['p.tif']);
 });
