@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -108,6 +110,16 @@ test('inpaint refuses two outputs on one file', async () => {
 test('inpaint refuses a FIFO, a folder, and a project catalogue or raster as --out', async () => {
   await assertRefused([...INPAINT, '--out', 'pipe.tif'], ['pipe.tif'], /FIFO/);
   await assertRefused([...INPAINT, '--out', 'proj/runs'], ['proj/runs'], /folder/);
+  // A device, reached through a symlink so that a broken guard could only replace the link, never /dev/null.
+  await fs.symlink('/dev/null', file('device.tif'));
+  await assertRefused([...INPAINT, '--out', 'device.tif'], ['device.tif'], /a device/);
+  const socket = net.createServer().listen(file('socket.tif'));
+  await once(socket, 'listening');
+  try {
+    await assertRefused([...INPAINT, '--out', 'socket.tif'], ['socket.tif'], /a socket/);
+  } finally {
+    socket.close();
+  }
   // Any project, found by its catalogue: 'other' is not the one the command has anything to do with.
   await assertRefused([...INPAINT, '--out', 'other/project.sqlite'], ['other/project.sqlite', path.join(dir, 'other')], /inside the Clearsky project/);
   await assertRefused([...INPAINT, '--out', 'proj/rasters/s2/S2L1C_20150909.tif'], ['proj/rasters/s2/S2L1C_20150909.tif', path.join(dir, 'proj')], /rasters\//);
