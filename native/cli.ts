@@ -423,11 +423,38 @@ function tilePrinter() {
   };
 }
 
+/** The API's flag names, for its schemas' complaints (`clearsky run` and `export` go through the API). */
+const FLAG_OF_FIELD: Record<string, string> = {
+  tileSize: '--tile', overlap: '--overlap', steps: '--steps', seeds: '--seeds', targetSceneId: '--target', maskId: '--mask', refId: '--reference',
+  sarSceneId: '--sar', area: '--area', bands: '--bands', name: '--name', method: '--method', mode: '--mode', backend: '--backend', resultId: 'RESULT_ID', destination: 'OUT.tif',
+};
+
+/** A schema error (zod) as one line per flag: `--tile must be at least 64`, not its JSON. */
+function schemaProblems(error: unknown): string | undefined {
+  const issues = (error as { name?: string; issues?: unknown } | null)?.name === 'ZodError' ? (error as { issues: unknown }).issues : undefined;
+  if (!Array.isArray(issues)) return undefined;
+  return (issues as { path: PropertyKey[]; code?: string; origin?: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean; message: string }[]).map((issue) => {
+    const field = issue.path.map(String).join('.');
+    const flag = FLAG_OF_FIELD[String(issue.path[0])] ?? field;
+    const bound = issue.code === 'too_small' ? issue.minimum : issue.code === 'too_big' ? issue.maximum : undefined;
+    const problem = bound === undefined || typeof bound === 'object'
+      ? `: ${issue.message.replace(/\s+/g, ' ')}`
+      : issue.origin === 'array' || issue.origin === 'string'
+        ? ` takes ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} ${issue.origin === 'array' ? 'values' : 'characters'}`
+        : ` must be ${issue.code === 'too_small' ? (issue.inclusive === false ? 'more than' : 'at least') : issue.inclusive === false ? 'less than' : 'at most'} ${String(bound)}`;
+    return `${flag}${issue.path.length > 1 ? ` (${field})` : ''}${problem}`;
+  }).join('; ');
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof InputError || error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`clearsky: ${(error as Error).message}`);
+  const schemaProblem = schemaProblems(error);
+  if (schemaProblem !== undefined) {
+    console.error(`clearsky: ${schemaProblem}`);
+    process.exitCode = 2;
+  } else if (error instanceof InputError || error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`clearsky: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`); // one line, also for parseArgs' hints
     if (error instanceof UsageError || (error as { code?: string }).code) console.error('run `clearsky --help` for usage');
     process.exitCode = 2;
   } else if ((error as Error).name === 'AbortError') {

@@ -32,6 +32,7 @@ import {
 import { openProject, type Project } from './catalogue/project.ts';
 import { SCHEMA_VERSION } from './catalogue/schema.ts';
 import { InputError } from './errors.ts';
+import { prepareOutputs } from './output-guard.ts';
 import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
 import { RunStore } from './jobs/run-store.ts';
 import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipeline.ts';
@@ -143,6 +144,8 @@ export class Service implements ProjectApi {
     if (!row) throw new InputError(undefined, `there is no result ${resultId} in this project`);
     const source = assertFilePresent(this.catalogue, row.file);
     const target = path.resolve(destination);
+    // Never onto the result itself, another project's data, or anywhere in this project (its rasters feed runs).
+    await prepareOutputs({ inputs: [{ path: source, what: `result ${resultId}` }], outputs: [{ path: target, what: 'the export' }], closedFolders: [this.catalogue.dir] });
     await fs.mkdir(path.dirname(target), { recursive: true });
     await copyRaster(source, target);
     return { path: target };

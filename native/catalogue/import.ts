@@ -141,7 +141,7 @@ function findDuplicate(project: Project, file: string, sha256: string): ImportOu
 
 async function importImagery(project: Project, source: Source, kind: 'S2' | 'S1' | 'reference', sample: Awaited<ReturnType<typeof sampleValues>>): Promise<ImportOutcome> {
   const { info } = source;
-  const target = await convert(project, source, FOLDERS[kind], '');
+  const target = await convert(project, source, FOLDERS[kind], '', 'average', true);
   try {
     const common = { name: stem(source.file), file: project.relative(target), sourcePath: source.file, sourceSha256: source.sha256, bands: catalogueBands(info, kind), grid: gridOf(info) };
     const day = sceneDate(info)?.date ?? null;
@@ -309,9 +309,9 @@ function linkScene(project: Project, sceneId: number, day: string | null, grid: 
 }
 
 /** Copies `source` into rasters/<folder>/<safe name>.tif (a COG); returns the absolute path. */
-async function convert(project: Project, source: Source, folder: string, suffix: string, overviews: 'average' | 'nearest' = 'average'): Promise<string> {
+async function convert(project: Project, source: Source, folder: string, suffix: string, overviews: 'average' | 'nearest' = 'average', finiteOnly = false): Promise<string> {
   const target = await uniquePath(project, folder, `${stem(source.file)}${suffix}`);
-  await copyRaster(source.file, target, { overviews });
+  await copyRaster(source.file, target, { overviews, finiteOnly });
   return target;
 }
 

@@ -2,6 +2,7 @@
  * `clearsky eval`: the paper's ground-truth protocol. Each real cloud mask is pasted onto a clear target;
  * every mode and baseline reconstructs it; the result is scored inside the mask and over the whole image.
  */
+import { InputError } from '../errors.ts';
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
 import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
 import { hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
@@ -45,6 +46,8 @@ export interface EvalRow {
 }
 
 export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
+  // Zero steps would score the untrained network's output as a mode's reconstruction.
+  if (command.modes.length > 0 && command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
   const sources = await loadSources({
     target: command.target,
     bands: command.bands,

@@ -8,7 +8,6 @@
  * checked before the (long) optimisation starts; the output appears atomically, so a failure leaves no file.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
 import type { InpaintOptions, SeedRun } from '../dip/inpaint.ts';
@@ -19,6 +18,8 @@ import type { SarUnits } from '../raster/preprocess.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
 import { planTiles } from '../raster/tiling.ts';
 import { assertWritableFolder } from './output-folder.ts';
+import { prepareOutputs } from '../output-guard.ts';
+import { tileFolderPrefix } from '../raster/temporaries.ts';
 
 export interface InpaintCommand {
   target: string;
@@ -89,10 +90,25 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
   for (const out of [command.out, command.uncertainty, command.maskOut]) if (out) await assertWritableFolder(out);
   const method = command.method ?? 'dip';
   if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr or mtr)');
+  // Zero steps would write the untrained network's output as a "reconstruction".
+  if (method === 'dip' && command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
   if (method === 'reference-fit' && command.references.length === 0) throw new InputError(undefined, '--method reference-fit needs --reference');
   if (command.uncertainty && (method !== 'dip' || command.seeds.length < 2)) {
     throw new InputError(command.uncertainty, 'the uncertainty layer is the spread across seeds: give two or more with --seeds');
   }
+  await prepareOutputs({
+    inputs: [
+      { path: command.target, what: '--target' },
+      { path: command.mask, what: '--mask' },
+      ...command.references.map((reference) => ({ path: reference, what: '--reference' })),
+      ...(command.sar ? [{ path: command.sar, what: '--sar' }] : []),
+    ],
+    outputs: [
+      { path: command.out, what: '--out' },
+      ...(command.maskOut ? [{ path: command.maskOut, what: '--mask-out' }] : []),
+      ...(command.uncertainty ? [{ path: command.uncertainty, what: '--uncertainty' }] : []),
+    ],
+  });
   const inputs = await openRunInputs({
     target: command.target,
     bands: command.bands,
@@ -111,7 +127,8 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     const surveyed = performance.now();
     const backend = method === 'dip' ? await selectBackend(command.backend) : { description: 'none (baseline)' };
     const settings = { method, mode: command.mode, steps: command.steps, seeds: command.seeds, stitch: command.stitch, engine: command.engine };
-    const folder = await TileResultFolder.open(await tileFolderFor(command.out), plan, inputs.target.info, inputs.area);
+    // A fresh folder beside the output for the finished tiles (same file system, so they are cheap to write).
+    const folder = await TileResultFolder.open(await fs.mkdtemp(tileFolderPrefix(command.out)), plan, inputs.target.info, inputs.area);
     try {
       const runs: SeedRun[] = [];
       for (const [i, tile] of survey.cloudy.entries()) {
@@ -158,10 +175,4 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
   } finally {
     await inputs.close();
   }
-}
-
-/** A fresh folder beside the output for the finished tiles (same file system, so they are cheap to write). */
-async function tileFolderFor(out: string): Promise<string> {
-  const resolved = path.resolve(out);
-  return fs.mkdtemp(path.join(path.dirname(resolved), `.${path.basename(resolved)}.tiles-`));
 }

@@ -5,14 +5,13 @@
  * read; outputs are written atomically, so a failure leaves no file behind.
  */
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { InputError } from '../errors.ts';
 import { writeFileAtomically } from '../raster/atomic-file.ts';
 import { writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
 import { readRasterInfo } from '../raster/geotiff-reader.ts';
 import { maskOutline } from '../raster/outline.ts';
 import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
 import { assertWritableFolder } from './output-folder.ts';
+import { prepareOutputs } from '../output-guard.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -45,15 +44,12 @@ export interface MaskSummary {
 
 export async function runMask(command: MaskCommand): Promise<MaskSummary> {
   const outputs = [command.out, ...(command.geojson ? [command.geojson] : [])];
-  for (const output of outputs) {
-    await assertWritableFolder(output);
-    for (const input of [command.source.path, command.like]) {
-      if (input && path.resolve(input) === path.resolve(output)) throw new InputError(output, 'is also an input; choose another output path');
-    }
-  }
-  if (command.geojson && path.resolve(command.geojson) === path.resolve(command.out)) {
-    throw new InputError(command.geojson, 'is also the mask output; choose another path for the outline');
-  }
+  for (const output of outputs) await assertWritableFolder(output);
+  const flag = { binary: '--from', scl: '--from-scl', probability: '--from-probability' }[command.source.kind];
+  await prepareOutputs({
+    inputs: [{ path: command.source.path, what: flag }, ...(command.like ? [{ path: command.like, what: '--like' }] : [])],
+    outputs: [{ path: command.out, what: '--out' }, ...(command.geojson ? [{ path: command.geojson, what: '--geojson' }] : [])],
+  });
   const like = command.like ? await readRasterInfo(command.like) : null;
   const dilate = command.dilate ?? 0;
   const written = await writeCloudMask(command.out, command.source, {

@@ -11,6 +11,7 @@ import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
 import { AGE_NODATA, openReference, parseMaskChoice, type MaskChoice, type ReferenceMethod, type ReferenceScene } from '../raster/reference.ts';
 import { commonProvenance } from '../provenance.ts';
 import { assertWritableFolder } from './output-folder.ts';
+import { prepareOutputs } from '../output-guard.ts';
 
 export interface ReferenceCommand {
   scenes: string[];
@@ -43,8 +44,14 @@ export async function runReference(command: ReferenceCommand): Promise<Reference
   if (command.age !== undefined && command.method !== 'dynamic') {
     throw new InputError(command.age, '--age is the age of a dynamic reference\'s observations; add --dynamic --date YYYY-MM-DD');
   }
-  assertDistinctOutputs(command);
   for (const out of [command.out, command.age]) if (out !== undefined) await assertWritableFolder(out);
+  await prepareOutputs({
+    inputs: [
+      ...command.scenes.map((scene) => ({ path: scene, what: 'the scene' })),
+      ...(command.masks ?? []).map((m) => ({ path: (typeof m === 'string' ? parseMaskChoice(m) : m).path, what: '--masks' })),
+    ],
+    outputs: [{ path: command.out, what: '--out' }, ...(command.age !== undefined ? [{ path: command.age, what: '--age' }] : [])],
+  });
   const start = performance.now();
   const reference = await openReference({ scenes: command.scenes, masks: command.masks, bands: command.bands, method: command.method, date: command.date });
   let wroteOut = false;
@@ -105,15 +112,3 @@ export function formatReferenceSummary(summary: ReferenceSummary): string {
     `${empty} of ${summary.pixels} pixels (${share} %) have no clear observation and are nodata (${summary.nodata})`
   );
 }
-
-/** Writing over an input while reading it, or both outputs to one file, is a mistake. */
-function assertDistinctOutputs(command: ReferenceCommand): void {
-  const inputs = new Set([...command.scenes, ...(command.masks ?? []).map((m) => (typeof m === 'string' ? parseMaskChoice(m) : m).path)].map((p) => path.resolve(p)));
-  for (const out of [command.out, command.age]) {
-    if (out !== undefined && inputs.has(path.resolve(out))) throw new InputError(out, 'is one of the inputs; write the reference to another file');
-  }
-  if (command.age !== undefined && path.resolve(command.age) === path.resolve(command.out)) {
-    throw new InputError(command.age, '--age and --out name the same file');
-  }
-}
-

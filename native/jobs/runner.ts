@@ -135,6 +135,13 @@ export class JobRunner {
       }
       if (run.status === 'running') {
         const counts = this.store.tileCounts(run.id);
+        if (counts.pending === 0 && counts.running === 0 && counts.done === 0 && counts.failed > 0) {
+          // A mosaic of no reconstructed tile is the input itself: no result is registered as if it were one.
+          const first = this.store.tiles(run.id).find((t) => t.status === 'failed' && t.error)?.error;
+          this.store.setStatus(run.id, 'failed', `all ${counts.failed} cloudy tile${counts.failed === 1 ? '' : 's'} failed, so there is no reconstruction${first ? ` (first: ${first})` : ''}`);
+          this.emitRun(run.id);
+          continue;
+        }
         if (counts.pending === 0 && counts.running === 0) {
           this.stageBusy.add(run.id);
           this.store.setStatus(run.id, 'mosaicking');

@@ -24,6 +24,7 @@ const WRITE_PROBLEMS: Record<string, string> = {
 /** Runs `write` on a fresh temporary file beside `target`, then renames it to `target`. */
 export async function writeFileAtomically(target: string, write: (file: fs.FileHandle) => Promise<void>): Promise<void> {
   const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  await refuseNonRegularTarget(target);
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temporary, 'wx');
@@ -31,11 +32,23 @@ export async function writeFileAtomically(target: string, write: (file: fs.FileH
     await handle.sync();
     await handle.close();
     handle = undefined;
+    await refuseNonRegularTarget(target); // again: it may have appeared while we wrote
     await fs.rename(temporary, target);
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fs.rm(temporary, { force: true }).catch(() => undefined);
     throw asWriteError(target, error);
+  }
+}
+
+/**
+ * The rename would replace a device node, a FIFO or a socket with our file (as root, /dev/full itself): only a
+ * regular file (or a symlink, which the rename replaces, not its target) may be written over.
+ */
+async function refuseNonRegularTarget(target: string): Promise<void> {
+  const stats = await fs.lstat(target).catch(() => undefined);
+  if (stats && !stats.isFile() && !stats.isSymbolicLink()) {
+    throw new InputError(target, `cannot write: it exists and is ${stats.isDirectory() ? 'a folder' : 'not a regular file (a device, FIFO or socket)'}`);
   }
 }
 

@@ -4,6 +4,9 @@
  * uncompressed). Values, data type, georeferencing, nodata, band names and metadata are kept.
  */
 import type { Image } from '../dip/image.ts';
+import { InputError } from '../errors.ts';
+import { DATA_TYPES } from './data-types.ts';
+import { nodataTest } from './preprocess.ts';
 import { readBands, withRaster, type Raster } from './geotiff-reader.ts';
 import { writeGeoTiffFromBlocks } from './geotiff-writer.ts';
 import type { Window } from './raster-info.ts';
@@ -13,17 +16,40 @@ export interface CopyRasterOptions {
   bands?: number[];
   /** How overviews are made: 'average' (default, imagery) or 'nearest' (masks, classes). */
   overviews?: 'average' | 'nearest';
+  /**
+   * Refuse NaN and infinite values (other than the file's nodata) with an InputError naming the band: imagery
+   * with them would import, then fail every tile of every run.
+   */
+  finiteOnly?: boolean;
 }
 
 export async function copyRaster(from: string, to: string, options: CopyRasterOptions = {}): Promise<void> {
   await withRaster(from, async (raster) => {
     const bands = options.bands ?? raster.bandNames.map((_, band) => band);
+    const read = raster.layout.tiled ? async (window: Window) => (await readBands(raster, bands, window)).data : stripReader(raster, bands);
     await writeGeoTiffFromBlocks(
       to,
-      { width: raster.width, height: raster.height, bands: bands.length, read: raster.layout.tiled ? async (window) => (await readBands(raster, bands, window)).data : stripReader(raster, bands) },
+      { width: raster.width, height: raster.height, bands: bands.length, read: options.finiteOnly && !DATA_TYPES[raster.dataType].isInteger ? finiteReader(raster, bands, read) : read },
       { dataType: raster.dataType, like: raster, bandNames: bands.map((band) => raster.bandNames[band]), nodata: raster.nodata, metadata: raster.metadata, overviews: options.overviews },
     );
   });
+}
+
+/** `read`, throwing at the first window with a NaN or infinite value that is not the nodata value. */
+function finiteReader(raster: Raster, bands: number[], read: (window: Window) => Promise<Float32Array>): (window: Window) => Promise<Float32Array> {
+  const isNodata = nodataTest(raster.nodata);
+  return async (window) => {
+    const values = await read(window);
+    for (let i = 0; i < values.length; i++) {
+      if (Number.isFinite(values[i]) || isNodata(values[i])) continue;
+      const band = bands[i % bands.length];
+      const pixel = Math.floor(i / bands.length);
+      const where = `column ${window.x + (pixel % window.width)}, row ${window.y + Math.floor(pixel / window.width)}`;
+      const name = raster.bandNames[band] ? ` (${raster.bandNames[band]})` : '';
+      throw new InputError(raster.path, `band ${band + 1}${name} has ${Number.isNaN(values[i]) ? 'NaN' : 'infinite'} values (first at ${where}) and no nodata value saying so; fill them (e.g. gdal_fillnodata) or set the nodata value, then import again`);
+    }
+    return values;
+  };
 }
 
 /**

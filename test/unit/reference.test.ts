@@ -303,7 +303,7 @@ describe('clearsky reference refuses bad input with one line naming the file', (
     assert.match(r.stderr, /ref\.tif: cannot write here/);
     await assert.rejects(
       runReference({ scenes: [scene('20150830')], method: 'static', out: scene('20150830') }),
-      (error) => error instanceof InputError && /is one of the inputs/.test(error.message),
+      (error) => error instanceof InputError && /--out is the same file as the scene/.test(error.message),
     );
   });
 });
