@@ -56,7 +56,7 @@ export async function assertSafeOutputs(plan: OutputPlan): Promise<void> {
 export async function prepareOutputs(plan: OutputPlan): Promise<void> {
   await assertSafeOutputs(plan);
   const folders = new Set(plan.outputs.map((out) => path.dirname(path.resolve(out.path))));
-  for (const folder of folders) await sweepStaleTemporaries(folder);
+  for (const folder of folders) sweepStaleTemporaries(folder);
 }
 
 interface Identity extends NamedPath {

@@ -15,7 +15,7 @@ import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, read
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
-import { PID_TEMPORARY, sweepStaleTemporaries } from './temporaries.ts';
+import { sweepStaleTemporaries } from '../raster/temporaries.ts';
 
 export const CATALOGUE_FILE = 'project.sqlite';
 export const RASTERS_FOLDER = 'rasters';
@@ -256,7 +256,7 @@ function open(folder: string): Project {
     const sqlite = (error as { code?: string }).code?.startsWith('SQLITE_') === true;
     throw sqlite ? new InputError(file, `cannot open the catalogue (${(error as Error).message})`) : error;
   }
-  for (const sub of [RASTERS_FOLDER, RUNS_FOLDER, BACKUPS_FOLDER]) sweepStaleTemporaries(path.join(folder, sub), PID_TEMPORARY);
+  for (const sub of [RASTERS_FOLDER, RUNS_FOLDER, BACKUPS_FOLDER]) sweepStaleTemporaries(path.join(folder, sub), { recursive: true });
   const resolve = (relative: string): string => {
     const absolute = path.resolve(folder, relative);
     if (!isInside(folder, absolute)) throw new InputError(relative, 'points outside the project folder');

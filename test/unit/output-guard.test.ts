@@ -202,7 +202,7 @@ test('temporaries left beside an output by a killed process are swept; a live pr
     await fs.writeFile(path.join(folder, tiles, 'tile-0.tif'), 'tile');
   }
   await fs.writeFile(path.join(folder, '.unrelated.tmp'), 'not ours');
-  assert.deepEqual((await findStaleTemporaries(folder)).sort(), names(dead).map((name) => path.join(folder, name)).sort());
+  assert.deepEqual(findStaleTemporaries(folder).sort(), names(dead).map((name) => path.join(folder, name)).sort());
 
   const r = await clearsky([...INPAINT, '--out', 'sweep/o.tif']);
   assert.equal(r.code, 0, r.stderr);
