@@ -292,6 +292,9 @@ test('the API opens, creates, imports and exports only inside the root folders; 
     for (const file of [path.join(outside, 'scene.tif'), path.join(root, 'link-out', 'scene.tif'), path.join(root, 'scene-link.tif'), outside]) {
       await assert.rejects(workspace.importFiles({ paths: [path.join(root, 'missing.tif'), file] }), outsideError(file));
     }
+    // A folder inside the root is searched without following its links out (scene-link.tif, link-out/).
+    const [folder] = await workspace.importFiles({ paths: [root] });
+    assert.equal(folder.status, 'failed');
     assert.deepEqual(await workspace.listScenes(), [], 'nothing was imported');
 
     for (const destination of [path.join(outside, 'x.tif'), path.join(root, 'link-out', 'x.tif'), victim, path.join(root, 'victim-link.tif')]) {
