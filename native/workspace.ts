@@ -28,10 +28,11 @@ import {
   type OpenProjectRequestInput,
   type ProjectInfo,
 } from './api.ts';
-import { CATALOGUE_FILE, createProject, isInside } from './catalogue/project.ts';
+import { CATALOGUE_FILE, createProject } from './catalogue/project.ts';
 import { InputError } from './errors.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { Service, type ProjectApi, type ServiceOptions } from './service.ts';
+import { isInside } from './catalogue/project.ts';
 
 export const NO_PROJECT = 'no project is open: create or open one first';
 
