@@ -6,6 +6,10 @@
  * (browser mode's `checkArguments`). The checked call then goes to the API's method of that name, as
  * browser mode's server does.
  *
+ * Paths are confined by the `Workspace` itself (its roots, as in browser mode; the desktop app's are
+ * `appRoots`): a page can open, create, import and export only there. No token: only the app's own
+ * window reaches these channels.
+ *
  * Replies are envelopes, `{ ok: true, value }` or `{ ok: false, error }`, unwrapped by the preload: an
  * Error thrown by a handler would reach the renderer as "Error invoking remote method …" with the stack of
  * the main process. As in browser mode, the user's errors (bad arguments, `InputError`) keep their one-line
@@ -14,6 +18,8 @@
  * Events: the preload sends `EVENTS_ON`/`EVENTS_OFF`; the main process then forwards every `ApiEvent` to that
  * window (`EVENT_CHANNEL`) until it asks to stop, navigates away or is destroyed.
  */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
 import { COMMANDS, type ClearskyApi, type CommandName } from '../native/api.ts';
 import { checkArguments } from '../native/server.ts';
@@ -21,6 +27,15 @@ import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, type 
 
 /** What commands answer in the app with no project open (main.ts gives it to the `Workspace`): where to open one. */
 export const NO_PROJECT_IN_APP = 'no project is open: open or create one (File menu)';
+
+/** What a path outside the app's roots is told (main.ts gives it to the `Workspace`). */
+export const OUTSIDE_ROOTS_IN_APP = 'use the File menu for folders elsewhere, or add the folder to "roots" in settings.json';
+
+/** The desktop app's root folders: those of settings.json that still exist, else the home folder. */
+export function appRoots(configured: readonly string[]): string[] {
+  const existing = configured.filter((root) => existsSync(root));
+  return existing.length > 0 ? existing : [os.homedir()];
+}
 
 export interface IpcOptions {
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>;

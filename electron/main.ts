@@ -17,7 +17,7 @@ import type { ApiEvent, RunRecord } from '../native/api.ts';
 import { CATALOGUE_FILE } from '../native/catalogue/project.ts';
 import { Workspace } from '../native/workspace.ts';
 import { APP_URL, SCHEME } from './channels.ts';
-import { NO_PROJECT_IN_APP, registerIpc } from './ipc.ts';
+import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc } from './ipc.ts';
 import { createProtocolHandler, SCHEME_PRIVILEGES } from './protocol.ts';
 import { denyPermissions, hardenContents, isSafeExternalUrl, windowOptions } from './security.ts';
 import { addRecent, loadSettings, restoreBounds, saveSettings, type Settings } from './settings.ts';
@@ -30,10 +30,12 @@ const BUILT = path.join(ROOT, 'dist', 'electron');
 const RENDERER = path.join(ROOT, 'renderer', 'dist');
 
 let window: BrowserWindow | undefined;
-let settings: Settings;
+const settings: Settings = loadSettings(app.getPath('userData'));
+// The page's paths stay inside the roots (settings.json's `roots`, else the home folder); the File menu's
+// dialogs are the user's own choice and go through `projects.unconfined`.
 const projects = new Workspace(
   { launch: { execPath: process.execPath, script: path.join(BUILT, 'worker.js'), env: { ELECTRON_RUN_AS_NODE: '1' } } },
-  { noProject: NO_PROJECT_IN_APP },
+  { noProject: NO_PROJECT_IN_APP, roots: appRoots(settings.roots), outsideHint: OUTSIDE_ROOTS_IN_APP },
 );
 
 if (!app.requestSingleInstanceLock()) {
@@ -64,7 +66,6 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 async function start(): Promise<void> {
-  settings = loadSettings(app.getPath('userData'));
   denyPermissions(session.defaultSession);
   protocol.handle(SCHEME, createProtocolHandler({ rendererDir: RENDERER, projectDir: () => projects.projectDir }));
   registerIpc({ ipcMain, api: projects, isAppContents: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents });
@@ -78,7 +79,7 @@ async function start(): Promise<void> {
     if (event.type === 'run' && ['done', 'partial'].includes(event.run.status)) void refreshMenu();
   });
   const last = settings.recentProjects.find((dir) => existsSync(path.join(dir, CATALOGUE_FILE)));
-  if (last) await projects.openProject({ dir: last }).catch((error: unknown) => showError(`Could not open ${last}`, error));
+  if (last) await projects.unconfined.openProject({ dir: last }).catch((error: unknown) => showError(`Could not open ${last}`, error));
   createWindow();
   await refreshMenu();
 }
@@ -111,7 +112,7 @@ function persist(): void {
 /** Opens (or creates) a project from the menu, then reloads the page so that it shows that project. */
 async function openFromMenu(dir: string, create: boolean): Promise<void> {
   try {
-    await projects.openProject({ dir, create });
+    await projects.unconfined.openProject({ dir, create });
     window?.webContents.reload();
   } catch (error) {
     await showError(create ? `Could not create a project in ${dir}` : `Could not open ${dir}`, error);
@@ -137,7 +138,7 @@ async function importFromMenu(): Promise<void> {
   const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
   if (chosen.canceled || chosen.filePaths.length === 0) return;
   try {
-    const outcomes = await projects.importFiles({ paths: chosen.filePaths });
+    const outcomes = await projects.unconfined.importFiles({ paths: chosen.filePaths });
     const lines = outcomes.map((o) => `${path.basename(o.path)}: ${o.status}${o.status === 'failed' ? ` (${o.error})` : o.status === 'unsure' ? ` (${o.reason})` : ''}`);
     await dialog.showMessageBox({ type: 'info', title: 'Import', message: `${outcomes.filter((o) => o.status === 'imported').length} of ${outcomes.length} imported`, detail: lines.join('\n') });
     window?.webContents.reload();
@@ -151,7 +152,7 @@ async function exportFromMenu(run: RunRecord, resultId: number): Promise<void> {
   const chosen = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
   if (chosen.canceled || !chosen.filePath) return;
   try {
-    await projects.exportResult({ resultId, destination: chosen.filePath });
+    await projects.unconfined.exportResult({ resultId, destination: chosen.filePath });
   } catch (error) {
     await showError('Export failed', error);
   }

@@ -1,5 +1,6 @@
 /**
- * The app's settings in the user data folder (`settings.json`: recent projects and the window's place),
+ * The app's settings in the user data folder (`settings.json`: recent projects, the window's place, and
+ * `roots`: the folders the app's page may open, create, import and export in, default the home folder),
  * read leniently (a missing, corrupt or hand-edited file gives defaults, field by field) and written
  * atomically (temporary file + rename), so a crash never leaves half a file.
  */
@@ -20,12 +21,14 @@ export interface WindowState {
 export interface Settings {
   recentProjects: string[];
   window: WindowState;
+  /** The folders the page's paths must lie in (native/workspace.ts); empty: the home folder. Edited by hand. */
+  roots: string[];
 }
 
 export const DEFAULT_WINDOW: WindowState = { width: 1280, height: 800, maximized: false };
 
 export function defaultSettings(): Settings {
-  return { recentProjects: [], window: { ...DEFAULT_WINDOW } };
+  return { recentProjects: [], window: { ...DEFAULT_WINDOW }, roots: [] };
 }
 
 export function loadSettings(folder: string): Settings {
@@ -37,7 +40,8 @@ export function loadSettings(folder: string): Settings {
   }
   const settings = defaultSettings();
   if (raw === null || typeof raw !== 'object') return settings;
-  const { recentProjects, window } = raw as Record<string, unknown>;
+  const { recentProjects, window, roots } = raw as Record<string, unknown>;
+  if (Array.isArray(roots)) settings.roots = roots.filter((p): p is string => typeof p === 'string' && path.isAbsolute(p));
   if (Array.isArray(recentProjects)) {
     settings.recentProjects = recentProjects.filter((p): p is string => typeof p === 'string' && path.isAbsolute(p)).slice(0, MAX_RECENT);
   }

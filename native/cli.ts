@@ -40,8 +40,10 @@ const USAGE = `usage:
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
   clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
-  clearsky serve [--project DIR] [--port N] [--workers N] browser mode, on 127.0.0.1 only; without
-                                                          --project the page opens or creates one
+  clearsky serve [--project DIR] [--root DIR ...] [--port N] [--workers N]
+                   browser mode, on 127.0.0.1 only: open the address it prints (with its token); without
+                   --project the page opens or creates one; the page's projects, imports and exports
+                   stay inside the --root folders (default: the home folder)
   clearsky project create DIR [--name NAME]
   clearsky project import DIR PATH... [--kind S2|S1|mask|scl|probability|reference] [--json]
   clearsky project list DIR [--json]               scenes, references and masks with their ids
@@ -297,15 +299,20 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'serve': {
-      const { values: v } = parse(rest, { ...common, project: { type: 'string' }, port: { type: 'string', default: '0' }, workers: { type: 'string' } });
-      const workspace = new Workspace({ workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string });
+      const { values: v } = parse(rest, { ...common, project: { type: 'string' }, root: { type: 'string', multiple: true }, port: { type: 'string', default: '0' }, workers: { type: 'string' } });
+      const workspace = new Workspace(
+        { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string },
+        { roots: v.root as string[] | undefined, outsideHint: 'choose a place inside, or start clearsky serve with --root naming another folder' },
+      );
       try {
-        // Without --project the app starts on its project picker (open or create one from the page).
-        if (v.project !== undefined) await workspace.openProject({ dir: required(v.project, '--project') });
+        // Without --project the app starts on its project picker (open or create one from the page). The
+        // folder named here is the user's own choice: it may lie outside the roots.
+        if (v.project !== undefined) await workspace.unconfined.openProject({ dir: required(v.project, '--project') });
         const renderer = path.join(REPO_ROOT, 'renderer', 'dist');
         const server = await startServer({ api: workspace, projectDir: () => workspace.projectDir, port: integer(v.port, '--port'), staticDir: existsSync(renderer) ? renderer : undefined });
         const what = workspace.projectDir === null ? 'Clearsky (no project open yet)' : `Clearsky serves ${workspace.projectDir}`;
-        console.log(v.json ? JSON.stringify({ url: server.url, port: server.port, project: workspace.projectDir }) : `${what} at ${server.url} (Ctrl-C stops)`);
+        // The one place the token is shown: the address to open.
+        console.log(v.json ? JSON.stringify({ url: server.url, port: server.port, project: workspace.projectDir, roots: workspace.roots }) : `${what} at ${server.url} (Ctrl-C stops)`);
         await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve()));
         await server.close();
       } finally {

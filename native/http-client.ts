@@ -4,6 +4,10 @@
  * so it runs in Node and in browsers alike; events come from the server-sent event stream, parsed here
  * because Node has no EventSource.
  *
+ * The server's token: the `token` option, or the `?token=` of the address `clearsky serve` printed (pass
+ * that address as it is); it goes in an `Authorization: Bearer` header. Without one (the app's page), the
+ * browser's cookie carries it.
+ *
  * Errors: a 400 (invalid arguments) or 422 (the API's InputError) becomes an `InputError` with the
  * server's one-line message; anything else an `HttpApiError` with the status.
  */
@@ -26,6 +30,8 @@ export interface HttpClientOptions {
   reconnectMs?: number;
   /** Told about event-stream failures (default: ignored; the stream reconnects). */
   onStreamError?: (error: unknown) => void;
+  /** The server's token (default: the `token` query parameter of `baseUrl`, if any). */
+  token?: string;
 }
 
 export interface HttpClient extends ClearskyApi {
@@ -34,14 +40,19 @@ export interface HttpClient extends ClearskyApi {
 }
 
 export function createHttpClient(baseUrl: string, options: HttpClientOptions = {}): HttpClient {
-  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const given = new URL(baseUrl);
+  const token = options.token ?? given.searchParams.get('token') ?? undefined;
+  given.search = '';
+  given.hash = '';
+  const base = given.href.endsWith('/') ? given.href : `${given.href}/`;
+  const auth: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const reconnectMs = options.reconnectMs ?? 1000;
 
   async function call<T>(name: CommandName, args: unknown[]): Promise<T> {
     const response = await fetchImpl(new URL(`api/${name}`, base), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: { ...auth, 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify(args),
     });
     const text = await response.text();
@@ -82,7 +93,7 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     const { signal } = controller;
     while (!signal.aborted) {
       try {
-        const response = await fetchImpl(new URL('api/events', base), { headers: { Accept: 'text/event-stream' }, signal });
+        const response = await fetchImpl(new URL('api/events', base), { headers: { ...auth, Accept: 'text/event-stream' }, signal });
         if (!response.ok || !response.body) throw new HttpApiError(response.status, `events: the server answered ${response.status}`);
         await readServerSentEvents(response.body, (message) => dispatch(message.data));
       } catch (error) {

@@ -17,7 +17,15 @@
  * - anything else: the renderer from `staticDir`, with `index.html` for paths without a file extension (the
  *   app's own routes).
  *
- * Security: the socket is bound to 127.0.0.1 only; requests whose Host is not `127.0.0.1:<port>` or
+ * Security: every request must carry the server's token, a random secret made at each start (32 bytes):
+ * `?token=` in the URL, `Authorization: Bearer <token>` or `X-Clearsky-Token: <token>` (programs), or the
+ * cookie that the first page load with `?token=` sets (HttpOnly, SameSite=Strict), so the app's own requests
+ * (fetch, the event stream, OpenLayers' range reads of rasters) carry it without code. That page load is
+ * redirected to the same address without the token, so it leaves the address bar and the history. Without
+ * the token (compared in constant time) everything answers 401: the app, the API, the events, the rasters.
+ * Browsers are kept out by the checks below as well; the token keeps out other local programs and users.
+ * The token is never logged (only `clearsky serve`'s start line shows the address with it).
+ * The socket is bound to 127.0.0.1 only; requests whose Host is not `127.0.0.1:<port>` or
  * `localhost:<port>` are refused (DNS rebinding), as are requests whose Origin is another origin and API or
  * raster requests that browsers mark as cross-site (CSRF and reads from other local pages). No CORS headers
  * are ever sent. Paths are decoded once, segment by segment; any segment that decodes to something with a
@@ -25,6 +33,7 @@
  * with a dot (hidden and temporary files) is refused with 400; a file whose real path (symlinks resolved)
  * leaves its allowed folder answers 404, like a missing one.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -110,12 +119,18 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Where unexpected errors (with their stacks) are logged; default stderr. */
   log?: (message: string) => void;
+  /** The secret every request must carry (default: 32 random bytes, new at each start). */
+  token?: string;
 }
 
 export interface RunningServer {
-  /** `http://127.0.0.1:<port>/` */
+  /** The address to open: `http://127.0.0.1:<port>/?token=<token>` (a secret: show it only to the user). */
   url: string;
+  /** `http://127.0.0.1:<port>/`, without the token. */
+  origin: string;
   port: number;
+  /** The secret every request must carry. */
+  token: string;
   /** Stops listening, ends event streams (unsubscribing them) and closes open connections. */
   close(): Promise<void>;
 }
@@ -131,6 +146,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const log = options.log ?? ((message: string) => console.error(message));
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  if (token.length < 16 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('the server token must be 16 or more URL-safe characters');
+  const tokenDigest = digest(token);
+  /** Compared as SHA-256 digests, in constant time: equal lengths whatever was sent, and nothing to time. */
+  const isToken = (candidate: string | undefined): boolean => candidate !== undefined && timingSafeEqual(digest(candidate), tokenDigest);
   const fixedDir = typeof options.projectDir === 'string' ? await realFolder(options.projectDir, 'project folder') : undefined;
   const currentDir = async (): Promise<string | null> => {
     if (fixedDir !== undefined) return fixedDir;
@@ -140,11 +160,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const staticDir = options.staticDir === undefined ? undefined : await realFolder(options.staticDir, 'renderer folder');
 
   let port = 0;
+  let cookieName = '';
   const streams = new Set<EventStream>();
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log(`clearsky serve: ${req.method} ${truncate(req.url ?? '', 200)}: ${describe(error)}`);
+      // The path only: the query may hold the token.
+      log(`clearsky serve: ${req.method} ${truncate((req.url ?? '').split('?')[0], 200)}: ${describe(error)}`);
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error (see the server log)' });
       else res.destroy();
     });
@@ -174,6 +196,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const isRaster = pathname.startsWith('/rasters/');
     if ((isApi || isRaster) && isCrossSite(req)) {
       sendJson(res, 403, { error: 'cross-site requests are refused' });
+      return;
+    }
+    const params = new URLSearchParams(query < 0 ? '' : url.slice(query + 1));
+    const fromQuery = params.get('token') ?? undefined;
+    if (!isToken(fromQuery) && !isToken(bearer(req)) && !isToken(header(req, 'x-clearsky-token')) && !isToken(cookie(req, cookieName))) {
+      const message = `Clearsky: this address needs the token. Open the address that clearsky serve printed (it ends in ?token=…).`;
+      if (isApi || isRaster) sendJson(res, 401, { error: message }, { 'WWW-Authenticate': 'Bearer realm="clearsky"' });
+      else sendText(res, 401, `${message}\n`, { 'WWW-Authenticate': 'Bearer realm="clearsky"' });
+      return;
+    }
+    if (fromQuery !== undefined && !isApi && !isRaster && (method === 'GET' || method === 'HEAD')) {
+      // The page's own address: the cookie carries the token from now on, and the address loses it.
+      params.delete('token');
+      const rest = params.toString();
+      res.writeHead(303, {
+        'Set-Cookie': `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        Location: `${pathname}${rest === '' ? '' : `?${rest}`}`,
+        'Cache-Control': 'no-store',
+        'Content-Length': 0,
+      });
+      res.end();
       return;
     }
     if (pathname === '/api/events') return events(req, res, method);
@@ -354,12 +397,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
   port = address.port;
+  // Cookies are shared by every port of a host: one name per port, so two servers do not overwrite each other's.
+  cookieName = `clearsky_token_${port}`;
   server.on('error', (error) => log(`clearsky serve: ${describe(error)}`));
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    origin: `http://127.0.0.1:${port}/`,
     port,
+    token,
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
         clearInterval(heartbeat);
@@ -560,6 +607,25 @@ function rangeStillApplies(ifRange: string | undefined, etag: string, lastModifi
   if (ifRange === undefined) return true;
   const value = ifRange.trim();
   return value.startsWith('"') || value.startsWith('W/') ? value === etag : value === lastModified;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+function bearer(req: IncomingMessage): string | undefined {
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
+  return match?.[1];
+}
+
+/** The value of the cookie `name` (the first, if the browser sent several). */
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const pair of (req.headers.cookie ?? '').split(';')) {
+    const equals = pair.indexOf('=');
+    if (equals > 0 && pair.slice(0, equals).trim() === name) return pair.slice(equals + 1).trim();
+  }
+  return undefined;
 }
 
 /** Browsers mark requests from other sites; the API and the rasters are for this origin only. */

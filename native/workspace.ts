@@ -8,10 +8,20 @@
  * Browser mode (`clearsky serve`, native/server.ts) and the desktop app (electron/main.ts, over IPC) both
  * use it; the desktop app adds `onProjectOpened` (recent projects, the window title, the menu) and its own
  * hint for commands sent with no project open.
+ *
+ * Root confinement: whoever reaches the API (a page, or any local program holding the server's token) may
+ * only open and create projects, import files and export results inside the workspace's root folders (by
+ * default the home folder): each path is resolved to the real path of its existing part, so a symbolic
+ * link cannot lead out. What the person at the machine chose themselves (a folder named on the command
+ * line, the desktop app's own file dialogs) goes through `unconfined` instead.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import {
+  ExportRequest,
+  ImportRequest,
   OpenProjectRequest,
   type ApiEvent,
   type ClearskyApi,
@@ -22,13 +32,24 @@ import { CATALOGUE_FILE, checkCatalogue, createProject } from './catalogue/proje
 import { InputError } from './errors.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { Service, type ProjectApi, type ServiceOptions } from './service.ts';
+import { isInside } from './catalogue/project.ts';
 
 export const NO_PROJECT = 'no project is open: create or open one first';
 
 export interface WorkspaceOptions {
   /** The message of the InputError that commands get with no project open (default `NO_PROJECT`). */
   noProject?: string;
+  /**
+   * The folders the API's paths must lie in (default: the home folder). Each must exist; they are taken by
+   * their real paths.
+   */
+  roots?: readonly string[];
+  /** Added to the InputError for a path outside the roots: how to allow another folder. */
+  outsideHint?: string;
 }
+
+/** The commands that take paths, without the root confinement: for paths the user chose outside the app's page. */
+export type UnconfinedApi = Pick<ClearskyApi, 'openProject' | 'importFiles' | 'exportResult'>;
 
 export class Workspace implements ClearskyApi {
   private service: Service | undefined;
@@ -38,6 +59,9 @@ export class Workspace implements ClearskyApi {
   private switching: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly noProject: string;
+  /** The real paths of the root folders. */
+  readonly roots: readonly string[];
+  private readonly outsideHint: string;
   /**
    * Told after each project was opened or created, in the order they were opened, before `openProject`
    * answers. What it throws is logged, not answered: the project is open all the same.
@@ -49,6 +73,28 @@ export class Workspace implements ClearskyApi {
     options: WorkspaceOptions = {},
   ) {
     this.noProject = options.noProject ?? NO_PROJECT;
+    this.roots = (options.roots ?? [os.homedir()]).map(realRoot);
+    if (this.roots.length === 0) throw new InputError(undefined, 'no root folder: name at least one');
+    this.outsideHint = options.outsideHint ?? '';
+  }
+
+  /**
+   * The same commands for the paths the person at the machine chose themselves (the command line's
+   * `--project`, the desktop app's menu dialogs): not confined to the roots.
+   */
+  readonly unconfined: UnconfinedApi = {
+    openProject: (input) => this.queueSwitch(input),
+    importFiles: async (request) => this.current().importFiles(request),
+    exportResult: async (request) => this.current().exportResult(request),
+  };
+
+  /** Refuses `given` (InputError naming it and the roots) unless its real path lies inside a root folder. */
+  async confine(given: string): Promise<void> {
+    const real = await realPathOf(path.resolve(given));
+    if (real !== null && this.roots.some((root) => isInside(root, real))) return;
+    const where = this.roots.length === 1 ? `the folder this Clearsky may use (${this.roots[0]})` : `the folders this Clearsky may use (${this.roots.join(', ')})`;
+    const why = real === null ? `cannot be checked to lie inside ${where}` : `is outside ${where}`;
+    throw new InputError(given, `${why}${this.outsideHint ? `: ${this.outsideHint}` : ''}`);
   }
 
   /** The open project's folder (absolute), or null: where `/rasters/` serves from. */
@@ -61,7 +107,13 @@ export class Workspace implements ClearskyApi {
   }
 
   /** Opens a project folder, or with `create` makes a new project there first; the previous one is closed. */
-  openProject(input: OpenProjectRequestInput): Promise<ProjectInfo> {
+  async openProject(input: OpenProjectRequestInput): Promise<ProjectInfo> {
+    const request = OpenProjectRequest.parse(input);
+    await this.confine(request.dir);
+    return this.queueSwitch(request);
+  }
+
+  private queueSwitch(input: OpenProjectRequestInput): Promise<ProjectInfo> {
     const next = this.switching.then(() => this.switchTo(OpenProjectRequest.parse(input)));
     this.switching = next.catch(() => undefined);
     return next;
@@ -101,13 +153,21 @@ export class Workspace implements ClearskyApi {
   listScenes: ClearskyApi['listScenes'] = async () => this.current().listScenes();
   listRefs: ClearskyApi['listRefs'] = async () => this.current().listRefs();
   listMasks: ClearskyApi['listMasks'] = async () => this.current().listMasks();
-  importFiles: ClearskyApi['importFiles'] = async (request) => this.current().importFiles(request);
+  importFiles: ClearskyApi['importFiles'] = async (request) => {
+    const project = this.current();
+    for (const given of ImportRequest.parse(request).paths) await this.confine(given);
+    return project.importFiles(request);
+  };
   buildReference: ClearskyApi['buildReference'] = async (request) => this.current().buildReference(request);
   startRun: ClearskyApi['startRun'] = async (request) => this.current().startRun(request);
   listRuns: ClearskyApi['listRuns'] = async () => this.current().listRuns();
   getRun: ClearskyApi['getRun'] = async (runId) => this.current().getRun(runId);
   cancelRun: ClearskyApi['cancelRun'] = async (runId) => this.current().cancelRun(runId);
-  exportResult: ClearskyApi['exportResult'] = async (request) => this.current().exportResult(request);
+  exportResult: ClearskyApi['exportResult'] = async (request) => {
+    const project = this.current();
+    await this.confine(ExportRequest.parse(request).destination);
+    return project.exportResult(request);
+  };
   previewTiles: ClearskyApi['previewTiles'] = async (request) => this.current().previewTiles(request);
   inspectPixel: ClearskyApi['inspectPixel'] = async (request) => this.current().inspectPixel(request);
   editMask: ClearskyApi['editMask'] = async (request) => this.current().editMask(request);
@@ -138,5 +198,41 @@ export class Workspace implements ClearskyApi {
     const service = this.service;
     this.service = undefined;
     await service?.close();
+  }
+}
+
+/** A root folder by its real path; it must exist and be a folder. */
+function realRoot(root: string): string {
+  let real: string;
+  try {
+    real = realpathSync(path.resolve(root));
+  } catch {
+    throw new InputError(root, 'no such folder (a root folder must exist)');
+  }
+  if (!statSync(real).isDirectory()) throw new InputError(root, 'is not a folder (a root folder must be one)');
+  return real;
+}
+
+/**
+ * The real path `absolute` has or would have once created: the real path of its longest existing part (all
+ * symbolic links resolved) with the missing rest appended. Null when that cannot be known: a dangling or
+ * looping symbolic link on the way (writing through it would land wherever it points), or a part that
+ * cannot be read.
+ */
+async function realPathOf(absolute: string): Promise<string | null> {
+  const missing: string[] = [];
+  for (let part = absolute; ; ) {
+    try {
+      return path.join(await fs.realpath(part), ...missing);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return null;
+      // The entry itself exists (lstat sees it) but cannot be resolved: a symbolic link to nowhere.
+      if (await fs.lstat(part).then(() => true, () => false)) return null;
+      const parent = path.dirname(part);
+      if (parent === part) return null;
+      missing.unshift(path.basename(part));
+      part = parent;
+    }
   }
 }

@@ -41,7 +41,8 @@ before(async () => {
   result = await runClearsky(['project', 'import', projectDir, ...files], REPO_ROOT);
   assert.equal(result.code, 0, result.stderr);
   await buildRenderer();
-  server = await startServe(['--project', projectDir], work);
+  // Exports go to the test's folder: the page may write only inside --root.
+  server = await startServe(['--project', projectDir, '--root', work], work);
   context = await launchChromium(path.join(work, 'chromium-profile'));
 });
 

@@ -20,7 +20,7 @@ import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
-import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { DATA_DIR, dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { gdalinfo } from '../helpers/gdal.ts';
 import { cyanPixels, luminanceStats, type Box } from '../helpers/screenshot.ts';
 
@@ -41,7 +41,8 @@ before(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-workflow-'));
   await buildRenderer();
   step('renderer built');
-  server = await startServe([], work);
+  // The page creates the project and exports in the test's folder and imports the sample data: the roots.
+  server = await startServe(['--root', work, '--root', DATA_DIR], work);
   url = server.url;
   step(`serving ${url}`);
   context = await launchChromium(path.join(work, 'chromium-profile'));
@@ -85,7 +86,12 @@ function sceneRect(png: PNG, box: Box): Box {
 test('the workflow: create a project, import, plan tiles, run, watch, see the result, inspect, edit the mask, export', { timeout: 600_000 }, async () => {
   const page = await context!.newPage();
   const problems = watchPage(page);
+  // The address clearsky serve printed, with its token, as a user opens it: the page is let in and the token
+  // leaves the address bar; the same address without it is refused.
+  assert.match(url, /\/\?token=[\w-]{43}$/);
   await page.goto(url);
+  assert.equal(page.url(), new URL('/', url).href);
+  assert.equal((await fetch(new URL('/', url))).status, 401);
 
   // 1. No project yet: the start panel creates one.
   const start = page.getByTestId('project-start');

@@ -22,10 +22,10 @@ import type { ServiceOptions } from '../../native/service.ts';
 import { Workspace } from '../../native/workspace.ts';
 import { buildElectron, type BuildResult } from '../../electron/build.ts';
 import { APP_URL, commandChannel, EVENT_CHANNEL, EVENTS_ON } from '../../electron/channels.ts';
-import { NO_PROJECT_IN_APP, registerIpc } from '../../electron/ipc.ts';
+import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc } from '../../electron/ipc.ts';
 import { createBridgeApi, exposeClearsky, type PreloadIpc } from '../../electron/preload-api.ts';
 import { createProtocolHandler } from '../../electron/protocol.ts';
-import { REPO_ROOT, dataFile } from '../helpers/data.ts';
+import { DATA_DIR, REPO_ROOT, dataFile } from '../helpers/data.ts';
 
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown;
 type Listener = (event: IpcMainEvent, ...args: unknown[]) => void;
@@ -131,9 +131,12 @@ after(async () => {
   await fs.rm(path.dirname(built.main), { recursive: true, force: true });
 });
 
-/** The open project as main.ts holds it: a Workspace with the app's message for commands sent with none open. */
-function appWorkspace(options: ServiceOptions): Workspace {
-  return new Workspace(options, { noProject: NO_PROJECT_IN_APP });
+/**
+ * The open project as main.ts holds it: a Workspace with the app's messages for commands sent with none open
+ * and for paths outside its roots (here the test's folder and the sample data, by default).
+ */
+function appWorkspace(options: ServiceOptions, roots: string[] = [dir, DATA_DIR]): Workspace {
+  return new Workspace(options, { noProject: NO_PROJECT_IN_APP, roots: appRoots(roots), outsideHint: OUTSIDE_ROOTS_IN_APP });
 }
 
 function setup(workspace: Workspace) {
@@ -387,6 +390,42 @@ test('events follow the open project and stop when the window goes away', async 
     unregister();
     await workspace.close();
   }
+});
+
+test("the page opens, creates, imports and exports only inside the app's roots, symbolic links included; the File menu anywhere", async () => {
+  const root = path.join(dir, 'confined-root');
+  const outside = path.join(dir, 'confined-outside');
+  await fs.mkdir(root);
+  await fs.mkdir(outside);
+  await fs.symlink(outside, path.join(root, 'link-out'));
+  const scene = path.join(outside, 'scene.tif');
+  await fs.copyFile(dataFile('slovenia-2015', 'S2L1C_20150909.tif'), scene);
+  createProject(path.join(outside, 'existing'), 'Elsewhere').close();
+  const workspace = appWorkspace({ jobs: false }, [root]);
+  const { api, unregister } = setup(workspace);
+  const refused = (given: string) => (error: Error) =>
+    error.name === 'InputError' && error.message.startsWith(`${given}: is outside`) && error.message.includes(`(${root})`) && /File menu/.test(error.message);
+  try {
+    for (const [dirArg, create] of [[path.join(outside, 'new'), true], [path.join(root, 'link-out', 'new'), true], [path.join(outside, 'existing'), false]] as const) {
+      await assert.rejects(api.openProject({ dir: dirArg, create }), refused(dirArg));
+    }
+    assert.equal(await fs.stat(path.join(outside, 'new')).catch(() => null), null);
+    await api.openProject({ dir: path.join(root, 'mine'), create: true });
+    for (const file of [scene, path.join(root, 'link-out', 'scene.tif')]) await assert.rejects(api.importFiles({ paths: [file] }), refused(file));
+    assert.deepEqual(await api.listScenes(), []);
+    for (const destination of [path.join(outside, 'x.tif'), path.join(root, 'link-out', 'x.tif')]) {
+      await assert.rejects(api.exportResult({ resultId: 1, destination }), refused(destination));
+    }
+    // The File menu (main.ts) goes through `unconfined`: the user chose the folder in the system's dialog.
+    assert.equal((await workspace.unconfined.openProject({ dir: path.join(outside, 'existing') })).name, 'Elsewhere');
+    assert.equal((await api.project())?.name, 'Elsewhere');
+  } finally {
+    unregister();
+    await workspace.close();
+  }
+  assert.deepEqual(appRoots([]), [os.homedir()]);
+  assert.deepEqual(appRoots([path.join(dir, 'gone'), root]), [root]);
+  assert.deepEqual(appRoots([path.join(dir, 'gone')]), [os.homedir()]);
 });
 
 /** Compile-time: the bridge is a ClearskyApi. */

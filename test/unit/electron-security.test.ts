@@ -141,24 +141,27 @@ test('every permission request and check is denied', () => {
   assert.equal((handlers.device as () => boolean)(), false);
 });
 
-test('settings: recent projects and window place survive restarts; a damaged file gives defaults', () => {
+test('settings: recent projects, window place and roots survive restarts; a damaged file gives defaults', () => {
   const folder = path.join(dir, 'user-data');
   const fresh = loadSettings(folder);
   assert.deepEqual(fresh.recentProjects, []);
+  assert.deepEqual(fresh.roots, []);
   let recent: string[] = [];
   for (let i = 0; i < 14; i++) recent = addRecent(recent, `/projects/p${i}`);
   recent = addRecent(recent, '/projects/p5');
   assert.equal(recent.length, MAX_RECENT);
   assert.equal(recent[0], '/projects/p5');
   assert.equal(new Set(recent).size, recent.length);
-  saveSettings(folder, { recentProjects: recent, window: { x: 50, y: 60, width: 1000, height: 700, maximized: true } });
+  saveSettings(folder, { recentProjects: recent, window: { x: 50, y: 60, width: 1000, height: 700, maximized: true }, roots: ['/data'] });
   const loaded = loadSettings(folder);
+  assert.deepEqual(loaded.roots, ['/data']);
   assert.deepEqual(loaded.recentProjects, recent);
   assert.deepEqual(loaded.window, { x: 50, y: 60, width: 1000, height: 700, maximized: true });
 
-  return fs.writeFile(path.join(folder, SETTINGS_FILE), '{"recentProjects": ["relative/path", 3, "/ok"], "window": {"width": -5, "height": "big", "x": 1e12, "y": 0}}').then(async () => {
+  return fs.writeFile(path.join(folder, SETTINGS_FILE), '{"recentProjects": ["relative/path", 3, "/ok"], "window": {"width": -5, "height": "big", "x": 1e12, "y": 0}, "roots": ["rel", 1, "/mnt/data"]}').then(async () => {
     const odd = loadSettings(folder);
     assert.deepEqual(odd.recentProjects, ['/ok']);
+    assert.deepEqual(odd.roots, ['/mnt/data']);
     assert.deepEqual(odd.window, { width: 1280, height: 800, maximized: false });
     await fs.writeFile(path.join(folder, SETTINGS_FILE), '{ truncated');
     assert.deepEqual(loadSettings(folder).recentProjects, []);

@@ -2,7 +2,8 @@
  * Browser mode's transport (native/server.ts and native/http-client.ts): a real server on a free port of
  * 127.0.0.1, real HTTP requests (fetch, and raw sockets for paths fetch would normalise), a temporary project
  * folder with a real GeoTIFF, and an in-test API that records its calls (the transport is under test, not
- * the service).
+ * the service). The transport's tests send the server's token in a header, as programs do; the tests of
+ * the token itself send it every way (or not at all).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -79,6 +80,12 @@ function run(id: number): RunRecord {
 
 interface RawAnswer { status: number; headers: Record<string, string>; body: Buffer }
 
+let token = '';
+/** fetch with the server's token (as a program sends it), unless the test gives its own `X-Clearsky-Token`. */
+function fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  return globalThis.fetch(input, { ...init, headers: { 'X-Clearsky-Token': token, ...(init.headers as Record<string, string> | undefined) } });
+}
+
 /** Sends `request` (a request line, headers and body, unaltered) over a socket and reads the answer. */
 function raw(port: number, request: string | Buffer): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
@@ -103,13 +110,13 @@ function raw(port: number, request: string | Buffer): Promise<RawAnswer> {
 }
 
 function rawGet(port: number, target: string, host = `127.0.0.1:${port}`): Promise<RawAnswer> {
-  return raw(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  return raw(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
 }
 
 /** A request through node:http with headers fetch will not let us set (Host). */
 function nodeRequest(port: number, options: http.RequestOptions, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, ...options }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, ...options, headers: { 'X-Clearsky-Token': token, ...options.headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -159,7 +166,8 @@ before(async () => {
   await fs.writeFile(path.join(staticDir, 'assets', 'app.js'), 'console.log("clearsky");');
   api = new RecordingApi();
   server = await startServer({ api, projectDir: project, port: 0, staticDir, heartbeatMs: 100, log: (line) => logged.push(line) });
-  base = server.url;
+  base = server.origin;
+  token = server.token;
 });
 after(async () => {
   await server?.close();
@@ -169,8 +177,10 @@ after(async () => {
 const post = (command: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(new URL(`api/${command}`, base), { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
-test('listens on 127.0.0.1 only, on the free port it was given', async () => {
-  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+test('listens on 127.0.0.1 only, on the free port it was given; its address carries the token', async () => {
+  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+  assert.equal(server.origin, `http://127.0.0.1:${server.port}/`);
+  assert.equal(new URL(server.url).searchParams.get('token'), server.token);
   assert.ok(server.port > 0);
   assert.equal(new URL(server.url).port, String(server.port));
   const local = (await rawGet(server.port, '/api/nothing', `localhost:${server.port}`)).status;
@@ -284,7 +294,7 @@ describe('the project rasters', () => {
   });
 
   test('geotiff.js (what OpenLayers uses) reads the raster over HTTP with ranges, identical to the file', async () => {
-    const remote = await (await fromUrl(url().href, { allowFullFile: false })).getImage();
+    const remote = await (await fromUrl(url().href, { allowFullFile: false, headers: { Authorization: `Bearer ${token}` } })).getImage();
     const local = await (await fromArrayBuffer(new Uint8Array(tiff).buffer)).getImage();
     assert.equal(remote.getWidth(), local.getWidth());
     const window = [10, 20, 74, 84];
@@ -551,7 +561,7 @@ describe('the renderer', () => {
 
 describe('the HTTP client', () => {
   test('every command round-trips through the server to the API and back', async () => {
-    const client = createHttpClient(base);
+    const client = createHttpClient(server.url);
     api.calls = [];
     assert.deepEqual(await client.project(), PROJECT);
     assert.deepEqual(await client.listScenes(), []);
@@ -571,7 +581,7 @@ describe('the HTTP client', () => {
   });
 
   test('errors come back as InputError (400, 422) or HttpApiError (others)', async () => {
-    const client = createHttpClient(base.replace(/\/$/, ''));
+    const client = createHttpClient(base.replace(/\/$/, ''), { token });
     await assert.rejects(client.getRun(0), (error: unknown) => error instanceof InputError && /getRun: argument 1: .*>0/.test(error.message));
     api.fail = new InputError('a.tif', 'is not a GeoTIFF');
     await assert.rejects(client.importFiles({ paths: ['a.tif'] }), (error: unknown) => error instanceof InputError && error.message === 'a.tif: is not a GeoTIFF');
@@ -580,7 +590,7 @@ describe('the HTTP client', () => {
   });
 
   test('subscribe follows the event stream; the last unsubscribe closes it', async () => {
-    const client = createHttpClient(base, { reconnectMs: 50 });
+    const client = createHttpClient(server.url, { reconnectMs: 50 });
     const before = api.listeners.size;
     const a: ApiEvent[] = [];
     const b: ApiEvent[] = [];
@@ -603,16 +613,161 @@ describe('the HTTP client', () => {
   });
 });
 
+describe('the token', () => {
+  /** A request through node:http with exactly these headers (no token unless given). */
+  function bare(method: string, target: string, headers: Record<string, string> = {}, body?: string) {
+    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: server.port, method, path: target, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  const json = { 'Content-Type': 'application/json' };
+  /** Every kind of route: commands that write and read files, events, rasters (whole and ranged), the app. */
+  const routes: [string, string, Record<string, string>, string?][] = [
+    ['POST', '/api/exportResult', json, JSON.stringify([{ resultId: 1, destination: '/tmp/overwritten.tif' }])],
+    ['POST', '/api/openProject', json, JSON.stringify([{ dir: '/tmp/anywhere', create: true }])],
+    ['POST', '/api/importFiles', json, JSON.stringify([{ paths: ['/etc/passwd'] }])],
+    ['POST', '/api/project', json, '[]'],
+    ['POST', '/api/nothing', json, '[]'],
+    ['GET', '/api/events', {}],
+    ['GET', '/rasters/rasters/scene.tif', {}],
+    ['GET', '/rasters/rasters/scene.tif', { Range: 'bytes=0-99' }],
+    ['HEAD', '/rasters/rasters/scene.tif', {}],
+    ['GET', '/', {}],
+    ['GET', '/index.html', {}],
+    ['GET', '/assets/app.js', {}],
+    ['GET', '/runs/3', {}],
+  ];
+  const wrong = 'A'.repeat(43);
+
+  test('without the token, or with a wrong one, every route answers 401 and nothing reaches the API', async () => {
+    api.calls = [];
+    const before = api.listeners.size;
+    const ways: [string, (target: string) => string, Record<string, string>][] = [
+      ['none', (t) => t, {}],
+      ['wrong query', (t) => `${t}?token=${wrong}`, {}],
+      ['empty query', (t) => `${t}?token=`, {}],
+      ['a prefix of it', (t) => `${t}?token=${token.slice(0, 20)}`, {}],
+      ['it and more', (t) => `${t}?token=${token}x`, {}],
+      ['wrong bearer', (t) => t, { Authorization: `Bearer ${wrong}` }],
+      ['basic', (t) => t, { Authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` }],
+      ['wrong header', (t) => t, { 'X-Clearsky-Token': wrong }],
+      ['wrong cookie', (t) => t, { Cookie: `clearsky_token_${server.port}=${wrong}` }],
+      ['the cookie of another port', (t) => t, { Cookie: `clearsky_token_${server.port + 1}=${token}` }],
+    ];
+    for (const [method, target, headers, body] of routes) {
+      for (const [way, address, extra] of ways) {
+        const answer = await bare(method, address(target), { ...headers, ...extra }, body);
+        assert.equal(answer.status, 401, `${method} ${target} with ${way}`);
+        assert.equal(answer.headers['set-cookie'], undefined, `${method} ${target} with ${way}`);
+        if (method !== 'HEAD') assert.match(answer.body, /open the address that clearsky serve printed/i, `${method} ${target} with ${way}`);
+        assert.ok(!answer.body.includes('Clearsky</title>') && !answer.body.includes('console.log') && !answer.body.includes('II*'), `${method} ${target} leaked content`);
+      }
+    }
+    assert.deepEqual(api.calls, []);
+    assert.equal(api.listeners.size, before, 'no event subscription without the token');
+  });
+
+  test('the Host and Origin checks still come first', async () => {
+    assert.equal((await bare('GET', `/?token=${token}`, { Host: `evil.example:${server.port}` })).status, 403);
+    const cross = await bare('POST', '/api/project', { ...json, Origin: 'http://localhost:3000', Authorization: `Bearer ${token}` }, '[]');
+    assert.equal(cross.status, 403);
+  });
+
+  test('a program sends it in the query, as a Bearer token or as X-Clearsky-Token', async () => {
+    api.calls = [];
+    for (const [target, headers] of [
+      [`/api/project?token=${token}`, json],
+      ['/api/project', { ...json, Authorization: `Bearer ${token}` }],
+      ['/api/project', { ...json, Authorization: `bearer  ${token} ` }],
+      ['/api/project', { ...json, 'X-Clearsky-Token': token }],
+    ] as [string, Record<string, string>][]) {
+      const answer = await bare('POST', target, headers, '[]');
+      assert.equal(answer.status, 200, `${target} ${JSON.stringify(Object.keys(headers))}`);
+      assert.deepEqual(JSON.parse(answer.body), PROJECT);
+      assert.equal(answer.headers['set-cookie'], undefined, 'the API sets no cookie');
+    }
+    assert.equal(api.calls.length, 4);
+    const ranged = await bare('GET', `/rasters/rasters/scene.tif?token=${token}`, { Range: 'bytes=0-3' });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers['content-range'], `bytes 0-3/${tiff.length}`);
+  });
+
+  test('the address it printed: sets an HttpOnly, SameSite=Strict cookie and leads to the same page without the token; the cookie lets in everything', async () => {
+    const first = await bare('GET', `/?token=${token}`);
+    assert.equal(first.status, 303);
+    assert.equal(first.headers.location, '/');
+    const setCookie = first.headers['set-cookie'] ?? [];
+    assert.equal(setCookie.length, 1);
+    const [pair, ...attributes] = setCookie[0].split(';').map((part) => part.trim());
+    assert.equal(pair, `clearsky_token_${server.port}=${token}`);
+    assert.deepEqual(attributes.map((a) => a.toLowerCase()).sort(), ['httponly', 'path=/', 'samesite=strict']);
+    // Another route keeps its other parameters.
+    const routed = await bare('GET', `/runs/3?x=1&token=${token}&y=2`);
+    assert.equal(routed.status, 303);
+    assert.equal(routed.headers.location, '/runs/3?x=1&y=2');
+
+    const cookie = { Cookie: `other=1; ${pair}` };
+    const page = await bare('GET', '/', cookie);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<title>Clearsky<\/title>/);
+    assert.equal((await bare('GET', '/assets/app.js', cookie)).body, 'console.log("clearsky");');
+    const command = await bare('POST', '/api/project', { ...cookie, ...json }, '[]');
+    assert.equal(command.status, 200);
+    const raster = await bare('GET', '/rasters/rasters/scene.tif', { ...cookie, Range: 'bytes=0-3' });
+    assert.equal(raster.status, 206);
+    // The event stream as a browser's EventSource opens it: a GET with the cookie.
+    const before = api.listeners.size;
+    const controller = new AbortController();
+    const events = await globalThis.fetch(new URL('api/events', base), { headers: cookie, signal: controller.signal });
+    assert.equal(events.status, 200);
+    await until(() => api.listeners.size === before + 1, 'the subscription');
+    controller.abort();
+    await until(() => api.listeners.size === before, 'the unsubscription');
+  });
+
+  test('a new token at each start; a given token is used as it is; too short a token is refused', async () => {
+    const other = await startServer({ api: new RecordingApi(), projectDir: project, log: () => undefined });
+    const mine = await startServer({ api: new RecordingApi(), projectDir: project, log: () => undefined, token: 'b'.repeat(32) });
+    try {
+      assert.notEqual(other.token, server.token);
+      assert.equal(Buffer.from(other.token, 'base64url').length, 32);
+      assert.equal((await bare('POST', '/api/project', { ...json, Authorization: `Bearer ${other.token}` }, '[]')).status, 401, "another server's token");
+      assert.equal(mine.url, `${mine.origin}?token=${'b'.repeat(32)}`);
+    } finally {
+      await other.close();
+      await mine.close();
+    }
+    await assert.rejects(startServer({ api: new RecordingApi(), projectDir: project, token: 'short' }), /16 or more/);
+  });
+
+  test('the token never reaches the log, even when a request that carries it fails', async () => {
+    logged.length = 0;
+    api.fail = new Error('database is locked');
+    assert.equal((await bare('POST', `/api/listRuns?token=${token}`, json, '[]')).status, 500);
+    api.fail = new Error('disk full');
+    assert.equal((await bare('POST', '/api/listRuns', { ...json, Authorization: `Bearer ${token}` }, '[]')).status, 500);
+    assert.match(logged.join('\n'), /database is locked[\s\S]*disk full/);
+    assert.ok(!logged.join('\n').includes(token), 'the token is in the log');
+  });
+});
+
 test('close() ends event streams, unsubscribes them and stops listening', async () => {
   const other = new RecordingApi();
   const running = await startServer({ api: other, projectDir: project, log: () => undefined });
   const controller = new AbortController();
-  const response = await fetch(new URL('api/events', running.url), { signal: controller.signal });
+  const response = await fetch(new URL('api/events', running.origin), { signal: controller.signal, headers: { 'X-Clearsky-Token': running.token } });
   await until(() => other.listeners.size === 1, 'a subscription');
   await running.close();
   assert.equal(other.listeners.size, 0);
   await response.body!.cancel().catch(() => undefined);
-  await assert.rejects(fetch(new URL('api/project', running.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[]' }));
+  await assert.rejects(fetch(new URL('api/project', running.origin), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[]' }));
   await assert.rejects(startServer({ api: other, projectDir: path.join(dir, 'missing') }), /no such project folder/);
   await assert.rejects(startServer({ api: other, projectDir: project, port: server.port }), /already in use/);
 });

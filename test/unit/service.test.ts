@@ -15,7 +15,7 @@ import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { startServer } from '../../native/server.ts';
 import { Service } from '../../native/service.ts';
 import { Workspace } from '../../native/workspace.ts';
-import { dataFile } from '../helpers/data.ts';
+import { DATA_DIR, dataFile } from '../helpers/data.ts';
 import { gdalinfo } from '../helpers/gdal.ts';
 
 let dir: string;
@@ -29,7 +29,7 @@ after(async () => {
 test('import, run, follow and export through the HTTP API of a real service', async () => {
   createProject(path.join(dir, 'slovenia')).close();
   // As `clearsky serve --project` does: the workspace holds the project's service, the server asks it for the folder.
-  const workspace = new Workspace({ workers: 1 });
+  const workspace = new Workspace({ workers: 1 }, { roots: [dir, DATA_DIR] });
   await workspace.openProject({ dir: path.join(dir, 'slovenia') });
   const service = Service.open(path.join(dir, 'slovenia'), { jobs: false }); // for catalogue paths only
   const server = await startServer({ api: workspace, projectDir: () => workspace.projectDir, port: 0 });
@@ -63,7 +63,7 @@ test('import, run, follow and export through the HTTP API of a real service', as
 
     // The map reads result rasters over HTTP with Range requests.
     const result = run.results.find((r) => r.kind === 'reconstruction')!;
-    const response = await fetch(`${server.url}rasters/${result.file}`, { headers: { Range: 'bytes=0-7' } });
+    const response = await fetch(`${server.origin}rasters/${result.file}`, { headers: { Range: 'bytes=0-7', Authorization: `Bearer ${server.token}` } });
     assert.equal(response.status, 206);
     const head = Buffer.from(await response.arrayBuffer());
     assert.equal(head.subarray(0, 2).toString('latin1'), 'II');
