@@ -96,7 +96,7 @@ describe('a catalogue that is not a sound Clearsky catalogue is refused and left
     const empty = refused(dir, /is empty: not a Clearsky catalogue; there is no backup in .*backups; the project's rasters\/ and runs\/ are kept untouched$/);
     assert.throws(() => openProject(dir), empty);
     assert.throws(() => createProject(dir), empty);
-    const workspace = new Workspace();
+    const workspace = new Workspace({}, { roots: [path.dirname(dir)] });
     try {
       await assert.rejects(workspace.openProject({ dir, create: true }), empty);
       await assert.rejects(workspace.openProject({ dir }), empty);
