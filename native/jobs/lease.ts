@@ -7,7 +7,8 @@
  * A lease is free when nobody holds it (a queued `--detach` run, a run released by a process that closed) and
  * stale when its owner is gone: an owner on this host whose process no longer exists is stale at once (a
  * `kill -9`), any other owner once its heartbeat is older than STALE_AFTER_MS (a crashed machine, a process
- * frozen for that long: it finds the lease taken when it wakes, and stops working the run).
+ * frozen for that long: it finds the lease taken when it wakes, and stops working the run; a dead owner's PID
+ * taken by a new process). Heartbeats are wall-clock times, so owners on two machines need roughly set clocks.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';

@@ -153,8 +153,10 @@ export class JobRunner {
   private tick(): void {
     if (this.stopped) return;
     try {
-      const held = new Set(this.store.heartbeat(this.owner));
-      for (const runId of new Set([...this.mine, ...this.pool.busyRuns()])) {
+      const working = new Set([...this.mine, ...this.pool.busyRuns()]);
+      // A runner with nothing to work does not write to the catalogue each second.
+      const held = new Set(working.size > 0 ? this.store.heartbeat(this.owner) : []);
+      for (const runId of working) {
         if (held.has(runId)) continue;
         // Cancelled (`clearsky cancel`, another window) or taken over by another process: stop working it.
         this.mine.delete(runId);

@@ -10,10 +10,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RunRecord } from '../../native/api.ts';
+import type { ApiEvent, RunRecord } from '../../native/api.ts';
 import type { Project } from '../../native/catalogue/project.ts';
 import { newOwnerId } from '../../native/jobs/lease.ts';
-import { RunStore } from '../../native/jobs/run-store.ts';
+import { Service } from '../../native/service.ts';
 import { runClearsky, type CommandResult } from '../helpers/cli.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
 import { projectWithScene } from '../helpers/run-project.ts';
@@ -108,10 +108,10 @@ test('kill -9 of a run’s owner: `clearsky resume` takes the run over and finis
   // Run 1 is queued, then held by this test process, alive and beating as a runner does.
   const queued = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill', '--detach']), dir);
   assert.equal(queued.code, 0, queued.stderr);
-  const store = new RunStore(project.db);
   const live = newOwnerId();
-  assert.deepEqual(store.claimRuns(live).map((r) => r.id), [1]);
-  const beat = setInterval(() => store.heartbeat(live), 1000);
+  const hold = project.db.prepare('UPDATE runs SET owner = ?, heartbeat_at = ? WHERE id = 1');
+  hold.run(live, new Date().toISOString());
+  const beat = setInterval(() => hold.run(live, new Date().toISOString()), 1000);
   try {
     const owner = startClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'dip', '--steps', '30']));
     const done = () => tileRows(project, 2).filter((t) => t.status === 'done');
@@ -187,6 +187,29 @@ test('a process whose lease was taken stops working the run: it writes nothing m
     assert.deepEqual((await fs.readdir(folder, { recursive: true })).sort(), files.sort(), 'no file written in the run’s folder');
   } finally {
     clearInterval(beat);
+    project.close();
+  }
+});
+
+test('a service open beside `clearsky run` watches that run without working it, and takes a run queued with --detach', async () => {
+  const { project, sceneId, maskId } = await projectWithScene(path.join(dir, 'watch'));
+  const service = Service.open(project.dir, { workers: 1 });
+  const events: ApiEvent[] = [];
+  service.subscribe((event) => events.push(event));
+  try {
+    const other = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill']), dir);
+    assert.equal(other.code, 0, other.stderr);
+    const ofRun = (runId: number) => events.filter((e) => (e.type === 'run' ? e.run.id : e.runId) === runId);
+    await until(() => ofRun(1).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service says run 1 is done');
+    assert.ok(ofRun(1).every((e) => e.type === 'run'), 'only run events for run 1: the service computed none of its tiles');
+    assert.ok(ofRun(1).some((e) => e.type === 'run' && e.run.status !== 'done' && e.run.lease !== null), 'run 1 was seen while the other process held it');
+
+    const queued = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill', '--detach']), dir);
+    assert.equal(queued.code, 0, queued.stderr);
+    await until(() => ofRun(2).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service finishes run 2');
+    assert.ok(ofRun(2).some((e) => e.type === 'tile' && e.tile.status === 'done'), 'the service computed run 2’s tiles');
+  } finally {
+    await service.close();
     project.close();
   }
 });
