@@ -127,7 +127,12 @@ export class JobRunner {
     this.stopped = true;
     clearInterval(this.watch);
     await this.pool.close();
-    for (const run of this.store.activeRuns(this.owner)) this.store.recover(run.id, this.owner, this.resultLookup, true);
+    try {
+      for (const run of this.store.activeRuns(this.owner)) this.store.recover(run.id, this.owner, this.resultLookup, true);
+    } catch (error) {
+      // The catalogue held by another process past the busy timeout: the lease stays, and is stale once this process has exited.
+      if (!(error as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw error;
+    }
     this.mine.clear();
   }
 

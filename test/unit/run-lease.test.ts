@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApiEvent, RunRecord } from '../../native/api.ts';
 import type { Project } from '../../native/catalogue/project.ts';
-import { newOwnerId } from '../../native/jobs/lease.ts';
+import { STALE_AFTER_MS, isStale, newOwnerId } from '../../native/jobs/lease.ts';
 import { Service } from '../../native/service.ts';
 import { runClearsky, type CommandResult } from '../helpers/cli.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
@@ -212,4 +212,18 @@ test('a service open beside `clearsky run` watches that run without working it, 
     await service.close();
     project.close();
   }
+});
+
+test('a lease is stale when free, at once when its owner’s process on this machine is gone, else after STALE_AFTER_MS without a heartbeat', async () => {
+  const now = Date.parse('2026-01-01T12:00:00.000Z');
+  const ago = (ms: number) => new Date(now - ms).toISOString();
+  assert.equal(isStale(null, null, now), true);
+  const alive = newOwnerId();
+  assert.equal(isStale(alive, ago(0), now), false);
+  assert.equal(isStale(alive, ago(STALE_AFTER_MS + 1000), now), true, 'alive but silent: frozen, or its PID reused');
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(isStale(`${os.hostname()}:${child.pid}:00000000`, ago(0), now), true, 'a killed owner on this machine');
+  assert.equal(isStale(`elsewhere.example:${child.pid}:00000000`, ago(STALE_AFTER_MS - 1000), now), false, 'another machine’s owner, beating');
+  assert.equal(isStale(`elsewhere.example:${child.pid}:00000000`, ago(STALE_AFTER_MS + 1000), now), true);
 });
