@@ -37,7 +37,7 @@ const USAGE = `usage:
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--workers N] [--backend ...]
                [--ground-truth] [--detach] [--json]
-  clearsky resume DIR [--workers N] [--json]      work every unfinished run of the project to its end
+  clearsky resume DIR [--workers N] [--json]      work the unfinished runs no live process works to their end
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
   clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)

@@ -84,10 +84,10 @@ test('two `clearsky run` at once on one project: each works its own run, neither
     await fs.writeFile(temporary, '');
 
     const second = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill']), dir);
+    assert.ok(existsSync(temporary), 'the first process’s temporary file is still there');
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /^2\s+done\b/m);
     assert.doesNotMatch(second.stderr, /\brun 1\b/, 'the second process did not work the first one’s run');
-    assert.ok(existsSync(temporary), 'the first process’s temporary file is still there');
 
     const done = await exitOf(first, 'the first `clearsky run`');
     assert.equal(done.code, 0, done.stderr);
