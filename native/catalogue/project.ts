@@ -2,7 +2,8 @@
  * A project on disk: a folder with `project.sqlite` (the catalogue), `rasters/` (imported scenes, references,
  * masks) and `runs/<id>/` (tile results, mosaics). Paths in the catalogue are relative to the folder.
  *
- * The database runs in WAL mode with foreign keys on; one process (the service) writes it, workers only
+ * The database runs in WAL mode with foreign keys on; the services of several processes may have it open (the
+ * app, `clearsky run`, `clearsky cancel`), each working only the runs it holds (jobs/lease.ts), and workers only
  * compute. Opening migrates an older catalogue in one transaction and refuses a newer one.
  */
 import Database from 'better-sqlite3';
