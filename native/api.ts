@@ -281,6 +281,11 @@ export interface RunRecord {
   results: ResultRecord[];
   /** Ground-truth runs: the scores of the finished result; null otherwise. */
   metrics: RunMetrics | null;
+  /**
+   * An unfinished run's lease: the process working it (`host:pid:random`), its last heartbeat, and whether it
+   * is stale (that process is gone: `clearsky resume` takes the run over). Null when no process holds it.
+   */
+  lease?: { owner: string; heartbeatAt: string | null; stale: boolean } | null;
 }
 
 /** Events, pushed to subscribers (SSE in browser mode, IPC in Electron); rate-limited per tile. */

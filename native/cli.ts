@@ -1,6 +1,7 @@
 /**
  * The `clearsky` command line: parses flags and hands typed options to native/commands/*.
- * User mistakes (InputError, bad flags) print one line and exit 2; cancellation exits 130.
+ * User mistakes (InputError, bad flags) print one line and exit 2; cancellation exits 130; a project run
+ * cancelled or taken over from another process exits 3.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from './errors.ts';
@@ -9,7 +10,7 @@ import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
-import { cancelCommand, exportCommand, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
+import { cancelCommand, exportCommand, formatLease, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
 import type { ApiEvent } from './api.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -36,7 +37,7 @@ const USAGE = `usage:
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--workers N] [--backend ...]
                [--ground-truth] [--detach] [--json]
-  clearsky resume DIR [--workers N] [--json]      work every unfinished run of the project to its end
+  clearsky resume DIR [--workers N] [--json]      work the unfinished runs no live process works to their end
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
   clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
@@ -237,12 +238,22 @@ async function main(argv: string[]): Promise<number> {
         groundTruth: v['ground-truth'] as boolean,
       }, { detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
       console.log(v.json ? JSON.stringify(run) : formatRuns([run]));
+      // Ended elsewhere: this process did not finish the run, and a script must not take it for done.
+      if (run.status === 'cancelled') {
+        console.error(`clearsky: run ${run.id} was cancelled from another process (clearsky cancel or the app); its finished tiles are kept`);
+        return 3;
+      }
+      if (!['done', 'partial', 'failed'].includes(run.status) && !v.detach) {
+        console.error(`clearsky: run ${run.id} was taken over by another process (${run.lease ? formatLease(run.lease) : 'now free'}); it goes on there, not here`);
+        return 3;
+      }
       return run.status === 'failed' ? 1 : 0;
     }
     case 'resume': {
       const { values: v, positionals } = parse(rest, { ...common, workers: { type: 'string' } }, true);
-      const runs = await resumeCommand(projectDir(positionals), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
-      console.log(v.json ? JSON.stringify(runs) : runs.length ? formatRuns(runs) : 'no unfinished runs');
+      const { runs, leftAlone } = await resumeCommand(projectDir(positionals), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
+      for (const r of leftAlone) console.error(`run ${r.id}: left alone, ${r.lease ? formatLease(r.lease) : 'another process took it meanwhile'}`);
+      console.log(v.json ? JSON.stringify(runs) : runs.length ? formatRuns(runs) : leftAlone.length ? 'no unfinished runs to take over' : 'no unfinished runs');
       return 0;
     }
     case 'runs': {

@@ -116,9 +116,20 @@ export class Service implements ProjectApi {
       sar: request.sarSceneId !== undefined ? relative(sceneFile(this.catalogue, request.sarSceneId)) : undefined,
       area: request.area,
     };
-    const runId = this.store.createRun(request, inputs, request);
+    // The run is this process's from the start (its lease): another process open on the project leaves it alone.
+    const runId = this.store.createRun(request, inputs, request, this.runner?.owner);
     this.runner?.submitted(runId);
     return this.store.record(runId);
+  }
+
+  /** This process's id as the owner of the runs it works (lease.ts); undefined without jobs. */
+  get owner(): string | undefined {
+    return this.runner?.owner;
+  }
+
+  /** The unfinished runs this process works now. */
+  ownedRuns(): number[] {
+    return this.runner?.owned() ?? [];
   }
 
   async listRuns(): Promise<RunRecord[]> {

@@ -3,7 +3,8 @@
  * masks), `runs/<id>/` (tile results, mosaics) and `backups/` (rolling copies of the catalogue). Paths in the
  * catalogue are relative to the folder.
  *
- * The database runs in WAL mode with foreign keys on; one process (the service) writes it, workers only
+ * The database runs in WAL mode with foreign keys on; the services of several processes may have it open (the
+ * app, `clearsky run`, `clearsky cancel`), each working only the runs it holds (jobs/lease.ts), and workers only
  * compute. Opening first inspects the file read-only: only a Clearsky catalogue (its application_id, a schema
  * version, every table, SQLite's quick_check) is ever opened for writing; anything else is refused with the
  * path and what is wrong, and left byte for byte as it was. Then it backs the catalogue up (before a migration,

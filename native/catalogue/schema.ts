@@ -130,6 +130,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN metrics TEXT;
   `,
+  // 4: one owner per run: the process working it (host:pid:random, jobs/lease.ts) and when it last said it
+  // still does. Taken and checked in transactions; a run whose owner stopped beating is taken over.
+  `
+  ALTER TABLE runs ADD COLUMN owner TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,10 +1,14 @@
 /**
  * Runs in a project from the command line, for batch and remote use: `clearsky run` queues a run and (unless
- * --detach) works the project's queue until it ends, `clearsky resume` works the queue until it is empty (after
- * a crash, a reboot, or runs queued with --detach), `clearsky runs` lists them, `clearsky cancel` stops one.
- * All of them go through the Service, as the desktop app does.
+ * --detach) works it until it ends (and the project's free queued runs meanwhile), `clearsky resume` works the
+ * unfinished runs no live process works (after a crash, a reboot, or runs queued with --detach), `clearsky runs`
+ * lists them, `clearsky cancel` stops one. All of them go through the Service, as the desktop app does.
+ *
+ * Several of these (and the app) may be open on one project at once: each works only the runs it holds the
+ * lease of (jobs/lease.ts). `clearsky run` returns when its run ended, or when another process took it over.
  */
 import type { ApiEvent, RunMetrics, RunRecord, RunRequestInput } from '../api.ts';
+import { describeOwner } from '../jobs/lease.ts';
 import { Service, type ServiceOptions } from '../service.ts';
 
 const FINISHED = ['done', 'partial', 'failed', 'cancelled'];
@@ -15,8 +19,12 @@ export interface RunCommandOptions extends ServiceOptions {
   onEvent?: (event: ApiEvent) => void;
 }
 
+/**
+ * Queues a run and works it to its end. The record returned is finished (`cancelled` when cancelled from
+ * another process), or still unfinished when another process took the run over (its lease says which).
+ */
 export async function runCommand(dir: string, request: RunRequestInput, options: RunCommandOptions = {}): Promise<RunRecord> {
-  const service = Service.open(dir, { ...options, jobs: !options.detach });
+  const service = Service.open(dir, { ...options, jobs: !options.detach, watchOthers: false });
   try {
     const unsubscribe = options.onEvent ? service.subscribe(options.onEvent) : () => undefined;
     const run = await service.startRun(request);
@@ -29,15 +37,23 @@ export async function runCommand(dir: string, request: RunRequestInput, options:
   }
 }
 
-/** Works every unfinished run of the project to its end; returns them. */
-export async function resumeCommand(dir: string, options: RunCommandOptions = {}): Promise<RunRecord[]> {
-  const service = Service.open(dir, options);
+export interface ResumeOutcome {
+  /** The runs this process took over (free, or their owner gone) and worked to their end. */
+  runs: RunRecord[];
+  /** Unfinished runs a live process works (their lease says which): left alone. */
+  leftAlone: RunRecord[];
+}
+
+/** Works every unfinished run that no live process works to its end. */
+export async function resumeCommand(dir: string, options: RunCommandOptions = {}): Promise<ResumeOutcome> {
+  const service = Service.open(dir, { ...options, watchOthers: false });
   try {
     const unsubscribe = options.onEvent ? service.subscribe(options.onEvent) : () => undefined;
-    const active = (await service.listRuns()).filter((r) => !FINISHED.includes(r.status)).map((r) => r.id);
-    const runs = await untilFinished(service, active, options.signal);
+    const taken = service.ownedRuns();
+    const leftAlone = (await service.listRuns()).filter((r) => !FINISHED.includes(r.status) && !taken.includes(r.id));
+    const runs = await untilFinished(service, taken, options.signal);
     unsubscribe();
-    return runs;
+    return { runs, leftAlone };
   } finally {
     await service.close();
   }
@@ -61,12 +77,15 @@ export async function cancelCommand(dir: string, runId: number): Promise<RunReco
   }
 }
 
-/** Resolves when every run in `ids` has finished; Ctrl-C (the signal) stops waiting and leaves them resumable. */
+/**
+ * Resolves when every run in `ids` has finished or is no longer this process's (taken over by another);
+ * Ctrl-C (the signal) stops waiting and leaves them resumable.
+ */
 function untilFinished(service: Service, ids: number[], signal?: AbortSignal): Promise<RunRecord[]> {
   return new Promise((resolve, reject) => {
     const check = async () => {
       const runs = (await service.listRuns()).filter((r) => ids.includes(r.id));
-      if (runs.every((r) => FINISHED.includes(r.status))) {
+      if (runs.every((r) => FINISHED.includes(r.status) || r.lease?.owner !== service.owner)) {
         unsubscribe();
         resolve(runs);
       }
@@ -97,10 +116,15 @@ export function formatRuns(runs: RunRecord[]): string {
   for (const r of runs) {
     const cloudy = r.tiles.total - r.tiles.clear;
     const how = r.request.method === 'dip' ? `dip/${r.request.mode}` : r.request.method;
-    lines.push(`${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${`${r.tiles.done}/${cloudy}`.padEnd(18)} ${how.padEnd(16)} ${r.createdAt.padEnd(25)} ${r.results.map((x) => `${x.id} ${x.kind}`).join(', ')}${r.error ? `  (${r.error})` : ''}`);
+    lines.push(`${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${`${r.tiles.done}/${cloudy}`.padEnd(18)} ${how.padEnd(16)} ${r.createdAt.padEnd(25)} ${r.results.map((x) => `${x.id} ${x.kind}`).join(', ')}${r.error ? `  (${r.error})` : ''}${r.lease ? `  [${formatLease(r.lease)}]` : ''}`);
     if (r.metrics) lines.push(`     ${formatMetrics(r.metrics)}`);
   }
   return lines.join('\n');
+}
+
+/** Who works an unfinished run: "worked by pid 1234 on host", or that its owner is gone and `resume` takes it over. */
+export function formatLease(lease: NonNullable<RunRecord['lease']>): string {
+  return lease.stale ? `was worked by ${describeOwner(lease.owner)}, which stopped: clearsky resume takes it over` : `worked by ${describeOwner(lease.owner)}`;
 }
 
 /** A ground-truth run's scores on one line (METHOD.md's ÷2000 scale). */

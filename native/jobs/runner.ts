@@ -8,13 +8,22 @@
  * recovers interrupted tiles and carries on where it stopped, never recomputing a finished tile. A tile whose
  * worker crashes is retried up to `maxAttempts` times, then marked failed; the run completes with what
  * succeeded and says so (`partial`).
+ *
+ * Several processes may work one project, each with its runner: a runner works only the runs whose lease it
+ * holds (lease.ts). It takes the runs it creates, and free or stale ones (at start, and each second while a
+ * worker is idle); it recovers a run's interrupted tiles and deletes its temporary files only after taking it,
+ * never a live owner's. Every second it refreshes its heartbeat, and stops work on a run cancelled or taken
+ * over elsewhere; on close it gives its unfinished runs back. Runs other processes work are watched: their
+ * status and tile counts come as `run` events within a second (step progress stays in the owner's process).
  */
-import { existsSync, readdirSync, rmSync, type Dirent } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ApiEvent, ResultRecord, RunStatus } from '../api.ts';
 import { RUNS_FOLDER, type Project } from '../catalogue/project.ts';
+import { sweepStaleTemporaries } from '../raster/temporaries.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
+import { HEARTBEAT_MS, newOwnerId } from './lease.ts';
 import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';
 import { RunStore } from './run-store.ts';
@@ -26,10 +35,19 @@ export interface RunnerOptions {
   maxAttempts?: number;
   /** How worker processes are started (the Electron shell's own binary); default Node with tsx. */
   launch?: WorkerLaunch;
+  /** Emit `run` events for runs other processes work (polled each second). Default true; the command line says no. */
+  watchOthers?: boolean;
 }
 
 export class JobRunner {
   readonly store: RunStore;
+  /** This runner's id as the owner of the runs it works (host:pid:random). */
+  readonly owner = newOwnerId();
+  /** Runs this runner holds and has not yet seen end: the ones to stop if they are cancelled or taken over. */
+  private readonly mine = new Set<number>();
+  /** Runs other processes work, with what was last said of them (status and tile counts). */
+  private readonly watched = new Map<number, string>();
+  private readonly watchOthers: boolean;
   private readonly pool: WorkerPool;
   private readonly listeners = new Set<(event: ApiEvent) => void>();
   /** Runs whose survey or mosaic is with a worker, so they are not handed out twice. */
@@ -45,6 +63,7 @@ export class JobRunner {
   ) {
     this.store = new RunStore(project.db);
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.watchOthers = options.watchOthers ?? true;
     this.pool = new WorkerPool({
       workers: options.workers,
       backend: options.backend,
@@ -53,26 +72,27 @@ export class JobRunner {
       onCrash: (worker, task, reason) => this.onCrash(task, reason),
       onBroken: (reason) => {
         // Nothing can run: say so on every run that was waiting, rather than wait forever.
-        for (const run of this.store.activeRuns()) {
-          this.store.setStatus(run.id, 'failed', reason);
+        for (const run of this.store.activeRuns(this.owner)) {
+          this.store.setStatus(run.id, 'failed', reason, this.owner);
+          this.mine.delete(run.id);
           this.emitRun(run.id);
         }
       },
     });
-    // Another process (`clearsky cancel`, a second window) may cancel a run in the catalogue; notice it here.
-    this.watch = setInterval(() => this.noticeCancels(), 1000);
+    // Another process (`clearsky cancel`, a second window) may cancel or take over a run; notice it here.
+    this.watch = setInterval(() => this.tick(), HEARTBEAT_MS);
     this.watch.unref();
   }
 
-  /** Recovers what a previous process left running, then starts handing out work. */
+  /** Takes the runs that are free or whose owner is gone, recovers what was left running, and starts handing out work. */
   start(): void {
-    this.store.recoverInterrupted((runId, index) => {
-      const tile = this.store.tile(runId, index);
-      const file = path.join(this.tileFolder(runId), TileResultFolder.fileName(this.rowCol(runId, tile.index)));
-      return existsSync(file) ? this.project.relative(file) : null;
-    });
-    for (const run of this.store.activeRuns()) removeStaleTemporaries(this.runFolder(run.id));
+    this.claim();
     this.dispatch();
+  }
+
+  /** The unfinished runs this runner works now. */
+  owned(): number[] {
+    return [...this.mine];
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {
@@ -80,8 +100,10 @@ export class JobRunner {
     return () => this.listeners.delete(listener);
   }
 
-  /** Call after a run row was created: it is picked up at once. */
+  /** Call after a run row was created (with this runner as its owner, or free): it is picked up at once. */
   submitted(runId: number): void {
+    if (this.store.owns(runId, this.owner)) this.mine.add(runId);
+    else this.claim(runId);
     this.emitRun(runId);
     this.dispatch();
   }
@@ -91,6 +113,7 @@ export class JobRunner {
     if (!['queued', 'running', 'mosaicking'].includes(status)) return;
     this.store.cancel(runId);
     this.stageBusy.delete(runId);
+    this.mine.delete(runId);
     this.pool.cancel(runId);
     this.emitRun(runId);
   }
@@ -100,19 +123,82 @@ export class JobRunner {
     return this.pool.pidBusyWith(runId);
   }
 
+  /** Stops the workers, then gives back the runs still unfinished (their interrupted tiles pending again): any process may take them. */
   async close(): Promise<void> {
     this.stopped = true;
     clearInterval(this.watch);
     await this.pool.close();
+    try {
+      for (const run of this.store.activeRuns(this.owner)) this.store.recover(run.id, this.owner, this.resultLookup, true);
+    } catch (error) {
+      // The catalogue held by another process past the busy timeout: the lease stays, and is stale once this process has exited.
+      if (!(error as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw error;
+    }
+    this.mine.clear();
   }
 
-  private noticeCancels(): void {
-    for (const runId of this.pool.busyRuns()) {
-      if (this.store.status(runId) === 'cancelled') {
+  /**
+   * Takes the free and stale runs (or only `runId`), and makes each resumable here: tiles the previous owner
+   * left running are recovered, and its temporary files (a killed writer's, never a whole result) deleted.
+   */
+  private claim(runId?: number): void {
+    for (const { id } of this.store.claimRuns(this.owner, runId)) {
+      if (!this.store.recover(id, this.owner, this.resultLookup)) continue;
+      // A process killed while writing leaves its temporary file, never the result itself (which appears by
+      // rename); those of processes that are gone are swept (an orphaned worker still alive keeps its own).
+      sweepStaleTemporaries(this.runFolder(id), { recursive: true });
+      this.mine.add(id);
+      this.emitRun(id);
+    }
+  }
+
+  private readonly resultLookup = (runId: number, index: number): string | null => {
+    const file = path.join(this.tileFolder(runId), TileResultFolder.fileName(this.rowCol(runId, index)));
+    return existsSync(file) ? this.project.relative(file) : null;
+  };
+
+  /** Each second: the heartbeat, runs lost or cancelled elsewhere, free runs for idle workers, other processes' runs. */
+  private tick(): void {
+    if (this.stopped) return;
+    try {
+      const working = new Set([...this.mine, ...this.pool.busyRuns()]);
+      // A runner with nothing to work does not write to the catalogue each second.
+      const held = new Set(working.size > 0 ? this.store.heartbeat(this.owner) : []);
+      for (const runId of working) {
+        if (held.has(runId)) continue;
+        // Cancelled (`clearsky cancel`, another window) or taken over by another process: stop working it.
+        this.mine.delete(runId);
         this.stageBusy.delete(runId);
         this.pool.cancel(runId);
         this.emitRun(runId);
       }
+      if (this.pool.idle()) {
+        this.claim();
+        this.dispatch();
+      }
+      if (this.watchOthers && this.listeners.size > 0) this.watchOtherRuns();
+    } catch (error) {
+      // A catalogue locked by another process past the busy timeout: try again next beat.
+      if (!(error as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw error;
+    }
+  }
+
+  /** A `run` event when a run another process works changes status or tile counts, and when it ends. */
+  private watchOtherRuns(): void {
+    const active = new Set<number>();
+    for (const run of this.store.activeRuns()) {
+      if (this.mine.has(run.id)) continue;
+      active.add(run.id);
+      const record = this.store.record(run.id);
+      const seen = JSON.stringify([record.status, record.tiles, record.lease?.owner ?? null]);
+      if (this.watched.get(run.id) === seen) continue;
+      this.watched.set(run.id, seen);
+      this.emit({ type: 'run', run: record });
+    }
+    for (const runId of this.watched.keys()) {
+      if (active.has(runId)) continue;
+      this.watched.delete(runId);
+      if (!this.mine.has(runId)) this.emitRun(runId);
     }
   }
 
@@ -127,7 +213,7 @@ export class JobRunner {
   }
 
   private nextStageTask(): Task | undefined {
-    for (const run of this.store.activeRuns()) {
+    for (const run of this.store.activeRuns(this.owner)) {
       if (this.stageBusy.has(run.id)) continue;
       if (run.status === 'queued' || (run.status === 'running' && !this.store.hasPlan(run.id))) {
         this.stageBusy.add(run.id);
@@ -138,13 +224,13 @@ export class JobRunner {
         if (counts.pending === 0 && counts.running === 0 && counts.done === 0 && counts.failed > 0) {
           // A mosaic of no reconstructed tile is the input itself: no result is registered as if it were one.
           const first = this.store.tiles(run.id).find((t) => t.status === 'failed' && t.error)?.error;
-          this.store.setStatus(run.id, 'failed', `all ${counts.failed} cloudy tile${counts.failed === 1 ? '' : 's'} failed, so there is no reconstruction${first ? ` (first: ${first})` : ''}`);
+          this.store.setStatus(run.id, 'failed', `all ${counts.failed} cloudy tile${counts.failed === 1 ? '' : 's'} failed, so there is no reconstruction${first ? ` (first: ${first})` : ''}`, this.owner);
           this.emitRun(run.id);
           continue;
         }
         if (counts.pending === 0 && counts.running === 0) {
+          if (!this.store.setStatus(run.id, 'mosaicking', null, this.owner)) continue;
           this.stageBusy.add(run.id);
-          this.store.setStatus(run.id, 'mosaicking');
           this.emitRun(run.id);
           const dir = this.runFolder(run.id);
           const { request } = this.store.parameters(run.id);
@@ -166,7 +252,7 @@ export class JobRunner {
   }
 
   private nextTileTask(worker: string): Task | undefined {
-    const claimed = this.store.claimTile(worker);
+    const claimed = this.store.claimTile(worker, this.owner);
     if (!claimed) return undefined;
     this.emitTile(claimed.runId, claimed.index);
     return { kind: 'tile', run: this.context(claimed.runId), tileIndex: claimed.index };
@@ -192,13 +278,14 @@ export class JobRunner {
     const { runId } = message;
     this.stageBusy.delete(runId);
     if (this.store.status(runId) === 'cancelled') return;
+    // A run taken over by another process meanwhile is not written to (the tick says it was lost).
     if (message.kind === 'survey') {
-      this.store.planned(runId, message.survey!.tiles, this.backend);
+      if (!this.store.planned(runId, message.survey!.tiles, this.backend, this.owner)) return;
       void fs.mkdir(this.tileFolder(runId), { recursive: true });
       this.emitRun(runId);
     } else if (message.kind === 'tile') {
       const tile = message.tile!;
-      this.store.tileDone(runId, message.tileIndex!, this.project.relative(tile.resultFile), tile.loss, tile.seconds);
+      if (!this.store.tileDone(runId, message.tileIndex!, this.project.relative(tile.resultFile), tile.loss, tile.seconds, this.owner)) return;
       this.emitTile(runId, message.tileIndex!);
       this.emitRun(runId);
     } else {
@@ -209,7 +296,8 @@ export class JobRunner {
       results.push({ kind: 'mask', file: this.project.relative(path.join(dir, 'mask.tif')) });
       const status: RunStatus = counts.failed === 0 ? 'done' : counts.done === 0 ? 'failed' : 'partial';
       const note = counts.failed > 0 ? `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input` : null;
-      this.store.finished(runId, results, status, note, message.metrics);
+      if (!this.store.finished(runId, results, status, note, this.owner, message.metrics)) return;
+      this.mine.delete(runId);
       this.emitRun(runId);
     }
   }
@@ -218,18 +306,20 @@ export class JobRunner {
     this.stageBusy.delete(runId);
     const status = this.store.status(runId);
     if (cancelled || status === 'cancelled') {
-      if (tileIndex !== undefined) this.store.tileReleased(runId, tileIndex);
+      if (tileIndex !== undefined) this.store.tileReleased(runId, tileIndex, this.owner);
       return;
     }
     if (kind === 'tile' && tileIndex !== undefined) {
       // A user error (bad input) will not go away on a retry; anything else might (a crash, memory).
-      const outcome = this.store.tileFailed(runId, tileIndex, error, userError ? 0 : this.maxAttempts);
+      const outcome = this.store.tileFailed(runId, tileIndex, error, userError ? 0 : this.maxAttempts, this.owner);
+      if (outcome === null) return;
       this.emitTile(runId, tileIndex);
       if (outcome === 'failed') this.emitRun(runId);
       return;
     }
     // A survey or mosaic that fails fails the run: its inputs or outputs are wrong, not one tile.
-    this.store.setStatus(runId, 'failed', error);
+    if (!this.store.setStatus(runId, 'failed', error, this.owner)) return;
+    this.mine.delete(runId);
     this.emitRun(runId);
   }
 
@@ -295,22 +385,3 @@ export class JobRunner {
   }
 }
 
-/**
- * A process killed while writing leaves its temporary file (`.name.<pid>-<random>.tmp`, never the result
- * itself, which appears by rename). Only one runner works a project, so at its start they are all stale.
- */
-function removeStaleTemporaries(folder: string): void {
-  for (const entry of readdirSafe(folder)) {
-    const file = path.join(folder, entry.name);
-    if (entry.isDirectory()) removeStaleTemporaries(file);
-    else if (entry.name.startsWith('.') && entry.name.endsWith('.tmp')) rmSync(file, { force: true });
-  }
-}
-
-function readdirSafe(folder: string): Dirent[] {
-  try {
-    return readdirSync(folder, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-}

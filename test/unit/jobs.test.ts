@@ -10,14 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApiEvent, RunRequest, RunStatus } from '../../native/api.ts';
-import { createProject, type Project } from '../../native/catalogue/project.ts';
+import type { Project } from '../../native/catalogue/project.ts';
 import { workerPlan } from '../../native/jobs/pool.ts';
 import { JobRunner } from '../../native/jobs/runner.ts';
 import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
-import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
 import { runClearsky } from '../helpers/cli.ts';
-import { REPO_ROOT, dataFile } from '../helpers/data.ts';
-import { gdalTranslate } from '../helpers/gdal.ts';
+import { REPO_ROOT } from '../helpers/data.ts';
+import { projectWithScene as createRunProject, type CloudBox } from '../helpers/run-project.ts';
 
 let dir: string;
 before(async () => {
@@ -27,24 +26,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
-
-/** A project with one scene (a crop of T33UUU) and one rectangular cloud mask, catalogued by hand. */
-async function projectWithScene(name: string, cloud = { x0: 10, x1: 100, y0: 20, y1: 70 }): Promise<{ project: Project; sceneId: number; maskId: number; scene: string; mask: string }> {
-  const project = createProject(path.join(dir, name));
-  const scene = path.join(project.dir, 'rasters', 'scene.tif');
-  gdalTranslate(['-srcwin', '200', '300', '200', '100', SCENE, scene]);
-  const info = await readRasterInfo(scene);
-  const data = new Float32Array(info.width * info.height);
-  for (let y = cloud.y0; y < cloud.y1; y++) data.fill(1, y * info.width + cloud.x0, y * info.width + cloud.x1);
-  const mask = path.join(project.dir, 'rasters', 'mask.tif');
-  await writeGeoTiff(mask, { width: info.width, height: info.height, bands: 1, data }, { dataType: 'uint8', like: info });
-  const now = new Date().toISOString();
-  const grid = JSON.stringify({ width: info.width, height: info.height });
-  const sceneId = Number(project.db.prepare(`INSERT INTO scenes (name, file, sensor, bands, grid, data_type, imported_at) VALUES ('scene', 'rasters/scene.tif', 'S2', '[]', ?, 'uint16', ?)`).run(grid, now).lastInsertRowid);
-  const maskId = Number(project.db.prepare(`INSERT INTO masks (name, file, source, grid, created_at) VALUES ('mask', 'rasters/mask.tif', 'binary', ?, ?)`).run(grid, now).lastInsertRowid);
-  return { project, sceneId, maskId, scene, mask };
-}
+/** The shared small project (test/helpers/run-project.ts), in this file's folder. */
+const projectWithScene = (name: string, cloud?: CloudBox) => createRunProject(path.join(dir, name), cloud);
 
 function request(sceneId: number, maskId: number, overrides: Partial<RunRequest> = {}): RunRequest {
   return { targetSceneId: sceneId, maskId, method: 'idw-fill', mode: 'basic', steps: 10, seeds: [0], stitch: true, tileSize: 64, overlap: 16, backend: 'auto', groundTruth: false, bands: ['B04', 'B03', 'B02'], ...overrides };
