@@ -129,7 +129,12 @@ interface Entry {
   offset: number;
 }
 
-class Refusal extends Error {}
+/** What is wrong, for the InputError; 64-bit values past 2^53 are read as Infinity and said so. */
+class Refusal extends Error {
+  constructor(problem: string) {
+    super(problem.replace(/\bInfinity\b/g, 'over 2^53'));
+  }
+}
 
 /** Checks the container of `path`; throws an InputError naming the file and what is wrong. */
 export async function checkTiffStructure(path: string, fileSize: number, readAt: ReadAt): Promise<TiffStructure> {

@@ -280,6 +280,7 @@ function* handBuilt(): Generator<[string, Uint8Array]> {
   yield ['hand-strip-too-short', valid([{ tag: 279, type: LONG, count: 2, values: [128, 5] }])];
   yield ['hand-no-strip-offsets', buildTiff([stripedImage(16, 16, 8, ok).filter((e) => e.tag !== 273)], { tail: pixelsAt + 256 })];
   yield ['hand-no-width', buildTiff([stripedImage(16, 16, 8, ok).filter((e) => e.tag !== 256)], { tail: pixelsAt + 256 })];
+  yield ['hand-width-2097152', valid([{ tag: 256, type: LONG, count: 1, values: [2 ** 21] }])];
   yield ['hand-width-0', valid([{ tag: 256, type: LONG, count: 1, values: [0] }])];
   yield ['hand-bits-0', valid([{ tag: 258, type: SHORT, count: 1, values: [0] }])];
   yield ['hand-bits-4096', valid([{ tag: 258, type: SHORT, count: 1, values: [4096] }])];
