@@ -1,7 +1,8 @@
 /**
  * A corpus of malformed TIFFs, made at test time: small valid GeoTIFFs cut from the real data by GDAL (tiled,
  * striped, band-separate big-endian, BigTIFF), then truncated at many offsets, with a byte changed in every
- * field of every directory entry (type, count, value/offset), broken directory counts and chains; plus
+ * field of every directory entry (type, count, value/offset), three random directory bytes changed at once
+ * (fixed seed), broken directory counts and chains; plus
  * hand-built headers from the issue (10⁹ strips in 234 bytes, 100000 × 100000 px, RowsPerStrip typed FLOAT
  * or with 33 values, zero strips, strips past the end, directory loops), classic and BigTIFF.
  */
@@ -132,6 +133,17 @@ function* mutations(original: Uint8Array): Generator<[string, Uint8Array]> {
   yield ['first-ifd-past-end', edit((v) => setUint(v, l.firstIfdAt, pointerSize, original.length * 4))];
   yield ['first-ifd-0', edit((v) => setUint(v, l.firstIfdAt, pointerSize, 0))];
   yield ['first-ifd-odd', edit((v) => setUint(v, l.firstIfdAt, pointerSize, l.ifd + 1))];
+  // Three random bytes of the directory changed at once (as in the issue), from a fixed seed: the same files each run.
+  let seed = 0x9e3779b9 ^ original.length;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return seed % n;
+  };
+  for (let i = 0; i < 50; i++) {
+    yield [`three-bytes-${i}`, edit((_v, b) => {
+      for (let k = 0; k < 3; k++) b[l.ifd + random(l.nextAt + pointerSize - l.ifd)] ^= 1 + random(255);
+    })];
+  }
   yield ['byte-order', edit((_v, b) => { b[0] = b[1] = 0x4a; })];
   yield ['magic', edit((v) => v.setUint16(2, 44, l.little))];
 }
