@@ -7,10 +7,11 @@ import { GeoTIFF, type GeoTIFFImage, type ImageFileDirectory } from 'geotiff';
 import { InputError } from '../errors.ts';
 import type { Image } from '../dip/image.ts';
 import { dataTypeFromTiff } from './data-types.ts';
-import { LocalFileSource } from './file-source.ts';
+import { LocalFileSource, NotAFileError } from './file-source.ts';
 import { bandDescriptions, datasetMetadata, parseGdalMetadata } from './gdal-metadata.ts';
 import { crsFromGeoKeys, geoTransformFromTags } from './georeferencing.ts';
 import type { GeoTags, RasterInfo, StorageLayout, Window } from './raster-info.ts';
+import { checkTiffStructure, TIFF_LIMITS, type TiffImageStructure } from './tiff-structure.ts';
 import { useZlibForDeflate } from './zlib-deflate-decoder.ts';
 
 useZlibForDeflate();
@@ -23,7 +24,17 @@ export interface Raster extends RasterInfo {
 interface OpenFile {
   source: LocalFileSource;
   image: GeoTIFFImage;
+  structure: TiffImageStructure;
 }
+
+/**
+ * Bytes of strips/tiles (stored plus decoded) one read holds at a time: a larger window is read in
+ * block-aligned chunks. A single block is at most TIFF_LIMITS.maxBlockBytes decoded and twice that
+ * stored, so one always fits.
+ */
+export const READ_BUDGET_BYTES = 4 * TIFF_LIMITS.maxBlockBytes;
+/** geotiff's promises, views and slices for one block, beside its bytes (measured: about 12 KiB on 16 × 16 px tiles). */
+const BLOCK_OVERHEAD_BYTES = 32 * 1024;
 
 // Kept beside, not inside, the info so that a Raster stays plain data (loggable, JSON-serialisable).
 const openFiles = new WeakMap<RasterInfo, OpenFile>();
@@ -55,8 +66,10 @@ const OTHER_COMPRESSIONS: Record<number, string> = {
 export async function openRaster(path: string): Promise<Raster> {
   const source = await openSource(path);
   try {
+    // Before geotiff parses anything: it trusts counts and offsets and would allocate whatever they claim.
+    const structure = (await checkTiffStructure(path, source.size, (offset, length) => source.readAt(offset, length))).images[0];
     const image = await firstImage(path, source);
-    const info = await describe(path, image, source.size);
+    const info = await describe(path, image);
     const raster: Raster = {
       ...info,
       close: () => {
@@ -65,7 +78,7 @@ export async function openRaster(path: string): Promise<Raster> {
       },
     };
     Object.defineProperty(raster, 'close', { enumerable: false });
-    openFiles.set(raster, { source, image });
+    openFiles.set(raster, { source, image, structure });
     return raster;
   } catch (error) {
     await source.close();
@@ -91,8 +104,15 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
 /**
  * Reads bands (0-based indexes, in the order given) of a window (default: the whole raster) as float32,
  * pixel-interleaved. Values are the file's own (digital numbers, dB…): preprocessing is a separate step.
+ * Memory: the window as float32, plus at most `budgetBytes` (default READ_BUDGET_BYTES) of strips/tiles
+ * and their pixels in the file's own type at a time; a larger window is read in block-aligned chunks.
  */
-export async function readBands(raster: Raster, bandIndexes: readonly number[], window?: Window): Promise<Image> {
+export async function readBands(
+  raster: Raster,
+  bandIndexes: readonly number[],
+  window?: Window,
+  options: { budgetBytes?: number } = {},
+): Promise<Image> {
   const file = openFiles.get(raster);
   if (!file) throw new Error(`readBands: ${raster.path} is not open (closed already, or not from openRaster)`);
   for (const band of bandIndexes) {
@@ -103,19 +123,69 @@ export async function readBands(raster: Raster, bandIndexes: readonly number[], 
   if (bandIndexes.length === 0) throw new RangeError('readBands: no bands requested');
   const area = window ?? { x: 0, y: 0, width: raster.width, height: raster.height };
   assertWindowInside(raster, area);
-  let values: ArrayLike<number>;
+  const chunks = readChunks(file.structure, area, bandIndexes.length, options.budgetBytes);
+  if (chunks.length === 1) {
+    const values = await decode(raster.path, file.image, area, bandIndexes);
+    // The typed-array constructor converts in native code; Float32Array.from would iterate value by value.
+    const data = values instanceof Float32Array ? values : new Float32Array(values);
+    return { width: area.width, height: area.height, bands: bandIndexes.length, data };
+  }
+  const bands = bandIndexes.length;
+  const data = new Float32Array(area.width * area.height * bands);
+  for (const chunk of chunks) {
+    const values = await decode(raster.path, file.image, chunk, bandIndexes);
+    const rowLength = chunk.width * bands;
+    for (let row = 0; row < chunk.height; row++) {
+      const from = row * rowLength;
+      const to = ((chunk.y - area.y + row) * area.width + (chunk.x - area.x)) * bands;
+      data.set(subarray(values, from, from + rowLength), to);
+    }
+  }
+  return { width: area.width, height: area.height, bands, data };
+}
+
+async function decode(path: string, image: GeoTIFFImage, area: Window, bandIndexes: readonly number[]): Promise<ArrayLike<number>> {
   try {
-    values = await file.image.readRasters({
+    return await image.readRasters({
       window: [area.x, area.y, area.x + area.width, area.y + area.height],
       samples: [...bandIndexes],
       interleave: true,
     });
   } catch (error) {
-    throw new InputError(raster.path, `cannot decode its pixels (${messageOf(error)}); the file may be corrupt`);
+    throw new InputError(path, `cannot decode its pixels (${messageOf(error)}); the file may be corrupt`);
   }
-  // The typed-array constructor converts in native code; Float32Array.from would iterate value by value.
-  const data = values instanceof Float32Array ? values : new Float32Array(values);
-  return { width: area.width, height: area.height, bands: bandIndexes.length, data };
+}
+
+function subarray(values: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  const typed = values as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
+  return typed.subarray ? typed.subarray(from, to) : Array.prototype.slice.call(values, from, to);
+}
+
+/**
+ * Splits a window into block-aligned chunks whose strips/tiles (stored + decoded) fit READ_BUDGET_BYTES:
+ * geotiff fetches and decodes all blocks of one readRasters call at once. Whole rows of blocks when they
+ * fit, so that an ordinary read stays one call.
+ */
+export function readChunks(s: TiffImageStructure, area: Window, bandCount: number, budgetBytes = READ_BUDGET_BYTES): Window[] {
+  const perBlock = (s.blockBytes + s.maxStoredBytes + BLOCK_OVERHEAD_BYTES) * (s.planarConfiguration === 2 ? bandCount : 1);
+  const blocksAtOnce = Math.max(1, Math.floor(budgetBytes / Math.max(1, perBlock)));
+  const bx0 = Math.floor(area.x / s.blockWidth);
+  const bx1 = Math.ceil((area.x + area.width) / s.blockWidth);
+  const by0 = Math.floor(area.y / s.blockHeight);
+  const by1 = Math.ceil((area.y + area.height) / s.blockHeight);
+  const across = Math.min(bx1 - bx0, blocksAtOnce);
+  const down = Math.max(1, Math.floor(blocksAtOnce / across));
+  const chunks: Window[] = [];
+  for (let by = by0; by < by1; by += down) {
+    for (let bx = bx0; bx < bx1; bx += across) {
+      const x = Math.max(area.x, bx * s.blockWidth);
+      const y = Math.max(area.y, by * s.blockHeight);
+      const right = Math.min(area.x + area.width, (bx + across) * s.blockWidth);
+      const bottom = Math.min(area.y + area.height, (by + down) * s.blockHeight);
+      chunks.push({ x, y, width: right - x, height: bottom - y });
+    }
+  }
+  return chunks;
 }
 
 /** A RangeError (a caller's bug, not the user's) unless the window lies inside the raster or grid. */
@@ -139,10 +209,10 @@ async function openSource(path: string): Promise<LocalFileSource> {
   try {
     return await LocalFileSource.open(path);
   } catch (error) {
+    if (error instanceof NotAFileError) throw new InputError(path, `is ${error.kind}, not a GeoTIFF file`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(path, 'file not found');
     if (code === 'EACCES' || code === 'EPERM') throw new InputError(path, 'permission denied');
-    if (code === 'EISDIR') throw new InputError(path, 'is a directory, not a GeoTIFF file');
     throw new InputError(path, `cannot open (${messageOf(error)})`);
   }
 }
@@ -162,7 +232,7 @@ async function firstImage(path: string, source: LocalFileSource): Promise<GeoTIF
   }
 }
 
-async function describe(path: string, image: GeoTIFFImage, fileSize: number): Promise<RasterInfo> {
+async function describe(path: string, image: GeoTIFFImage): Promise<RasterInfo> {
   const ifd = image.getFileDirectory();
   const width = await load<number>(ifd, 'ImageWidth');
   const height = await load<number>(ifd, 'ImageLength');
@@ -170,7 +240,6 @@ async function describe(path: string, image: GeoTIFFImage, fileSize: number): Pr
   const bandCount = image.getSamplesPerPixel();
   const layout = await storageLayout(path, ifd, width, height);
   const dataType = await uniformDataType(path, ifd, bandCount);
-  await assertBlocksInsideFile(path, ifd, fileSize);
 
   const geoTags = await readGeoTags(ifd);
   let geoKeys: Record<string, unknown> | null;
@@ -235,21 +304,6 @@ async function uniformDataType(path: string, ifd: ImageFileDirectory, bandCount:
     );
   }
   return first;
-}
-
-/** A truncated file still parses (its directory is at the start) but its last blocks point past the end. */
-async function assertBlocksInsideFile(path: string, ifd: ImageFileDirectory, fileSize: number): Promise<void> {
-  const tiled = ifd.hasTag('TileOffsets');
-  const offsets = await load<ArrayLike<number>>(ifd, tiled ? 'TileOffsets' : 'StripOffsets');
-  const counts = await load<ArrayLike<number>>(ifd, tiled ? 'TileByteCounts' : 'StripByteCounts');
-  if (!offsets || !counts || offsets.length !== counts.length) {
-    throw new InputError(path, 'corrupt TIFF: its directory does not say where the pixel data is');
-  }
-  let end = 0;
-  for (let i = 0; i < offsets.length; i++) end = Math.max(end, Number(offsets[i]) + Number(counts[i]));
-  if (end > fileSize) {
-    throw new InputError(path, `truncated TIFF: pixel data runs to byte ${end} but the file has only ${fileSize} bytes`);
-  }
 }
 
 async function readGeoTags(ifd: ImageFileDirectory): Promise<GeoTags> {

@@ -6,12 +6,14 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { addDecoder, BaseDecoder } from 'geotiff';
+import { TIFF_LIMITS } from './tiff-structure.ts';
 
 const inflate = promisify(zlib.inflate);
 
 class ZlibDeflateDecoder extends BaseDecoder {
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
-    const decoded = await inflate(new Uint8Array(buffer));
+    // No strip or tile of a checked file decodes to more; a deflate bomb stops there instead of filling memory.
+    const decoded = await inflate(new Uint8Array(buffer), { maxOutputLength: TIFF_LIMITS.maxBlockBytes });
     // geotiff wants a whole ArrayBuffer; a Buffer may be a view into a larger (pooled) one.
     return decoded.byteOffset === 0 && decoded.byteLength === decoded.buffer.byteLength
       ? (decoded.buffer as ArrayBuffer)
