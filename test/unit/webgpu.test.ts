@@ -1,0 +1,173 @@
+/**
+ * The GPU path (tfjs-backend-webgpu on Dawn) checked on a machine without a GPU: Chromium's SwiftShader
+ * Vulkan driver gives Dawn a (software) adapter. Every kernel of a DIP training step against the `cpu`
+ * backend, no leaks over many steps, and which adapter auto takes or refuses, in real child processes.
+ *
+ * Sizes are small on purpose: SwiftShader runs a training step of the full network at 64² in ~20 s here.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '../../native/dip/tf.ts';
+import { selectBackend } from '../../native/dip/backends/select.ts';
+import { batchNormTraining } from '../../native/dip/batch-norm.ts';
+import { createAdam } from '../../native/dip/adam.ts';
+import { DipNetwork } from '../../native/dip/network.ts';
+import { probeBackends } from '../../native/jobs/pool.ts';
+import { randomValues, relativeError } from '../helpers/numeric.ts';
+import { runClearsky } from '../helpers/cli.ts';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+// The Vulkan loader reads this when Dawn first asks for drivers (selectBackend('webgpu'), not an import).
+process.env.VK_ICD_FILENAMES ??= SWIFTSHADER_ICD;
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const haveSwiftShader = existsSync(SWIFTSHADER_ICD);
+
+/**
+ * fp32 bound for these checks: the backends sum in different orders (WGSL tiles vs JavaScript loops), so
+ * a sum of n products differs by ~√n·2⁻²⁴ relative to its magnitude; n here is at most a few thousand
+ * (a filter gradient over 16×16 pixels × batch), i.e. ~1e-6, and 1e-4 leaves room for cancellation.
+ */
+const TOLERANCE = 1e-4;
+
+type Inputs = Record<string, { shape: number[]; values: Float32Array }>;
+
+function randomInputs(shapes: Record<string, number[]>, seed: number): Inputs {
+  return Object.fromEntries(Object.entries(shapes).map(([name, shape], i) => [name, { shape, values: randomValues(tf.util.sizeFromShape(shape), seed + i) }]));
+}
+
+/** Runs `fn` on a backend with the same inputs and returns its outputs' values (read asynchronously). */
+async function runOn(backend: 'cpu' | 'webgpu', inputs: Inputs, fn: (t: Record<string, tf.Tensor>) => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([name, { shape, values }]) => [name, tf.tensor(values, shape)]));
+  const outputs = tf.tidy(() => fn(tensors));
+  const values = await Promise.all(outputs.map(async (o) => (await o.data()) as Float32Array));
+  tf.dispose([...outputs, ...Object.values(tensors)]);
+  return values;
+}
+
+async function assertSame(label: string, inputs: Inputs, fn: (t: Record<string, tf.Tensor>) => tf.Tensor[]): Promise<void> {
+  const expected = await runOn('cpu', inputs, fn);
+  const actual = await runOn('webgpu', inputs, fn);
+  for (const [i, values] of actual.entries()) {
+    const error = relativeError(values, expected[i]);
+    assert.ok(error < TOLERANCE, `${label}, output ${i}: relative error ${error.toExponential(2)} against cpu`);
+  }
+}
+
+describe('webgpu kernels against cpu', { skip: !haveSwiftShader && 'no SwiftShader Vulkan driver (apt-get install chromium libvulkan1)' }, () => {
+  before(async () => {
+    const info = await selectBackend('webgpu');
+    assert.equal(info.tfBackend, 'webgpu');
+  });
+
+  for (const [kernel, stride] of [[5, 1], [5, 2], [3, 1], [3, 2], [1, 1]] as const) {
+    test(`convolution ${kernel}×${kernel} stride ${stride}: forward with bias, input gradient and filter gradient`, async () => {
+      const shapes = { x: [2, 16, 12, 5], filter: [kernel, kernel, 5, 6], bias: [6] };
+      const outShape = tf.backend_util.computeConv2DInfo(shapes.x as [number, number, number, number], shapes.filter as [number, number, number, number], stride, 1, 'same').outShape;
+      const inputs = randomInputs({ ...shapes, dy: outShape }, 10 * kernel + stride);
+      await assertSame(`conv ${kernel}/${stride}`, inputs, ({ x, filter, bias, dy }) => {
+        const attrs = { strides: stride, pad: 'same', dataFormat: 'NHWC' };
+        return [
+          tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, strides: stride, pad: 'same' }),
+          tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...attrs, inputShape: shapes.x }) as tf.Tensor,
+          tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: shapes.filter }) as tf.Tensor,
+        ];
+      });
+    });
+  }
+
+  test('the DIP network at full width: the filter gradient over many channels and pixels', async () => {
+    // 32² with 128 channels: the sizes where a tiled filter gradient splits its work.
+    const shapes = { x: [1, 32, 32, 64], filter: [5, 5, 64, 32], dy: [1, 32, 32, 32] };
+    await assertSame('filter gradient 64→32', randomInputs(shapes, 5), ({ x, dy }) => [
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: shapes.filter }) as tf.Tensor,
+    ]);
+  });
+
+  test('batch norm (training statistics) and its gradients in x, γ and β', async () => {
+    const inputs = randomInputs({ x: [1, 8, 12, 7], gamma: [7], beta: [7], r: [1, 8, 12, 7] }, 21);
+    await assertSame('batch norm', inputs, ({ x, gamma, beta, r }) => {
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormTraining(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), r));
+      return [batchNormTraining(x as tf.Tensor4D, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-5), ...tf.grads(f)([x, gamma, beta])];
+    });
+  });
+
+  test('LeakyReLU, nearest upsampling, sigmoid and their gradients', async () => {
+    const inputs = randomInputs({ x: [1, 6, 5, 4], r: [1, 12, 10, 4] }, 31);
+    await assertSame('activations', inputs, ({ x, r }) => {
+      const f = (a: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(tf.image.resizeNearestNeighbor(tf.leakyRelu(a as tf.Tensor4D, 0.2), [12, 10])), r));
+      return [tf.leakyRelu(x, 0.2), tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [12, 10]), tf.sigmoid(x), tf.grad(f)(x)];
+    });
+  });
+
+  test('masked MSE and its gradient', async () => {
+    const inputs = randomInputs({ out: [1, 9, 7, 3], target: [1, 9, 7, 3], w: [1, 9, 7, 3] }, 41);
+    await assertSame('masked MSE', inputs, ({ out, target, w }) => {
+      const weights = tf.cast(tf.greater(w, 0), 'float32');
+      const f = (o: tf.Tensor) => tf.div(tf.sum(tf.mul(tf.squaredDifference(o, target), weights)), tf.sum(weights));
+      return [tf.reshape(f(out), [1]), tf.grad(f)(out)];
+    });
+  });
+
+  test('Adam: three updates of a variable', async () => {
+    const inputs = randomInputs({ value: [3, 3, 4, 5], g1: [3, 3, 4, 5], g2: [3, 3, 4, 5], g3: [3, 3, 4, 5] }, 51);
+    await assertSame('Adam', inputs, ({ value, g1, g2, g3 }) => {
+      const variable = tf.variable(value, true, `adam-check-${tf.getBackend()}`);
+      const adam = createAdam(0.02);
+      for (const g of [g1, g2, g3]) adam.applyGradients([{ name: variable.name, tensor: g }]);
+      const result = tf.clone(variable);
+      adam.dispose();
+      variable.dispose();
+      return [result];
+    });
+  });
+
+  test('many training steps leak neither tensors nor GPU memory', async () => {
+    await tf.setBackend('webgpu');
+    const network = new DipNetwork({ inputChannels: 2, outputChannels: 3, seed: 0, downWidths: [8, 8], upWidths: [8, 8] });
+    const z = tf.randomUniform([1, 16, 16, 2], 0, 1, 'float32', 1);
+    const target = tf.randomUniform([1, 16, 16, 3], 0, 1, 'float32', 2);
+    const adam = createAdam(0.02);
+    const step = async (i: number) => {
+      const loss = adam.minimize(() => tf.mean(tf.squaredDifference(network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D), target)), true, network.variables)!;
+      await loss.data();
+      loss.dispose();
+    };
+    const memory = () => tf.memory() as tf.MemoryInfo & { numBytesInGPU: number; numBytesInGPUAllocated?: number };
+    for (let i = 0; i < 3; i++) await step(i); // Adam's moments appear at the first step
+    const before = memory();
+    for (let i = 3; i < 30; i++) await step(i);
+    const after = memory();
+    assert.equal(after.numTensors, before.numTensors, 'tensors');
+    assert.equal(after.numBytesInGPU, before.numBytesInGPU, 'bytes in GPU buffers held by tensors');
+    // Free buffers are pooled for reuse; the pool must not grow either once the step's shapes have been seen.
+    assert.equal(after.numBytesInGPUAllocated, before.numBytesInGPUAllocated, 'bytes in GPU buffers allocated');
+    tf.dispose([z, target]);
+    adam.dispose();
+    network.dispose();
+  });
+});
+
+const tsxFlags = ['--import', import.meta.resolve('tsx')];
+const WORKER = path.join(REPO, 'native/worker.ts');
+
+test('auto never takes a software adapter; --backend webgpu does, and says which', { skip: !haveSwiftShader && 'no SwiftShader' }, async () => {
+  const found = await probeBackends({ script: WORKER, execArgv: tsxFlags, env: { VK_ICD_FILENAMES: SWIFTSHADER_ICD } });
+  assert.ok(found.available.includes('webgpu'), `webgpu works on SwiftShader: ${JSON.stringify(found)}`);
+  assert.notEqual(found.detected, 'webgpu');
+});
+
+test('with no Vulkan driver webgpu is not available, auto falls back and --backend webgpu fails with the reason', async () => {
+  const env = { VK_ICD_FILENAMES: '/nonexistent/no_icd.json' };
+  const found = await probeBackends({ script: WORKER, execArgv: tsxFlags, env });
+  assert.ok(!found.available.includes('webgpu'), JSON.stringify(found));
+  assert.ok(found.available.includes(found.detected as never));
+  const result = await runClearsky(['bench', '--backend', 'webgpu', '--size', '64', '--steps', '1'], REPO, env);
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /backend webgpu is not available here: webgpu: no WebGPU adapter on this machine/);
+});
