@@ -5,11 +5,20 @@
  * Call after importing '@tensorflow/tfjs-backend-webgpu'; calling again does nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterWebGpu } from './webgpu-conv-backprop-filter.ts';
 
 const ours = new WeakSet<tf.KernelFunc>();
 
+/**
+ *   Conv2DBackpropFilter  a split-K matrix product (the stock kernel is one invocation per weight)
+ */
 export function registerWebGpuKernels(): void {
-  // Filled in by the kernels below as they are added.
+  replaceWebGpuKernel(tf.Conv2DBackpropFilter, (stock) => (args) => conv2dBackpropFilterWebGpu(args, requireStock(tf.Conv2DBackpropFilter, stock)));
+}
+
+function requireStock(kernelName: string, stock: tf.KernelFunc | undefined): tf.KernelFunc {
+  if (!stock) throw new Error(`tfjs-backend-webgpu has no ${kernelName} kernel: import it before registering`);
+  return stock;
 }
 
 /** Registers our kernel for `kernelName` on webgpu; `make` gets the stock kernel, for cases it delegates. */
