@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,12 @@ import { batchNormTraining } from '../../native/dip/batch-norm.ts';
 import { createAdam } from '../../native/dip/adam.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
 import { probeBackends } from '../../native/jobs/pool.ts';
+import { JobRunner } from '../../native/jobs/runner.ts';
+import type { ApiEvent, RunRequest } from '../../native/api.ts';
+import { createProject } from '../../native/catalogue/project.ts';
+import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
+import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { gdalinfo, gdalTranslate } from '../helpers/gdal.ts';
 import { randomValues, relativeError } from '../helpers/numeric.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile } from '../helpers/data.ts';
@@ -193,4 +201,45 @@ test('clearsky eval --backend webgpu on the Slovenia ground truth scores as the 
   assert.ok(Math.abs(gpu.ssim_whole - cpu.ssim_whole) < 0.01, `whole SSIM ${gpu.ssim_whole} on webgpu, ${cpu.ssim_whole} on the CPU`);
   assert.ok(Math.abs(gpu.rmse_whole - cpu.rmse_whole) < 0.02, `whole RMSE ${gpu.rmse_whole} on webgpu, ${cpu.rmse_whole} on the CPU`);
   assert.ok(Math.abs(gpu.ssim_mask - cpu.ssim_mask) < 0.1, `masked SSIM ${gpu.ssim_mask} on webgpu, ${cpu.ssim_mask} on the CPU`);
+});
+
+test('a project run on webgpu: the worker loads Dawn, reports progress, and the result names the adapter', { skip: !haveSwiftShader && 'no SwiftShader' }, async () => {
+  // Workers inherit VK_ICD_FILENAMES (set above). One 64² tile, two steps: SwiftShader is slow.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-webgpu-'));
+  const project = createProject(path.join(dir, 'project'));
+  const runner = new JobRunner(project, { workers: 1, backend: 'webgpu' });
+  try {
+    gdalTranslate(['-srcwin', '200', '300', '64', '64', dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif'), project.resolve('rasters/scene.tif')]);
+    const info = await readRasterInfo(project.resolve('rasters/scene.tif'));
+    const cloud = new Float32Array(64 * 64);
+    for (let y = 20; y < 40; y++) cloud.fill(1, y * 64 + 10, y * 64 + 30);
+    await writeGeoTiff(project.resolve('rasters/mask.tif'), { width: 64, height: 64, bands: 1, data: cloud }, { dataType: 'uint8', like: info });
+    const now = new Date().toISOString();
+    const grid = JSON.stringify({ width: 64, height: 64 });
+    const sceneId = Number(project.db.prepare(`INSERT INTO scenes (name, file, sensor, bands, grid, data_type, imported_at) VALUES ('scene', 'rasters/scene.tif', 'S2', '[]', ?, 'uint16', ?)`).run(grid, now).lastInsertRowid);
+    const maskId = Number(project.db.prepare(`INSERT INTO masks (name, file, source, grid, created_at) VALUES ('mask', 'rasters/mask.tif', 'binary', ?, ?)`).run(grid, now).lastInsertRowid);
+    const request: RunRequest = { targetSceneId: sceneId, maskId, method: 'dip', mode: 'basic', steps: 2, seeds: [0], stitch: true, tileSize: 64, overlap: 0, backend: 'webgpu', groundTruth: false, bands: ['B04', 'B03', 'B02'] };
+    const events: ApiEvent[] = [];
+    runner.subscribe((e) => events.push(e));
+    runner.start();
+    const runId = runner.store.createRun(request, { target: 'rasters/scene.tif', mask: 'rasters/mask.tif', maskBand: 1, bands: request.bands }, { targetSceneId: sceneId, maskId });
+    runner.submitted(runId);
+    const status = await new Promise<string>((resolve) => {
+      const check = () => {
+        const s = runner.store.status(runId);
+        if (['done', 'partial', 'failed', 'cancelled'].includes(s)) resolve(s);
+      };
+      runner.subscribe(check);
+      check();
+    });
+    const record = runner.store.record(runId);
+    assert.equal(status, 'done', JSON.stringify(record));
+    assert.ok(events.some((e) => e.type === 'progress' || (e.type === 'tile' && e.tile.status === 'done')), 'the worker reported the tile');
+    const metadata = gdalinfo(project.resolve(record.results[0].file)).metadata[''] ?? {};
+    assert.match(metadata.CLEARSKY_BACKEND, /^webgpu \(SwiftShader driver [\d.]+; google swiftshader; software\)$/);
+  } finally {
+    await runner.close();
+    project.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
