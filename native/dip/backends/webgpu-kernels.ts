@@ -6,13 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterWebGpu } from './webgpu-conv-backprop-filter.ts';
+import { ADAM_UPDATE_KERNEL, adamWebGpu } from './webgpu-adam.ts';
 
 const ours = new WeakSet<tf.KernelFunc>();
 
 /**
  *   Conv2DBackpropFilter  a split-K matrix product (the stock kernel is one invocation per weight)
+ *   ClearskyAdamUpdate    Adam in three passes per variable instead of ~15 ops (native/dip/adam.ts)
  */
 export function registerWebGpuKernels(): void {
+  replaceWebGpuKernel(ADAM_UPDATE_KERNEL, () => adamWebGpu);
   replaceWebGpuKernel(tf.Conv2DBackpropFilter, (stock) => (args) => conv2dBackpropFilterWebGpu(args, requireStock(tf.Conv2DBackpropFilter, stock)));
 }
 
