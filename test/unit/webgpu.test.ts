@@ -243,3 +243,13 @@ test('a project run on webgpu: the worker loads Dawn, reports progress, and the 
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('clearsky bench --backend webgpu --json names the adapter it ran on', { skip: !haveSwiftShader && 'no SwiftShader' }, async () => {
+  const result = await runClearsky(['bench', '--backend', 'webgpu', '--size', '64', '--outputs', '1', '--steps', '1', '--json'], REPO, { VK_ICD_FILENAMES: SWIFTSHADER_ICD });
+  assert.equal(result.code, 0, result.stderr);
+  const bench = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { backend: string; seconds_per_step: number; adapter: Record<string, unknown> };
+  assert.match(bench.backend, /^webgpu \(SwiftShader/);
+  assert.deepEqual(bench.adapter, { vendor: 'google', architecture: 'swiftshader', device: bench.adapter.device, description: bench.adapter.description, software: true });
+  assert.match(String(bench.adapter.description), /^SwiftShader driver/);
+  assert.ok(bench.seconds_per_step > 0);
+});
