@@ -31,7 +31,9 @@ import { dataFile } from '../helpers/data.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // The Vulkan loader reads this when Dawn first asks for drivers (selectBackend('webgpu'), not an import).
-process.env.VK_ICD_FILENAMES ??= SWIFTSHADER_ICD;
+// CLEARSKY_TEST_GPU=1 (scripts/gpu-check) keeps the machine's own drivers: the kernel checks on a real GPU.
+const onRealGpu = process.env.CLEARSKY_TEST_GPU === '1';
+if (!onRealGpu) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER_ICD;
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const haveSwiftShader = existsSync(SWIFTSHADER_ICD);
@@ -68,7 +70,7 @@ async function assertSame(label: string, inputs: Inputs, fn: (t: Record<string, 
   }
 }
 
-describe('webgpu kernels against cpu', { skip: !haveSwiftShader && 'no SwiftShader Vulkan driver (apt-get install chromium libvulkan1)' }, () => {
+describe('webgpu kernels against cpu', { skip: !haveSwiftShader && !onRealGpu && 'no SwiftShader Vulkan driver (apt-get install chromium libvulkan1)' }, () => {
   before(async () => {
     const info = await selectBackend('webgpu');
     assert.equal(info.tfBackend, 'webgpu');
