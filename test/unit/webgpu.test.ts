@@ -255,3 +255,11 @@ test('clearsky bench --backend webgpu --json names the adapter it ran on', { ski
   assert.match(String(bench.adapter.description), /^SwiftShader driver/);
   assert.ok(bench.seconds_per_step > 0);
 });
+
+test('CLEARSKY_WEBGPU_ADAPTER pins a process to the adapter it names, and says which exist when none matches', { skip: !haveSwiftShader && 'no SwiftShader' }, async () => {
+  const named = await probeBackends({ script: WORKER, execArgv: tsxFlags, env: { VK_ICD_FILENAMES: SWIFTSHADER_ICD, CLEARSKY_WEBGPU_ADAPTER: 'SwiftShader' } });
+  assert.ok(named.available.includes('webgpu'), JSON.stringify(named));
+  const result = await runClearsky(['bench', '--backend', 'webgpu', '--size', '64', '--steps', '1'], REPO, { VK_ICD_FILENAMES: SWIFTSHADER_ICD, CLEARSKY_WEBGPU_ADAPTER: 'NoSuchGpu' });
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /no WebGPU adapter named 'NoSuchGpu' \(.*Available adapters: \* backend: 'vulkan', name: 'SwiftShader Device/);
+});
