@@ -3,7 +3,7 @@
  */
 import { createAdam } from '../dip/adam.ts';
 import * as tf from '../dip/tf.ts';
-import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
+import { selectBackend, type AdapterInfo, type BackendChoice } from '../dip/backends/select.ts';
 import { DipNetwork } from '../dip/network.ts';
 import { meshgrid } from '../dip/optimise.ts';
 
@@ -22,6 +22,8 @@ export interface BenchResult {
   steps: number;
   seconds_per_step: number;
   peak_rss_mb: number;
+  /** The GPU, on webgpu: vendor, architecture, device, driver description, and whether it is software. */
+  adapter?: AdapterInfo;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -33,18 +35,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const weights = tf.cast(tf.greater(tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 2), 0.2), 'float32');
   const weightSum = tf.sum(weights);
   const optimizer = createAdam(0.02);
-  const step = (i: number) => {
+  const step = async (i: number) => {
     const loss = optimizer.minimize(() => {
       const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D);
       return tf.div(tf.sum(tf.mul(tf.squaredDifference(out, target), weights)), weightSum) as tf.Scalar;
     }, true, network.variables);
-    loss!.dataSync(); // wait for the device
+    await loss!.data(); // wait for the device (asynchronously: webgpu cannot read synchronously in Node)
     loss!.dispose();
   };
   try {
-    for (let i = 0; i < (options.warmup ?? 2); i++) step(-1 - i);
+    for (let i = 0; i < (options.warmup ?? 2); i++) await step(-1 - i);
     const start = performance.now();
-    for (let i = 0; i < options.steps; i++) step(i);
+    for (let i = 0; i < options.steps; i++) await step(i);
     const seconds = (performance.now() - start) / 1000;
     return {
       backend: info.description,
@@ -53,6 +55,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       steps: options.steps,
       seconds_per_step: seconds / options.steps,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      ...(info.adapter ? { adapter: info.adapter } : {}),
     };
   } finally {
     optimizer.dispose();

@@ -55,7 +55,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
   const runs: SeedRun[] = [];
   let backend = '';
   for (const [seedIndex, seed] of seeds.entries()) {
-    const holdout = options.earlyStopping ? holdOut(setup.problem, sources, seed, options.earlyStopping === true ? {} : options.earlyStopping) : undefined;
+    const holdout = options.earlyStopping ? await holdOut(setup.problem, sources, seed, options.earlyStopping === true ? {} : options.earlyStopping) : undefined;
     const fit = await fitDip(holdout?.problem ?? setup.problem, {
       ...options,
       seed,
@@ -76,11 +76,11 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
  * Moves a random part of the clear ring around the clouds out of the loss and into a held-out set: the
  * pixels whose error best predicts the error under the cloud. Their S2 channels are the first s2.bands.
  */
-function holdOut(problem: DipProblem, { s2, mask }: Sources, seed: number, options: HoldoutOptions) {
+async function holdOut(problem: DipProblem, { s2, mask }: Sources, seed: number, options: HoldoutOptions) {
   const ring = clearRing(mask, options.ringWidth ?? 8);
   const fraction = options.fraction ?? 0.1;
   const draw = tf.randomUniform([ring.data.length], 0, 1, 'float32', seed + 17);
-  const random = draw.dataSync();
+  const random = await draw.data();
   draw.dispose();
   const channels = problem.target.bands;
   const weights = problem.weights.slice();

@@ -102,7 +102,8 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
     const weightsT = padTo(tf.tensor4d(problem.weights, [1, target.height, target.width, target.bands]), paddedHeight, paddedWidth);
     return [z, targetT, weightsT, tf.sum(weightsT)] as const;
   });
-  if (weightSum.dataSync()[0] === 0) {
+  // Reads back with data(), never dataSync(): the webgpu backend cannot read synchronously in Node.
+  if ((await weightSum.data())[0] === 0) {
     tf.dispose([z, targetT, weightsT, weightSum, ...network.variables]);
     throw new Error('nothing to fit: every element is masked');
   }
@@ -126,8 +127,9 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
         return maskedMse(out, targetT, weightsT, weightSum);
       }, true, network.variables);
       stepsDone = step;
+      await stopping?.settle();
       if (step % progressEvery === 0 || step === steps) {
-        lastLoss = loss!.dataSync()[0];
+        lastLoss = (await loss!.data())[0];
         options.onProgress?.({ step, steps, loss: lastLoss, elapsedSeconds: (performance.now() - start) / 1000 });
       }
       loss!.dispose();
@@ -170,6 +172,8 @@ class EarlyStopping {
   private readonly holdout: tf.Tensor4D;
   private readonly holdoutSum: tf.Scalar;
   private best: tf.Tensor[] = [];
+  /** Observed inside the step (before the update), read after it: reads are asynchronous on webgpu. */
+  private pending?: { step: number; loss: tf.Scalar; variables: tf.Tensor[] };
 
   constructor(options: NonNullable<FitOptions['earlyStopping']>, target: Image, height: number, width: number) {
     this.every = options.every ?? 50;
@@ -186,14 +190,23 @@ class EarlyStopping {
 
   /** Called inside the training step with that step's output (before the update is applied). */
   observe(step: number, out: tf.Tensor4D, target: tf.Tensor4D, variables: tf.Variable[]): void {
-    const lossT = maskedMse(out, target, this.holdout, this.holdoutSum);
-    const loss = lossT.dataSync()[0];
-    lossT.dispose();
+    this.pending = { step, loss: tf.keep(maskedMse(out, target, this.holdout, this.holdoutSum)), variables: variables.map((v) => tf.keep(tf.clone(v))) };
+  }
+
+  /** After the step: keeps the observed weights when their held-out error is the lowest so far. */
+  async settle(): Promise<void> {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    const loss = (await pending.loss.data())[0];
+    pending.loss.dispose();
     if (loss < this.bestLoss) {
       this.bestLoss = loss;
-      this.bestStep = step;
+      this.bestStep = pending.step;
       tf.dispose(this.best);
-      this.best = variables.map((v) => tf.keep(tf.clone(v)));
+      this.best = pending.variables;
+    } else {
+      tf.dispose(pending.variables);
     }
   }
 
@@ -206,6 +219,7 @@ class EarlyStopping {
   }
 
   dispose(): void {
+    if (this.pending) tf.dispose([this.pending.loss, ...this.pending.variables]);
     tf.dispose([...this.best, this.holdout, this.holdoutSum]);
   }
 }

@@ -12,9 +12,10 @@ If `python3` on PATH is not the system interpreter (e.g. pyenv), the script re-e
 Commands
   python3 test/bench/torch_dip.py layers [--outputs 8]
       layer table and parameter count (2,442,152 for 8 outputs, asserted).
-  python3 test/bench/torch_dip.py bench --size 256 --outputs 8 --steps 20 --threads 2
+  python3 test/bench/torch_dip.py bench --size 256 --outputs 8 --steps 20 --threads 2 [--device cuda]
       seconds per training step (random target and mask) after 3 warm-up steps; one JSON line
-      {"engine":"pytorch","threads":..,"size":..,"outputs":..,"seconds_per_step":..}.
+      {"engine":"pytorch","threads":..,"size":..,"outputs":..,"seconds_per_step":..,"device":..}.
+      --device cuda runs on the GPU (scripts/gpu-check), waiting for it after every step.
   python3 test/bench/torch_dip.py eval --steps 4000 --seeds 0 --modes basic,mt \
           --mask-bands 14,19,21,35,37,41,48,50,51 [--threads 2] [--json]
       the Slovenia protocol (see `evaluate`). Rows {mask, cover, method, seed, ssim_mask, rmse_mask,
@@ -210,22 +211,30 @@ def cmd_bench(args):
     weight[:, : s // 4, : s // 4] = 0  # a masked block, as in a real run
     f = Fitter(target, weight, seed=0)
     n = check_params(f.model, c)
+    device = torch.device(args.device)
+    # Module.to moves the parameters in place, so the optimiser created in Fitter keeps working.
+    f.model.to(device)
+    f.z, f.target, f.weight = f.z.to(device), f.target.to(device), f.weight.to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"parameters: {n:,}; torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')}", file=sys.stderr)
     for _ in range(3):
         f.step()
+    sync()
     times = []
     t0 = time.perf_counter()
     for _ in range(args.steps):
         t1 = time.perf_counter()
         f.step()
+        sync()
         times.append(time.perf_counter() - t1)
     dt = (time.perf_counter() - t0) / args.steps
     # seconds_per_step: mean over the timed steps (the figure to compare); the median and the 1-minute load
     # average show how much other processes on the shared machine disturbed the run.
     print(json.dumps({"engine": "pytorch", "threads": torch.get_num_threads(), "size": s, "outputs": c,
                       "seconds_per_step": round(dt, 4), "median_step_s": round(float(np.median(times)), 4),
-                      "loadavg_1m": round(os.getloadavg()[0], 2)}))
+                      "loadavg_1m": round(os.getloadavg()[0], 2), "device": device_name}))
 
 
 # ------------------------------------------------------------------------------------------------ eval
@@ -337,6 +346,7 @@ def main():
     p.add_argument("--outputs", type=int, default=8)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p = sub.add_parser("eval")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--seeds", type=ints, default=[0])

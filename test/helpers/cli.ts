@@ -12,9 +12,10 @@ export interface CommandResult {
   stderr: string;
 }
 
-export async function runClearsky(args: string[], cwd: string): Promise<CommandResult> {
+/** `env` is added to this process's environment. */
+export async function runClearsky(args: string[], cwd: string, env?: Record<string, string>): Promise<CommandResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd, maxBuffer: 1 << 24 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...args], { cwd, maxBuffer: 1 << 24, env: env && { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as CommandResult;

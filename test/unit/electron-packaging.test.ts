@@ -79,6 +79,8 @@ test('the package holds what the app loads, native modules and wasm stay outside
   assert.ok(pkg.optionalDependencies['@tensorflow/tfjs-node-gpu'] && !pkg.dependencies['@tensorflow/tfjs-node-gpu'], 'the GPU backend stays optional');
   for (const pattern of ['dist/electron/**', 'renderer/dist/**', 'native/**', 'package.json']) assert.ok(filePatterns(config).includes(pattern), pattern);
   for (const pattern of ['**/*.node', '**/*.wasm']) assert.ok(config.asarUnpack?.includes(pattern), pattern);
+  // The webgpu backend's Dawn (dist/<platform>/dawn.node, unpacked by '**/*.node') ships with every install.
+  assert.ok(pkg.dependencies.webgpu, 'webgpu (Dawn) is a dependency');
   assert.deepEqual(config.linux?.target, ['AppImage', 'deb']);
   assert.equal(config.win?.target, 'nsis');
   assert.equal(config.mac?.target, 'dmg');

@@ -3,13 +3,18 @@
  *
  *   tensorflow  @tensorflow/tfjs-node-gpu (CUDA), then @tensorflow/tfjs-node (libtensorflow on the CPU);
  *               optional dependencies, absent where libtensorflow could not be downloaded at install
- *   webgpu      @tensorflow/tfjs-backend-webgpu where a WebGPU adapter exists (the Electron renderer, or
- *               Node with the optional `webgpu` package)
+ *   webgpu      @tensorflow/tfjs-backend-webgpu on Dawn's Node bindings (`webgpu`, webgpu-adapter.ts) with
+ *               our kernels where the stock ones are slow (webgpu-kernels.ts). `auto` takes it only on a
+ *               hardware adapter: a software one (SwiftShader, lavapipe) is slower than `native`, but
+ *               `--backend webgpu` uses it (that is how a machine without a GPU tests this path)
  *   native      'clearsky-cpu': tfjs' cpu backend with convolutions on oneDNN through our addon
  *   wasm        tfjs wasm with the training kernels it lacks registered by us
  *   cpu         tfjs' plain JavaScript backend: complete but very slow for training
  */
 import * as tf from '../tf.ts';
+import type { AdapterInfo } from './webgpu-adapter.ts';
+
+export type { AdapterInfo };
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -23,9 +28,12 @@ export interface BackendInfo {
   description: string;
   /** Why better backends were passed over (for --backend auto). */
   skipped: string[];
+  /** The GPU the webgpu backend runs on (vendor, architecture, driver). */
+  adapter?: AdapterInfo;
 }
 
-type Attempt = () => Promise<{ tfBackend: string; description: string }>;
+/** `auto`: whether auto is asking (it passes over a software GPU adapter). */
+type Attempt = (auto: boolean) => Promise<{ tfBackend: string; description: string; adapter?: AdapterInfo }>;
 
 const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
   tensorflow: async () => {
@@ -41,18 +49,16 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     }
     throw new Error(failures.join('; '));
   },
-  webgpu: async () => {
-    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
-      // Node has no navigator.gpu; the optional `webgpu` package (Dawn) provides one.
-      const dawn = (await importOptional('webgpu')) as { create(options: string[]): unknown; globals: object };
-      Object.assign(globalThis, dawn.globals);
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
-    }
-    const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } }).navigator.gpu;
-    if (!(await gpu.requestAdapter())) throw new Error('no WebGPU adapter on this machine');
+  webgpu: async (auto) => {
+    const { openWebGpu, describeAdapter } = await import('./webgpu-adapter.ts');
+    const adapter = await openWebGpu();
+    const description = `webgpu (${describeAdapter(adapter)})`;
+    if (auto && adapter.software) throw new Error(`only a software adapter (${describeAdapter(adapter)}), slower than the CPU backends; --backend webgpu uses it`);
     await import('@tensorflow/tfjs-backend-webgpu');
+    const { registerWebGpuKernels } = await import('./webgpu-kernels.ts');
+    registerWebGpuKernels();
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
-    return { tfBackend: 'webgpu', description: 'webgpu' };
+    return { tfBackend: 'webgpu', description, adapter };
   },
   native: async () => {
     const { registerNativeCpuBackend, nativeCpuUnavailableReason } = await import('./native-cpu.ts');
@@ -82,9 +88,9 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   const skipped: string[] = [];
   for (const candidate of order) {
     try {
-      const { tfBackend, description } = await attempts[candidate]();
+      const { tfBackend, description, adapter } = await attempts[candidate](choice === 'auto');
       await tf.ready();
-      return { choice: candidate, tfBackend, description, skipped };
+      return { choice: candidate, tfBackend, description, skipped, ...(adapter ? { adapter } : {}) };
     } catch (error) {
       skipped.push(`${candidate}: ${firstLine(error)}`);
     }
@@ -99,18 +105,24 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
  */
 export async function detectBackends(): Promise<{ detected: Exclude<BackendChoice, 'auto'>; available: Exclude<BackendChoice, 'auto'>[] }> {
   const available: Exclude<BackendChoice, 'auto'>[] = [];
+  let detected: Exclude<BackendChoice, 'auto'> | undefined;
   for (const choice of AUTO_ORDER) {
-    try {
-      await attempts[choice]();
-      await tf.ready();
-      available.push(choice);
-    } catch {
-      // not available here
+    // auto takes the first that works for auto, in this same order; an explicit choice may work where auto
+    // passes it over (webgpu on a software adapter).
+    for (const auto of detected ? [false] : [true, false]) {
+      try {
+        await attempts[choice](auto);
+        await tf.ready();
+        if (auto) detected = choice;
+        available.push(choice);
+        break;
+      } catch {
+        // not available here (to auto, or at all)
+      }
     }
   }
-  // auto takes the first that works, in this same order.
-  if (available.length === 0) throw new Error('no backend is available here');
-  return { detected: available[0], available };
+  if (!detected) throw new Error('no backend is available here');
+  return { detected, available };
 }
 
 export function parseBackendChoice(text: string): BackendChoice {

@@ -1,0 +1,114 @@
+/**
+ * The batch-norm kernels of native/dip/batch-norm.ts on webgpu: three dispatches each way instead of the
+ * ~9 (forward) and ~10 (gradient) tfjs ops they replace.
+ *   forward   mean, then invStd around it (per channel: one workgroup each), then y in one pass
+ *   gradient  Σ dy and Σ dy·x̂ (per channel), then dx in one pass
+ * x is NHWC and the channel is the last axis, so a flat index i belongs to channel i % C.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '../batch-norm.ts';
+
+const WORKGROUP = 64;
+
+interface Pass {
+  inputs: string[];
+  /** WGSL of the body; `c` is the channel, `channels` and `count` (elements per channel) are defined. */
+  code: string;
+}
+
+/** Per channel: one workgroup of 64 sums its channel's elements, `term(p)` for element p·C + c. */
+function reduction(inputs: string[], term: string, finish: string): Pass {
+  return {
+    inputs,
+    code: `
+        let t = i32(localId.x);
+        var s = 0.0;
+        for (var p = t; p < count; p += ${WORKGROUP}) { let i = p * channels + c; s += ${term}; }
+        partial[t] = s;
+        workgroupBarrier();
+        for (var stride = ${WORKGROUP / 2}; stride > 0; stride /= 2) {
+          if (t < stride) { partial[t] += partial[t + stride]; }
+          workgroupBarrier();
+        }
+        if (t == 0) { result[c] = ${finish}; }`,
+  };
+}
+
+const PASSES = {
+  mean: reduction(['x'], 'x[i]', 'partial[0] / f32(count)'),
+  // Two-pass variance, around the mean of the pass before: exact where E[x²] − E[x]² would cancel.
+  invStd: reduction(['x', 'mean'], '(x[i] - mean[c]) * (x[i] - mean[c])', 'inverseSqrt(partial[0] / f32(count) + uniforms.epsilon)'),
+  sumDy: reduction(['dy'], 'dy[i]', 'partial[0]'),
+  sumDyXHat: reduction(['dy', 'x', 'mean', 'invStd'], 'dy[i] * (x[i] - mean[c]) * invStd[c]', 'partial[0]'),
+  y: { inputs: ['x', 'mean', 'invStd', 'scale', 'offset'], code: 'result[index] = (x[index] - mean[c]) * invStd[c] * scale[c] + offset[c];' },
+  dx: {
+    inputs: ['dy', 'x', 'mean', 'invStd', 'scale', 'dScale', 'dOffset'],
+    code: `let xHat = (x[index] - mean[c]) * invStd[c];
+        result[index] = (dy[index] - (dOffset[c] + xHat * dScale[c]) / f32(count)) * scale[c] * invStd[c];`,
+  },
+} satisfies Record<string, Pass>;
+
+type PassName = keyof typeof PASSES;
+const PER_CHANNEL: PassName[] = ['mean', 'invStd', 'sumDy', 'sumDyXHat'];
+
+function program(name: PassName, x: tf.TensorInfo, output: number[]) {
+  const perChannel = PER_CHANNEL.includes(name);
+  const channels = x.shape[x.shape.length - 1];
+  const size = tf.util.sizeFromShape(x.shape);
+  return {
+    variableNames: PASSES[name].inputs,
+    outputShape: output,
+    shaderKey: `clearskyBatchNorm_${name}`,
+    dispatchLayout: { x: output.map((_, i) => i) },
+    dispatch: [perChannel ? channels : Math.ceil(size / WORKGROUP), 1, 1] as [number, number, number],
+    workgroupSize: [WORKGROUP, 1, 1] as [number, number, number],
+    size: true,
+    uniforms: 'channels : i32, count : i32, epsilon : f32,',
+    getUserCode: () => `
+      ${perChannel ? `var<workgroup> partial : array<f32, ${WORKGROUP}>;` : ''}
+      fn main(index : i32) {
+        let channels = uniforms.channels;
+        let count = uniforms.count;
+        ${perChannel ? 'let c = i32(workgroupId.x);' : 'if (index >= uniforms.size) { return; }\n        let c = index % channels;'}
+        ${PASSES[name].code}
+      }
+    `,
+  };
+}
+
+type Runner = (name: PassName, inputs: Record<string, tf.TensorInfo>, output: number[]) => tf.TensorInfo;
+
+function runner(backend: unknown, x: tf.TensorInfo, epsilon: number): Runner {
+  const gpu = backend as WebGPUBackend;
+  const channels = x.shape[x.shape.length - 1];
+  const uniforms = [
+    { type: 'int32', data: [channels] },
+    { type: 'int32', data: [tf.util.sizeFromShape(x.shape) / channels] },
+    { type: 'float32', data: [epsilon] },
+  ];
+  const run = gpu.runWebGPUProgram.bind(gpu) as unknown as (p: ReturnType<typeof program>, inputs: tf.TensorInfo[], dtype: tf.DataType, u: typeof uniforms) => tf.TensorInfo;
+  return (name, inputs, output) => run(program(name, x, output), PASSES[name].inputs.map((n) => inputs[n]), 'float32', uniforms);
+}
+
+export const batchNormTrainWebGpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, scale, offset } = inputs as Record<'x' | 'scale' | 'offset', tf.TensorInfo>;
+  const run = runner(backend, x, (attrs as { epsilon: number }).epsilon);
+  const channels = [x.shape[x.shape.length - 1]];
+  const mean = run('mean', { x }, channels);
+  const invStd = run('invStd', { x, mean }, channels);
+  const y = run('y', { x, mean, invStd, scale, offset }, x.shape);
+  return [y, mean, invStd];
+};
+
+export const batchNormTrainGradWebGpu: tf.KernelFunc = ({ inputs, backend }) => {
+  const { dy, x, mean, invStd, scale } = inputs as Record<'dy' | 'x' | 'mean' | 'invStd' | 'scale', tf.TensorInfo>;
+  const run = runner(backend, x, 0);
+  const channels = [x.shape[x.shape.length - 1]];
+  const dOffset = run('sumDy', { dy }, channels);
+  const dScale = run('sumDyXHat', { dy, x, mean, invStd }, channels);
+  const dx = run('dx', { dy, x, mean, invStd, scale, dScale, dOffset }, x.shape);
+  return [dx, dScale, dOffset];
+};
+
+export { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL };

@@ -1,0 +1,40 @@
+/**
+ * Our kernels on tfjs-backend-webgpu, where the stock ones are slow for DIP training (the same pattern as
+ * wasm-kernels.ts). Each is checked against the `cpu` backend in test/unit/webgpu.test.ts.
+ *
+ * Call after importing '@tensorflow/tfjs-backend-webgpu'; calling again does nothing.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterWebGpu } from './webgpu-conv-backprop-filter.ts';
+import { ADAM_UPDATE_KERNEL, adamWebGpu } from './webgpu-adam.ts';
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, batchNormTrainGradWebGpu, batchNormTrainWebGpu } from './webgpu-batch-norm.ts';
+
+const ours = new WeakSet<tf.KernelFunc>();
+
+/**
+ *   Conv2DBackpropFilter  a split-K matrix product (the stock kernel is one invocation per weight)
+ *   ClearskyAdamUpdate    Adam in three passes per variable instead of ~15 ops (native/dip/adam.ts)
+ *   ClearskyBatchNormTrain(Grad)  batch norm in three passes each way instead of ~10 ops (batch-norm.ts)
+ */
+export function registerWebGpuKernels(): void {
+  replaceWebGpuKernel(BATCH_NORM_TRAIN_KERNEL, () => batchNormTrainWebGpu);
+  replaceWebGpuKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, () => batchNormTrainGradWebGpu);
+  replaceWebGpuKernel(ADAM_UPDATE_KERNEL, () => adamWebGpu);
+  replaceWebGpuKernel(tf.Conv2DBackpropFilter, (stock) => (args) => conv2dBackpropFilterWebGpu(args, requireStock(tf.Conv2DBackpropFilter, stock)));
+}
+
+function requireStock(kernelName: string, stock: tf.KernelFunc | undefined): tf.KernelFunc {
+  if (!stock) throw new Error(`tfjs-backend-webgpu has no ${kernelName} kernel: import it before registering`);
+  return stock;
+}
+
+/** Registers our kernel for `kernelName` on webgpu; `make` gets the stock kernel, for cases it delegates. */
+export function replaceWebGpuKernel(kernelName: string, make: (stock: tf.KernelFunc | undefined) => tf.KernelFunc): void {
+  const current = tf.getKernel(kernelName, 'webgpu');
+  if (current && ours.has(current.kernelFunc)) return;
+  const kernelFunc = make(current?.kernelFunc);
+  ours.add(kernelFunc);
+  // Unregister first: registering over an existing kernel works but logs a warning.
+  if (current) tf.unregisterKernel(kernelName, 'webgpu');
+  tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc, setupFunc: current?.setupFunc });
+}
