@@ -50,10 +50,13 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     throw new Error(failures.join('; '));
   },
   webgpu: async (auto) => {
-    const { openWebGpu, describeAdapter } = await import('./webgpu-adapter.ts');
+    const { openWebGpu, probeWebGpu, describeAdapter } = await import('./webgpu-adapter.ts');
+    if (auto) {
+      const probed = await probeWebGpu();
+      if (probed.software) throw new Error(`only a software adapter (${describeAdapter(probed)}), slower than the CPU backends; --backend webgpu uses it`);
+    }
     const adapter = await openWebGpu();
     const description = `webgpu (${describeAdapter(adapter)})`;
-    if (auto && adapter.software) throw new Error(`only a software adapter (${describeAdapter(adapter)}), slower than the CPU backends; --backend webgpu uses it`);
     await import('@tensorflow/tfjs-backend-webgpu');
     const { registerWebGpuKernels } = await import('./webgpu-kernels.ts');
     registerWebGpuKernels();

@@ -9,6 +9,10 @@
  * GPU). On Linux the Vulkan loader's VK_ICD_FILENAMES chooses the drivers Dawn sees at all: the tests point
  * it at Chromium's SwiftShader (a software Vulkan) to run this path on a machine without a GPU.
  */
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface AdapterInfo {
   vendor: string;
@@ -42,14 +46,61 @@ export function openWebGpu(): Promise<AdapterInfo> {
   return opened;
 }
 
+/**
+ * Which adapter Dawn would give, asked of a short-lived child process. Dawn writes its warnings about drivers it
+ * cannot use (e.g. Mesa's lavapipe on a machine without a GPU) straight to stderr, where they would break the
+ * command line's one-line messages: `auto` asks here first and loads Dawn into this process only for a
+ * hardware adapter it will use.
+ */
+export async function probeWebGpu(): Promise<AdapterInfo> {
+  quietWithoutDesktopSession();
+  const env: NodeJS.ProcessEnv = { ...process.env, CLEARSKY_DAWN_URL: import.meta.resolve('webgpu'), CLEARSKY_DAWN_FLAGS: JSON.stringify(adapterFlags()) };
+  // Electron's binary runs scripts as Node only when asked to (as the workers are).
+  if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+  const script = `
+    const reply = (value) => { process.stdout.write(JSON.stringify(value)); process.exit(0); };
+    try {
+      const dawn = await import(process.env.CLEARSKY_DAWN_URL);
+      const adapter = await dawn.create(JSON.parse(process.env.CLEARSKY_DAWN_FLAGS)).requestAdapter({ powerPreference: 'high-performance' });
+      const info = adapter && adapter.info;
+      reply(info ? { info: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: info.isFallbackAdapter } } : { info: null });
+    } catch (error) {
+      reply({ error: String((error && error.message) || error) });
+    }`;
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 60_000 }, (error, out) => (error ? reject(error) : resolve(out)));
+  }).catch((error: unknown) => {
+    throw new Error(`the WebGPU probe failed (${String((error as Error).message).split('\n')[0]})`);
+  });
+  const reply = JSON.parse(stdout) as { info?: GpuAdapterLike['info'] | null; error?: string };
+  if (reply.error !== undefined) throw new Error(noAdapterNamed(reply.error));
+  if (!reply.info) throw new Error(NO_ADAPTER);
+  return adapterInfo(reply.info);
+}
+
+const NO_ADAPTER = 'no WebGPU adapter on this machine (no Vulkan/D3D12/Metal driver found)';
+
+function adapterFlags(): string[] {
+  return process.env.CLEARSKY_WEBGPU_ADAPTER ? [`adapter=${process.env.CLEARSKY_WEBGPU_ADAPTER}`] : [];
+}
+
+function noAdapterNamed(message: string): string {
+  return `no WebGPU adapter named '${process.env.CLEARSKY_WEBGPU_ADAPTER}' (${message.replace(/\s+/g, ' ').trim()})`;
+}
+
+function adapterInfo({ vendor, architecture, device, description, isFallbackAdapter }: GpuAdapterLike['info']): AdapterInfo {
+  const software = Boolean(isFallbackAdapter) || SOFTWARE.test(`${vendor} ${architecture} ${device} ${description}`);
+  return { vendor, architecture, device, description, software };
+}
+
 async function open(): Promise<AdapterInfo> {
   let gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
   if (!gpu) {
     // Imported by a name the type checker does not resolve: types.d.ts of `webgpu` pulls in @webgpu/types.
     const dawn = (await import(String('webgpu'))) as { create(flags: string[]): GpuLike; globals: object };
-    const flags = process.env.CLEARSKY_WEBGPU_ADAPTER ? [`adapter=${process.env.CLEARSKY_WEBGPU_ADAPTER}`] : [];
+    quietWithoutDesktopSession();
     Object.assign(globalThis, dawn.globals);
-    gpu = dawn.create(flags);
+    gpu = dawn.create(adapterFlags());
     // Node 20 has no navigator; tfjs-backend-webgpu reads navigator.gpu.
     const navigator = (globalThis as { navigator?: object }).navigator;
     if (navigator) Object.defineProperty(navigator, 'gpu', { value: gpu, configurable: true });
@@ -61,12 +112,27 @@ async function open(): Promise<AdapterInfo> {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (error) {
     // Dawn throws (listing the adapters it has) when CLEARSKY_WEBGPU_ADAPTER names none of them.
-    throw new Error(`no WebGPU adapter named '${process.env.CLEARSKY_WEBGPU_ADAPTER}' (${String((error as Error).message ?? error).replace(/\s+/g, ' ').trim()})`);
+    throw new Error(noAdapterNamed(String((error as Error).message ?? error)));
   }
-  if (!adapter) throw new Error('no WebGPU adapter on this machine (no Vulkan/D3D12/Metal driver found)');
-  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info;
-  const software = Boolean(isFallbackAdapter) || SOFTWARE.test(`${vendor} ${architecture} ${device} ${description}`);
-  return { vendor, architecture, device, description, software };
+  if (!adapter) throw new Error(NO_ADAPTER);
+  return adapterInfo(adapter.info);
+}
+
+/**
+ * Outside a desktop session (CI, a server, a worker started over SSH) XDG_RUNTIME_DIR is unset, and the Vulkan
+ * window-system layers Dawn loads print "error: XDG_RUNTIME_DIR is invalid…" straight to stderr, which would
+ * break the command line's one-line errors. Clearsky never draws on a window here: a private runtime folder
+ * silences them.
+ */
+function quietWithoutDesktopSession(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const folder = path.join(os.tmpdir(), `clearsky-runtime-${os.userInfo().uid}`);
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = folder;
+  } catch {
+    // Only noise on stderr is at stake.
+  }
 }
 
 /** One line for results and provenance, e.g. "SwiftShader driver 5.0.0; google swiftshader; software". */
