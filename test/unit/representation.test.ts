@@ -9,6 +9,7 @@ import { createImage, createMask, cropImage, cropMask, hideMasked, maskCover, ty
 import { inpaint } from '../../native/dip/inpaint.ts';
 import { checkRepresentation, HEADROOM, RepresentationError, setupMode } from '../../native/dip/modes.ts';
 import { S2_SCALE } from '../../native/raster/preprocess.ts';
+import { openRunInputs, planRun, reconstructTile, surveyTiles } from '../../native/pipeline.ts';
 import { loadMask, loadSources } from '../../native/source-files.ts';
 import { dataFile } from '../helpers/data.ts';
 
@@ -118,4 +119,22 @@ test('real data: B08 reconstructed under a real cloud shape follows the clear B0
     assert.match(error.message, /B08 \d+ % at the upper limit/);
     return true;
   });
+});
+
+test('a run\'s tile whose B08 would come out capped fails with a message naming the band (the old ÷2000 representation forced)', async () => {
+  const inputs = await openRunInputs({
+    target: dataFile('slovenia-2015', 'S2L1C_20150909.tif'),
+    bands: ['B04', 'B08'],
+    mask: dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif'),
+    maskBand: 37,
+    area: { x: 20, y: 20, width: 48, height: 48 },
+  });
+  try {
+    const plan = planRun(inputs, { tileSize: 48, overlap: 0 });
+    const [tile] = (await surveyTiles(plan, inputs)).cloudy;
+    const settings = { method: 'dip' as const, mode: 'basic' as const, steps: 200, seeds: [0], stitch: true, groundTruth: true, engine: { representation: 'plain' as const } };
+    await assert.rejects(reconstructTile(inputs, tile, settings), /reconstruction refused: under the clouds, B08 \d+ % at the upper limit/);
+  } finally {
+    await inputs.close();
+  }
 });
