@@ -59,8 +59,11 @@ export interface ModeOptions {
 
 /** Headroom beyond the known minimum and maximum of a channel, as a share of their distance (each side). */
 export const HEADROOM = 0.25;
-/** The smallest known range a channel's map is fitted to (÷2000 scale: 100 DN), so flat channels are not blown up. */
-const MIN_SPAN = 0.05;
+/**
+ * The smallest known range a channel's map is fitted to (÷2000 scale: 500 DN): a flat or nearly flat channel
+ * (B10, a tile with a handful of clear pixels) is not blown up into noise, and keeps some room under the clouds.
+ */
+const MIN_SPAN = 0.25;
 
 const needsReference: ReadonlySet<Mode> = new Set(['mt', 'msmt', 'mtr']);
 const needsSar: ReadonlySet<Mode> = new Set(['ms', 'msmt', 'msr']);
