@@ -214,6 +214,7 @@ export async function reconstructTile(
   if (!settings.mode) throw new InputError(undefined, 'a mode is required (basic, ms, mt, msmt, msr or mtr)');
   const result = await inpaint(settings.mode, { ...window, mask: cloud }, {
     ...settings.engine,
+    bandNames: names,
     steps: settings.steps ?? DEFAULT_STEPS,
     seeds: settings.seeds,
     signal: options.signal,

@@ -8,6 +8,7 @@
  */
 import { detectBackends, selectBackend, parseBackendChoice } from './dip/backends/select.ts';
 import { InputError } from './errors.ts';
+import { RepresentationError } from './dip/modes.ts';
 import { scoreGroundTruth } from './ground-truth.ts';
 import type { FromWorker, ProbeAnswer, RunContext, Task, ToWorker } from './jobs/protocol.ts';
 import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type RunInputs } from './pipeline.ts';
@@ -57,7 +58,8 @@ async function drain(): Promise<void> {
         kind: task.kind,
         tileIndex: task.kind === 'tile' ? task.tileIndex : undefined,
         error: e.message?.split('\n')[0] ?? String(error),
-        userError: e instanceof InputError,
+        // A refused (capped) reconstruction comes out the same on a retry, like bad input: not retried.
+        userError: e instanceof InputError || e instanceof RepresentationError,
         cancelled: e.name === 'AbortError',
       });
     } finally {

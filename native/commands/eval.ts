@@ -74,6 +74,7 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
       for (const seed of command.seeds) {
         const result = await inpaint(mode, { ...sources, s2: cloudy, mask }, {
           ...command.engine,
+          bandNames: sources.target.bandNames.map((name, b) => name ?? `band ${b + 1}`),
           steps: command.steps ?? DEFAULT_STEPS,
           seeds: [seed],
           signal: command.signal,

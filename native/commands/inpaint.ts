@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
 import type { InpaintOptions, SeedRun } from '../dip/inpaint.ts';
-import type { Mode } from '../dip/modes.ts';
+import { RepresentationError, type Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type ReconstructionMethod } from '../pipeline.ts';
 import type { SarUnits } from '../raster/preprocess.ts';
@@ -138,6 +138,10 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
           onProgress:
             command.onProgress &&
             ((p) => command.onProgress!({ ...p, label: [where, p.seeds > 1 ? `seed ${p.seed} (${p.seedIndex + 1}/${p.seeds})` : ''].filter(Boolean).join(' ') })),
+        }).catch((error: unknown) => {
+          // Which tile was refused, where there are several.
+          if (error instanceof RepresentationError && where) error.message = `${where}: ${error.message}`;
+          throw error;
         });
         await folder.write(tile, result.image, result.bandNames);
         runs.push(...result.runs);

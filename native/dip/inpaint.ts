@@ -5,7 +5,7 @@
 import * as tf from './tf.ts';
 import { createImage, type Image, type Mask } from './image.ts';
 import { clearRing } from './mask-ops.ts';
-import { setupMode, type DipProblem, type Mode, type Sources } from './modes.ts';
+import { checkRepresentation, setupMode, type DipProblem, type Mode, type Representation, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
 
 export interface HoldoutOptions {
@@ -24,6 +24,12 @@ export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' |
   seeds?: number[];
   /** Keep the clear pixels of the input exactly and the network output only under the mask. */
   stitch?: boolean;
+  /** Band names for messages (the representation check's refusal); default 'band N'. */
+  bandNames?: readonly string[];
+  /** For measurement only: the network's representation of the target (modes.ts); default 'fitted'. */
+  representation?: Representation;
+  /** For measurement only: false hands out a reconstruction capped at the network's range instead of refusing it. */
+  refuseCapped?: boolean;
   onProgress?: (progress: FitProgress & { seed: number; seedIndex: number; seeds: number }) => void;
 }
 
@@ -49,7 +55,7 @@ export interface InpaintResult {
 
 export async function inpaint(mode: Mode, sources: Sources, options: InpaintOptions = {}): Promise<InpaintResult> {
   const seeds = options.seeds?.length ? options.seeds : [0];
-  const setup = setupMode(mode, sources);
+  const setup = setupMode(mode, sources, { representation: options.representation });
   const { decode } = setup;
   const reconstructions: Image[] = [];
   const runs: SeedRun[] = [];
@@ -63,6 +69,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
       onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
     });
     backend = fit.backend;
+    if (options.refuseCapped !== false) checkRepresentation(setup.problem, fit.output, sources, options.bandNames);
     reconstructions.push(decode(fit.output));
     runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep, bestStep: fit.bestStep, holdoutLoss: fit.holdoutLoss });
   }

@@ -4,6 +4,15 @@
  *
  * Stacked modes append auxiliary channels the network must also reproduce (fully known); residual modes
  * fit the difference to an auxiliary source, which can be negative, so they need a linear head.
+ *
+ * The network's representation (stacked modes): the sources arrive in METHOD.md's scale (S2 and reference
+ * ÷2000, SAR in [0, 2]), but the sigmoid head only reaches [0, 1], so ÷2000 alone caps every S2 value above
+ * 2000 DN (NIR, red-edge and SWIR of vegetation, bright soil, snow) and SAR above 1. Each channel of the
+ * target is therefore mapped into the sigmoid's range by its own affine map, fitted on the channel's known
+ * elements: their minimum and maximum land at HEADROOM/(1 + 2·HEADROOM) and (1 + HEADROOM)/(1 + 2·HEADROOM),
+ * leaving a quarter of the seen range of headroom beyond each end for what the clouds hide (brighter or
+ * darker than anything seen). Decoding maps back, so everything outside the network stays ÷2000.
+ * Residual modes keep the plain scale: their head is linear and unbounded.
  */
 import { InputError } from '../errors.ts';
 import type { HeadActivation } from './network.ts';
@@ -37,6 +46,25 @@ export interface ModeSetup {
   decode(output: Image): Image;
 }
 
+/**
+ * How the target's channels are put in the network's range: 'fitted' (default), a per-channel affine map
+ * of the known elements; 'plain', the sources' own scale (÷2000), as before: kept only to measure and test
+ * what it did (it caps S2 above 2000 DN under a sigmoid head).
+ */
+export type Representation = 'fitted' | 'plain';
+
+export interface ModeOptions {
+  representation?: Representation;
+}
+
+/** Headroom beyond the known minimum and maximum of a channel, as a share of their distance (each side). */
+export const HEADROOM = 0.25;
+/**
+ * The smallest known range a channel's map is fitted to (÷2000 scale: 500 DN): a flat or nearly flat channel
+ * (B10, a tile with a handful of clear pixels) is not blown up into noise, and keeps some room under the clouds.
+ */
+const MIN_SPAN = 0.25;
+
 const needsReference: ReadonlySet<Mode> = new Set(['mt', 'msmt', 'mtr']);
 const needsSar: ReadonlySet<Mode> = new Set(['ms', 'msmt', 'msr']);
 
@@ -46,7 +74,7 @@ export function parseMode(text: string): Mode {
   return mode;
 }
 
-export function setupMode(mode: Mode, sources: Sources): ModeSetup {
+export function setupMode(mode: Mode, sources: Sources, options: ModeOptions = {}): ModeSetup {
   checkSources(mode, sources);
   const setup = setupWithoutInvalid(mode, sources);
   const { invalid } = sources;
@@ -54,7 +82,64 @@ export function setupMode(mode: Mode, sources: Sources): ModeSetup {
     const channels = setup.problem.target.bands;
     for (let p = 0; p < invalid.data.length; p++) if (invalid.data[p]) setup.problem.weights.fill(0, p * channels, (p + 1) * channels);
   }
-  return setup;
+  if (setup.problem.head !== 'sigmoid' || options.representation === 'plain') return setup;
+  return fitted(setup, sources.s2.bands);
+}
+
+/** Per channel: network value = (value − offset) / scale. */
+export interface ChannelMaps {
+  offset: Float64Array;
+  scale: Float64Array;
+}
+
+/** Fits each channel's map on its known elements (weight > 0) and applies it to the target; decode maps back. */
+function fitted(setup: ModeSetup, s2Bands: number): ModeSetup {
+  const { target, weights } = setup.problem;
+  const maps = fitChannelMaps(target, weights);
+  const mapped = createImage(target.width, target.height, target.bands);
+  const channels = target.bands;
+  for (let i = 0; i < target.data.length; i++) {
+    const c = i % channels;
+    mapped.data[i] = (target.data[i] - maps.offset[c]) / maps.scale[c];
+  }
+  return {
+    problem: { ...setup.problem, target: mapped },
+    decode: (output) => {
+      const out = setup.decode(output);
+      for (let i = 0; i < out.data.length; i++) {
+        const c = i % s2Bands;
+        out.data[i] = out.data[i] * maps.scale[c] + maps.offset[c];
+      }
+      return out;
+    },
+  };
+}
+
+export function fitChannelMaps(target: Image, weights: Float32Array): ChannelMaps {
+  const channels = target.bands;
+  const min = new Float64Array(channels).fill(Infinity);
+  const max = new Float64Array(channels).fill(-Infinity);
+  for (let i = 0; i < target.data.length; i++) {
+    if (!weights[i]) continue;
+    const c = i % channels;
+    const v = target.data[i];
+    if (v < min[c]) min[c] = v;
+    if (v > max[c]) max[c] = v;
+  }
+  const offset = new Float64Array(channels);
+  const scale = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    if (min[c] > max[c]) {
+      // No known element (cannot happen for a checked problem): the plain scale.
+      scale[c] = 1;
+      continue;
+    }
+    const mid = (min[c] + max[c]) / 2;
+    const span = Math.max(max[c] - min[c], MIN_SPAN);
+    scale[c] = span * (1 + 2 * HEADROOM);
+    offset[c] = mid - scale[c] / 2;
+  }
+  return { offset, scale };
 }
 
 function setupWithoutInvalid(mode: Mode, sources: Sources): ModeSetup {
@@ -157,4 +242,60 @@ export function selectBands(image: Image, first: number, count: number): Image {
     out.data.set(image.data.subarray(from, from + count), p * count);
   }
   return out;
+}
+
+/** Network outputs within this of the sigmoid's 0 or 1 sit at the representation's limit. */
+export const LIMIT_EPSILON = 0.01;
+/** The share of a band's pixels under the clouds at a limit from which a reconstruction is refused. */
+export const MAX_SATURATED_SHARE = 0.05;
+
+export interface Saturation {
+  /** 0-based S2 band. */
+  band: number;
+  /** Share of the band's masked (valid) pixels at the lower and at the upper limit. */
+  low: number;
+  high: number;
+}
+
+/** Per S2 band, how much of the network's output under the clouds sits at the sigmoid's bounds. */
+export function saturation(output: Image, s2Bands: number, mask: Mask, invalid?: Mask): Saturation[] {
+  const low = new Array<number>(s2Bands).fill(0);
+  const high = new Array<number>(s2Bands).fill(0);
+  let masked = 0;
+  for (let p = 0; p < mask.data.length; p++) {
+    if (!mask.data[p] || invalid?.data[p]) continue;
+    masked++;
+    for (let b = 0; b < s2Bands; b++) {
+      const v = output.data[p * output.bands + b];
+      if (v <= LIMIT_EPSILON) low[b]++;
+      else if (v >= 1 - LIMIT_EPSILON) high[b]++;
+    }
+  }
+  return low.map((_, band) => ({ band, low: low[band] / Math.max(1, masked), high: high[band] / Math.max(1, masked) }));
+}
+
+/** A reconstruction whose values under the clouds are capped by the network's range: not handed out. */
+export class RepresentationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RepresentationError';
+  }
+}
+
+/**
+ * Refuses a network output (sigmoid head) whose masked pixels of some S2 band sit at a bound of the head
+ * in a share above MAX_SATURATED_SHARE: what is there is the bound, not the ground.
+ */
+export function checkRepresentation(problem: DipProblem, output: Image, sources: Pick<Sources, 's2' | 'mask' | 'invalid'>, bandNames?: readonly string[]): void {
+  if (problem.head !== 'sigmoid') return;
+  const worst = saturation(output, sources.s2.bands, sources.mask, sources.invalid)
+    .map((s) => ({ band: s.band, share: Math.max(s.low, s.high), bound: s.high >= s.low ? 'upper' : 'lower' }))
+    .filter((s) => s.share > MAX_SATURATED_SHARE)
+    .sort((a, b) => b.share - a.share);
+  if (!worst.length) return;
+  const name = (band: number) => bandNames?.[band] ?? `band ${band + 1}`;
+  const list = worst.map((s) => `${name(s.band)} ${(s.share * 100).toFixed(0)} % at the ${s.bound} limit`).join(', ');
+  throw new RepresentationError(
+    `reconstruction refused: under the clouds, ${list} of the network's range (values there would be capped, not reconstructed)`,
+  );
 }

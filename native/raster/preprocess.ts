@@ -1,5 +1,7 @@
 /**
- * From file values to the network's scale and back (METHOD.md, "Inputs and preprocessing"):
+ * From file values to the sources' scale and back (METHOD.md, "Inputs and preprocessing"). This is the scale of
+ * sources, results and metrics; the network itself sees each channel mapped into its sigmoid's range
+ * (dip/modes.ts), since ÷2000 alone would cap every value above 2000 DN:
  * - Sentinel-2 digital numbers: clip to [0, 10000], divide by 2000 (so reflectance 1 → 5); back: × 2000,
  *   rounded and clipped to the output data type.
  * - Sentinel-1 sigma0: linear → dB (10·log10), clip VV to [−25, 0] and VH to [−32.5, 0], map each to [0, 2]

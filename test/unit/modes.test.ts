@@ -17,7 +17,8 @@ function sources(bands = 4) {
 
 test('stacked modes stack [S2, reference, SAR] and mask only the S2 channels', () => {
   const src = sources();
-  const { problem, decode } = setupMode('msmt', src);
+  // The layout in the sources' own scale; the network's representation maps each channel (representation.test.ts).
+  const { problem, decode } = setupMode('msmt', src, { representation: 'plain' });
   assert.equal(problem.target.bands, 4 + 4 + 2);
   assert.equal(problem.head, 'sigmoid');
   const w = (pixel: number) => Array.from(problem.weights.subarray(pixel * 10, pixel * 10 + 10));
@@ -26,6 +27,9 @@ test('stacked modes stack [S2, reference, SAR] and mask only the S2 channels', (
   // Pixel 4's reference and SAR sit after its S2 bands.
   assert.deepEqual(Array.from(problem.target.data.subarray(40, 50)), [...src.s2.data.subarray(16, 20), 0.25, 0.25, 0.25, 0.25, 0.5, 1.5]);
   assert.deepEqual(decode(problem.target).data, src.s2.data);
+  const fitted = setupMode('msmt', src);
+  const back = fitted.decode(fitted.problem.target);
+  for (let i = 0; i < back.data.length; i++) assert.ok(Math.abs(back.data[i] - src.s2.data[i]) < 1e-6);
 });
 
 test('each mode that needs a reference or SAR says so when it is missing', () => {
