@@ -29,7 +29,7 @@ import {
   type SceneRecord,
   type TileRecord,
 } from './api.ts';
-import { openProject, type Project } from './catalogue/project.ts';
+import { backupIfDue, openProject, type Project } from './catalogue/project.ts';
 import { SCHEMA_VERSION } from './catalogue/schema.ts';
 import { InputError } from './errors.ts';
 import { prepareOutputs } from './output-guard.ts';
@@ -51,6 +51,8 @@ import { ssimBorder } from './dip/metrics.ts';
 export interface ServiceOptions extends RunnerOptions {
   /** Run jobs in this process's worker pool (default). Without, runs are only queued, listed and cancelled. */
   jobs?: boolean;
+  /** How often an open project checks whether its daily catalogue backup is due (default: hourly). */
+  backupCheckMs?: number;
 }
 
 /** The API of one open project: everything but choosing the project (native/workspace.ts does that). */
@@ -59,6 +61,7 @@ export type ProjectApi = Omit<ClearskyApi, 'openProject' | 'project'> & { projec
 export class Service implements ProjectApi {
   private readonly runner: JobRunner | undefined;
   private readonly store: RunStore;
+  private readonly backupTimer: NodeJS.Timeout;
 
   private constructor(
     readonly catalogue: Project,
@@ -69,6 +72,8 @@ export class Service implements ProjectApi {
       this.runner.start();
     }
     this.store = this.runner?.store ?? new RunStore(catalogue.db);
+    // Opening backs up once a day; the app or `clearsky serve` may stay open for days.
+    this.backupTimer = setInterval(() => backupIfDue(catalogue), options.backupCheckMs ?? 60 * 60 * 1000).unref();
   }
 
   static open(dir: string, options: ServiceOptions = {}): Service {
@@ -211,6 +216,7 @@ export class Service implements ProjectApi {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.backupTimer);
     await this.runner?.close();
     this.catalogue.close();
   }

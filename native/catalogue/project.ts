@@ -315,6 +315,11 @@ function backup(db: Database.Database, folder: string): string {
   return target;
 }
 
+/** The once-a-day backup, for a project that stays open for days (the app, `clearsky serve`). */
+export function backupIfDue(project: Project): void {
+  if (dailyBackupDue(project.db, project.dir)) backupQuietly(project.db, project.dir);
+}
+
 /** The daily backup must not keep a project from opening (a full disk, a read-only copy): it says why instead. */
 function backupQuietly(db: Database.Database, folder: string): void {
   try {

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { APPLICATION_ID, BACKUPS_KEPT, backupCatalogue, createProject, openProject, type Project } from '../../native/catalogue/project.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../native/catalogue/schema.ts';
 import { InputError } from '../../native/errors.ts';
+import { Service } from '../../native/service.ts';
 import { Workspace } from '../../native/workspace.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
@@ -331,6 +332,29 @@ describe('catalogues of older Clearsky versions, and backups', () => {
     assert.equal(now.length, 2);
     assert.equal(now[0], old);
     assert.ok(existsSync(path.join(dir, 'backups', 'notes.txt')));
+  });
+
+  it('a project left open for days (the app, clearsky serve) still backs up once a day', async () => {
+    const created = createProject(freshDir());
+    const dir = created.dir;
+    created.close();
+    const service = Service.open(dir, { jobs: false, backupCheckMs: 20 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(backupsOf(dir), [], 'a project created today needs no backup yet');
+      // The newest backup is now two days old, as after two days open.
+      const old = `project-${new Date(Date.now() - 2 * 86_400_000).toISOString().replace(/:/g, '-')}.sqlite`;
+      await fs.mkdir(path.join(dir, 'backups'), { recursive: true });
+      await fs.copyFile(catalogueOf(dir), path.join(dir, 'backups', old));
+      for (let waited = 0; backupsOf(dir).length < 2 && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      const now = backupsOf(dir);
+      assert.equal(now.length, 2);
+      assert.equal(now[0], old);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(backupsOf(dir).length, 2, 'one backup a day, not one per check');
+    } finally {
+      await service.close();
+    }
   });
 });
 
