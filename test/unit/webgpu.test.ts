@@ -18,7 +18,9 @@ import { selectBackend } from '../../native/dip/backends/select.ts';
 import { batchNormLeakyRelu, batchNormTraining } from '../../native/dip/batch-norm.ts';
 import { createAdam } from '../../native/dip/adam.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
-import { probeBackends } from '../../native/jobs/pool.ts';
+import { probeBackends, WorkerPool } from '../../native/jobs/pool.ts';
+import type { FromWorker } from '../../native/jobs/protocol.ts';
+import { listWebGpuAdapters } from '../../native/dip/backends/webgpu-adapter.ts';
 import { JobRunner } from '../../native/jobs/runner.ts';
 import type { ApiEvent, RunRequest } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
@@ -307,4 +309,28 @@ test('CLEARSKY_WEBGPU_ADAPTER pins a process to the adapter it names, and says w
   const result = await runClearsky(['bench', '--backend', 'webgpu', '--size', '64', '--steps', '1'], REPO, { VK_ICD_FILENAMES: SWIFTSHADER_ICD, CLEARSKY_WEBGPU_ADAPTER: 'NoSuchGpu' });
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /no WebGPU adapter named 'NoSuchGpu' \(.*Available adapters: \* backend: 'vulkan', name: 'SwiftShader Device/);
+});
+
+test('the worker pool on webgpu starts one worker per adapter Dawn lists, pinned to it by name', { skip: !haveSwiftShader && 'no SwiftShader' }, async () => {
+  // SwiftShader is the only adapter here: Dawn lists it (software), --backend webgpu pins a worker to it.
+  assert.deepEqual(listWebGpuAdapters({ VK_ICD_FILENAMES: SWIFTSHADER_ICD }), [{ backend: 'vulkan', name: 'SwiftShader Device (Subzero)', software: true }]);
+  assert.deepEqual(listWebGpuAdapters({ VK_ICD_FILENAMES: '/nonexistent/no_icd.json' }), []);
+  let resolve: (backend: string) => void = () => {};
+  let reject: (error: Error) => void = () => {};
+  const ready = new Promise<string>((yes, no) => ([resolve, reject] = [yes, no]));
+  const pool = new WorkerPool({
+    backend: 'webgpu',
+    launch: { script: WORKER, execArgv: tsxFlags, env: { VK_ICD_FILENAMES: SWIFTSHADER_ICD } },
+    onMessage: (_worker, message: FromWorker) => {
+      if (message.type === 'ready') resolve(message.backend);
+    },
+    onCrash: () => {},
+    onBroken: (reason) => reject(new Error(reason)),
+  });
+  try {
+    assert.deepEqual(pool.plan.map((w) => w.CLEARSKY_WEBGPU_ADAPTER), ['SwiftShader Device (Subzero)']);
+    assert.match(await ready, /^webgpu \(SwiftShader driver/);
+  } finally {
+    await pool.close();
+  }
 });
