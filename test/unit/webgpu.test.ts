@@ -155,6 +155,17 @@ describe('webgpu kernels against cpu', { skip: !haveSwiftShader && !onRealGpu &&
     adam.dispose();
   });
 
+  test('sums: per channel (bias gradients, one dispatch), and the others tfjs does', async () => {
+    const inputs = randomInputs({ x: [2, 9, 7, 5] }, 27);
+    await assertSame('sum', inputs, ({ x }) => [tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [1, 2]), tf.sum(x), tf.sum(x, -1)]);
+    await tf.setBackend('webgpu');
+    const x = tf.randomUniform([1, 16, 16, 8]);
+    assert.equal(countDispatches(() => tf.dispose(tf.sum(x, [0, 1, 2]))), 1);
+    const kept = tf.sum(x, [0, 1, 2], true);
+    assert.deepEqual(kept.shape, [1, 1, 1, 8]);
+    tf.dispose([x, kept]);
+  });
+
   test('LeakyReLU, nearest upsampling, sigmoid and their gradients', async () => {
     const inputs = randomInputs({ x: [1, 6, 5, 4], r: [1, 12, 10, 4] }, 31);
     await assertSame('activations', inputs, ({ x, r }) => {

@@ -80,6 +80,7 @@ const PASSES = {
         let xHat = ${X_HAT};
         result[index] = (${GATED} - (dOffset[c] + xHat * dScale[c]) / f32(count)) * scale[c] * stats[channels + c];`,
   },
+  channelSum: reduction(['x'], 'x[i]', 'partial[0]'),
   mean: reduction(['x'], 'x[i]', 'partial[0] / f32(count)'),
   // Two-pass variance, around the mean of the pass before: exact where E[x²] − E[x]² would cancel.
   invStd: reduction(['x', 'mean'], '(x[i] - mean[c]) * (x[i] - mean[c])', 'inverseSqrt(partial[0] / f32(count) + uniforms.epsilon)'),
@@ -94,7 +95,7 @@ const PASSES = {
 } satisfies Record<string, Pass>;
 
 type PassName = keyof typeof PASSES;
-const PER_CHANNEL: PassName[] = ['mean', 'invStd', 'sumDy', 'sumDyXHat', 'stats', 'sumG', 'sumGXHat'];
+const PER_CHANNEL: PassName[] = ['channelSum', 'mean', 'invStd', 'sumDy', 'sumDyXHat', 'stats', 'sumG', 'sumGXHat'];
 
 function program(name: PassName, x: tf.TensorInfo, output: number[]) {
   const perChannel = PER_CHANNEL.includes(name);
@@ -155,6 +156,25 @@ export const batchNormTrainGradWebGpu: tf.KernelFunc = ({ inputs, backend }) => 
   const dx = run('dx', { dy, x, mean, invStd, scale, dScale, dOffset }, x.shape);
   return [dx, dScale, dOffset];
 };
+
+/**
+ * Sum over every axis but the last (a bias gradient: Σ dy per channel) in one dispatch. tfjs' Sum moves the
+ * reduced axes innermost first (a transpose, one more dispatch per convolution of the network); other sums go
+ * to the stock kernel.
+ */
+export function sumWebGpu(args: Parameters<tf.KernelFunc>[0], stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const perChannel = rank >= 2 && x.dtype === 'float32' && axes.length === rank - 1 && axes.every((a, i) => a === i);
+  if (!perChannel || tf.util.sizeFromShape(x.shape) === 0) return stock(args);
+  const channels = x.shape[rank - 1];
+  const sum = runner(args.backend, x, 0)('channelSum', { x }, [channels]);
+  if (!keepDims) return sum;
+  // The same buffer with the kept axes as ones: the channel sums lie in the same order.
+  return { dataId: sum.dataId, shape: [...axes.map(() => 1), channels], dtype: sum.dtype };
+}
 
 export const batchNormLeakyReluWebGpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, scale, offset } = inputs as Record<'x' | 'scale' | 'offset', tf.TensorInfo>;
