@@ -55,6 +55,8 @@ function backward(dy: tf.Tensor4D, x: tf.Tensor4D, gamma: tf.Tensor1D, mean: tf.
  * channel. Differentiable in x, γ and β.
  */
 export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): tf.Tensor4D {
+  // A backend with only the fused pair (webgpu) runs batch norm as the pair with slope 1: fewer passes.
+  if (!backendHas(BATCH_NORM_TRAIN_KERNEL) && backendHas(BATCH_NORM_LEAKY_RELU_KERNEL)) return batchNormLeakyRelu(x, gamma, beta, epsilon, 1);
   const op = tf.customGrad((xIn, gammaIn, betaIn, save) => {
     const [y, mean, invStd] = forward(xIn as tf.Tensor4D, gammaIn as tf.Tensor1D, betaIn as tf.Tensor1D, epsilon);
     (save as tf.GradSaveFunc)([xIn as tf.Tensor4D, gammaIn as tf.Tensor1D, mean, invStd]);

@@ -137,7 +137,7 @@ describe('webgpu kernels against cpu', { skip: !haveSwiftShader && !onRealGpu &&
     });
   });
 
-  test('dispatches: batch norm + LeakyReLU is 2 forward and 3 back, Adam is one per variable', async () => {
+  test('dispatches: batch norm (+ LeakyReLU) is 2 forward and 3 back, Adam is one per variable', async () => {
     await tf.setBackend('webgpu');
     const [x, dy] = [tf.randomUniform([1, 8, 8, 4]), tf.randomUniform([1, 8, 8, 4])];
     const [gamma, beta] = [tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D];
@@ -145,6 +145,8 @@ describe('webgpu kernels against cpu', { skip: !haveSwiftShader && !onRealGpu &&
     assert.equal(forward, 2, 'forward');
     const both = countDispatches(() => tf.dispose(tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormLeakyRelu(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, 0.2))([x, gamma, beta], dy)));
     assert.equal(both - forward, 3, 'gradient');
+    // Batch norm alone (after each upsampling) is the same kernel with slope 1.
+    assert.equal(countDispatches(() => tf.dispose(batchNormTraining(x as tf.Tensor4D, gamma, beta, 1e-5))), 2, 'batch norm alone');
 
     const variables = [tf.variable(tf.randomUniform([3, 3, 4, 5])), tf.variable(tf.randomUniform([5])), tf.variable(tf.randomUniform([70_000]))];
     const grads = variables.map((v) => ({ name: v.name, tensor: tf.randomUniform(v.shape) }));

@@ -1,16 +1,15 @@
 /**
- * The batch-norm kernels of native/dip/batch-norm.ts on webgpu: three dispatches each way instead of the
- * ~9 (forward) and ~10 (gradient) tfjs ops they replace.
- *   forward   mean, then invStd around it (per channel: one workgroup each), then y in one pass
- *   gradient  Σ dy and Σ dy·x̂ (per channel), then dx in one pass
- * Batch norm then LeakyReLU (the network's usual pair) in two dispatches forward, three back, instead of 4 and 6:
+ * Batch normalisation (training statistics) on webgpu, as the network uses it: batch norm then LeakyReLU in two
+ * dispatches forward and three back, instead of ~10 tfjs ops each way plus the activation's 1 and 3. A batch norm
+ * without an activation is the same kernel with slope 1 (batch-norm.ts routes it here).
  *   forward   mean and invStd (per channel, one workgroup: the mean, then the variance around it), then y
  *   gradient  Σ g and Σ g·x̂ (per channel), then dx; g = dy gated by the sign of the pre-activation, recomputed
- * x is NHWC and the channel is the last axis, so a flat index i belongs to channel i % C.
+ * x is NHWC and the channel is the last axis, so a flat index i belongs to channel i % C. The same per-channel
+ * reduction gives the bias gradients (sumWebGpu).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, BATCH_NORM_LEAKY_RELU_KERNEL, BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '../batch-norm.ts';
+import { BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, BATCH_NORM_LEAKY_RELU_KERNEL } from '../batch-norm.ts';
 
 const WORKGROUP = 64;
 
@@ -81,21 +80,10 @@ const PASSES = {
         result[index] = (${GATED} - (dOffset[c] + xHat * dScale[c]) / f32(count)) * scale[c] * stats[channels + c];`,
   },
   channelSum: reduction(['x'], 'x[i]', 'partial[0]'),
-  mean: reduction(['x'], 'x[i]', 'partial[0] / f32(count)'),
-  // Two-pass variance, around the mean of the pass before: exact where E[x²] − E[x]² would cancel.
-  invStd: reduction(['x', 'mean'], '(x[i] - mean[c]) * (x[i] - mean[c])', 'inverseSqrt(partial[0] / f32(count) + uniforms.epsilon)'),
-  sumDy: reduction(['dy'], 'dy[i]', 'partial[0]'),
-  sumDyXHat: reduction(['dy', 'x', 'mean', 'invStd'], 'dy[i] * (x[i] - mean[c]) * invStd[c]', 'partial[0]'),
-  y: { inputs: ['x', 'mean', 'invStd', 'scale', 'offset'], code: 'result[index] = (x[index] - mean[c]) * invStd[c] * scale[c] + offset[c];' },
-  dx: {
-    inputs: ['dy', 'x', 'mean', 'invStd', 'scale', 'dScale', 'dOffset'],
-    code: `let xHat = (x[index] - mean[c]) * invStd[c];
-        result[index] = (dy[index] - (dOffset[c] + xHat * dScale[c]) / f32(count)) * scale[c] * invStd[c];`,
-  },
 } satisfies Record<string, Pass>;
 
 type PassName = keyof typeof PASSES;
-const PER_CHANNEL: PassName[] = ['channelSum', 'mean', 'invStd', 'sumDy', 'sumDyXHat', 'stats', 'sumG', 'sumGXHat'];
+const PER_CHANNEL: PassName[] = ['channelSum', 'stats', 'sumG', 'sumGXHat'];
 
 function program(name: PassName, x: tf.TensorInfo, output: number[]) {
   const perChannel = PER_CHANNEL.includes(name);
@@ -137,26 +125,6 @@ function runner(backend: unknown, x: tf.TensorInfo, epsilon: number, leak = 0): 
   return (name, inputs, output) => run(program(name, x, output), PASSES[name].inputs.map((n) => inputs[n]), 'float32', uniforms);
 }
 
-export const batchNormTrainWebGpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, scale, offset } = inputs as Record<'x' | 'scale' | 'offset', tf.TensorInfo>;
-  const run = runner(backend, x, (attrs as { epsilon: number }).epsilon);
-  const channels = [x.shape[x.shape.length - 1]];
-  const mean = run('mean', { x }, channels);
-  const invStd = run('invStd', { x, mean }, channels);
-  const y = run('y', { x, mean, invStd, scale, offset }, x.shape);
-  return [y, mean, invStd];
-};
-
-export const batchNormTrainGradWebGpu: tf.KernelFunc = ({ inputs, backend }) => {
-  const { dy, x, mean, invStd, scale } = inputs as Record<'dy' | 'x' | 'mean' | 'invStd' | 'scale', tf.TensorInfo>;
-  const run = runner(backend, x, 0);
-  const channels = [x.shape[x.shape.length - 1]];
-  const dOffset = run('sumDy', { dy }, channels);
-  const dScale = run('sumDyXHat', { dy, x, mean, invStd }, channels);
-  const dx = run('dx', { dy, x, mean, invStd, scale, dScale, dOffset }, x.shape);
-  return [dx, dScale, dOffset];
-};
-
 /**
  * Sum over every axis but the last (a bias gradient: Σ dy per channel) in one dispatch. tfjs' Sum moves the
  * reduced axes innermost first (a transpose, one more dispatch per convolution of the network); other sums go
@@ -196,4 +164,4 @@ export const batchNormLeakyReluGradWebGpu: tf.KernelFunc = ({ inputs, backend, a
   return [dx, dScale, dOffset];
 };
 
-export { BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, BATCH_NORM_LEAKY_RELU_KERNEL, BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL };
+export { BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, BATCH_NORM_LEAKY_RELU_KERNEL };
