@@ -14,6 +14,15 @@ export const BATCH_NORM_TRAIN_KERNEL = 'ClearskyBatchNormTrain';
 /** Inputs dy, x, mean, invStd, scale; outputs dx, dScale, dOffset. */
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'ClearskyBatchNormTrainGrad';
 
+/**
+ * Batch norm followed by LeakyReLU, as the network applies them back to back: inputs x, scale, offset; attrs
+ * epsilon, leak; outputs y and stats ([2, C]: the mean, then invStd). Its gradient: inputs dy, x, stats, scale,
+ * offset; attr leak; outputs dx, dScale, dOffset. A GPU backend registers them to save the activation's
+ * passes (webgpu-batch-norm.ts); every other backend composes the two ops.
+ */
+export const BATCH_NORM_LEAKY_RELU_KERNEL = 'ClearskyBatchNormLeakyRelu';
+export const BATCH_NORM_LEAKY_RELU_GRAD_KERNEL = 'ClearskyBatchNormLeakyReluGrad';
+
 function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
@@ -46,6 +55,8 @@ function backward(dy: tf.Tensor4D, x: tf.Tensor4D, gamma: tf.Tensor1D, mean: tf.
  * channel. Differentiable in x, γ and β.
  */
 export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): tf.Tensor4D {
+  // A backend with only the fused pair (webgpu) runs batch norm as the pair with slope 1: fewer passes.
+  if (!backendHas(BATCH_NORM_TRAIN_KERNEL) && backendHas(BATCH_NORM_LEAKY_RELU_KERNEL)) return batchNormLeakyRelu(x, gamma, beta, epsilon, 1);
   const op = tf.customGrad((xIn, gammaIn, betaIn, save) => {
     const [y, mean, invStd] = forward(xIn as tf.Tensor4D, gammaIn as tf.Tensor1D, betaIn as tf.Tensor1D, epsilon);
     (save as tf.GradSaveFunc)([xIn as tf.Tensor4D, gammaIn as tf.Tensor1D, mean, invStd]);
@@ -54,6 +65,25 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [xs, gammaS, meanS, invStdS] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
         return backward(dy, xs, gammaS, meanS, invStdS);
+      },
+    };
+  });
+  return op(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** leakyRelu(batchNormTraining(x, γ, β, ε), leak), in one op where the backend fuses them. Differentiable in x, γ and β. */
+export function batchNormLeakyRelu(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, leak: number): tf.Tensor4D {
+  if (!backendHas(BATCH_NORM_LEAKY_RELU_KERNEL) || !backendHas(BATCH_NORM_LEAKY_RELU_GRAD_KERNEL)) {
+    return tf.leakyRelu(batchNormTraining(x, gamma, beta, epsilon), leak);
+  }
+  const op = tf.customGrad((xIn, gammaIn, betaIn, save) => {
+    const [y, stats] = tf.engine().runKernel(BATCH_NORM_LEAKY_RELU_KERNEL, { x: xIn as tf.Tensor, scale: gammaIn as tf.Tensor, offset: betaIn as tf.Tensor }, { epsilon, leak }) as [tf.Tensor4D, tf.Tensor2D];
+    (save as tf.GradSaveFunc)([xIn as tf.Tensor4D, gammaIn as tf.Tensor1D, betaIn as tf.Tensor1D, stats]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [xs, scale, offset, statsS] = saved;
+        return tf.engine().runKernel(BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, { dy, x: xs, stats: statsS, scale, offset }, { leak }) as tf.Tensor[];
       },
     };
   });

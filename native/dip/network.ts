@@ -9,7 +9,7 @@
  * BatchNorm always normalises with the batch statistics (a batch of one image), also when the final
  * output is produced, as the reference implementation does.
  */
-import { batchNormTraining } from './batch-norm.ts';
+import { batchNormLeakyRelu, batchNormTraining } from './batch-norm.ts';
 import * as tf from './tf.ts';
 
 export type HeadActivation = 'sigmoid' | 'linear';
@@ -123,7 +123,16 @@ export class DipNetwork {
     }
     return tf.tidy(() => {
       let x: tf.Tensor4D = z;
-      for (const layer of this.layers) x = this.applyLayer(layer, x);
+      for (let i = 0; i < this.layers.length; i++) {
+        const layer = this.layers[i];
+        // BN then LeakyReLU is one op, which a GPU backend runs in fewer passes (the same maths elsewhere).
+        if (layer.kind === 'batchnorm' && this.layers[i + 1]?.kind === 'leakyrelu') {
+          x = batchNormLeakyRelu(x, layer.gamma, layer.beta, BN_EPSILON, this.config.leak);
+          i++;
+        } else {
+          x = this.applyLayer(layer, x);
+        }
+      }
       return x;
     });
   }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, ProbeAnswer, Task } from './protocol.ts';
+import { listWebGpuAdapters, type ListedAdapter } from '../dip/backends/webgpu-adapter.ts';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../worker.ts');
 // Resolved here, not by the worker: `--import tsx` would be looked up from the current folder, which can be anywhere.
@@ -37,6 +38,11 @@ export interface PoolOptions {
   workers?: number;
   /** GPU device ids to pin workers to (default: CLEARSKY_GPUS, else `nvidia-smi -L` when tfjs-node-gpu is installed). */
   gpus?: string[];
+  /**
+   * WebGPU adapters as Dawn lists them (default: asked of Dawn when the backend is webgpu or auto and no CUDA
+   * GPU is pinned, unless CLEARSKY_WEBGPU_ADAPTER already pins every worker).
+   */
+  webgpuAdapters?: ListedAdapter[];
   /** Backend choice for the workers ('auto' by default). */
   backend?: string;
   /** Called for every message a worker sends, with the worker's name. */
@@ -61,11 +67,20 @@ export class WorkerPool {
   private failedStarts = 0;
   private broken = false;
   readonly size: number;
-  private readonly plan: WorkerEnvironment[];
+  /** What each worker's environment adds (its threads, the GPU it is pinned to). */
+  readonly plan: WorkerEnvironment[];
 
   constructor(private readonly options: PoolOptions) {
-    const gpus = options.backend === 'tensorflow' || options.backend === undefined || options.backend === 'auto' ? (options.gpus ?? detectGpus()) : [];
-    this.plan = workerPlan(os.availableParallelism(), gpus, options.workers);
+    const backend = options.backend ?? 'auto';
+    const gpus = backend === 'tensorflow' || backend === 'auto' ? (options.gpus ?? detectGpus()) : [];
+    let adapters: string[] = [];
+    if (gpus.length === 0 && (backend === 'webgpu' || backend === 'auto') && (options.webgpuAdapters || !process.env.CLEARSKY_WEBGPU_ADAPTER)) {
+      // auto takes webgpu only on a hardware adapter; --backend webgpu takes a software one when there is nothing else.
+      const { pins, unpinnable } = webgpuPins(options.webgpuAdapters ?? listWebGpuAdapters(options.launch?.env), backend === 'webgpu');
+      if (unpinnable.length > 0) console.warn(`clearsky: Dawn cannot tell these WebGPU adapters from one listed before them by name, so no worker runs on them: ${unpinnable.join(', ')}`);
+      adapters = pins;
+    }
+    this.plan = workerPlan(os.availableParallelism(), gpus, options.workers, adapters);
     this.size = this.plan.length;
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
   }
@@ -164,17 +179,41 @@ export class WorkerPool {
 export type WorkerEnvironment = Record<string, string>;
 
 /**
- * One worker per GPU, each pinned to its device (CUDA_VISIBLE_DEVICES), when there are GPUs; otherwise the
- * requested number (default one per two cores), each worker's native backend given its share of the cores.
+ * One worker per GPU, each pinned to its device, when there are GPUs: CUDA ones by id (CUDA_VISIBLE_DEVICES),
+ * else WebGPU adapters by Dawn's name for them (CLEARSKY_WEBGPU_ADAPTER); otherwise the requested number
+ * (default one per two cores), each worker's native backend given its share of the cores.
  */
-export function workerPlan(cores: number, gpus: readonly string[], requested?: number): WorkerEnvironment[] {
-  const count = Math.max(1, requested ?? (gpus.length > 0 ? gpus.length : Math.floor(cores / 2)));
+export function workerPlan(cores: number, gpus: readonly string[], requested?: number, webgpuAdapters: readonly string[] = []): WorkerEnvironment[] {
+  const adapters = gpus.length > 0 ? [] : webgpuAdapters;
+  const devices = gpus.length + adapters.length;
+  const count = Math.max(1, requested ?? (devices > 0 ? devices : Math.floor(cores / 2)));
   const threads = String(Math.max(1, Math.floor(cores / count)));
   return Array.from({ length: count }, (_, i) => ({
     OMP_NUM_THREADS: threads,
     OMP_WAIT_POLICY: 'PASSIVE',
     ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length] } : {}),
+    ...(adapters.length > 0 ? { CLEARSKY_WEBGPU_ADAPTER: adapters[i % adapters.length] } : {}),
   }));
+}
+
+/**
+ * Which WebGPU adapters can each have a worker pinned to them, by the name CLEARSKY_WEBGPU_ADAPTER passes to Dawn
+ * (`adapter=NAME`). Dawn takes the first adapter, in the listed order, whose device name *contains* NAME: an
+ * adapter is pinnable only when no adapter before it matches its name, so of identical GPUs (same name) only
+ * the first is (dawn.node offers no index or PCI id to pick among them). Hardware adapters only, unless
+ * `softwareIfNothingElse` and there is none (--backend webgpu on SwiftShader).
+ */
+export function webgpuPins(adapters: readonly ListedAdapter[], softwareIfNothingElse: boolean): { pins: string[]; unpinnable: string[] } {
+  const hardware = adapters.some((a) => !a.software);
+  const pins: string[] = [];
+  const unpinnable: string[] = [];
+  adapters.forEach((adapter, index) => {
+    if (adapter.software ? hardware || !softwareIfNothingElse : false) return;
+    const first = adapters.findIndex((a) => a.name.includes(adapter.name));
+    if (first === index) pins.push(adapter.name);
+    else unpinnable.push(`${adapter.name} (#${index + 1})`);
+  });
+  return { pins, unpinnable };
 }
 
 /** GPU ids the TensorFlow backend could use: CLEARSKY_GPUS, or what nvidia-smi lists when tfjs-node-gpu is installed. */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApiEvent, RunRequest, RunStatus } from '../../native/api.ts';
 import type { Project } from '../../native/catalogue/project.ts';
-import { workerPlan } from '../../native/jobs/pool.ts';
+import { webgpuPins, workerPlan } from '../../native/jobs/pool.ts';
 import { JobRunner } from '../../native/jobs/runner.ts';
 import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { runClearsky } from '../helpers/cli.ts';
@@ -195,6 +195,25 @@ test('workers share the cores out, or take one GPU each when there are GPUs', ()
   assert.deepEqual(workerPlan(16, []).length, 8);
   const gpus = workerPlan(16, ['0', '1']);
   assert.deepEqual(gpus.map((w) => [w.CUDA_VISIBLE_DEVICES, w.OMP_NUM_THREADS]), [['0', '8'], ['1', '8']]);
+  // Without CUDA GPUs, one worker per WebGPU adapter, pinned by Dawn's name for it.
+  const adapters = workerPlan(16, [], undefined, ['NVIDIA RTX A6000', 'AMD Radeon Pro W7900']);
+  assert.deepEqual(adapters.map((w) => [w.CLEARSKY_WEBGPU_ADAPTER, w.OMP_NUM_THREADS, w.CUDA_VISIBLE_DEVICES]), [['NVIDIA RTX A6000', '8', undefined], ['AMD Radeon Pro W7900', '8', undefined]]);
+  assert.equal(workerPlan(16, ['0'], undefined, ['NVIDIA RTX A6000'])[0].CLEARSKY_WEBGPU_ADAPTER, undefined, 'CUDA ids win');
+});
+
+test('WebGPU adapters a worker can be pinned to: each hardware one Dawn can find by its name', () => {
+  const vulkan = (name: string, software = false) => ({ backend: 'vulkan', name, software });
+  // Two different GPUs and SwiftShader: a worker on each GPU, none on the software adapter.
+  assert.deepEqual(webgpuPins([vulkan('NVIDIA H100 80GB HBM3'), vulkan('AMD Radeon Pro W7900'), vulkan('SwiftShader Device (Subzero)', true)], true), { pins: ['NVIDIA H100 80GB HBM3', 'AMD Radeon Pro W7900'], unpinnable: [] });
+  // Identical GPUs: Dawn's adapter=NAME takes the first whose name contains NAME, so only the first is reachable.
+  assert.deepEqual(webgpuPins([vulkan('NVIDIA H100 80GB HBM3'), vulkan('NVIDIA H100 80GB HBM3')], false), { pins: ['NVIDIA H100 80GB HBM3'], unpinnable: ['NVIDIA H100 80GB HBM3 (#2)'] });
+  // A name contained in one listed before it is as unreachable; the longer one listed first is fine.
+  assert.deepEqual(webgpuPins([vulkan('NVIDIA RTX A6000 Ada'), vulkan('NVIDIA RTX A6000')], false).unpinnable, ['NVIDIA RTX A6000 (#2)']);
+  assert.deepEqual(webgpuPins([vulkan('NVIDIA RTX A6000'), vulkan('NVIDIA RTX A6000 Ada')], false).pins, ['NVIDIA RTX A6000', 'NVIDIA RTX A6000 Ada']);
+  // Only a software adapter: --backend webgpu pins to it (auto never takes it).
+  assert.deepEqual(webgpuPins([vulkan('SwiftShader Device (Subzero)', true)], true).pins, ['SwiftShader Device (Subzero)']);
+  assert.deepEqual(webgpuPins([vulkan('SwiftShader Device (Subzero)', true)], false).pins, []);
+  assert.deepEqual(webgpuPins([], true), { pins: [], unpinnable: [] });
 });
 
 test('a tile that is entirely cloud cannot be learnt: it is marked failed with the reason and the run ends partial', async () => {

@@ -15,10 +15,12 @@ import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../../native/dip/tf.ts';
 import { selectBackend } from '../../native/dip/backends/select.ts';
-import { batchNormTraining } from '../../native/dip/batch-norm.ts';
+import { batchNormLeakyRelu, batchNormTraining } from '../../native/dip/batch-norm.ts';
 import { createAdam } from '../../native/dip/adam.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
-import { probeBackends } from '../../native/jobs/pool.ts';
+import { probeBackends, WorkerPool } from '../../native/jobs/pool.ts';
+import type { FromWorker } from '../../native/jobs/protocol.ts';
+import { listWebGpuAdapters } from '../../native/dip/backends/webgpu-adapter.ts';
 import { JobRunner } from '../../native/jobs/runner.ts';
 import type { ApiEvent, RunRequest } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
@@ -70,6 +72,23 @@ async function assertSame(label: string, inputs: Inputs, fn: (t: Record<string, 
   }
 }
 
+/** GPU dispatches `fn` records: every kernel, tfjs' or ours, ends in GPUComputePassEncoder.dispatchWorkgroups. */
+function countDispatches(fn: () => void): number {
+  const pass = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...args: number[]) => void } } }).GPUComputePassEncoder.prototype;
+  const dispatch = pass.dispatchWorkgroups;
+  let count = 0;
+  pass.dispatchWorkgroups = function (this: unknown, ...args: number[]) {
+    count++;
+    return dispatch.apply(this, args);
+  };
+  try {
+    fn();
+  } finally {
+    pass.dispatchWorkgroups = dispatch;
+  }
+  return count;
+}
+
 describe('webgpu kernels against cpu', { skip: !haveSwiftShader && !onRealGpu && 'no SwiftShader Vulkan driver (apt-get install chromium libvulkan1)' }, () => {
   before(async () => {
     const info = await selectBackend('webgpu');
@@ -106,6 +125,47 @@ describe('webgpu kernels against cpu', { skip: !haveSwiftShader && !onRealGpu &&
       const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormTraining(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), r));
       return [batchNormTraining(x as tf.Tensor4D, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-5), ...tf.grads(f)([x, gamma, beta])];
     });
+  });
+
+  test('batch norm then LeakyReLU (the fused pair) and its gradients in x, γ and β', async () => {
+    // β shifted so that some channels sit mostly below zero: both sides of the activation's gate are exercised.
+    const inputs = randomInputs({ x: [1, 8, 12, 7], gamma: [7], beta: [7], r: [1, 8, 12, 7] }, 23);
+    await assertSame('batch norm + LeakyReLU', inputs, ({ x, gamma, beta, r }) => {
+      const shifted = tf.sub(beta, 0.5) as tf.Tensor1D;
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormLeakyRelu(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, 0.2), r));
+      return [batchNormLeakyRelu(x as tf.Tensor4D, gamma as tf.Tensor1D, shifted, 1e-5, 0.2), ...tf.grads(f)([x, gamma, shifted])];
+    });
+  });
+
+  test('dispatches: batch norm (+ LeakyReLU) is 2 forward and 3 back, Adam is one per variable', async () => {
+    await tf.setBackend('webgpu');
+    const [x, dy] = [tf.randomUniform([1, 8, 8, 4]), tf.randomUniform([1, 8, 8, 4])];
+    const [gamma, beta] = [tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D];
+    const forward = countDispatches(() => tf.dispose(batchNormLeakyRelu(x as tf.Tensor4D, gamma, beta, 1e-5, 0.2)));
+    assert.equal(forward, 2, 'forward');
+    const both = countDispatches(() => tf.dispose(tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormLeakyRelu(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, 0.2))([x, gamma, beta], dy)));
+    assert.equal(both - forward, 3, 'gradient');
+    // Batch norm alone (after each upsampling) is the same kernel with slope 1.
+    assert.equal(countDispatches(() => tf.dispose(batchNormTraining(x as tf.Tensor4D, gamma, beta, 1e-5))), 2, 'batch norm alone');
+
+    const variables = [tf.variable(tf.randomUniform([3, 3, 4, 5])), tf.variable(tf.randomUniform([5])), tf.variable(tf.randomUniform([70_000]))];
+    const grads = variables.map((v) => ({ name: v.name, tensor: tf.randomUniform(v.shape) }));
+    const adam = createAdam(0.01);
+    adam.applyGradients(grads); // the first step creates the moments (fills)
+    assert.equal(countDispatches(() => adam.applyGradients(grads)), variables.length, 'Adam');
+    tf.dispose([x, dy, gamma, beta, ...variables, ...grads.map((g) => g.tensor)]);
+    adam.dispose();
+  });
+
+  test('sums: per channel (bias gradients, one dispatch), and the others tfjs does', async () => {
+    const inputs = randomInputs({ x: [2, 9, 7, 5] }, 27);
+    await assertSame('sum', inputs, ({ x }) => [tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [1, 2]), tf.sum(x), tf.sum(x, -1)]);
+    await tf.setBackend('webgpu');
+    const x = tf.randomUniform([1, 16, 16, 8]);
+    assert.equal(countDispatches(() => tf.dispose(tf.sum(x, [0, 1, 2]))), 1);
+    const kept = tf.sum(x, [0, 1, 2], true);
+    assert.deepEqual(kept.shape, [1, 1, 1, 8]);
+    tf.dispose([x, kept]);
   });
 
   test('LeakyReLU, nearest upsampling, sigmoid and their gradients', async () => {
@@ -262,4 +322,28 @@ test('CLEARSKY_WEBGPU_ADAPTER pins a process to the adapter it names, and says w
   const result = await runClearsky(['bench', '--backend', 'webgpu', '--size', '64', '--steps', '1'], REPO, { VK_ICD_FILENAMES: SWIFTSHADER_ICD, CLEARSKY_WEBGPU_ADAPTER: 'NoSuchGpu' });
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /no WebGPU adapter named 'NoSuchGpu' \(.*Available adapters: \* backend: 'vulkan', name: 'SwiftShader Device/);
+});
+
+test('the worker pool on webgpu starts one worker per adapter Dawn lists, pinned to it by name', { skip: !haveSwiftShader && 'no SwiftShader' }, async () => {
+  // SwiftShader is the only adapter here: Dawn lists it (software), --backend webgpu pins a worker to it.
+  assert.deepEqual(listWebGpuAdapters({ VK_ICD_FILENAMES: SWIFTSHADER_ICD }), [{ backend: 'vulkan', name: 'SwiftShader Device (Subzero)', software: true }]);
+  assert.deepEqual(listWebGpuAdapters({ VK_ICD_FILENAMES: '/nonexistent/no_icd.json' }), []);
+  let resolve: (backend: string) => void = () => {};
+  let reject: (error: Error) => void = () => {};
+  const ready = new Promise<string>((yes, no) => ([resolve, reject] = [yes, no]));
+  const pool = new WorkerPool({
+    backend: 'webgpu',
+    launch: { script: WORKER, execArgv: tsxFlags, env: { VK_ICD_FILENAMES: SWIFTSHADER_ICD } },
+    onMessage: (_worker, message: FromWorker) => {
+      if (message.type === 'ready') resolve(message.backend);
+    },
+    onCrash: () => {},
+    onBroken: (reason) => reject(new Error(reason)),
+  });
+  try {
+    assert.deepEqual(pool.plan.map((w) => w.CLEARSKY_WEBGPU_ADAPTER), ['SwiftShader Device (Subzero)']);
+    assert.match(await ready, /^webgpu \(SwiftShader driver/);
+  } finally {
+    await pool.close();
+  }
 });

@@ -4,12 +4,13 @@
  * `navigator.gpu`, which tfjs-backend-webgpu asks for its adapter.
  *
  * Dawn talks to the system's Vulkan loader (libvulkan1) on Linux, D3D12 on Windows, Metal on macOS. Which
- * adapters exist: Dawn lists them (backend and name) when asked for one that does not exist; `create` takes
- * `adapter=<name>` to pin a process to one, which CLEARSKY_WEBGPU_ADAPTER passes through (one worker per
- * GPU). On Linux the Vulkan loader's VK_ICD_FILENAMES chooses the drivers Dawn sees at all: the tests point
- * it at Chromium's SwiftShader (a software Vulkan) to run this path on a machine without a GPU.
+ * adapters exist: Dawn lists them (backend and name) when asked for one that does not exist (listWebGpuAdapters);
+ * `create` takes `adapter=<name>` to pin a process to the first whose device name contains it, which
+ * CLEARSKY_WEBGPU_ADAPTER passes through (the worker pool pins one worker per adapter: native/jobs/pool.ts).
+ * On Linux the Vulkan loader's VK_ICD_FILENAMES chooses the drivers Dawn sees at all: the tests point it at
+ * Chromium's SwiftShader (a software Vulkan) to run this path on a machine without a GPU.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,46 @@ export async function probeWebGpu(): Promise<AdapterInfo> {
   if (reply.error !== undefined) throw new Error(noAdapterNamed(reply.error));
   if (!reply.info) throw new Error(NO_ADAPTER);
   return adapterInfo(reply.info);
+}
+
+/** An adapter as Dawn lists it: the backend (vulkan, d3d12, metal) and the device name `adapter=` matches. */
+export interface ListedAdapter {
+  backend: string;
+  name: string;
+  software: boolean;
+}
+
+/** A name no adapter has: Dawn then rejects, listing every adapter it enumerated. */
+const LIST_ADAPTERS = 'clearsky:list-adapters';
+
+/**
+ * Every adapter Dawn enumerates for the platform's backend, in the order requestAdapter searches them (by power
+ * preference, as Clearsky asks). dawn.node has no call that enumerates adapters: it lists them only in the error
+ * for an `adapter=` name none of them has, so a short-lived child asks for one. Synchronous, for the worker pool,
+ * which plans its workers before starting them; [] when Dawn or a driver is missing.
+ */
+export function listWebGpuAdapters(extraEnv: Record<string, string> = {}): ListedAdapter[] {
+  const script = `
+    let message = '';
+    try {
+      const dawn = await import(process.env.CLEARSKY_DAWN_URL);
+      await dawn.create(JSON.parse(process.env.CLEARSKY_DAWN_FLAGS)).requestAdapter({ powerPreference: 'high-performance' });
+    } catch (error) {
+      message = String((error && error.message) || error);
+    }
+    process.stdout.write(JSON.stringify(message));
+    process.exit(0);`;
+  let message: string;
+  try {
+    quietWithoutDesktopSession();
+    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, CLEARSKY_DAWN_URL: import.meta.resolve('webgpu'), CLEARSKY_DAWN_FLAGS: JSON.stringify([`adapter=${LIST_ADAPTERS}`]) };
+    if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+    message = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 30_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as string;
+  } catch {
+    // No Dawn for this platform, or a driver that crashes it: no WebGPU adapter to pin workers to.
+    return [];
+  }
+  return [...message.matchAll(/\* backend: '([^']*)', name: '([^']*)'/g)].map(([, backend, name]) => ({ backend, name, software: SOFTWARE.test(name) }));
 }
 
 const NO_ADAPTER = 'no WebGPU adapter on this machine (no Vulkan/D3D12/Metal driver found)';

@@ -7,19 +7,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterWebGpu } from './webgpu-conv-backprop-filter.ts';
 import { ADAM_UPDATE_KERNEL, adamWebGpu } from './webgpu-adam.ts';
-import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, batchNormTrainGradWebGpu, batchNormTrainWebGpu } from './webgpu-batch-norm.ts';
+import { BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, BATCH_NORM_LEAKY_RELU_KERNEL, batchNormLeakyReluGradWebGpu, batchNormLeakyReluWebGpu, sumWebGpu } from './webgpu-batch-norm.ts';
 
 const ours = new WeakSet<tf.KernelFunc>();
 
 /**
  *   Conv2DBackpropFilter  a split-K matrix product (the stock kernel is one invocation per weight)
- *   ClearskyAdamUpdate    Adam in three passes per variable instead of ~15 ops (native/dip/adam.ts)
- *   ClearskyBatchNormTrain(Grad)  batch norm in three passes each way instead of ~10 ops (batch-norm.ts)
+ *   ClearskyAdamUpdate    Adam in one pass per variable instead of ~15 ops (native/dip/adam.ts)
+ *   ClearskyBatchNormLeakyRelu(Grad)  batch norm + LeakyReLU in two passes forward, three back instead of
+ *                         ~14 ops; batch norm alone is the same with slope 1 (batch-norm.ts)
+ *   Sum                   over all axes but the last (the bias gradients) in one pass instead of two
  */
 export function registerWebGpuKernels(): void {
-  replaceWebGpuKernel(BATCH_NORM_TRAIN_KERNEL, () => batchNormTrainWebGpu);
-  replaceWebGpuKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, () => batchNormTrainGradWebGpu);
+  replaceWebGpuKernel(BATCH_NORM_LEAKY_RELU_KERNEL, () => batchNormLeakyReluWebGpu);
+  replaceWebGpuKernel(BATCH_NORM_LEAKY_RELU_GRAD_KERNEL, () => batchNormLeakyReluGradWebGpu);
   replaceWebGpuKernel(ADAM_UPDATE_KERNEL, () => adamWebGpu);
+  replaceWebGpuKernel(tf.Sum, (stock) => (args) => sumWebGpu(args, requireStock(tf.Sum, stock)));
   replaceWebGpuKernel(tf.Conv2DBackpropFilter, (stock) => (args) => conv2dBackpropFilterWebGpu(args, requireStock(tf.Conv2DBackpropFilter, stock)));
 }
 
