@@ -26,27 +26,42 @@ export interface BenchResult {
   adapter?: AdapterInfo;
 }
 
-export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const info = await selectBackend(options.backend ?? 'auto');
-  const { size, outputs } = options;
+/** The benchmark's problem: the default network fitting random data, one training step at a time. */
+export function benchProblem(size: number, outputs: number) {
   const network = new DipNetwork({ inputChannels: 2, outputChannels: outputs, seed: 0 });
   const z = meshgrid(size, size);
   const target = tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 1);
   const weights = tf.cast(tf.greater(tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 2), 0.2), 'float32');
   const weightSum = tf.sum(weights);
   const optimizer = createAdam(0.02);
-  const step = async (i: number) => {
-    const loss = optimizer.minimize(() => {
-      const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D);
-      return tf.div(tf.sum(tf.mul(tf.squaredDifference(out, target), weights)), weightSum) as tf.Scalar;
-    }, true, network.variables);
-    await loss!.data(); // wait for the device (asynchronously: webgpu cannot read synchronously in Node)
-    loss!.dispose();
+  return {
+    network,
+    optimizer,
+    /** One step with noise seed `i`, waited for on the device. */
+    async step(i: number): Promise<void> {
+      const loss = optimizer.minimize(() => {
+        const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D);
+        return tf.div(tf.sum(tf.mul(tf.squaredDifference(out, target), weights)), weightSum) as tf.Scalar;
+      }, true, network.variables);
+      await loss!.data(); // asynchronously: webgpu cannot read synchronously in Node
+      loss!.dispose();
+    },
+    dispose(): void {
+      optimizer.dispose();
+      network.dispose();
+      tf.dispose([z, target, weights, weightSum]);
+    },
   };
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const info = await selectBackend(options.backend ?? 'auto');
+  const { size, outputs } = options;
+  const problem = benchProblem(size, outputs);
   try {
-    for (let i = 0; i < (options.warmup ?? 2); i++) await step(-1 - i);
+    for (let i = 0; i < (options.warmup ?? 2); i++) await problem.step(-1 - i);
     const start = performance.now();
-    for (let i = 0; i < options.steps; i++) await step(i);
+    for (let i = 0; i < options.steps; i++) await problem.step(i);
     const seconds = (performance.now() - start) / 1000;
     return {
       backend: info.description,
@@ -58,8 +73,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       ...(info.adapter ? { adapter: info.adapter } : {}),
     };
   } finally {
-    optimizer.dispose();
-    network.dispose();
-    tf.dispose([z, target, weights, weightSum]);
+    problem.dispose();
   }
 }

@@ -11,10 +11,8 @@
  *   node --import tsx test/bench/webgpu-step.bench.ts [--size 64] [--outputs 8] [--steps 3] [--conv-input]
  */
 import { parseArgs } from 'node:util';
-import { createAdam } from '../../native/dip/adam.ts';
+import { benchProblem } from '../../native/commands/bench.ts';
 import { selectBackend } from '../../native/dip/backends/select.ts';
-import { DipNetwork } from '../../native/dip/network.ts';
-import { meshgrid } from '../../native/dip/optimise.ts';
 import * as tf from '../../native/dip/tf.ts';
 
 if (process.env.CLEARSKY_TEST_GPU !== '1') process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -35,38 +33,24 @@ if (options['conv-input']) await convInput();
 else await step(Number(options.size), Number(options.outputs), Number(options.steps));
 
 async function step(size: number, outputs: number, steps: number): Promise<void> {
-  const network = new DipNetwork({ inputChannels: 2, outputChannels: outputs, seed: 0 });
-  const z = meshgrid(size, size);
-  const target = tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 1);
-  const weights = tf.cast(tf.greater(tf.randomUniform([1, size, size, outputs], 0, 1, 'float32', 2), 0.2), 'float32');
-  const weightSum = tf.sum(weights);
-  const optimizer = createAdam(0.02);
+  const problem = benchProblem(size, outputs);
   // Adam's share: the dispatches recorded inside applyGradients.
   let adam = 0;
+  const { optimizer } = problem;
   const apply = optimizer.applyGradients.bind(optimizer);
   optimizer.applyGradients = (grads) => {
     const before = dispatches;
     apply(grads);
     adam += dispatches - before;
   };
-  const run = async (i: number) => {
-    const loss = optimizer.minimize(() => {
-      const out = network.apply(tf.add(z, tf.randomNormal(z.shape, 0, 0.1, 'float32', i)) as tf.Tensor4D);
-      return tf.div(tf.sum(tf.mul(tf.squaredDifference(out, target), weights)), weightSum) as tf.Scalar;
-    }, true, network.variables);
-    await loss!.data();
-    loss!.dispose();
-  };
-  await run(-1); // Adam's moments and the pipelines appear at the first step
+  await problem.step(-1); // Adam's moments and the pipelines appear at the first step
   dispatches = 0;
   adam = 0;
   const start = performance.now();
-  for (let i = 0; i < steps; i++) await run(i);
+  for (let i = 0; i < steps; i++) await problem.step(i);
   const seconds = (performance.now() - start) / 1000 / steps;
-  console.log(JSON.stringify({ size, outputs, variables: network.variables.length, dispatches_per_step: dispatches / steps, adam_dispatches_per_step: adam / steps, seconds_per_step: Number(seconds.toFixed(3)) }));
-  optimizer.dispose();
-  network.dispose();
-  tf.dispose([z, target, weights, weightSum]);
+  console.log(JSON.stringify({ size, outputs, variables: problem.network.variables.length, dispatches_per_step: dispatches / steps, adam_dispatches_per_step: adam / steps, seconds_per_step: Number(seconds.toFixed(3)) }));
+  problem.dispose();
 }
 
 async function convInput(): Promise<void> {

@@ -113,10 +113,15 @@ function rawGet(port: number, target: string, host = `127.0.0.1:${port}`): Promi
   return raw(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
 }
 
-/** A request through node:http with headers fetch will not let us set (Host). */
+/** A request through node:http with headers fetch will not let us set (Host), carrying the token. */
 function nodeRequest(port: number, options: http.RequestOptions, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return rawRequest(port, { ...options, headers: { 'X-Clearsky-Token': token, ...options.headers } }, body);
+}
+
+/** A request through node:http with exactly the headers given. */
+function rawRequest(port: number, options: http.RequestOptions, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, ...options, headers: { 'X-Clearsky-Token': token, ...options.headers } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, ...options }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -616,16 +621,7 @@ describe('the HTTP client', () => {
 describe('the token', () => {
   /** A request through node:http with exactly these headers (no token unless given). */
   function bare(method: string, target: string, headers: Record<string, string> = {}, body?: string) {
-    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: server.port, method, path: target, headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return rawRequest(server.port, { method, path: target, headers }, body);
   }
   const json = { 'Content-Type': 'application/json' };
   /** Every kind of route: commands that write and read files, events, rasters (whole and ranged), the app. */
