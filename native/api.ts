@@ -7,14 +7,14 @@
  * Plain JSON in and out (no Dates, no typed arrays): it crosses process boundaries.
  */
 import { z } from 'zod';
-import { BACKEND_CHOICES } from './dip/backends/choices.ts';
+import { BACKEND_CHOICES, MODES } from './dip/choices.ts';
 
-// The one place these lists are written: everyone else (engine, CLI, renderer) imports them from here.
-export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
+// The one place these lists are written: CLI, service and renderer import them from here (the engine's own
+// files take modes and backends from dip/choices.ts, which this re-exports).
 export const METHODS = ['dip', 'reference-fit', 'idw-fill'] as const;
 export type ReconstructionMethod = (typeof METHODS)[number];
-/** The engine owns the backend order (auto tries them in it); listed here for the API's users. */
-export { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice } from './dip/backends/choices.ts';
+/** The engine owns its modes and the backend order (auto tries them in it); listed here for the API's users. */
+export { AUTO_ORDER, BACKEND_CHOICES, MODES, type BackendChoice, type Mode } from './dip/choices.ts';
 export const IMPORT_KINDS = ['S2', 'S1', 'mask', 'scl', 'probability', 'reference'] as const;
 
 const id = z.number().int().positive();

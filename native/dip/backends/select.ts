@@ -12,7 +12,7 @@
  *   cpu         tfjs' plain JavaScript backend: complete but very slow for training
  */
 import * as tf from '../tf.ts';
-import { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice } from './choices.ts';
+import { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice } from '../choices.ts';
 import type { AdapterInfo } from './webgpu-adapter.ts';
 
 export type { AdapterInfo };
