@@ -7,9 +7,15 @@
  * Plain JSON in and out (no Dates, no typed arrays): it crosses process boundaries.
  */
 import { z } from 'zod';
+import { BACKEND_CHOICES, MODES } from './dip/choices.ts';
 
-export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
+// The one place these lists are written: CLI, service and renderer import them from here (the engine's own
+// files take modes and backends from dip/choices.ts, which this re-exports).
 export const METHODS = ['dip', 'reference-fit', 'idw-fill'] as const;
+export type ReconstructionMethod = (typeof METHODS)[number];
+/** The engine owns its modes and the backend order (auto tries them in it); listed here for the API's users. */
+export { AUTO_ORDER, BACKEND_CHOICES, MODES, type BackendChoice, type Mode } from './dip/choices.ts';
+export const IMPORT_KINDS = ['S2', 'S1', 'mask', 'scl', 'probability', 'reference'] as const;
 
 const id = z.number().int().positive();
 const window = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() });
@@ -32,7 +38,7 @@ export const RunRequest = z.object({
   overlap: z.number().int().min(0).max(256).default(32),
   /** The part of the target to reconstruct (pixels); default the whole scene. */
   area: window.optional(),
-  backend: z.enum(['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu']).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   /**
    * The paper's evaluation protocol: the target is clear under the mask (a real mask of another date), so its
    * pixels there are ground truth. They are hidden from the method, and the result is scored against them.
@@ -45,7 +51,7 @@ export type RunRequestInput = z.input<typeof RunRequest>;
 export const ImportRequest = z.object({
   paths: z.array(z.string().min(1)).min(1).max(10_000),
   /** Force the kind when the file cannot say (else recognised from bands, descriptions and names). */
-  kind: z.enum(['S2', 'S1', 'mask', 'scl', 'probability', 'reference']).optional(),
+  kind: z.enum(IMPORT_KINDS).optional(),
 });
 export type ImportRequest = z.infer<typeof ImportRequest>;
 
@@ -241,7 +247,20 @@ export function isOwnMask(scene: Pick<SceneRecord, 'id' | 'acquired'>, mask: Pic
   return mask.sceneId === scene.id || sameDay;
 }
 
-export type RunStatus = 'queued' | 'running' | 'mosaicking' | 'done' | 'partial' | 'failed' | 'cancelled';
+export const ACTIVE_RUN_STATUSES = ['queued', 'running', 'mosaicking'] as const;
+export const FINISHED_RUN_STATUSES = ['done', 'partial', 'failed', 'cancelled'] as const;
+export const RUN_STATUSES = [...ACTIVE_RUN_STATUSES, ...FINISHED_RUN_STATUSES] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Whether a run with this status is still to finish (queued, running or mosaicking): it may hold a lease, be cancelled, get tiles. */
+export function isActiveRun(status: string): boolean {
+  return (ACTIVE_RUN_STATUSES as readonly string[]).includes(status);
+}
+
+/** Whether a run with this status is over (done, partial, failed or cancelled): nothing about it changes any more. */
+export function isFinishedRun(status: string): boolean {
+  return (FINISHED_RUN_STATUSES as readonly string[]).includes(status);
+}
 export type TileStatus = 'pending' | 'running' | 'done' | 'failed' | 'clear';
 
 export interface TileRecord {

@@ -11,7 +11,7 @@ import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
 import { cancelCommand, exportCommand, formatLease, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
-import type { ApiEvent } from './api.ts';
+import { IMPORT_KINDS, isFinishedRun, type ApiEvent } from './api.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,6 @@ import { startServer } from './server.ts';
 import { Workspace } from './workspace.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
-import { IMPORT_KINDS } from './catalogue/recognise.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
 import { parseBandList } from './raster/bands.ts';
 import type { SarUnits } from './raster/preprocess.ts';
@@ -243,7 +242,7 @@ async function main(argv: string[]): Promise<number> {
         console.error(`clearsky: run ${run.id} was cancelled from another process (clearsky cancel or the app); its finished tiles are kept`);
         return 3;
       }
-      if (!['done', 'partial', 'failed'].includes(run.status) && !v.detach) {
+      if (!isFinishedRun(run.status) && !v.detach) {
         console.error(`clearsky: run ${run.id} was taken over by another process (${run.lease ? formatLease(run.lease) : 'now free'}); it goes on there, not here`);
         return 3;
       }

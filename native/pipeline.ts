@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ReconstructionMethod } from './api.ts';
 import { inverseDistanceFill, referenceSubstitution } from './dip/baselines.ts';
 import { createImage, cropMask, hideMasked, type Image, type Mask } from './dip/image.ts';
 import { inpaint, type InpaintOptions, type SeedRun } from './dip/inpaint.ts';
@@ -23,8 +24,6 @@ import { mosaicSource, type TileResults } from './raster/mosaic.ts';
 import { S2_SCALE } from './raster/preprocess.ts';
 import type { Window } from './raster/raster-info.ts';
 import { planTiles, type Tile, type TilePlan } from './raster/tiling.ts';
-
-export type ReconstructionMethod = 'dip' | 'reference-fit' | 'idw-fill';
 
 export const BASELINE_DESCRIPTIONS: Record<Exclude<ReconstructionMethod, 'dip'>, string> = {
   'reference-fit': 'reference substitution with a per-band gain and offset fitted on a clear ring around the clouds (baseline)',

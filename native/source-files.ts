@@ -6,7 +6,7 @@
 import { InputError } from './errors.ts';
 import type { Image, Mask } from './dip/image.ts';
 import type { Sources } from './dip/modes.ts';
-import { resolveBands, S2_BAND_ORDER } from './raster/bands.ts';
+import { resolveBands, standardName } from './raster/bands.ts';
 import { openRaster, readBands, type Raster } from './raster/geotiff-reader.ts';
 import { assertSameGrid, gridDifferences } from './raster/grid.ts';
 import { assertHasClearPixels, nodataMask, readMaskBand } from './raster/mask.ts';
@@ -182,9 +182,4 @@ function describeTarget(raster: Raster, bands: string[] | undefined): TargetDesc
     bandIndexes,
     bandNames: bandIndexes.map((index, i) => raster.bandNames[index] ?? bands?.[i] ?? standardName(raster, index)),
   };
-}
-
-/** A 13-band file without band descriptions is in the standard Sentinel-2 order. */
-function standardName(raster: Raster, index: number): string | null {
-  return raster.bandCount === S2_BAND_ORDER.length ? S2_BAND_ORDER[index] : null;
 }

@@ -26,7 +26,6 @@ import { canonicalS2BandName, S2_BAND_ORDER } from '../raster/bands.ts';
 import type { RasterInfo } from '../raster/raster-info.ts';
 
 export type ImportKind = NonNullable<ImportRequest['kind']>;
-export const IMPORT_KINDS: readonly ImportKind[] = ['S2', 'S1', 'mask', 'scl', 'probability', 'reference'];
 
 export type Recognition =
   | { kind: ImportKind; reason: string }

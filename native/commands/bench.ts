@@ -3,7 +3,8 @@
  */
 import { createAdam } from '../dip/adam.ts';
 import * as tf from '../dip/tf.ts';
-import { selectBackend, type AdapterInfo, type BackendChoice } from '../dip/backends/select.ts';
+import type { BackendChoice } from '../api.ts';
+import { selectBackend, type AdapterInfo } from '../dip/backends/select.ts';
 import { DipNetwork } from '../dip/network.ts';
 import { meshgrid } from '../dip/optimise.ts';
 

@@ -3,7 +3,8 @@
  * every mode and baseline reconstructs it; the result is scored inside the mask and over the whole image.
  */
 import { InputError } from '../errors.ts';
-import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
+import type { BackendChoice } from '../api.ts';
+import { selectBackend } from '../dip/backends/select.ts';
 import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
 import { hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';

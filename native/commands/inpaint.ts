@@ -9,11 +9,12 @@
  */
 import fs from 'node:fs/promises';
 import { InputError } from '../errors.ts';
-import { selectBackend, type BackendChoice } from '../dip/backends/select.ts';
+import { METHODS, type BackendChoice, type ReconstructionMethod } from '../api.ts';
+import { selectBackend } from '../dip/backends/select.ts';
 import type { InpaintOptions, SeedRun } from '../dip/inpaint.ts';
 import { RepresentationError, type Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
-import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type ReconstructionMethod } from '../pipeline.ts';
+import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs } from '../pipeline.ts';
 import type { SarUnits } from '../raster/preprocess.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
 import { planTiles } from '../raster/tiling.ts';
@@ -58,7 +59,7 @@ export interface InpaintCommand {
 }
 
 export type InpaintMethod = ReconstructionMethod;
-export const INPAINT_METHODS: readonly InpaintMethod[] = ['dip', 'reference-fit', 'idw-fill'];
+export const INPAINT_METHODS: readonly InpaintMethod[] = METHODS;
 
 
 export interface InpaintSummary {

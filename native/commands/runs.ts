@@ -7,11 +7,9 @@
  * Several of these (and the app) may be open on one project at once: each works only the runs it holds the
  * lease of (jobs/lease.ts). `clearsky run` returns when its run ended, or when another process took it over.
  */
-import type { ApiEvent, RunMetrics, RunRecord, RunRequestInput } from '../api.ts';
+import { isFinishedRun, type ApiEvent, type RunMetrics, type RunRecord, type RunRequestInput } from '../api.ts';
 import { describeOwner } from '../jobs/lease.ts';
 import { Service, type ServiceOptions } from '../service.ts';
-
-const FINISHED = ['done', 'partial', 'failed', 'cancelled'];
 
 export interface RunCommandOptions extends ServiceOptions {
   detach?: boolean;
@@ -50,7 +48,7 @@ export async function resumeCommand(dir: string, options: RunCommandOptions = {}
   try {
     const unsubscribe = options.onEvent ? service.subscribe(options.onEvent) : () => undefined;
     const taken = service.ownedRuns();
-    const leftAlone = (await service.listRuns()).filter((r) => !FINISHED.includes(r.status) && !taken.includes(r.id));
+    const leftAlone = (await service.listRuns()).filter((r) => !isFinishedRun(r.status) && !taken.includes(r.id));
     const runs = await untilFinished(service, taken, options.signal);
     unsubscribe();
     return { runs, leftAlone };
@@ -85,7 +83,7 @@ function untilFinished(service: Service, ids: number[], signal?: AbortSignal): P
   return new Promise((resolve, reject) => {
     const check = async () => {
       const runs = (await service.listRuns()).filter((r) => ids.includes(r.id));
-      if (runs.every((r) => FINISHED.includes(r.status) || r.lease?.owner !== service.owner)) {
+      if (runs.every((r) => isFinishedRun(r.status) || r.lease?.owner !== service.owner)) {
         unsubscribe();
         resolve(runs);
       }

@@ -19,8 +19,9 @@ import type { HeadActivation } from './network.ts';
 import { checkMaskGrid, checkSameImageGrid } from './grid-checks.ts';
 import { createImage, type Image, type Mask } from './image.ts';
 
-export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
-export type Mode = (typeof MODES)[number];
+import { MODES, type Mode } from './choices.ts';
+
+export { MODES, type Mode };
 
 /** All sources already preprocessed (S2 and reference ÷2000, SAR scaled to [0, 2]) and on one grid. */
 export interface Sources {

@@ -10,7 +10,7 @@
  * lease as free, and a deferred read-then-write cannot fail with SQLITE_BUSY when another process wrote between.
  */
 import type Database from 'better-sqlite3';
-import type { ResultRecord, RunMetrics, RunRecord, RunRequest, RunStatus, TileRecord, TileStatus } from '../api.ts';
+import { ACTIVE_RUN_STATUSES, isActiveRun, isFinishedRun, type ResultRecord, type RunMetrics, type RunRecord, type RunRequest, type RunStatus, type TileRecord, type TileStatus } from '../api.ts';
 import type { GroundTruthScores } from '../ground-truth.ts';
 import { InputError } from '../errors.ts';
 import { isStale } from './lease.ts';
@@ -57,7 +57,8 @@ interface TileRow {
 
 const now = () => new Date().toISOString();
 
-const ACTIVE = `('queued', 'running', 'mosaicking')`;
+/** The unfinished statuses as an SQL list, e.g. `('queued', 'running', 'mosaicking')` (constants, not user input). */
+const ACTIVE = `(${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 /** True while the owner (2nd parameter) holds the lease of an unfinished run (1st parameter). */
 const OWNS = `EXISTS (SELECT 1 FROM runs WHERE id = ? AND owner = ? AND status IN ${ACTIVE})`;
 
@@ -228,7 +229,7 @@ export class RunStore {
 
   /** Sets the status of a run `owner` holds; false (nothing changed) when it does not. */
   setStatus(runId: number, status: RunStatus, error: string | null, owner: string): boolean {
-    const finished = ['done', 'partial', 'failed', 'cancelled'].includes(status) ? now() : null;
+    const finished = isFinishedRun(status) ? now() : null;
     return this.db
       .prepare(`UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = COALESCE(?, finished_at) WHERE id = ? AND ${OWNS}`)
       .run(status, error, finished, runId, runId, owner).changes > 0;
@@ -260,7 +261,7 @@ export class RunStore {
    */
   cancel(runId: number): void {
     this.db.transaction(() => {
-      if (!['queued', 'running', 'mosaicking'].includes(this.status(runId))) return;
+      if (!isActiveRun(this.status(runId))) return;
       this.db.prepare(`UPDATE tiles SET status = 'pending', attempts = MAX(0, attempts - 1) WHERE run_id = ? AND status = 'running'`).run(runId);
       this.db.prepare(`UPDATE runs SET status = 'cancelled', finished_at = ? WHERE id = ?`).run(now(), runId);
     }).immediate();
@@ -281,7 +282,7 @@ export class RunStore {
       tiles: this.tileCounts(runId),
       results: this.db.prepare('SELECT id, run_id AS runId, kind, file, created_at AS createdAt FROM results WHERE run_id = ? ORDER BY id').all(runId) as ResultRecord[],
       metrics: parseMetrics(row.metrics),
-      lease: row.owner !== null && ['queued', 'running', 'mosaicking'].includes(row.status) ? { owner: row.owner, heartbeatAt: row.heartbeat_at, stale: isStale(row.owner, row.heartbeat_at) } : null,
+      lease: row.owner !== null && isActiveRun(row.status) ? { owner: row.owner, heartbeatAt: row.heartbeat_at, stale: isStale(row.owner, row.heartbeat_at) } : null,
     };
   }
 

@@ -19,7 +19,7 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ApiEvent, ResultRecord, RunStatus } from '../api.ts';
+import { isActiveRun, type ApiEvent, type ResultRecord, type RunStatus } from '../api.ts';
 import { RUNS_FOLDER, type Project } from '../catalogue/project.ts';
 import { sweepStaleTemporaries } from '../raster/temporaries.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
@@ -110,7 +110,7 @@ export class JobRunner {
 
   cancel(runId: number): void {
     const status = this.store.status(runId);
-    if (!['queued', 'running', 'mosaicking'].includes(status)) return;
+    if (!isActiveRun(status)) return;
     this.store.cancel(runId);
     this.stageBusy.delete(runId);
     this.mine.delete(runId);

@@ -18,6 +18,11 @@ export function canonicalS2BandName(name: string): string | null {
   return (S2_BAND_ORDER as readonly string[]).includes(canonical) ? canonical : null;
 }
 
+/** The name of band `index` (0-based) of a file without band descriptions: a 13-band file is in the standard Sentinel-2 order; else null. */
+export function standardName(raster: Pick<RasterInfo, 'bandCount'>, index: number): string | null {
+  return raster.bandCount === S2_BAND_ORDER.length ? S2_BAND_ORDER[index] : null;
+}
+
 /** "B04,B03, B02" → ["B04", "B03", "B02"]. */
 export function parseBandList(text: string): string[] {
   return text

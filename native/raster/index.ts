@@ -3,7 +3,7 @@ export type { Crs, GeoTags, GeoTransform, RasterInfo, StorageLayout, Window } fr
 export { DATA_TYPES, type RasterDataType } from './data-types.ts';
 export { openRaster, readBands, readRasterInfo, withRaster, type Raster } from './geotiff-reader.ts';
 export { writeGeoTiff, writeGeoTiffFromBlocks, type BlockSource, type WriteGeoTiffOptions } from './geotiff-writer.ts';
-export { canonicalS2BandName, parseBandList, resolveBands, S2_BAND_ORDER } from './bands.ts';
+export { canonicalS2BandName, parseBandList, resolveBands, S2_BAND_ORDER, standardName } from './bands.ts';
 export { assertSameGrid, gridDifferences, type GridInfo } from './grid.ts';
 export {
   assertFinite,

@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { resolveBands, S2_BAND_ORDER } from './bands.ts';
+import { resolveBands, standardName } from './bands.ts';
 import { DATA_TYPES, type RasterDataType } from './data-types.ts';
 import { openRaster, readBands, type Raster } from './geotiff-reader.ts';
 import type { BlockSource } from './geotiff-writer.ts';
@@ -396,10 +396,6 @@ function sceneBands(raster: Raster, first: Raster, bands: BandChoice): number[] 
     throw new InputError(raster.path, `has ${raster.bandCount} bands, not ${first.bandCount} like ${first.path}, and the bands have no names to match them by; choose them with --bands`);
   }
   return bands.indexes;
-}
-
-function standardName(raster: Raster, index: number): string | null {
-  return raster.bandCount === S2_BAND_ORDER.length ? S2_BAND_ORDER[index] : null;
 }
 
 /**

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../native/dip/tf.ts';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../../native/dip/backends/select.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../native/api.ts';
+import { selectBackend } from '../../native/dip/backends/select.ts';
 import { createImage, createMask } from '../../native/dip/image.ts';
 import { setupMode } from '../../native/dip/modes.ts';
 import { fitDip } from '../../native/dip/optimise.ts';

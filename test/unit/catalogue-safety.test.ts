@@ -12,8 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { APPLICATION_ID, BACKUPS_KEPT, backupCatalogue, createProject, openProject, type Project } from '../../native/catalogue/project.ts';
+import { APPLICATION_ID, BACKUPS_KEPT, backupCatalogue, CATALOGUE_FILE, createProject, openProject, type Project } from '../../native/catalogue/project.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../native/catalogue/schema.ts';
+import { RUN_STATUSES } from '../../native/api.ts';
 import { InputError } from '../../native/errors.ts';
 import { Service } from '../../native/service.ts';
 import { Workspace } from '../../native/workspace.ts';
@@ -440,5 +441,23 @@ describe('stale temporaries of killed processes', () => {
     openProject(dir).close();
     for (const file of killed.files) assert.equal(existsSync(file), false, `${file} should be swept`);
     for (const file of [...live.files, ...others]) assert.ok(existsSync(file), `${file} should be kept`);
+  });
+});
+
+describe('the catalogue and the API agree on run statuses', () => {
+  // The schema's CHECK list is migration history (old catalogues hold it as written), so it cannot be built from
+  // RUN_STATUSES: this keeps the two from drifting apart.
+  it('a run can be stored with every status the API names, and with no other', () => {
+    const dir = freshDir();
+    createProject(dir).close();
+    const db = new Database(path.join(dir, CATALOGUE_FILE));
+    db.pragma('foreign_keys = OFF'); // only the status is under test: no scenes or masks needed
+    try {
+      const insert = db.prepare(`INSERT INTO runs (target_scene_id, mask_id, parameters, status, created_at) VALUES (1, 1, '{}', ?, '2026-01-01')`);
+      for (const status of RUN_STATUSES) assert.doesNotThrow(() => insert.run(status), status);
+      assert.throws(() => insert.run('paused'), /CHECK constraint failed/);
+    } finally {
+      db.close();
+    }
   });
 });

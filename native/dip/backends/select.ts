@@ -12,12 +12,10 @@
  *   cpu         tfjs' plain JavaScript backend: complete but very slow for training
  */
 import * as tf from '../tf.ts';
+import { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice } from '../choices.ts';
 import type { AdapterInfo } from './webgpu-adapter.ts';
 
 export type { AdapterInfo };
-
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
   /** What the user asked for or got: one of BACKEND_CHOICES other than 'auto'. */
@@ -83,11 +81,9 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
   },
 };
 
-const AUTO_ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
-
 /** Activates a backend; with 'auto' the first that works. Throws when an explicit choice is unavailable. */
 export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
-  const order = choice === 'auto' ? AUTO_ORDER : [choice];
+  const order: readonly Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? AUTO_ORDER : [choice];
   const skipped: string[] = [];
   for (const candidate of order) {
     try {

@@ -2,9 +2,9 @@
  * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
  * neither. The run dialog disables a mode whose source is not chosen and says why.
  */
-import { isOwnMask, MODES, type MaskRecord, type SceneRecord } from '../../../native/api.ts';
+import { isOwnMask, MODES, type MaskRecord, type Mode, type SceneRecord } from '../../../native/api.ts';
 
-export type Mode = (typeof MODES)[number];
+export type { Mode };
 
 export const MODE_LABELS: Record<Mode, string> = {
   basic: 'basic — S2 only',

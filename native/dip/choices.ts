@@ -1,0 +1,11 @@
+/**
+ * The engine's choices: its input modes, and the backends it knows in the order `auto` tries them (best first).
+ * Kept apart from modes.ts and backends/select.ts, which load tfjs and the rasters, so that native/api.ts (and
+ * through it the renderer) can list them without pulling in the engine.
+ */
+export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const AUTO_ORDER = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', ...AUTO_ORDER] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
