@@ -17,7 +17,7 @@ import type { Mode } from './dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from './dip/optimise.ts';
 import { InputError } from './errors.ts';
 import { provenance } from './provenance.ts';
-import { openMask, openSources, type OpenMask, type OpenSources, type SourceFiles, type TargetDescription } from './source-files.ts';
+import { openMask, openSources, type OpenMask, type OpenSources, type SourceFiles, type TargetDescription, type WindowSources } from './source-files.ts';
 import { writeGeoTiffFromBlocks, type BlockSource } from './raster/geotiff-writer.ts';
 import { nodataMask } from './raster/mask.ts';
 import { mosaicSource, type TileResults } from './raster/mosaic.ts';
@@ -194,16 +194,46 @@ export interface TileReconstruction {
   runs: SeedRun[];
 }
 
+/**
+ * Everything one tile's reconstruction reads: every source's window, the cloud mask and the band names. It is
+ * all a worker needs, so a tile can be reconstructed in another process or on another machine (jobs/queue/).
+ */
+export interface TileSources {
+  window: WindowSources;
+  cloud: Mask;
+  /** The target's band names ("band N" where the file has none). */
+  bandNames: string[];
+}
+
+/** Reads one tile's window of every source and of the mask. */
+export async function readTileSources(inputs: RunInputs, tile: Tile): Promise<TileSources> {
+  return {
+    window: await inputs.sources.read(tile.window),
+    cloud: await inputs.mask.read(tile.window),
+    bandNames: inputs.target.bandNames.map((name, band) => name ?? `band ${band + 1}`),
+  };
+}
+
+export type TileProgress = FitProgress & { seed: number; seedIndex: number; seeds: number };
+
 /** Reconstructs one tile of the run: the network (or a baseline) on the tile's window of every source. */
 export async function reconstructTile(
   inputs: RunInputs,
   tile: Tile,
   settings: ReconstructionSettings,
-  options: { signal?: AbortSignal; onProgress?: (progress: FitProgress & { seed: number; seedIndex: number; seeds: number }) => void } = {},
+  options: { signal?: AbortSignal; onProgress?: (progress: TileProgress) => void } = {},
 ): Promise<TileReconstruction> {
-  const names = inputs.target.bandNames.map((name, band) => name ?? `band ${band + 1}`);
-  const window = await inputs.sources.read(tile.window);
-  const cloud: Mask = await inputs.mask.read(tile.window);
+  return reconstructTileSources(await readTileSources(inputs, tile), settings, options);
+}
+
+/** Reconstructs a tile from what was read of it (here, or by the process that sent it over the queue). */
+export async function reconstructTileSources(
+  sources: TileSources,
+  settings: ReconstructionSettings,
+  options: { signal?: AbortSignal; onProgress?: (progress: TileProgress) => void } = {},
+): Promise<TileReconstruction> {
+  const { cloud, bandNames: names } = sources;
+  const window = { ...sources.window };
   if (settings.groundTruth) window.s2 = hideMasked(window.s2, cloud);
   if (settings.method !== 'dip') {
     if (settings.method === 'reference-fit' && !window.reference) throw new InputError(undefined, 'the reference-fit baseline needs a reference');
