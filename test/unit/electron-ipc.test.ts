@@ -18,6 +18,8 @@ import vm from 'node:vm';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, IpcRendererEvent, WebContents } from 'electron';
 import { COMMANDS, type ApiEvent, type ClearskyApi, type ImportOutcome, type RunRecord } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
+import { InputError } from '../../native/errors.ts';
+import { startServer } from '../../native/server.ts';
 import type { ServiceOptions } from '../../native/service.ts';
 import { Workspace } from '../../native/workspace.ts';
 import { buildElectron, type BuildResult } from '../../electron/build.ts';
@@ -288,6 +290,49 @@ test('IPC validates every argument against the API schemas before the service se
   const reply = await bugIpc.invoke(window, window.mainFrame, commandChannel('listRuns'), []);
   assert.deepEqual(reply, { ok: false, error: 'listRuns failed: cannot read properties of undefined (details in the log)' });
   assert.match(logged[0], /TypeError: cannot read properties of undefined/);
+});
+
+test('IPC and HTTP answer the same bad arguments, input errors and internal errors with the same message (one dispatch)', async () => {
+  // One API behind both transports: its commands fail as the user's input error or as a bug, by argument.
+  const failing = async (request: { resultId: number }): Promise<never> => {
+    if (request.resultId === 1) throw new InputError('/out/x.tif', 'is a folder, not a file');
+    throw new TypeError('cannot read properties of undefined\n    at secret (/home/user/clearsky/native/x.ts:1:1)');
+  };
+  const api = { ...Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, failing])), subscribe: () => () => undefined } as unknown as ClearskyApi;
+  const ipcMain = new FakeIpcMain();
+  const window = new FakeContents(1);
+  const ipcLog: string[] = [];
+  const unregister = registerIpc({ ipcMain: ipcMain as unknown as IpcMain, api, isAppContents: (c) => c === (window as unknown as WebContents), log: (m) => ipcLog.push(m) });
+  const httpLog: string[] = [];
+  const server = await startServer({ api, projectDir: dir, log: (m) => httpLog.push(m) });
+  try {
+    const cases: [string, unknown[], number][] = [
+      ['exportResult', [{ resultId: 'one', destination: '' }], 400],
+      ['getRun', [], 400],
+      ['listScenes', [1], 400],
+      ['exportResult', [{ resultId: 1, destination: '/out/x.tif' }], 422],
+      ['exportResult', [{ resultId: 2, destination: '/out/x.tif' }], 500],
+    ];
+    for (const [name, args, status] of cases) {
+      const ipcReply = (await ipcMain.invoke(window, window.mainFrame, commandChannel(name), args)) as { ok: boolean; error: string };
+      const response = await fetch(new URL(`api/${name}`, server.origin), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(args),
+      });
+      assert.equal(response.status, status, `${name}(${JSON.stringify(args)})`);
+      const body = (await response.json()) as { error: string };
+      assert.equal(ipcReply.ok, false);
+      assert.equal(ipcReply.error, body.error, `${name}(${JSON.stringify(args)}): the same answer over both`);
+      assert.ok(!body.error.includes('secret'), 'no stack in an answer');
+    }
+    assert.equal(ipcLog.length, 1, 'only the bug is logged (IPC)');
+    assert.equal(httpLog.length, 1, 'only the bug is logged (HTTP)');
+    for (const logged of [ipcLog[0], httpLog[0]]) assert.match(logged, /exportResult failed: TypeError: cannot read properties of undefined\n\s+at secret/);
+  } finally {
+    unregister();
+    await server.close();
+  }
 });
 
 test('opening and creating projects through IPC; commands without a project say what to do', async () => {
