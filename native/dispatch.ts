@@ -16,7 +16,11 @@ import { InputError } from './errors.ts';
  * not match the schema), `input` (the API's InputError: the user's input is wrong), `internal` (a bug, or a
  * failure the user cannot fix by changing the input; logged).
  */
-export type Outcome = { ok: true; value: unknown } | { ok: false; kind: 'unknown' | 'arguments' | 'input' | 'internal'; error: string };
+export type Outcome =
+  | { ok: true; value: unknown }
+  | { ok: false; kind: 'unknown' | 'arguments' | 'input'; error: string }
+  /** `message`: the error's own first line, for a process that passes it on to be answered there. */
+  | { ok: false; kind: 'internal'; error: string; message: string };
 
 /** Whether `name` is one of the API's commands (own keys only: `constructor`, `__proto__` are not). */
 export function isCommand(name: string): name is CommandName {
@@ -61,7 +65,8 @@ export async function call(api: ClearskyApi, name: CommandName, args: unknown[],
   } catch (error) {
     if (isInputError(error)) return { ok: false, kind: 'input', error: firstLine(error.message) };
     log(`${label}: ${name} failed: ${describe(error)}`);
-    return { ok: false, kind: 'internal', error: `${name} failed: ${firstLine(error instanceof Error ? error.message : String(error))} (details in the log)` };
+    const message = firstLine(error instanceof Error ? error.message : String(error));
+    return { ok: false, kind: 'internal', error: `${name} failed: ${message} (details in the log)`, message };
   }
 }
 

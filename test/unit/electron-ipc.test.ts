@@ -1,11 +1,11 @@
 /**
  * The Electron shell's IPC and preload without the Electron binary: the real main-process modules
- * (electron/ipc.ts, protocol.ts) around the app's `Workspace` (native/workspace.ts, as main.ts builds it) and
- * the real service on a real project folder, reached
+ * (electron/ipc.ts, protocol.ts) around the app's `Workspace` (native/workspace.ts; in one test, as main.ts
+ * builds it, in the workspace host process behind its proxy) and the real service on a real project folder, reached
  * through the real preload API (electron/preload-api.ts and the built preload bundle), with small fakes of
  * `ipcMain`, `ipcRenderer`, `WebContents` and frames in between that behave as Electron's do (arguments
- * structured-cloned, events per web contents). A run goes through worker processes started the way the
- * desktop app starts them: the bundled dist worker, without tsx, with ELECTRON_RUN_AS_NODE=1.
+ * structured-cloned, events per web contents). A run goes through the host and worker processes started the
+ * way the desktop app starts them: the bundled dist host and worker, without tsx, with ELECTRON_RUN_AS_NODE=1.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import vm from 'node:vm';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, IpcRendererEvent, WebContents } from 'electron';
 import { COMMANDS, type ApiEvent, type ClearskyApi, type ImportOutcome, type RunRecord } from '../../native/api.ts';
+import { startApiHost } from '../../native/api-host-client.ts';
 import { createProject } from '../../native/catalogue/project.ts';
 import { InputError } from '../../native/errors.ts';
 import { startServer } from '../../native/server.ts';
@@ -141,7 +142,7 @@ function appWorkspace(options: ServiceOptions, roots: string[] = [dir, DATA_DIR]
   return new Workspace(options, { noProject: NO_PROJECT_IN_APP, roots: appRoots(roots), outsideHint: OUTSIDE_ROOTS_IN_APP });
 }
 
-function setup(workspace: Workspace) {
+function setup(workspace: ClearskyApi) {
   const ipcMain = new FakeIpcMain();
   const app = new FakeContents(1);
   const logged: string[] = [];
@@ -358,8 +359,14 @@ test('opening and creating projects through IPC; commands without a project say 
 
 test('import, run on workers started as the desktop app starts them, events, raster by Range over the protocol, export', async () => {
   createProject(path.join(dir, 'slovenia')).close();
-  // What main.ts passes: its own binary as Node (here Node itself), the bundled worker, no tsx.
-  const workspace = appWorkspace({ workers: 1, launch: { execPath: process.execPath, script: built.worker, env: { ELECTRON_RUN_AS_NODE: '1' } } });
+  // What main.ts builds: the workspace host and its workers are its own binary as Node (here Node itself) on
+  // the bundles, without tsx; the main process holds only the host's proxy.
+  const asNode = (script: string) => ({ execPath: process.execPath, script, env: { ELECTRON_RUN_AS_NODE: '1' } });
+  const workspace = startApiHost({
+    launch: asNode(built.apiHost),
+    service: { workers: 1, launch: asNode(built.worker) },
+    workspace: { noProject: NO_PROJECT_IN_APP, roots: appRoots([dir, DATA_DIR]), outsideHint: OUTSIDE_ROOTS_IN_APP },
+  });
   const { api, app, unregister } = setup(workspace);
   const protocol = createProtocolHandler({ projectDir: () => workspace.projectDir });
   try {
