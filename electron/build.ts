@@ -5,7 +5,9 @@
  * - `main.js`: the main process (ESM, Electron 41 runs ESM mains), with native/ bundled in;
  * - `preload.cjs`: the preload (CommonJS: sandboxed preloads cannot be ES modules, nor require packages, so
  *   everything it uses is bundled; only `electron` stays a require);
- * - `worker.js`: native/worker.ts, which the main process forks with its own binary and ELECTRON_RUN_AS_NODE=1.
+ * - `api-host.js`: native/api-host.ts, the workspace host (catalogue, import, export, the job runner), which the
+ *   main process forks with its own binary and ELECTRON_RUN_AS_NODE=1 so that it never blocks the window;
+ * - `worker.js`: native/worker.ts, which the workspace host forks the same way for DIP work.
  *
  * Packages stay outside the bundles (`node_modules`, with their native modules, ship beside them). Modules
  * of native/ find files next to themselves through `import.meta.url` (package.json, the native addon, the
@@ -26,6 +28,7 @@ export const DEFAULT_OUTDIR = path.join(REPO_ROOT, 'dist', 'electron');
 export interface BuildResult {
   main: string;
   preload: string;
+  apiHost: string;
   worker: string;
 }
 
@@ -58,6 +61,7 @@ export async function buildElectron(outdir = DEFAULT_OUTDIR): Promise<BuildResul
   const result: BuildResult = {
     main: path.join(outdir, 'main.js'),
     preload: path.join(outdir, 'preload.cjs'),
+    apiHost: path.join(outdir, 'api-host.js'),
     worker: path.join(outdir, 'worker.js'),
   };
   await Promise.all([
@@ -68,6 +72,14 @@ export async function buildElectron(outdir = DEFAULT_OUTDIR): Promise<BuildResul
       format: 'esm',
       packages: 'external',
       external: ['electron'],
+      plugins: [sourceUrlPlugin(outdir)],
+    }),
+    build({
+      ...common,
+      entryPoints: [path.join(REPO_ROOT, 'native', 'api-host.ts')],
+      outfile: result.apiHost,
+      format: 'esm',
+      packages: 'external',
       plugins: [sourceUrlPlugin(outdir)],
     }),
     build({
@@ -95,7 +107,7 @@ export async function buildElectron(outdir = DEFAULT_OUTDIR): Promise<BuildResul
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outdir = process.argv[2] ? path.resolve(process.argv[2]) : DEFAULT_OUTDIR;
   buildElectron(outdir).then(
-    (built) => console.log(`built ${path.relative(process.cwd(), built.main)}, ${path.relative(process.cwd(), built.preload)}, ${path.relative(process.cwd(), built.worker)}`),
+    (built) => console.log(`built ${[built.main, built.preload, built.apiHost, built.worker].map((file) => path.relative(process.cwd(), file)).join(', ')}`),
     (error: unknown) => {
       console.error(`electron build failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);

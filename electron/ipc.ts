@@ -1,10 +1,10 @@
 /**
  * The API over Electron IPC: one `ipcMain.handle` channel per command of `COMMANDS` (native/api.ts), so new
  * commands need nothing here, and the event stream. Every call is checked twice before it reaches the
- * API (the app's `Workspace`, native/workspace.ts): the sender must be the top frame of one of the app's
- * windows showing the app's own origin (`clearsky://app`), and the arguments must match the command's schema
- * (browser mode's `checkArguments`). The checked call then goes to the API's method of that name, as
- * browser mode's server does.
+ * API (in the app, the proxy of the workspace host process, native/api-host-client.ts): the sender must be
+ * the top frame of one of the app's windows showing the app's own origin (`clearsky://app`), and the
+ * arguments must match the command's schema. Checking, calling and the reply are native/dispatch.ts's, the
+ * same as browser mode's server.
  *
  * Paths are confined by the `Workspace` itself (its roots, as in browser mode; the desktop app's are
  * `appRoots`): a page can open, create, import and export only there. No token: only the app's own
@@ -12,8 +12,8 @@
  *
  * Replies are envelopes, `{ ok: true, value }` or `{ ok: false, error }`, unwrapped by the preload: an
  * Error thrown by a handler would reach the renderer as "Error invoking remote method …" with the stack of
- * the main process. As in browser mode, the user's errors (bad arguments, `InputError`) keep their one-line
- * message; anything else is logged here and answered with a short message.
+ * the main process. As in browser mode (the same dispatch), the user's errors (bad arguments, `InputError`)
+ * keep their one-line message; anything else is logged here and answered with a short message.
  *
  * Events: the preload sends `EVENTS_ON`/`EVENTS_OFF`; the main process then forwards every `ApiEvent` to that
  * window (`EVENT_CHANNEL`) until it asks to stop, navigates away or is destroyed.
@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
 import { COMMANDS, type ClearskyApi, type CommandName } from '../native/api.ts';
-import { checkArguments } from '../native/server.ts';
+import { dispatch } from '../native/dispatch.ts';
 import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, type Reply } from './channels.ts';
 
 /** What commands answer in the app with no project open (main.ts gives it to the `Workspace`): where to open one. */
@@ -77,17 +77,8 @@ export function registerIpc(options: IpcOptions): () => void {
         log(`clearsky: refused ${name} from ${describeSender(event)}`);
         return { ok: false, error: `${name}: refused (not from the Clearsky window)` };
       }
-      const checked = checkArguments(name, input);
-      if (typeof checked === 'string') return { ok: false, error: checked };
-      try {
-        const command = api[name] as (...args: unknown[]) => Promise<unknown>;
-        return { ok: true, value: (await command.apply(api, checked.args)) ?? null };
-      } catch (error) {
-        if (error instanceof Error && error.name === 'InputError') return { ok: false, error: firstLine(error.message) };
-        log(`clearsky: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        const message = error instanceof Error ? error.message : String(error);
-        return { ok: false, error: `${name} failed: ${firstLine(message)} (details in the log)` };
-      }
+      const outcome = await dispatch(api, name, input, log);
+      return outcome.ok ? outcome : { ok: false, error: outcome.error };
     });
   }
 
@@ -139,6 +130,3 @@ function describeSender(event: IpcMainInvokeEvent | IpcMainEvent): string {
   return `${url.slice(0, 200)} (web contents ${event.sender.id})`;
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0];
-}

@@ -3,19 +3,22 @@
  * application menu (open/create project, recent projects, import, export), the window's place remembered,
  * settings in the user data folder. Everything else lives in modules that tests load without Electron:
  * security.ts (webPreferences, navigation, permissions), ipc.ts (the API over IPC), protocol.ts (the app
- * and the project's rasters on `clearsky:`), settings.ts; the open project is browser mode's `Workspace`
- * (native/workspace.ts), which the File menu and the renderer's `openProject` both switch.
+ * and the project's rasters on `clearsky:`), settings.ts. This process only brokers: the open project is
+ * browser mode's `Workspace` (native/workspace.ts) in the workspace host, a process of its own
+ * (native/api-host.ts), reached through its proxy (native/api-host-client.ts), so a long import or export
+ * never freezes the window; the File menu and the renderer's `openProject` both switch it. If the host dies,
+ * the proxy starts it again and reopens the project; the window is told and reloaded.
  *
- * Built by electron/build.ts into dist/electron/main.js; `npm start` builds and launches it. Workers are
- * this binary run as Node (ELECTRON_RUN_AS_NODE=1) on dist/electron/worker.js, so native modules (the oneDNN
- * addon, @tensorflow/tfjs-node-gpu) load in a Node context.
+ * Built by electron/build.ts into dist/electron/main.js; `npm start` builds and launches it. The host and the
+ * workers it starts are this binary run as Node (ELECTRON_RUN_AS_NODE=1) on dist/electron/api-host.js and
+ * worker.js, so native modules (better-sqlite3, the oneDNN addon, @tensorflow/tfjs-node-gpu) load in a Node context.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
 import type { ApiEvent, RunRecord } from '../native/api.ts';
+import { startApiHost } from '../native/api-host-client.ts';
 import { CATALOGUE_FILE } from '../native/catalogue/project.ts';
-import { Workspace } from '../native/workspace.ts';
 import { APP_URL, SCHEME } from './channels.ts';
 import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc } from './ipc.ts';
 import { createProtocolHandler, SCHEME_PRIVILEGES } from './protocol.ts';
@@ -33,10 +36,12 @@ let window: BrowserWindow | undefined;
 const settings: Settings = loadSettings(app.getPath('userData'));
 // The page's paths stay inside the roots (settings.json's `roots`, else the home folder); the File menu's
 // dialogs are the user's own choice and go through `projects.unconfined`.
-const projects = new Workspace(
-  { launch: { execPath: process.execPath, script: path.join(BUILT, 'worker.js'), env: { ELECTRON_RUN_AS_NODE: '1' } } },
-  { noProject: NO_PROJECT_IN_APP, roots: appRoots(settings.roots), outsideHint: OUTSIDE_ROOTS_IN_APP },
-);
+const asNode = (script: string) => ({ execPath: process.execPath, script: path.join(BUILT, script), env: { ELECTRON_RUN_AS_NODE: '1' } });
+const projects = startApiHost({
+  launch: asNode('api-host.js'),
+  service: { launch: asNode('worker.js') },
+  workspace: { noProject: NO_PROJECT_IN_APP, roots: appRoots(settings.roots), outsideHint: OUTSIDE_ROOTS_IN_APP },
+});
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -74,6 +79,15 @@ async function start(): Promise<void> {
     persist();
     window?.setTitle(`${info.name} — Clearsky`);
     void refreshMenu();
+  };
+  projects.onRestart = (reason, reopened) => {
+    window?.webContents.reload();
+    void dialog.showMessageBox({
+      type: 'warning',
+      title: 'Clearsky',
+      message: 'The project process stopped and was started again',
+      detail: `It stopped (${reason}). ${reopened ? `${reopened} is open again; interrupted runs resume.` : 'Open a project from the File menu.'} The catalogue is safe; a command that was running at that moment did not finish.`,
+    });
   };
   projects.subscribe((event: ApiEvent) => {
     if (event.type === 'run' && ['done', 'partial'].includes(event.run.status)) void refreshMenu();

@@ -11,7 +11,7 @@
  * Errors: a 400 (invalid arguments) or 422 (the API's InputError) becomes an `InputError` with the
  * server's one-line message; anything else an `HttpApiError` with the status.
  */
-import type { ApiEvent, ClearskyApi, CommandName } from './api.ts';
+import { COMMANDS, type ApiEvent, type ClearskyApi, type CommandName } from './api.ts';
 import { InputError } from './errors.ts';
 
 export class HttpApiError extends Error {
@@ -108,23 +108,10 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     stream = undefined;
   }
 
+  // One method per command of COMMANDS, as the Electron preload builds its API: new commands need nothing here.
+  const commands = Object.fromEntries((Object.keys(COMMANDS) as CommandName[]).map((name) => [name, (...args: unknown[]) => call(name, args)]));
   return {
-    project: () => call('project', []),
-    openProject: (request) => call('openProject', [request]),
-    listScenes: () => call('listScenes', []),
-    listRefs: () => call('listRefs', []),
-    listMasks: () => call('listMasks', []),
-    importFiles: (request) => call('importFiles', [request]),
-    buildReference: (request) => call('buildReference', [request]),
-    startRun: (request) => call('startRun', [request]),
-    listRuns: () => call('listRuns', []),
-    getRun: (runId) => call('getRun', [runId]),
-    cancelRun: (runId) => call('cancelRun', [runId]),
-    exportResult: (request) => call('exportResult', [request]),
-    previewTiles: (request) => call('previewTiles', [request]),
-    inspectPixel: (request) => call('inspectPixel', [request]),
-    editMask: (request) => call('editMask', [request]),
-    backends: () => call('backends', []),
+    ...(commands as unknown as Omit<ClearskyApi, 'subscribe'>),
     subscribe(listener) {
       listeners.add(listener);
       if (!stream) {

@@ -39,8 +39,9 @@ import fs from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { COMMANDS, type ApiEvent, type ClearskyApi, type CommandName } from './api.ts';
+import type { ApiEvent, ClearskyApi } from './api.ts';
 import { isInside, RASTERS_FOLDER, RUNS_FOLDER } from './catalogue/project.ts';
+import { describe, dispatch, isCommand, type Outcome } from './dispatch.ts';
 import { InputError } from './errors.ts';
 
 /**
@@ -100,6 +101,8 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** An event-stream client that has this much unsent data is too slow to follow: it is disconnected. */
 const MAX_EVENT_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** The HTTP status of each kind of failed command (native/dispatch.ts tells them apart). */
+const STATUS: Record<Exclude<Outcome, { ok: true }>['kind'], number> = { unknown: 404, arguments: 400, input: 422, internal: 500 };
 
 export interface ServerOptions {
   /** The service (or anything implementing the API). */
@@ -226,13 +229,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   async function command(req: IncomingMessage, res: ServerResponse, method: Method, name: string): Promise<void> {
-    if (!Object.hasOwn(COMMANDS, name)) {
+    if (!isCommand(name)) {
       sendJson(res, 404, { error: `unknown command "${truncate(name, 100)}"` });
       return;
     }
-    const commandName = name as CommandName;
     if (method !== 'POST') {
-      sendJson(res, 405, { error: `${commandName} is a command: POST its arguments as a JSON array` }, { Allow: 'POST' });
+      sendJson(res, 405, { error: `${name} is a command: POST its arguments as a JSON array` }, { Allow: 'POST' });
       return;
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -258,25 +260,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return;
       }
     }
-    const problem = checkArguments(commandName, input);
-    if (typeof problem === 'string') {
-      sendJson(res, 400, { error: problem });
-      return;
-    }
-    let result: unknown;
-    try {
-      const call = api[commandName] as (...args: unknown[]) => Promise<unknown>;
-      result = await call.apply(api, problem.args);
-    } catch (error) {
-      if (isInputError(error)) {
-        sendJson(res, 422, { error: firstLine(error.message) });
-        return;
-      }
-      log(`clearsky serve: ${commandName} failed: ${describe(error)}`);
-      sendJson(res, 500, { error: `${commandName} failed: ${firstLine(error instanceof Error ? error.message : String(error))} (details in the server log)` });
-      return;
-    }
-    sendJson(res, 200, result ?? null);
+    const outcome = await dispatch(api, name, input, log, 'clearsky serve');
+    if (outcome.ok) sendJson(res, 200, outcome.value);
+    else sendJson(res, STATUS[outcome.kind], { error: outcome.error });
   }
 
   function events(req: IncomingMessage, res: ServerResponse, method: Method): void {
@@ -634,25 +620,6 @@ function isCrossSite(req: IncomingMessage): boolean {
   return site !== undefined && site !== 'same-origin' && site !== 'none';
 }
 
-/** The parsed arguments of a command, or a message saying which argument is wrong and how. */
-export function checkArguments(name: CommandName, input: unknown): { args: unknown[] } | string {
-  const schema = COMMANDS[name];
-  const expected = schema.def.items.length;
-  const count = (n: number): string => `${n} argument${n === 1 ? '' : 's'}`;
-  if (!Array.isArray(input)) return `${name}: the body must be a JSON array of the arguments (${count(expected)})`;
-  if (input.length !== expected) return `${name} takes ${count(expected)}, got ${input.length}`;
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return { args: parsed.data as unknown[] };
-  const problems = parsed.error.issues.slice(0, 5).map((issue) => {
-    const [index, ...rest] = issue.path;
-    const where = typeof index === 'number' ? `argument ${index + 1}` : 'arguments';
-    const field = rest.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '');
-    return `${where}${field ? ` (${field})` : ''}: ${issue.message}`;
-  });
-  const more = parsed.error.issues.length > 5 ? `; and ${parsed.error.issues.length - 5} more` : '';
-  return `${name}: ${problems.join('; ')}${more}`;
-}
-
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -679,10 +646,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   });
 }
 
-function isInputError(error: unknown): error is Error {
-  return error instanceof InputError || (error instanceof Error && error.name === 'InputError');
-}
-
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
@@ -702,14 +665,6 @@ function sendText(res: ServerResponse, status: number, text: string, headers: Re
     'Cache-Control': 'no-store',
   });
   res.end(text);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0];
 }
 
 function truncate(text: string, length: number): string {

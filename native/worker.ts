@@ -3,7 +3,8 @@
  * run's tiles, reconstruct a tile, mosaic a run) and answers each with `done` or `failed`. A run's inputs stay
  * open between its tiles. Cancel aborts the current task between two optimisation steps.
  *
- * Started by jobs/pool.ts with an IPC channel; CLEARSKY_WORKER_BACKEND picks the backend. With
+ * Started by jobs/pool.ts with an IPC channel (in the desktop app: Electron's binary as Node on the bundled
+ * dist/electron/worker.js, forked by the workspace host); CLEARSKY_WORKER_BACKEND picks the backend. With
  * CLEARSKY_WORKER_PROBE=1 it only says which backends work here and exits (jobs/pool.ts probeBackends).
  */
 import { detectBackends, selectBackend, parseBackendChoice } from './dip/backends/select.ts';

@@ -1,7 +1,7 @@
 /**
  * A pool of worker processes (native/worker.ts), each loading the engine once and doing one task at a time.
- * A worker that dies is replaced, and whoever gave it the task hears that the task failed. In Electron the
- * same messages travel over a utility process's port; here it is a child process's IPC channel.
+ * A worker that dies is replaced, and whoever gave it the task hears that the task failed. Workers are forked
+ * child processes with an IPC channel, in the desktop app too (Electron's binary as Node: see `WorkerLaunch`).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';

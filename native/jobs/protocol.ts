@@ -1,6 +1,6 @@
 /**
- * Messages between the job runner and its worker processes (over the child-process IPC channel; in Electron,
- * a utility process's port). Plain JSON. Paths are absolute: workers know nothing of the catalogue.
+ * Messages between the job runner and its worker processes (over the child-process IPC channel, in the
+ * desktop app too: workers are forked there as well). Plain JSON. Paths are absolute: workers know nothing of the catalogue.
  */
 import type { GroundTruthScores } from '../ground-truth.ts';
 import type { ReconstructionSettings, RunInputFiles } from '../pipeline.ts';

@@ -1,11 +1,11 @@
 /**
  * The Electron shell's IPC and preload without the Electron binary: the real main-process modules
- * (electron/ipc.ts, protocol.ts) around the app's `Workspace` (native/workspace.ts, as main.ts builds it) and
- * the real service on a real project folder, reached
+ * (electron/ipc.ts, protocol.ts) around the app's `Workspace` (native/workspace.ts; in one test, as main.ts
+ * builds it, in the workspace host process behind its proxy) and the real service on a real project folder, reached
  * through the real preload API (electron/preload-api.ts and the built preload bundle), with small fakes of
  * `ipcMain`, `ipcRenderer`, `WebContents` and frames in between that behave as Electron's do (arguments
- * structured-cloned, events per web contents). A run goes through worker processes started the way the
- * desktop app starts them: the bundled dist worker, without tsx, with ELECTRON_RUN_AS_NODE=1.
+ * structured-cloned, events per web contents). A run goes through the host and worker processes started the
+ * way the desktop app starts them: the bundled dist host and worker, without tsx, with ELECTRON_RUN_AS_NODE=1.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -17,7 +17,10 @@ import { after, before, test } from 'node:test';
 import vm from 'node:vm';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, IpcRendererEvent, WebContents } from 'electron';
 import { COMMANDS, type ApiEvent, type ClearskyApi, type ImportOutcome, type RunRecord } from '../../native/api.ts';
+import { startApiHost } from '../../native/api-host-client.ts';
 import { createProject } from '../../native/catalogue/project.ts';
+import { InputError } from '../../native/errors.ts';
+import { startServer } from '../../native/server.ts';
 import type { ServiceOptions } from '../../native/service.ts';
 import { Workspace } from '../../native/workspace.ts';
 import { buildElectron, type BuildResult } from '../../electron/build.ts';
@@ -139,7 +142,7 @@ function appWorkspace(options: ServiceOptions, roots: string[] = [dir, DATA_DIR]
   return new Workspace(options, { noProject: NO_PROJECT_IN_APP, roots: appRoots(roots), outsideHint: OUTSIDE_ROOTS_IN_APP });
 }
 
-function setup(workspace: Workspace) {
+function setup(workspace: ClearskyApi) {
   const ipcMain = new FakeIpcMain();
   const app = new FakeContents(1);
   const logged: string[] = [];
@@ -290,6 +293,49 @@ test('IPC validates every argument against the API schemas before the service se
   assert.match(logged[0], /TypeError: cannot read properties of undefined/);
 });
 
+test('IPC and HTTP answer the same bad arguments, input errors and internal errors with the same message (one dispatch)', async () => {
+  // One API behind both transports: its commands fail as the user's input error or as a bug, by argument.
+  const failing = async (request: { resultId: number }): Promise<never> => {
+    if (request.resultId === 1) throw new InputError('/out/x.tif', 'is a folder, not a file');
+    throw new TypeError('cannot read properties of undefined\n    at secret (/home/user/clearsky/native/x.ts:1:1)');
+  };
+  const api = { ...Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, failing])), subscribe: () => () => undefined } as unknown as ClearskyApi;
+  const ipcMain = new FakeIpcMain();
+  const window = new FakeContents(1);
+  const ipcLog: string[] = [];
+  const unregister = registerIpc({ ipcMain: ipcMain as unknown as IpcMain, api, isAppContents: (c) => c === (window as unknown as WebContents), log: (m) => ipcLog.push(m) });
+  const httpLog: string[] = [];
+  const server = await startServer({ api, projectDir: dir, log: (m) => httpLog.push(m) });
+  try {
+    const cases: [string, unknown[], number][] = [
+      ['exportResult', [{ resultId: 'one', destination: '' }], 400],
+      ['getRun', [], 400],
+      ['listScenes', [1], 400],
+      ['exportResult', [{ resultId: 1, destination: '/out/x.tif' }], 422],
+      ['exportResult', [{ resultId: 2, destination: '/out/x.tif' }], 500],
+    ];
+    for (const [name, args, status] of cases) {
+      const ipcReply = (await ipcMain.invoke(window, window.mainFrame, commandChannel(name), args)) as { ok: boolean; error: string };
+      const response = await fetch(new URL(`api/${name}`, server.origin), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(args),
+      });
+      assert.equal(response.status, status, `${name}(${JSON.stringify(args)})`);
+      const body = (await response.json()) as { error: string };
+      assert.equal(ipcReply.ok, false);
+      assert.equal(ipcReply.error, body.error, `${name}(${JSON.stringify(args)}): the same answer over both`);
+      assert.ok(!body.error.includes('secret'), 'no stack in an answer');
+    }
+    assert.equal(ipcLog.length, 1, 'only the bug is logged (IPC)');
+    assert.equal(httpLog.length, 1, 'only the bug is logged (HTTP)');
+    for (const logged of [ipcLog[0], httpLog[0]]) assert.match(logged, /exportResult failed: TypeError: cannot read properties of undefined\n\s+at secret/);
+  } finally {
+    unregister();
+    await server.close();
+  }
+});
+
 test('opening and creating projects through IPC; commands without a project say what to do', async () => {
   const workspace = appWorkspace({ jobs: false });
   const { api, unregister } = setup(workspace);
@@ -313,8 +359,14 @@ test('opening and creating projects through IPC; commands without a project say 
 
 test('import, run on workers started as the desktop app starts them, events, raster by Range over the protocol, export', async () => {
   createProject(path.join(dir, 'slovenia')).close();
-  // What main.ts passes: its own binary as Node (here Node itself), the bundled worker, no tsx.
-  const workspace = appWorkspace({ workers: 1, launch: { execPath: process.execPath, script: built.worker, env: { ELECTRON_RUN_AS_NODE: '1' } } });
+  // What main.ts builds: the workspace host and its workers are its own binary as Node (here Node itself) on
+  // the bundles, without tsx; the main process holds only the host's proxy.
+  const asNode = (script: string) => ({ execPath: process.execPath, script, env: { ELECTRON_RUN_AS_NODE: '1' } });
+  const workspace = startApiHost({
+    launch: asNode(built.apiHost),
+    service: { workers: 1, launch: asNode(built.worker) },
+    workspace: { noProject: NO_PROJECT_IN_APP, roots: appRoots([dir, DATA_DIR]), outsideHint: OUTSIDE_ROOTS_IN_APP },
+  });
   const { api, app, unregister } = setup(workspace);
   const protocol = createProtocolHandler({ projectDir: () => workspace.projectDir });
   try {

@@ -5,11 +5,15 @@
  * renderer and native/ in the package, native modules and wasm unpacked, the four targets.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { buildElectron } from '../../electron/build.ts';
+import { startApiHost } from '../../native/api-host-client.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
 
 interface BuilderConfig {
@@ -86,4 +90,29 @@ test('the package holds what the app loads, native modules and wasm stay outside
   assert.equal(config.mac?.target, 'dmg');
   assert.equal(config.npmRebuild, true, 'native modules are rebuilt for Electronʼs ABI when packaging');
   assert.ok(existsSync(path.join(REPO_ROOT, 'electron', 'main.ts')));
+});
+
+test('the build bundles the workspace host beside main, preload and worker; the bundled host runs without tsx', async () => {
+  const outdir = path.join(REPO_ROOT, '.tmp', `electron-packaging-${process.pid}`);
+  const projects = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-packaging-'));
+  try {
+    const built = await buildElectron(outdir);
+    assert.equal(built.apiHost, path.join(outdir, 'api-host.js'));
+    for (const file of [built.main, built.preload, built.apiHost, built.worker]) assert.ok(existsSync(file), file);
+    // main.js starts the host by that name (electron/main.ts), and the package holds dist/electron/** (above).
+    assert.match(readFileSync(built.main, 'utf8'), /["']api-host\.js["']/);
+    // Started as the app starts it: no tsx loader, so the bundle must hold every module of native/ it needs.
+    const host = startApiHost({ launch: { execPath: process.execPath, script: built.apiHost, env: { ELECTRON_RUN_AS_NODE: '1' } }, service: { jobs: false }, workspace: { roots: [projects] } });
+    try {
+      assert.equal(await host.project(), null);
+      const info = await host.openProject({ dir: path.join(projects, 'packaged'), create: true, name: 'Packaged' });
+      assert.equal(info.name, 'Packaged');
+      assert.deepEqual(await host.listScenes(), []);
+    } finally {
+      await host.close();
+    }
+  } finally {
+    await fs.rm(outdir, { recursive: true, force: true });
+    await fs.rm(projects, { recursive: true, force: true });
+  }
 });
