@@ -46,7 +46,14 @@ const ELECTRON_NO_RENDERER = [
   { regex: '(^|/)renderer/', message: 'electron/ does not import the renderer: it loads the built page (docs/architecture.md).' },
 ];
 
-const restrict = (...groups) => ['error', { patterns: groups.flat() }];
+/** Static imports and re-exports (`no-restricted-imports`), and `import('…')` with a literal path (`no-restricted-syntax`). */
+const restrict = (...groups) => ({
+  'no-restricted-imports': ['error', { patterns: groups.flat() }],
+  'no-restricted-syntax': [
+    'error',
+    ...groups.flat().map(({ regex, message }) => ({ selector: `ImportExpression > Literal.source[value=/${regex.replaceAll('/', '\\/')}/]`, message })),
+  ],
+});
 
 /** DOM globals: a browser page's, absent in Node (the back end runs in Node only). */
 const DOM_GLOBALS = ['window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement', 'HTMLCanvasElement', 'requestAnimationFrame', 'alert', 'XMLHttpRequest'].map((name) => ({
@@ -85,21 +92,18 @@ export default tseslint.config(
   // so each block lists every group that applies to its folder.
   {
     files: ['renderer/src/**/*.ts', 'renderer/src/**/*.svelte'],
-    rules: { 'no-restricted-imports': restrict(RENDERER_NO_NODE, RENDERER_NATIVE) },
+    rules: restrict(RENDERER_NO_NODE, RENDERER_NATIVE),
   },
   {
     files: ['native/**/*.ts'],
-    rules: {
-      'no-restricted-imports': restrict(NATIVE_NO_ELECTRON),
-      'no-restricted-globals': ['error', ...DOM_GLOBALS],
-    },
+    rules: { ...restrict(NATIVE_NO_ELECTRON), 'no-restricted-globals': ['error', ...DOM_GLOBALS] },
   },
   {
     files: ['native/dip/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict(NATIVE_NO_ELECTRON, ENGINE_ALONE) },
+    rules: restrict(NATIVE_NO_ELECTRON, ENGINE_ALONE),
   },
   {
     files: ['electron/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict(ELECTRON_NO_RENDERER) },
+    rules: restrict(ELECTRON_NO_RENDERER),
   },
 );

@@ -1,6 +1,7 @@
 /**
  * The layer rules (eslint.config.js, docs/architecture.md) with the project's own ESLint config: each
- * forbidden arrow is reported where it is written, and the allowed ones are not. Small snippets linted as if
+ * forbidden arrow is reported where it is written (an import, a re-export or an `import('…')`), and the allowed
+ * ones are not. Small snippets linted as if
  * they were files in the tree (`lintText` with a file path), .svelte components included.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ async function layerProblems(file: string, code: string): Promise<string[]> {
   const fatal = result.messages.filter((m) => m.fatal);
   assert.deepEqual(fatal, [], `${file} parses`);
   return result.messages
-    .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-globals')
+    .filter((m) => ['no-restricted-imports', 'no-restricted-syntax', 'no-restricted-globals'].includes(m.ruleId ?? ''))
     .map((m) => m.message);
 }
 
@@ -38,6 +39,11 @@ describe('the renderer reaches native/ only through the contract', () => {
     await assertForbidden('renderer/src/x.ts', "import { openProject } from '../../native/catalogue/project.ts';\nvoid openProject;\n", /only the contract/);
     await assertForbidden('renderer/src/tools/x.ts', "import type { Image } from '../../../native/dip/image.ts';\nexport type I = Image;\n", /only the contract/);
     await assertForbidden('renderer/src/x.ts', "export { InputError } from '../../native/errors.ts';\n", /only the contract/);
+  });
+
+  it('reports a dynamic import(…) of the back end too', async () => {
+    await assertForbidden('renderer/src/x.ts', "export const load = () => import('../../native/workspace.ts');\n", /only the contract/);
+    await assertAllowed('renderer/src/x.ts', "export const load = () => import('../../native/http-client.ts');\n");
   });
 
   it('reports it in a Svelte component\'s script too', async () => {
@@ -70,6 +76,10 @@ describe('native/ knows neither Electron nor the DOM', () => {
     await assertForbidden('native/x.ts', "import { createTransport } from '../renderer/src/transport.ts';\nvoid createTransport;\n", /does not import the renderer/);
   });
 
+  it('reports a dynamic import(…) of electron', async () => {
+    await assertForbidden('native/jobs/x.ts', "export const load = () => import('electron');\n", /no Electron imports/);
+  });
+
   it('reports DOM globals, not a local of the same name', async () => {
     await assertForbidden('native/raster/x.ts', 'export const here = window.location.href;\n', /no DOM \(window\)/);
     await assertForbidden('native/x.ts', "export const el = document.createElement('canvas');\n", /no DOM \(document\)/);
@@ -87,6 +97,11 @@ describe('the engine does not reach up', () => {
     await assertForbidden('native/dip/backends/x.ts', "import { RunStore } from '../../jobs/run-store.ts';\nvoid RunStore;\n", /DIP engine/);
     await assertForbidden('native/dip/x.ts', "import { Service } from '../service.ts';\nvoid Service;\n", /DIP engine/);
     await assertForbidden('native/dip/x.ts', "import { startServer } from '../server.ts';\nvoid startServer;\n", /DIP engine/);
+  });
+
+  it('reports a dynamic import(…) of them, not of the engine\'s own backends', async () => {
+    await assertForbidden('native/dip/backends/x.ts', "export const load = () => import('../../catalogue/project.ts');\n", /DIP engine/);
+    await assertAllowed('native/dip/backends/x.ts', "export const load = () => import('./webgpu-adapter.ts');\n");
   });
 
   it('keeps native/\'s own rules there too', async () => {
