@@ -1,0 +1,91 @@
+/**
+ * The open project's catalogue as the page shows it: the project, its scenes, references and masks, what is
+ * chosen (scene, mask, references shown), and the app's error line. `refresh` reloads it all from the API
+ * (the runs too, into the runs state).
+ */
+import type { ClearskyApi, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api.ts';
+import { call } from '../tools/api-call.ts';
+import type { RunsState } from './runs.svelte.ts';
+
+/** The mask to choose with a newly chosen scene: the one chosen stays if it is on the scene's grid, else the scene's own (newest version). */
+export function maskForScene(scene: SceneRecord, chosen: MaskRecord | null, masks: readonly MaskRecord[]): MaskRecord | null {
+  if (chosen && chosen.grid.width === scene.grid.width && chosen.grid.height === scene.grid.height) return chosen;
+  return masks.filter((m) => m.sceneId === scene.id).sort((a, b) => b.version - a.version)[0] ?? null;
+}
+
+export class CatalogueState {
+  /** Whether the first answer about the project has come. */
+  loaded = $state(false);
+  project = $state<ProjectInfo | null>(null);
+  scenes = $state<SceneRecord[]>([]);
+  refs = $state<RefRecord[]>([]);
+  masks = $state<MaskRecord[]>([]);
+  selected = $state<SceneRecord | null>(null);
+  selectedMask = $state<MaskRecord | null>(null);
+  shownRefIds = $state<number[]>([]);
+  /** The last failure of a call made for the app as a whole (shown in the header). */
+  error = $state<string | null>(null);
+
+  readonly sarScenes = $derived(this.scenes.filter((s) => s.sensor === 'S1'));
+
+  readonly #api: ClearskyApi;
+  readonly #runs: RunsState;
+
+  constructor(api: ClearskyApi, runs: RunsState) {
+    this.#api = api;
+    this.#runs = runs;
+  }
+
+  async refresh(): Promise<void> {
+    const api = this.#api;
+    const info = await call(api, 'project');
+    this.loaded = true;
+    if (!info.ok) {
+      this.error = info.error;
+      return;
+    }
+    this.project = info.value;
+    if (!this.project) return;
+    const [s, r, m, runList] = await Promise.all([call(api, 'listScenes'), call(api, 'listRefs'), call(api, 'listMasks'), call(api, 'listRuns')]);
+    for (const outcome of [s, r, m, runList]) if (!outcome.ok) this.error = outcome.error;
+    if (s.ok) this.scenes = s.value;
+    if (r.ok) this.refs = r.value;
+    if (m.ok) this.masks = m.value;
+    if (runList.ok) this.#runs.replace(runList.value);
+    const { selected, selectedMask } = this;
+    if (selected) this.selected = this.scenes.find((scene) => scene.id === selected.id) ?? null;
+    if (selectedMask) this.selectedMask = this.masks.find((mask) => mask.id === selectedMask.id) ?? selectedMask;
+  }
+
+  /** Chooses a scene, and the mask that goes with it (`maskForScene`). */
+  choose(scene: SceneRecord): void {
+    this.selected = scene;
+    this.selectedMask = maskForScene(scene, this.selectedMask, this.masks);
+  }
+
+  toggleRef(ref: RefRecord): void {
+    const shown = this.shownRefIds;
+    this.shownRefIds = shown.includes(ref.id) ? shown.filter((id) => id !== ref.id) : [...shown, ref.id];
+  }
+
+  /** A reference just built: listed, and shown. */
+  addRef(ref: RefRecord): void {
+    this.refs = [...this.refs.filter((r) => r.id !== ref.id), ref];
+    this.shownRefIds = [...this.shownRefIds, ref.id];
+  }
+
+  /** A mask just saved (a new mask or a new version): listed first, and chosen. */
+  maskSaved(mask: MaskRecord): void {
+    this.masks = [mask, ...this.masks.filter((m) => m.id !== mask.id)];
+    this.selectedMask = mask;
+  }
+
+  /** Another project is open: nothing chosen in the last one applies. */
+  opened(info: ProjectInfo): void {
+    this.project = info;
+    this.error = null;
+    this.selected = null;
+    this.selectedMask = null;
+    this.shownRefIds = [];
+  }
+}

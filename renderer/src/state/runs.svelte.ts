@@ -1,0 +1,77 @@
+/**
+ * The runs of the open project as the page shows them: the records (newest first), the chosen run, and the
+ * live state of runs going on (tile progress, tiles finished so far, ETA), kept current from the API's
+ * events. The merging rules are the pure functions of `run-events.ts`; this module holds their results in
+ * runes and makes the calls they need.
+ */
+import { isActiveRun, isFinishedRun, type ApiEvent, type ClearskyApi, type RunRecord } from '../../../native/api.ts';
+import { call } from '../tools/api-call.ts';
+import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, upsertRun, type RunLive } from './run-events.ts';
+
+export class RunsState {
+  runs = $state<RunRecord[]>([]);
+  selectedRunId = $state<number | null>(null);
+  /** Replaced whole by each update (the pure functions return new values), so not deeply reactive. */
+  live = $state.raw<RunLive>(emptyLive());
+  readonly selectedRun = $derived(this.runs.find((r) => r.id === this.selectedRunId) ?? null);
+
+  readonly #api: ClearskyApi;
+  readonly #onerror: (message: string) => void;
+
+  constructor(api: ClearskyApi, onerror: (message: string) => void) {
+    this.#api = api;
+    this.#onerror = onerror;
+  }
+
+  /** The project's runs as listed by the catalogue; the page follows the finished tiles of those going on. */
+  replace(list: RunRecord[]): void {
+    this.runs = list;
+    for (const run of list) if (isActiveRun(run.status)) void this.#seedLiveTiles(run.id);
+  }
+
+  /** A run record from a reply (start, cancel) or an event; an older picture of a run does not replace a newer one. */
+  upsert(run: RunRecord): void {
+    const next = upsertRun(this.runs, run);
+    if (next !== this.runs) this.runs = next;
+  }
+
+  /** Another project: none of the last one's runs is chosen or followed. */
+  reset(): void {
+    this.selectedRunId = null;
+    this.live = { ...this.live, progress: {}, eta: {} };
+  }
+
+  /** Follows one API event: the run's record, its live tiles and progress. */
+  apply(event: ApiEvent): void {
+    if (event.type === 'run') {
+      this.upsert(event.run);
+      if (isActiveRun(event.run.status)) void this.#seedLiveTiles(event.run.id);
+    }
+    this.live = applyRunEvent(this.live, event);
+    if (event.type === 'run' && isFinishedRun(event.run.status)) {
+      // The finished record (with its result layers) from the catalogue itself.
+      const id = event.run.id;
+      void call(this.#api, 'getRun', id).then((outcome) => {
+        if (outcome.ok) {
+          const { tileList: _tiles, ...run } = outcome.value;
+          this.upsert(run);
+        }
+      });
+    }
+  }
+
+  async cancel(run: RunRecord): Promise<void> {
+    const outcome = await call(this.#api, 'cancelRun', run.id);
+    if (outcome.ok) this.upsert(outcome.value);
+    else this.#onerror(outcome.error);
+  }
+
+  /** The tiles a run finished before this page knew of it (opened mid-run); later ones come as events. */
+  async #seedLiveTiles(runId: number): Promise<void> {
+    if (followsLiveTiles(this.live, runId)) return;
+    this.live = followLiveTiles(this.live, runId);
+    const outcome = await call(this.#api, 'getRun', runId);
+    if (!outcome.ok || !isActiveRun(outcome.value.status)) return;
+    this.live = addFinishedTiles(this.live, runId, outcome.value.tileList);
+  }
+}

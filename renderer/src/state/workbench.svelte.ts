@@ -1,0 +1,328 @@
+/**
+ * The map tools and what choosing things does to them: the active tool (plan / inspect / edit, or none; the
+ * Compare view), the plan's tile preview and selection, the inspected pixel, the mask sketch, and the chosen
+ * run's tiles coloured on the map as its events come. The tools themselves (`tools/tile-grid.ts`,
+ * `mask-editor.ts`, `pixel-picker.ts`) get the map when it is ready (`attach`).
+ */
+import type OlMap from 'ol/Map.js';
+import type { ApiEvent, ClearskyApi, MaskRecord, PixelValues, ProjectInfo, RefRecord, RunRecord, SceneRecord, TilePreview } from '../../../native/api.ts';
+import type { RasterOverlay } from '../map/overlays.ts';
+import { call } from '../tools/api-call.ts';
+import { boundingWindow, type GeoTransform, type PixelWindow } from '../tools/geometry.ts';
+import { MaskEditor, type EditKind } from '../tools/mask-editor.ts';
+import { PixelPicker } from '../tools/pixel-picker.ts';
+import { TileGrid, type GridTileState } from '../tools/tile-grid.ts';
+import type { CatalogueState } from './catalogue.svelte.ts';
+import { runOverlays, tileLabel } from './run-events.ts';
+import type { RunsState } from './runs.svelte.ts';
+
+export type Tool = 'none' | 'plan' | 'inspect' | 'edit';
+
+export class Workbench {
+  tool = $state<Tool>('none');
+  comparing = $state(false);
+
+  // Planning
+  preview = $state<TilePreview[]>([]);
+  planSelection = $state<number[]>([]);
+  wholeScene = $state(false);
+  tileSize = $state(256);
+  overlap = $state(32);
+  planBusy = $state(false);
+  planError = $state<string | null>(null);
+
+  // Inspecting
+  pixel = $state<PixelValues | null>(null);
+  pixelBusy = $state(false);
+  pixelError = $state<string | null>(null);
+
+  // Editing
+  editKind = $state<EditKind>('add');
+  editCounts = $state({ add: 0, erase: 0 });
+  editBusy = $state(false);
+  editError = $state<string | null>(null);
+
+  readonly #api: ClearskyApi;
+  readonly #catalogue: CatalogueState;
+  readonly #runs: RunsState;
+  #map: OlMap | null = null;
+  #grid: TileGrid | null = null;
+  #editor: MaskEditor | null = null;
+  #picker: PixelPicker | null = null;
+  #reshowTimer: ReturnType<typeof setTimeout> | undefined;
+
+  readonly #gt = $derived.by(() => (this.#catalogue.selected?.grid.geoTransform ?? null) as GeoTransform | null);
+
+  /** The selected scene's runs with a reconstruction: what the Compare view shows side by side. */
+  readonly compareRuns = $derived.by(() => {
+    const scene = this.#catalogue.selected;
+    return scene ? this.#runs.runs.filter((r) => r.request.targetSceneId === scene.id && r.results.some((result) => result.kind === 'reconstruction')) : [];
+  });
+
+  /** The pixel window the plan's chosen tiles cover; null for the whole scene. */
+  readonly planArea = $derived.by((): PixelWindow | null => {
+    if (this.wholeScene) return null;
+    return boundingWindow(this.preview.filter((t) => this.planSelection.includes(t.index)).map((t) => t.window));
+  });
+
+  /** Results of this scene's runs, and the references shown, as raster overlays (newest on top). */
+  readonly overlays = $derived.by((): RasterOverlay[] => {
+    const c = this.#catalogue;
+    return runOverlays(c.selected, this.#runs.runs, this.#runs.live, c.refs, c.shownRefIds);
+  });
+
+  constructor(api: ClearskyApi, catalogue: CatalogueState, runs: RunsState) {
+    this.#api = api;
+    this.#catalogue = catalogue;
+    this.#runs = runs;
+  }
+
+  /** The map is ready: the tools add their layers and interactions to it. */
+  attach(map: OlMap): void {
+    this.#map = map;
+    this.#grid = new TileGrid(map, (indices) => {
+      this.planSelection = indices;
+      this.wholeScene = false;
+    });
+    this.#editor = this.#newEditor(map);
+    this.#picker = new PixelPicker(map, (coordinate) => void this.inspect(coordinate));
+  }
+
+  #newEditor(map: OlMap): MaskEditor {
+    return new MaskEditor(map, (counts) => (this.editCounts = counts));
+  }
+
+  // ---- events --------------------------------------------------------------------------------------------
+
+  /** Follows one API event: the runs state takes it, and the chosen run's tiles on the map follow. */
+  apply(event: ApiEvent): void {
+    this.#runs.apply(event);
+    const followed = this.#runs.selectedRunId;
+    if (this.tool === 'plan') return;
+    if (event.type === 'run') {
+      if (event.run.id === followed) this.#reshowRunTiles();
+    } else if (event.type === 'tile') {
+      if (event.runId !== followed) return;
+      if (this.#grid?.has(event.tile.index)) this.#grid.update(event.tile.index, event.tile.status, event.tile.loss !== null ? `loss ${event.tile.loss.toFixed(3)}` : undefined);
+      else this.#reshowRunTiles();
+    } else if (event.runId === followed) {
+      if (this.#grid?.has(event.tileIndex)) this.#grid.update(event.tileIndex, 'running', `${event.step}/${event.steps}`);
+      else this.#reshowRunTiles();
+    }
+  }
+
+  // ---- selection -----------------------------------------------------------------------------------------
+
+  selectScene(scene: SceneRecord): void {
+    if (this.#catalogue.selected?.id === scene.id) return;
+    this.setTool('none');
+    this.#catalogue.choose(scene);
+    this.pixel = null;
+    const run = this.#runs.selectedRun;
+    if (run && run.request.targetSceneId !== scene.id) this.#runs.selectedRunId = null;
+    void this.showRunTiles();
+  }
+
+  selectMask(mask: MaskRecord): void {
+    if (this.tool === 'edit') return;
+    this.#catalogue.selectedMask = mask;
+    if (this.tool === 'plan') void this.plan();
+  }
+
+  toggleRef(ref: RefRecord): void {
+    this.#catalogue.toggleRef(ref);
+  }
+
+  selectRun(run: RunRecord): void {
+    const runs = this.#runs;
+    runs.selectedRunId = runs.selectedRunId === run.id ? null : run.id;
+    if (runs.selectedRunId !== null) {
+      const scene = this.#catalogue.scenes.find((s) => s.id === run.request.targetSceneId);
+      if (scene && scene.id !== this.#catalogue.selected?.id) this.selectScene(scene);
+      if (this.tool === 'plan') this.setTool('none');
+    }
+    void this.showRunTiles();
+  }
+
+  /** A run the run dialog started: listed, chosen and shown. */
+  runStarted(run: RunRecord): void {
+    this.#runs.upsert(run);
+    this.setTool('none');
+    this.#runs.selectedRunId = run.id;
+    void this.showRunTiles();
+  }
+
+  /** Another project is open: nothing chosen in the last one applies. */
+  opened(info: ProjectInfo): void {
+    this.setTool('none');
+    this.#catalogue.opened(info);
+    this.#runs.reset();
+    void this.#catalogue.refresh();
+  }
+
+  /** A run's tiles are recorded when its survey starts: fetch them again (at most twice a second). */
+  #reshowRunTiles(): void {
+    if (this.#reshowTimer) return;
+    this.#reshowTimer = setTimeout(() => {
+      this.#reshowTimer = undefined;
+      void this.showRunTiles();
+    }, 500);
+  }
+
+  /** Colours the selected run's tiles on the map by their status. */
+  async showRunTiles(): Promise<void> {
+    const grid = this.#grid;
+    if (!grid || this.tool === 'plan') return;
+    const run = this.#runs.selectedRun;
+    const scene = this.#catalogue.selected;
+    if (!run || !scene || !this.#gt || run.request.targetSceneId !== scene.id) {
+      grid.hide();
+      return;
+    }
+    const outcome = await call(this.#api, 'getRun', run.id);
+    if (!outcome.ok) {
+      this.#catalogue.error = outcome.error;
+      return;
+    }
+    const gt = this.#gt;
+    const selected = this.#catalogue.selected;
+    if (this.#runs.selectedRunId !== run.id || (this.tool as Tool) === 'plan' || !gt || !selected) return;
+    const offset = run.request.area ?? { x: 0, y: 0 };
+    const live = this.#runs.live;
+    const tiles = outcome.value.tileList.map((tile) => ({
+      index: tile.index,
+      window: { ...tile.window, x: tile.window.x + offset.x, y: tile.window.y + offset.y },
+      state: tile.status as GridTileState,
+      label: tileLabel(live, run.id, tile),
+    }));
+    grid.show(gt, selected.grid, tiles, false);
+  }
+
+  // ---- tools ---------------------------------------------------------------------------------------------
+
+  setTool(next: Tool): void {
+    const tool = this.tool;
+    if (tool === next) return;
+    if (next !== 'none') this.comparing = false;
+    if (tool === 'plan') {
+      this.#grid?.hide();
+      this.preview = [];
+    }
+    if (tool === 'inspect') this.#picker?.setActive(false);
+    if (tool === 'edit') {
+      this.#editor?.clear();
+      this.#editor?.abortSketch();
+      this.#editor?.destroy();
+      if (this.#map) this.#editor = this.#newEditor(this.#map);
+    }
+    this.tool = next;
+    if (next === 'plan') void this.plan();
+    if (next === 'inspect') this.#picker?.setActive(true);
+    if (next === 'edit') {
+      this.editError = null;
+      this.#editor?.start(this.editKind);
+    }
+    if (next === 'none' || next === 'inspect') void this.showRunTiles();
+  }
+
+  /** The tool's button: on, or off when it is on. */
+  toggleTool(next: Exclude<Tool, 'none'>): void {
+    this.setTool(this.tool === next ? 'none' : next);
+  }
+
+  toggleCompare(): void {
+    this.setTool('none');
+    this.comparing = !this.comparing;
+  }
+
+  /** Esc: first abandons a polygon being drawn; pressed again it leaves the tool (discarding the sketch). */
+  escape(): void {
+    if (this.tool === 'edit' && this.#editor?.isSketching()) this.#editor.abortSketch();
+    else this.setTool('none');
+  }
+
+  async plan(): Promise<void> {
+    const { selected, selectedMask } = this.#catalogue;
+    const grid = this.#grid;
+    const gt = this.#gt;
+    if (!selected || !selectedMask || !grid || !gt) return;
+    this.planBusy = true;
+    this.planError = null;
+    const scene = selected;
+    const outcome = await call(this.#api, 'previewTiles', { targetSceneId: scene.id, maskId: selectedMask.id, tileSize: this.tileSize, overlap: this.overlap });
+    this.planBusy = false;
+    if (this.tool !== 'plan' || this.#catalogue.selected?.id !== scene.id) return;
+    if (!outcome.ok) {
+      this.planError = outcome.error;
+      this.preview = [];
+      grid.hide();
+      return;
+    }
+    this.preview = outcome.value;
+    grid.show(gt, scene.grid, this.preview.map((t) => ({ index: t.index, window: t.window, state: t.state, label: t.state === 'clear' ? undefined : `${Math.round(t.cloudFraction * 100)} %` })), true);
+  }
+
+  replan(size: number, lap: number): void {
+    this.tileSize = size;
+    this.overlap = lap;
+    void this.plan();
+  }
+
+  togglePlanTile(index: number): void {
+    this.#grid?.toggle(index);
+  }
+
+  selectWhole(): void {
+    this.#grid?.selectWhere(() => true);
+    this.wholeScene = true;
+  }
+
+  clearPlanSelection(): void {
+    this.#grid?.selectWhere(() => false);
+  }
+
+  async inspect(coordinate: [number, number]): Promise<void> {
+    const selected = this.#catalogue.selected;
+    if (!selected) return;
+    const selectedRun = this.#runs.selectedRun;
+    this.pixelBusy = true;
+    this.pixelError = null;
+    const outcome = await call(this.#api, 'inspectPixel', {
+      sceneId: selected.id,
+      coordinate,
+      refId: this.#catalogue.shownRefIds[0] ?? selectedRun?.request.refId,
+      runId: selectedRun && selectedRun.request.targetSceneId === selected.id ? selectedRun.id : undefined,
+    });
+    this.pixelBusy = false;
+    if (outcome.ok) this.pixel = outcome.value;
+    else this.pixelError = outcome.error;
+  }
+
+  setEditKind(kind: EditKind): void {
+    this.editKind = kind;
+    this.#editor?.start(kind);
+  }
+
+  undoEdit(): void {
+    this.#editor?.undo();
+  }
+
+  /** Saves the sketch: a new version of the chosen mask, or with none chosen a new mask on the scene. */
+  async saveMask(): Promise<void> {
+    const editor = this.#editor;
+    const { selected, selectedMask } = this.#catalogue;
+    if (!editor || !selected) return;
+    const { add, erase } = editor.polygons();
+    this.editBusy = true;
+    this.editError = null;
+    const outcome = await call(this.#api, 'editMask', selectedMask ? { maskId: selectedMask.id, add, erase } : { sceneId: selected.id, add, erase });
+    this.editBusy = false;
+    if (!outcome.ok) {
+      this.editError = outcome.error;
+      return;
+    }
+    this.#catalogue.maskSaved(outcome.value);
+    this.setTool('none');
+    void this.#catalogue.refresh();
+  }
+}
