@@ -3,7 +3,7 @@
  * and finishes the current ones; a second SIGTERM or Ctrl-C aborts them and hands them back to the queue.
  */
 import { QueueWorker } from '../jobs/queue/queue-worker.ts';
-import type { QueueUrl } from '../jobs/queue/queue-url.ts';
+import { checkQueueReachable, type QueueUrl } from '../jobs/queue/queue-url.ts';
 
 export interface WorkerCommand {
   url: QueueUrl;
@@ -13,6 +13,8 @@ export interface WorkerCommand {
 
 export async function workerCommand(command: WorkerCommand): Promise<number> {
   const log = (line: string) => console.error(line);
+  // A wrong address or password is told at once, before the engine is loaded.
+  await checkQueueReachable(command.url);
   const worker = new QueueWorker({ ...command, log });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -150,6 +150,12 @@ test('a queued tile comes back as the same reconstruction as in this process, on
     assert.equal((await outcome('equal:1', 5)).type, 'done');
     await queue.settle('equal:1', 5);
 
+    // A user error (a mode that needs a reference, and none was sent) fails once, as the user's, without retry.
+    await queue.submit({ ...tile('user-error:1', 0, 5), settings: { ...settings(5), mode: 'mt' } });
+    assert.deepEqual(await outcome('user-error:1', 0), { type: 'failed', error: 'mode mt needs a multi-temporal reference (--reference)', userError: true, cancelled: false });
+    assert.equal((await inspect.getJob(tileJobId('user-error:1', 0)))!.attemptsMade, 1, 'not retried');
+    assert.match(worker.stderr(), /tile user-error:1:0 failed: mode mt needs a multi-temporal reference/);
+
     worker.child.kill('SIGTERM');
     assert.deepEqual(await worker.exited, { code: 0, signal: null });
     assert.ok(!worker.stderr().includes(PASSWORD), 'the password is never on stderr');
@@ -179,14 +185,28 @@ test('a worker killed -9 mid-tile: another worker takes the tile over and it is 
     assert.ok(result.type === 'done' && maxDifference(result.image.data, local.image.data) < 0.5);
     await queue.settle('killed:1', 0);
 
+    // With one try only, a worker dying with the tile is its failure: the next worker does not start it again.
+    const third = await startWorker();
+    await queue.submit(tile('one-try:1', 0, 200, 1));
+    await until(() => progress.some((p) => p.runKey === 'one-try:1'), 60_000, 'the tile started');
+    const onlyTry = (await inspect.getJob(tileJobId('one-try:1', 0)))!.processedBy!;
+    const dying = onlyTry.endsWith(`:${third.child.pid}`) ? third : survivor;
+    dying.child.kill('SIGKILL');
+    const gaveUp = await outcome('one-try:1', 0);
+    assert.deepEqual(gaveUp, { type: 'failed', error: 'tried 1 time; each time the worker died or stalled', userError: false, cancelled: false });
+    const last = dying === third ? survivor : third;
+    await last.waitFor(/tile one-try:1:0 failed: tried 1 time/);
+    assert.equal(doneLines(last, 'one-try:1:0').length, 0);
+    await queue.settle('one-try:1', 0);
+
     // A second SIGTERM hands the tile under way back to the queue: the job waits again, not failed, not retried later by a stall.
     await queue.submit(tile('handback:1', 0, 200));
     await until(() => progress.some((p) => p.runKey === 'handback:1'), 60_000, 'the tile started');
-    survivor.child.kill('SIGTERM');
-    await survivor.waitFor(/finishing the tiles under way/);
-    survivor.child.kill('SIGTERM');
-    assert.deepEqual(await survivor.exited, { code: 0, signal: null });
-    assert.match(survivor.stderr(), /tile handback:1:0 handed back to the queue/);
+    last.child.kill('SIGTERM');
+    await last.waitFor(/finishing the tiles under way/);
+    last.child.kill('SIGTERM');
+    assert.deepEqual(await last.exited, { code: 0, signal: null });
+    assert.match(last.stderr(), /tile handback:1:0 handed back to the queue/);
     assert.equal(await inspect.getJobState(tileJobId('handback:1', 0)), 'waiting');
     await queue.cancelRun('handback:1');
   } finally {
