@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { deflateSync } from 'node:zlib';
 import { Queue, Worker } from 'bullmq';
 import { InputError } from '../../native/errors.ts';
 import { TILE_QUEUE_NAME, type QueuedOutcome, type QueuedTile } from '../../native/jobs/queue/contract.ts';
 import { checkQueueReachable, parseQueueUrl } from '../../native/jobs/queue/queue-url.ts';
 import { bullConnection, TileQueue } from '../../native/jobs/queue/tile-queue.ts';
-import { cancelKey, decodeTileJob, decodeTileResult, encodeTileJob, encodeTileResult, MAX_TILE_SIDE, PayloadError, tileJobId, type TileJobData } from '../../native/jobs/queue/tile-payload.ts';
+import { cancelKey, decodeTileJob, decodeTileResult, encodeTileJob, encodeTileResult, MAX_PAYLOAD_BYTES, MAX_TILE_SIDE, PayloadError, tileJobId, type TileJobData } from '../../native/jobs/queue/tile-payload.ts';
 import type { TileSources } from '../../native/pipeline.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -96,6 +97,8 @@ test('a malformed tile job is refused with one line saying what is wrong', () =>
     ['an array shorter than its shape', (d) => ({ ...d, arrays: { ...d.arrays, s2: { ...d.arrays.s2, height: d.arrays.s2.height * 2 }, raw: { ...d.arrays.raw, height: d.arrays.raw.height * 2 }, reference: { ...d.arrays.reference!, height: d.arrays.reference!.height * 2 }, sar: { ...d.arrays.sar!, height: d.arrays.sar!.height * 2 }, cloud: { ...d.arrays.cloud, height: d.arrays.cloud.height * 2 } } }), /holds \d+ values/],
     ['garbage instead of deflated data', (d) => ({ ...d, arrays: { ...d.arrays, raw: { ...d.arrays.raw, deflated: 'bm90IGRlZmxhdGVk' } } }), /does not unpack/],
     ['not even an object', () => 'hello', /not a clearsky tile job/],
+    ['a mask that unpacks to more than its shape (a deflate bomb)', (d) => ({ ...d, arrays: { ...d.arrays, cloud: { ...d.arrays.cloud, deflated: deflateSync(new Uint8Array(2 ** 24)).toString('base64') } } }), /the mask holds more than its 64×64×1 values/],
+    ['an array beyond the size bound', (d) => ({ ...d, arrays: { ...d.arrays, raw: { ...d.arrays.raw, deflated: 'A'.repeat(MAX_PAYLOAD_BYTES + 1) } } }), /arrays\.raw\.deflated/],
   ];
   for (const [name, corrupt, pattern] of cases) {
     assert.throws(() => decodeTileJob(corrupt(good()), 'queue job x'), (e: Error) => e instanceof PayloadError && e.message.startsWith('queue job x: refused') && pattern.test(e.message) && !e.message.includes('\n'), name);

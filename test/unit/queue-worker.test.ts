@@ -214,7 +214,7 @@ test('a worker killed -9 mid-tile: another worker takes the tile over and it is 
   }
 });
 
-test('Redis restarted mid-run (AOF on) loses nothing; cancel reaches a running tile', async () => {
+test('Redis restarted mid-run (AOF on) loses nothing; cancel reaches a running tile; SIGTERM finishes the tile under way', async () => {
   const worker = await startWorker();
   const { queue, progress, outcome } = await owner();
   try {
@@ -233,9 +233,16 @@ test('Redis restarted mid-run (AOF on) loses nothing; cancel reaches a running t
     assert.deepEqual(cancelled, { type: 'failed', error: 'the run was cancelled', userError: false, cancelled: true });
     await worker.waitFor(/tile cancel:1:0 cancelled/);
     assert.equal((await inspect.getJob(tileJobId('cancel:1', 0)))!.attemptsMade, 1, 'not retried');
-    assert.ok(!worker.stderr().includes(PASSWORD));
+
+    // SIGTERM while a tile runs: the tile is finished and its result delivered, then the worker exits 0.
+    await queue.submit(tile('sigterm:1', 0, 40));
+    await until(() => progress.some((p) => p.runKey === 'sigterm:1'), 60_000, 'the tile started');
     worker.child.kill('SIGTERM');
-    assert.equal((await worker.exited).code, 0);
+    assert.deepEqual(await worker.exited, { code: 0, signal: null });
+    assert.equal(doneLines(worker, 'sigterm:1:0').length, 1, worker.stderr());
+    assert.equal((await outcome('sigterm:1', 0)).type, 'done');
+    await queue.settle('sigterm:1', 0);
+    assert.ok(!worker.stderr().includes(PASSWORD));
   } finally {
     await queue.close();
   }
