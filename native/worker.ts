@@ -98,7 +98,7 @@ async function performQueued(task: Extract<Task, { kind: 'queued-tile' }>, signa
   const result = await reconstructTileSources(sources, settings, { signal, onProgress: progressSender(task.run.runId, tileIndex, start) });
   const seconds = (performance.now() - start) / 1000;
   const loss = result.runs.at(-1)?.finalLoss ?? null;
-  const queued = encodeTileResult({ image: result.image, bandNames: result.bandNames, loss, seconds, backend: backend.description, worker: `${os.hostname()}:${process.pid}` }, what);
+  const queued = await encodeTileResult({ image: result.image, bandNames: result.bandNames, loss, seconds, backend: backend.description, worker: `${os.hostname()}:${process.pid}` }, what);
   return { type: 'done', runId: task.run.runId, kind: 'queued-tile', tileIndex, queued };
 }
 

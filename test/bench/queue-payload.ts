@@ -18,7 +18,7 @@ const cloud = createMask(256, 256);
 for (let p = 0; p < cloud.data.length; p++) cloud.data[p] = (p % 256) > 160 && Math.floor(p / 256) < 120 ? 1 : 0;
 const bandNames = sources.target.bandNames.map((n, i) => n ?? `band ${i + 1}`);
 const t0 = performance.now();
-const job = encodeTileJob({ runKey: 'bench:1', tileIndex: 0, settings: { method: 'dip', mode: 'msmt', steps: 4000, seeds: [0], stitch: true }, sources: { window, cloud, bandNames }, backend: 'auto', attempts: 3 });
+const job = await encodeTileJob({ runKey: 'bench:1', tileIndex: 0, settings: { method: 'dip', mode: 'msmt', steps: 4000, seeds: [0], stitch: true }, sources: { window, cloud, bandNames }, backend: 'auto', attempts: 3 });
 const t1 = performance.now();
 decodeTileJob(JSON.parse(JSON.stringify(job)), 'bench');
 const t2 = performance.now();
@@ -30,6 +30,6 @@ for (const seeds of [1, 4]) {
   const bands = seeds > 1 ? 26 : 13;
   const data = new Float32Array(256 * 256 * bands);
   for (let p = 0; p < 256 * 256; p++) for (let b = 0; b < bands; b++) data[p * bands + b] = b < 13 ? window.raw.data[p * 13 + b] * (1 + (Math.random() - 0.5) * 1e-3) : Math.random() * 50;
-  const result = encodeTileResult({ image: { width: 256, height: 256, bands, data }, bandNames: Array.from({ length: bands }, (_, i) => `b${i}`), loss: 0.001, seconds: 1, backend: 'native', worker: 'host:1' }, 'bench');
+  const result = await encodeTileResult({ image: { width: 256, height: 256, bands, data }, bandNames: Array.from({ length: bands }, (_, i) => `b${i}`), loss: 0.001, seconds: 1, backend: 'native', worker: 'host:1' }, 'bench');
   console.log(`result (${seeds} seed${seeds > 1 ? 's' : ''}, ${bands} bands): ${(bytes(result) / 1e6).toFixed(2)} MB JSON (unpacked ${(raw(result.image) / 1e6).toFixed(2)} MB)`);
 }

@@ -71,8 +71,8 @@ test('clearsky worker refuses a missing or wrong --queue and names an unreachabl
   for (const r of [wrong, unreachable]) assert.ok(!r.stderr.includes(PASSWORD) && !r.stdout.includes(PASSWORD), r.stderr);
 });
 
-test('a tile travels as compact JSON and unpacks to exactly the arrays that were read', () => {
-  const data = JSON.parse(JSON.stringify(encodeTileJob(tile('project-1:7', 3)))) as TileJobData;
+test('a tile travels as compact JSON and unpacks to exactly the arrays that were read', async () => {
+  const data = JSON.parse(JSON.stringify(await encodeTileJob(tile('project-1:7', 3)))) as TileJobData;
   const raw = Object.values(data.arrays).reduce((n, a) => n + a.width * a.height * a.bands * (a.type === 'float32' ? 4 : 1), 0);
   assert.ok(JSON.stringify(data).length < raw, `${JSON.stringify(data).length} bytes of JSON for ${raw} bytes of arrays`);
   const decoded = decodeTileJob(data, 'job');
@@ -83,11 +83,12 @@ test('a tile travels as compact JSON and unpacks to exactly the arrays that were
   assert.deepEqual(decoded.sources.cloud, sources.cloud);
   for (const key of ['s2', 'raw', 'reference', 'sar'] as const) assert.deepEqual(decoded.sources.window[key], sources.window[key], key);
   const result = { image: sources.window.raw, bandNames: sources.bandNames, loss: 0.0123, seconds: 4.5, backend: 'native (oneDNN CPU)', worker: 'gpu1:42' };
-  assert.deepEqual(decodeTileResult(JSON.parse(JSON.stringify(encodeTileResult(result, 'r'))), 'r'), { type: 'done', ...result });
+  assert.deepEqual(decodeTileResult(JSON.parse(JSON.stringify(await encodeTileResult(result, 'r'))), 'r'), { type: 'done', ...result });
 });
 
-test('a malformed tile job is refused with one line saying what is wrong', () => {
-  const good = () => JSON.parse(JSON.stringify(encodeTileJob(tile('r', 0)))) as TileJobData;
+test('a malformed tile job is refused with one line saying what is wrong', async () => {
+  const encoded = JSON.stringify(await encodeTileJob(tile('r', 0)));
+  const good = () => JSON.parse(encoded) as TileJobData;
   const cases: [string, (d: TileJobData) => unknown, RegExp][] = [
     ['an unknown mode', (d) => ({ ...d, settings: { ...d.settings, mode: 'magic' } }), /settings\.mode/],
     ['zero steps', (d) => ({ ...d, settings: { ...d.settings, steps: 0 } }), /settings\.steps/],
@@ -115,7 +116,7 @@ test('the owner queues a tile once, hears its outcome, and settles it; a resubmi
     async (job) => {
       processed.push(job.id!);
       const { sources: s } = decodeTileJob(job.data, job.id!);
-      return encodeTileResult({ image: s.window.raw, bandNames: s.bandNames, loss: 0.5, seconds: 0.1, backend: 'test', worker: 'here' }, job.id!);
+      return await encodeTileResult({ image: s.window.raw, bandNames: s.bandNames, loss: 0.5, seconds: 0.1, backend: 'test', worker: 'here' }, job.id!);
     },
     { connection: bullConnection(parseQueueUrl(redis.url)), autorun: false },
   );
@@ -161,7 +162,7 @@ test('a failed tile is reported as such, and resubmitting it really tries again'
     TILE_QUEUE_NAME,
     async (job) => {
       if (++tries === 1) throw new Error('out of GPU memory');
-      return encodeTileResult({ image: sources.window.raw, bandNames: sources.bandNames, loss: null, seconds: 0, backend: 'test', worker: 'here' }, job.id!);
+      return await encodeTileResult({ image: sources.window.raw, bandNames: sources.bandNames, loss: null, seconds: 0, backend: 'test', worker: 'here' }, job.id!);
     },
     { connection: bullConnection(parseQueueUrl(redis.url)) },
   );

@@ -6,7 +6,8 @@
  * every field is checked against a schema, every array's length against its shape, every setting against
  * the values a run accepts, and sizes against a bound; anything else is refused with a PayloadError.
  */
-import { deflateSync, inflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate as deflateCallback, inflateSync } from 'node:zlib';
 import { z } from 'zod';
 import { BACKEND_CHOICES, METHODS, MODES } from '../../api.ts';
 import type { Image, Mask } from '../../dip/image.ts';
@@ -25,6 +26,9 @@ export const MAX_BANDS = 32;
  */
 export const MAX_PAYLOAD_BYTES = 48 * 1024 * 1024;
 export const PAYLOAD_VERSION = 1;
+
+// Packing runs on libuv's thread pool: an owner's event loop (the app's host process) stays free meanwhile.
+const deflate = promisify(deflateCallback);
 
 /** A job's data or result that is not what a queued tile must be: one line naming the job and the problem. */
 export class PayloadError extends InputError {
@@ -105,8 +109,16 @@ export function cancelKey(runKey: string): string {
 }
 
 /** The job data of a tile (refused with an InputError when it is beyond MAX_PAYLOAD_BYTES). */
-export function encodeTileJob(tile: QueuedTile): TileJobData {
+export async function encodeTileJob(tile: QueuedTile): Promise<TileJobData> {
   const { window, cloud } = tile.sources;
+  const [s2, raw, packedCloud, reference, sar, invalid] = await Promise.all([
+    packImage(window.s2),
+    packImage(window.raw),
+    packMask(cloud),
+    window.reference && packImage(window.reference),
+    window.sar && packImage(window.sar),
+    window.invalid && packMask(window.invalid),
+  ]);
   const data: TileJobData = {
     version: PAYLOAD_VERSION,
     runKey: tile.runKey,
@@ -121,14 +133,7 @@ export function encodeTileJob(tile: QueuedTile): TileJobData {
       ...(tile.settings.groundTruth !== undefined ? { groundTruth: tile.settings.groundTruth } : {}),
     },
     bandNames: tile.sources.bandNames,
-    arrays: {
-      s2: packImage(window.s2),
-      raw: packImage(window.raw),
-      cloud: packMask(cloud),
-      ...(window.reference ? { reference: packImage(window.reference) } : {}),
-      ...(window.sar ? { sar: packImage(window.sar) } : {}),
-      ...(window.invalid ? { invalid: packMask(window.invalid) } : {}),
-    },
+    arrays: { s2, raw, cloud: packedCloud, ...(reference ? { reference } : {}), ...(sar ? { sar } : {}), ...(invalid ? { invalid } : {}) },
   };
   // The owner's own settings are checked here too: a tile the workers would refuse never enters the queue.
   const checked = TileJobData.safeParse(data);
@@ -188,8 +193,8 @@ export function decodeTileJob(data: unknown, what: string): { runKey: string; ti
   };
 }
 
-export function encodeTileResult(result: { image: Image; bandNames: string[]; loss: number | null; seconds: number; backend: string; worker: string }, what: string): TileResultData {
-  const data: TileResultData = { version: PAYLOAD_VERSION, image: packImage(result.image), bandNames: result.bandNames, loss: result.loss, seconds: result.seconds, backend: result.backend, worker: result.worker };
+export async function encodeTileResult(result: { image: Image; bandNames: string[]; loss: number | null; seconds: number; backend: string; worker: string }, what: string): Promise<TileResultData> {
+  const data: TileResultData = { version: PAYLOAD_VERSION, image: await packImage(result.image), bandNames: result.bandNames, loss: result.loss, seconds: result.seconds, backend: result.backend, worker: result.worker };
   assertBounded(what, data, 'its result');
   return data;
 }
@@ -232,13 +237,13 @@ function zodProblem(error: z.ZodError): string {
     .join('; ');
 }
 
-function packImage(image: Image): PackedArray {
+async function packImage(image: Image): Promise<PackedArray> {
   const bytes = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return { type: 'float32', width: image.width, height: image.height, bands: image.bands, deflated: deflateSync(shuffle(bytes, 4), { level: 6 }).toString('base64') };
+  return { type: 'float32', width: image.width, height: image.height, bands: image.bands, deflated: (await deflate(shuffle(bytes, 4), { level: 6 })).toString('base64') };
 }
 
-function packMask(mask: Mask): PackedArray {
-  return { type: 'uint8', width: mask.width, height: mask.height, bands: 1, deflated: deflateSync(mask.data, { level: 6 }).toString('base64') };
+async function packMask(mask: Mask): Promise<PackedArray> {
+  return { type: 'uint8', width: mask.width, height: mask.height, bands: 1, deflated: (await deflate(mask.data, { level: 6 })).toString('base64') };
 }
 
 function unpack(array: PackedArray, bytesPerValue: number, what: string, name: string): Uint8Array {

@@ -17,6 +17,11 @@ export interface TileQueueOptions {
   onError?: (message: string) => void;
 }
 
+/**
+ * A finished tile waits for its owner to record and settle it, also through an owner's restart or a resume days
+ * later; one whose owner never comes back is removed after this long, so Redis does not fill up with results.
+ */
+const KEEP_FINISHED_SECONDS = 7 * 24 * 3600;
 /** How long a run's cancel mark stays in Redis: longer than any worker takes to notice it. */
 const CANCEL_TTL_SECONDS = 24 * 3600;
 /**
@@ -70,7 +75,17 @@ export class TileQueue implements TileQueueClient {
     const onError = (error: Error) => report(url.redact(error.message));
     this.queue.on('error', onError);
     this.events.on('error', onError);
-    this.events.on('completed', ({ jobId }) => this.look(jobId));
+    this.events.on('completed', ({ jobId, returnvalue }) => {
+      // The event carries the result: no need to fetch the job (and its megabytes of data) again.
+      if (!this.outstanding.has(jobId)) return;
+      let outcome: QueuedOutcome;
+      try {
+        outcome = decodeTileResult(returnvalue, `queue job ${jobId}`);
+      } catch (error) {
+        outcome = { type: 'failed', error: (error as Error).message, userError: false, cancelled: false };
+      }
+      this.deliver(jobId, outcome);
+    });
     this.events.on('failed', ({ jobId }) => this.look(jobId));
     this.events.on('progress', ({ data }) => {
       const progress = TileProgressData.safeParse(data);
@@ -92,7 +107,7 @@ export class TileQueue implements TileQueueClient {
       state = 'unknown';
     }
     // Only a new job is encoded and sent; one already there (waiting, running, done) is followed as it is.
-    if (state === 'unknown') await this.queue.add('tile', encodeTileJob(tile), { jobId: id, attempts: Math.max(1, tile.attempts), removeOnComplete: false, removeOnFail: false });
+    if (state === 'unknown') await this.queue.add('tile', await encodeTileJob(tile), { jobId: id, attempts: Math.max(1, tile.attempts), removeOnComplete: { age: KEEP_FINISHED_SECONDS }, removeOnFail: { age: KEEP_FINISHED_SECONDS } });
     entry.added = true;
     await this.look(id);
   }
