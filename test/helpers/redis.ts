@@ -3,7 +3,8 @@
  * with AOF persistence and a password. It can be stopped and started again on the same port and folder (a
  * Redis restart mid-run), and is removed with its folder by `close`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,13 +17,20 @@ export interface RedisOptions {
   aof?: boolean;
   /** requirepass. */
   password?: string;
+  /**
+   * TLS only (`rediss://localhost:port`), with a certificate for localhost and 127.0.0.1 signed by a CA made
+   * for the occasion (openssl): clients trust it through `caFile` (NODE_EXTRA_CA_CERTS, or ioredis' tls.ca).
+   */
+  tls?: boolean;
 }
 
 export interface TestRedis {
   port: number;
   dir: string;
-  /** `redis://[:password@]127.0.0.1:port/0`. */
+  /** `redis://[:password@]127.0.0.1:port/0` (with TLS `rediss://[:password@]localhost:port/0`). */
   url: string;
+  /** With TLS: the CA certificate (PEM) that signed the server's. */
+  caFile?: string;
   /** What redis-server printed (for diagnosing a failed test). */
   log(): string;
   /** Shuts it down as `redis-server` does on SIGTERM (writing its AOF). */
@@ -39,6 +47,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.aof ? 'yes' : 'no', '--appendfsync', 'everysec', '--daemonize', 'no'];
   if (options.password) args.push('--requirepass', options.password);
+  const caFile = options.tls ? makeCertificates(dir) : undefined;
+  if (options.tls) {
+    args.splice(0, 2, '--port', '0', '--tls-port', String(port));
+    args.push('--tls-cert-file', path.join(dir, 'server.crt'), '--tls-key-file', path.join(dir, 'server.key'), '--tls-ca-cert-file', caFile!, '--tls-auth-clients', 'no');
+  }
   let child: ChildProcess | undefined;
   let output = '';
   const start = async (): Promise<void> => {
@@ -68,7 +81,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
   return {
     port,
     dir,
-    url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}/0`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}${options.tls ? 'localhost' : '127.0.0.1'}:${port}/0`,
+    caFile,
     log: () => output,
     stop,
     start,
@@ -93,4 +107,15 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A CA and a server certificate for localhost and 127.0.0.1 signed by it, in `dir`; returns the CA's file. */
+function makeCertificates(dir: string): string {
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', '/CN=clearsky test CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
+  writeFileSync(file('ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.crt'), '-days', '2', '-extfile', file('ext'));
+  return file('ca.crt');
 }

@@ -37,7 +37,8 @@ test('a queue URL becomes ioredis options; its password shows only as ***', () =
   assert.deepEqual(url.connection, { host: 'gpu-server.lan', port: 6390, db: 2, username: 'worker', password: 's3cr/t' });
   assert.equal(url.display, 'redis://worker:***@gpu-server.lan:6390/2');
   assert.equal(parseQueueUrl('redis://:pw@10.0.0.5').display, 'redis://:***@10.0.0.5/0');
-  assert.deepEqual(parseQueueUrl('rediss://[::1]:7000').connection, { host: '::1', port: 7000, db: 0, tls: { servername: '::1' } });
+  assert.deepEqual(parseQueueUrl('rediss://[::1]:7000').connection, { host: '::1', port: 7000, db: 0, tls: {} });
+  assert.deepEqual(parseQueueUrl('rediss://queue.lan:7000/1').connection, { host: 'queue.lan', port: 7000, db: 1, tls: { servername: 'queue.lan' } });
   assert.equal(url.redact('WRONGPASS for s3cr/t'), 'WRONGPASS for ***');
   for (const bad of ['http://user:hunter2@host:6379', 'redis://user:hunter2@host:6379/queue', 'redis://user:hunter2@host:6379/0?tls=1', 'user:hunter2@host', 'redis://us/er:hun/ter2@host']) {
     assert.throws(

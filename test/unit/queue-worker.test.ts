@@ -7,15 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { selectBackend } from '../../native/dip/backends/select.ts';
 import { TILE_QUEUE_NAME, type QueuedOutcome, type QueuedProgress, type QueuedTile } from '../../native/jobs/queue/contract.ts';
-import { parseQueueUrl } from '../../native/jobs/queue/queue-url.ts';
+import { parseQueueUrl, type QueueUrl } from '../../native/jobs/queue/queue-url.ts';
 import { bullConnection, TileQueue } from '../../native/jobs/queue/tile-queue.ts';
 import { tileJobId } from '../../native/jobs/queue/tile-payload.ts';
 import { reconstructTileSources, type TileSources } from '../../native/pipeline.ts';
+import { runClearsky } from '../helpers/cli.ts';
 import { REPO_ROOT } from '../helpers/data.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { nigeriaTile } from '../helpers/tile-sources.ts';
@@ -48,9 +50,9 @@ interface Worker {
 }
 
 /** `clearsky worker` as a user starts it, with short job locks so that a dead worker's tile is taken over soon. */
-async function startWorker(): Promise<Worker> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'worker', '--queue', redis.url, '--backend', 'native', '--concurrency', '1'], {
-    env: { ...process.env, CLEARSKY_QUEUE_LOCK_MS: '2000', OMP_NUM_THREADS: '1' },
+async function startWorker(options: { url?: string; env?: Record<string, string> } = {}): Promise<Worker> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'worker', '--queue', options.url ?? redis.url, '--backend', 'native', '--concurrency', '1'], {
+    env: { ...process.env, CLEARSKY_QUEUE_LOCK_MS: '2000', OMP_NUM_THREADS: '1', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -81,8 +83,8 @@ async function startWorker(): Promise<Worker> {
 }
 
 /** The owner's side: a TileQueue that records outcomes and progress. */
-async function owner() {
-  const queue = await TileQueue.open(redis.url, { pollMs: 500 });
+async function owner(url: string | QueueUrl = redis.url) {
+  const queue = await TileQueue.open(url, { pollMs: 500 });
   const outcomes: { runKey: string; tileIndex: number; outcome: QueuedOutcome }[] = [];
   const progress: { runKey: string; tileIndex: number; progress: QueuedProgress }[] = [];
   queue.onOutcome((runKey, tileIndex, outcome) => outcomes.push({ runKey, tileIndex, outcome }));
@@ -245,5 +247,31 @@ test('Redis restarted mid-run (AOF on) loses nothing; cancel reaches a running t
     assert.ok(!worker.stderr().includes(PASSWORD));
   } finally {
     await queue.close();
+  }
+});
+
+test('over TLS (rediss://) a worker that trusts the server\'s CA computes tiles; one that does not refuses to connect', async () => {
+  const secure = await startRedis({ tls: true, password: PASSWORD });
+  try {
+    const untrusting = await runClearsky(['worker', '--queue', secure.url, '--backend', 'native'], REPO_ROOT);
+    assert.equal(untrusting.code, 1);
+    assert.match(untrusting.stderr, /cannot reach the queue at rediss:\/\/:\*\*\*@localhost:\d+\/0: .*certificate/i);
+    assert.ok(!untrusting.stderr.includes(PASSWORD));
+    const worker = await startWorker({ url: secure.url, env: { NODE_EXTRA_CA_CERTS: secure.caFile! } });
+    const url = parseQueueUrl(secure.url);
+    const { queue, outcome } = await owner({ ...url, connection: { ...url.connection, tls: { ...(url.connection.tls ?? {}), ca: [readFileSync(secure.caFile!)] } } });
+    try {
+      await queue.submit(tile('tls:1', 0, 5));
+      assert.equal((await outcome('tls:1', 0)).type, 'done');
+      assert.equal(doneLines(worker, 'tls:1:0').length, 1);
+      await queue.settle('tls:1', 0);
+    } finally {
+      await queue.close();
+    }
+    worker.child.kill('SIGTERM');
+    assert.equal((await worker.exited).code, 0);
+    assert.ok(!worker.stderr().includes(PASSWORD));
+  } finally {
+    await secure.close();
   }
 });

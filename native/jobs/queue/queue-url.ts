@@ -3,6 +3,7 @@
  * options. The password travels only inside those options: everything that may be printed (the display form,
  * error messages) shows it as `***`.
  */
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { InputError } from '../../errors.ts';
 
@@ -55,7 +56,8 @@ export function parseQueueUrl(text: string, flag = '--queue'): QueueUrl {
       db,
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
-      ...(tls ? { tls: { servername: host } } : {}),
+      // TLS checks the server's certificate against the system's CAs (add one with NODE_EXTRA_CA_CERTS); SNI only for names.
+      ...(tls ? { tls: isIP(host) ? {} : { servername: host } } : {}),
     },
     redact: (message) => (password ? message.split(password).join('***') : message),
   };
