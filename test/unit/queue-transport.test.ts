@@ -72,6 +72,22 @@ test('clearsky worker refuses a missing or wrong --queue and names an unreachabl
   for (const r of [wrong, unreachable]) assert.ok(!r.stderr.includes(PASSWORD) && !r.stdout.includes(PASSWORD), r.stderr);
 });
 
+test('clearsky worker whose engine cannot start exits 1 with the reason, not 0', async (t) => {
+  const installed = (name: string) => {
+    try {
+      import.meta.resolve(name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (installed('@tensorflow/tfjs-node-gpu') || installed('@tensorflow/tfjs-node')) return t.skip('the tensorflow backend is installed here');
+  const r = await runClearsky(['worker', '--queue', redis.url, '--backend', 'tensorflow'], process.cwd());
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^clearsky: the worker process cannot start/m);
+  assert.ok(!r.stderr.includes(PASSWORD));
+});
+
 test('a tile travels as compact JSON and unpacks to exactly the arrays that were read', async () => {
   const data = JSON.parse(JSON.stringify(await encodeTileJob(tile('project-1:7', 3)))) as TileJobData;
   const raw = Object.values(data.arrays).reduce((n, a) => n + a.width * a.height * a.bands * (a.type === 'float32' ? 4 : 1), 0);

@@ -59,6 +59,7 @@ export class QueueWorker {
   private backendDescription = '';
   private readonly ready: Promise<void>;
   private broken: ((reason: string) => void) | undefined;
+  private brokenReason: string | undefined;
   /** Settles when the worker has stopped (after stop() or abort(), or when the local workers cannot start). */
   readonly finished: Promise<void>;
   private finish!: (error?: Error) => void;
@@ -70,6 +71,9 @@ export class QueueWorker {
       readyResolve = resolve;
       this.broken = (reason) => reject(new Error(reason));
     });
+    // Whoever waits on them hears their rejection; nobody else must see it as unhandled.
+    this.finished.catch(() => {});
+    this.ready.catch(() => {});
     this.pool = new WorkerPool({
       backend: options.backend,
       workers: options.concurrency,
@@ -88,9 +92,9 @@ export class QueueWorker {
         if (task) this.running.get(task.run.runId)?.resolve({ type: 'failed', error: reason, userError: false, cancelled: false });
       },
       onBroken: (reason) => {
+        this.brokenReason = reason;
         this.broken?.(reason);
-        options.log(`clearsky worker: ${reason}`);
-        void this.abort().finally(() => this.finish(new Error(reason)));
+        void this.abort(); // the reason ends start() or `finished`, and the command prints it
       },
     });
   }
@@ -99,7 +103,9 @@ export class QueueWorker {
   async start(): Promise<void> {
     const { url, log } = this.options;
     await checkQueueReachable(url);
-    await this.ready;
+    // Stopped (or broken) while the engine loads: no queue worker is started at all.
+    await Promise.race([this.ready, this.finished]);
+    if (this.stopping) return;
     const lockDuration = this.options.lockMs ?? (Number(process.env.CLEARSKY_QUEUE_LOCK_MS) || 60_000);
     const concurrency = this.options.concurrency ?? this.pool.size;
     this.worker = new Worker(TILE_QUEUE_NAME, (job, token) => this.process(job, token), {
@@ -144,7 +150,7 @@ export class QueueWorker {
       await this.worker?.close();
     } finally {
       await this.pool.close();
-      this.finish();
+      this.finish(this.brokenReason === undefined ? undefined : new Error(this.brokenReason));
     }
   }
 
