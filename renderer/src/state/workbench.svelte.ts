@@ -8,7 +8,7 @@ import type OlMap from 'ol/Map.js';
 import type { ApiEvent, ClearskyApi, MaskRecord, PixelValues, ProjectInfo, RefRecord, RunRecord, SceneRecord, TilePreview } from '../../../native/api.ts';
 import type { RasterOverlay } from '../map/overlays.ts';
 import { call } from '../tools/api-call.ts';
-import { boundingWindow, type GeoTransform, type PixelWindow } from '../tools/geometry.ts';
+import type { GeoTransform } from '../tools/geometry.ts';
 import { MaskEditor, type EditKind } from '../tools/mask-editor.ts';
 import { PixelPicker } from '../tools/pixel-picker.ts';
 import { TileGrid, type GridTileState } from '../tools/tile-grid.ts';
@@ -59,11 +59,8 @@ export class Workbench {
     return scene ? this.#runs.runs.filter((r) => r.request.targetSceneId === scene.id && r.results.some((result) => result.kind === 'reconstruction')) : [];
   });
 
-  /** The pixel window the plan's chosen tiles cover; null for the whole scene. */
-  readonly planArea = $derived.by((): PixelWindow | null => {
-    if (this.wholeScene) return null;
-    return boundingWindow(this.preview.filter((t) => this.planSelection.includes(t.index)).map((t) => t.window));
-  });
+  /** The plan's chosen tiles, exactly what the run reconstructs (not the rectangle around them); null for the whole scene. */
+  readonly planTiles = $derived.by((): number[] | null => (this.wholeScene ? null : this.planSelection));
 
   /** Results of this scene's runs, and the references shown, as raster overlays (newest on top). */
   readonly overlays = $derived.by((): RasterOverlay[] => {
