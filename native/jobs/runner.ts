@@ -244,6 +244,7 @@ export class JobRunner {
               maskOut: path.join(dir, 'mask.tif'),
             },
             scoreTiles: request.groundTruth ? this.store.tiles(run.id).filter((t) => t.status === 'done').map((t) => t.index) : undefined,
+            scoreWithin: request.groundTruth ? request.tiles : undefined,
           };
         }
       }

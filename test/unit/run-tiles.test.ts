@@ -80,3 +80,37 @@ test('a run of two opposite tiles reconstructs exactly those two; every other ti
     await service.close();
   }
 });
+
+test('a ground-truth run of chosen tiles is scored on the cloud inside them only, not on the cloud it left as the input', { timeout: 180_000 }, async () => {
+  // The crop is clear: the mask's cloud is ground truth. Every tile is cloudy; tile 5 alone is chosen.
+  const { project, mask } = await projectWithScene(path.join(dir, 'gt'), { x0: 10, x1: 190, y0: 10, y1: 90 });
+  project.close();
+  const service = Service.open(path.join(dir, 'gt'), { workers: 1 });
+  try {
+    const ended = new Promise<RunRecord>((resolve) => {
+      const stop = service.subscribe((event: ApiEvent) => {
+        if (event.type === 'run' && ['done', 'partial', 'failed'].includes(event.run.status)) {
+          stop();
+          resolve(event.run);
+        }
+      });
+    });
+    await service.startRun({ targetSceneId: 1, maskId: 1, method: 'idw-fill', tileSize: 64, overlap: 16, bands: ['B04', 'B03', 'B02'], groundTruth: true, tiles: [5] });
+    const run = await ended;
+    assert.equal(run.status, 'done', run.error ?? '');
+    const { tileList } = await service.getRun(run.id);
+    const tile = tileList.find((t) => t.index === 5)!;
+    assert.equal(tile.status, 'done');
+    // The cloud pixels of tile 5's window (x 48–112, y 36–100), counted from the mask file itself.
+    const cloud = await withRaster(mask, (raster) => readBands(raster, [0]));
+    let inTile = 0;
+    for (let y = tile.window.y; y < tile.window.y + tile.window.height; y++) for (let x = tile.window.x; x < tile.window.x + tile.window.width; x++) inTile += cloud.data[y * 200 + x];
+    assert.ok(inTile > 0 && inTile < 180 * 80);
+    assert.equal(run.metrics?.maskedPixels, inTile, `the run was scored on ${run.metrics?.maskedPixels} cloud pixels, tile 5 has ${inTile}`);
+    assert.equal(tile.metrics?.maskedPixels, inTile);
+    // The same pixels, so the same errors as the tile's own score.
+    assert.ok(Math.abs(run.metrics!.masked.rmse! - tile.metrics!.masked.rmse!) < 1e-6, `${run.metrics!.masked.rmse} vs ${tile.metrics!.masked.rmse}`);
+  } finally {
+    await service.close();
+  }
+});
