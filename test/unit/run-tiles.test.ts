@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import type { ApiEvent, RunRecord } from '../../native/api.ts';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { Service } from '../../native/service.ts';
+import { runClearsky } from '../helpers/cli.ts';
+import { REPO_ROOT } from '../helpers/data.ts';
 import { projectWithScene } from '../helpers/run-project.ts';
 
 let dir: string;
@@ -113,4 +115,20 @@ test('a ground-truth run of chosen tiles is scored on the cloud inside them only
   } finally {
     await service.close();
   }
+});
+
+test('clearsky run --tiles queues a run of those tiles of the plan; tiles outside it are refused, exit 2, naming them', { timeout: 120_000 }, async () => {
+  const folder = path.join(dir, 'cli');
+  (await projectWithScene(folder)).project.close();
+  const base = ['run', folder, '--target', '1', '--mask', '1', '--method', 'idw-fill', '--tile', '64', '--overlap', '16', '--detach', '--json'];
+  const refused = await runClearsky([...base, '--tiles', '0,12'], REPO_ROOT);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /^clearsky: tiles 12 are not in the run's plan: 200×100 px in 64-px tiles overlapping by 16 px has tiles 0–7$/m);
+  const twice = await runClearsky([...base, '--tiles', '3,3'], REPO_ROOT);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(twice.stderr, /--tiles.*each tile index once/);
+  const queued = await runClearsky([...base, '--tiles', '0,7'], REPO_ROOT);
+  assert.equal(queued.code, 0, queued.stderr);
+  const run = JSON.parse(queued.stdout.trim().split('\n').at(-1)!) as RunRecord;
+  assert.deepEqual(run.request.tiles, [0, 7]);
 });
