@@ -38,6 +38,16 @@ export const RunRequest = z.object({
   overlap: z.number().int().min(0).max(256).default(32),
   /** The part of the target to reconstruct (pixels); default the whole scene. */
   area: window.optional(),
+  /**
+   * The plan's tiles to reconstruct: indexes into the tiles of `area` (or of the scene) cut with `tileSize` and
+   * `overlap`, as previewTiles lists them; default every cloudy tile. The others keep the input.
+   */
+  tiles: z
+    .array(z.number().int().min(0))
+    .min(1)
+    .max(1_000_000)
+    .refine((t) => new Set(t).size === t.length, 'each tile index once')
+    .optional(),
   backend: z.enum(BACKEND_CHOICES).default('auto'),
   /**
    * The paper's evaluation protocol: the target is clear under the mask (a real mask of another date), so its

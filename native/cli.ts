@@ -36,7 +36,7 @@ const USAGE = `usage:
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
   clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
-               [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--workers N] [--backend ...]
+               [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N] [--backend ...]
                [--ground-truth] [--detach] [--json]
   clearsky resume DIR [--workers N] [--json]      work the unfinished runs no live process works to their end
   clearsky runs DIR [--json]
@@ -225,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
         ...common,
         target: { type: 'string' }, mask: { type: 'string' }, reference: { type: 'string' }, sar: { type: 'string' }, bands: { type: 'string' },
         method: { type: 'string', default: 'dip' }, mode: { type: 'string', default: 'basic' }, seed: { type: 'string' }, seeds: { type: 'string' },
-        'no-stitch': { type: 'boolean', default: false }, tile: { type: 'string' }, overlap: { type: 'string' }, area: { type: 'string' },
+        'no-stitch': { type: 'boolean', default: false }, tile: { type: 'string' }, overlap: { type: 'string' }, area: { type: 'string' }, tiles: { type: 'string' },
         workers: { type: 'string' }, detach: { type: 'boolean', default: false }, name: { type: 'string' },
         'ground-truth': { type: 'boolean', default: false },
       }, true);
@@ -246,6 +246,7 @@ async function main(argv: string[]): Promise<number> {
         tileSize: v.tile === undefined ? undefined : integer(v.tile, '--tile'),
         overlap: v.overlap === undefined ? undefined : integer(v.overlap, '--overlap'),
         area: area && { x: area[0], y: area[1], width: area[2], height: area[3] },
+        tiles: v.tiles === undefined ? undefined : integerList(v.tiles as string, '--tiles'),
         backend: parseBackendChoice(v.backend as string),
         groundTruth: v['ground-truth'] as boolean,
       }, { detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
@@ -456,7 +457,7 @@ function tilePrinter() {
 /** The API's flag names, for its schemas' complaints (`clearsky run` and `export` go through the API). */
 const FLAG_OF_FIELD: Record<string, string> = {
   tileSize: '--tile', overlap: '--overlap', steps: '--steps', seeds: '--seeds', targetSceneId: '--target', maskId: '--mask', refId: '--reference',
-  sarSceneId: '--sar', area: '--area', bands: '--bands', name: '--name', method: '--method', mode: '--mode', backend: '--backend', resultId: 'RESULT_ID', destination: 'OUT.tif',
+  sarSceneId: '--sar', area: '--area', tiles: '--tiles', bands: '--bands', name: '--name', method: '--method', mode: '--mode', backend: '--backend', resultId: 'RESULT_ID', destination: 'OUT.tif',
 };
 
 /** A schema error (zod) as one line per flag: `--tile must be at least 64`, not its JSON. */

@@ -26,9 +26,11 @@ export interface GroundTruthScores {
 
 /**
  * Scores the run's result (`resultFile`, the area's size, the target's bands as digital numbers) against the
- * target under the run's mask; `tiles` are the reconstructed tiles, each also scored on its own window.
+ * target under the run's mask; `tiles` are the reconstructed tiles, each also scored on its own window. With
+ * `within` (a run of chosen tiles: their windows) only the mask inside them counts: elsewhere the result is the
+ * input, which here is the truth itself, and would flatter the scores.
  */
-export async function scoreGroundTruth(inputs: RunInputs, resultFile: string, tiles: Tile[]): Promise<GroundTruthScores> {
+export async function scoreGroundTruth(inputs: RunInputs, resultFile: string, tiles: Tile[], within?: PixelWindow[]): Promise<GroundTruthScores> {
   const result = await openRaster(resultFile);
   try {
     const { width, height } = inputs.area;
@@ -41,6 +43,7 @@ export async function scoreGroundTruth(inputs: RunInputs, resultFile: string, ti
       const mask = await inputs.mask.read(window);
       const invalid = nodataMask(raw, inputs.target.info.nodata);
       if (invalid) for (let p = 0; p < mask.data.length; p++) if (invalid.data[p]) mask.data[p] = 0;
+      if (within) keepWithin(mask, window, within);
       return { truth, pred, mask };
     };
 
@@ -75,6 +78,17 @@ export function qualityScores(scores: Scores): QualityScores {
 
 function runMetrics(scores: ReconstructionScores, maskedPixels: number): RunMetrics {
   return { masked: qualityScores(scores.masked), whole: qualityScores(scores.whole), maskedPixels };
+}
+
+/** Clears the mask (of `window`) outside every one of `windows`. */
+function keepWithin(mask: Mask, window: PixelWindow, windows: PixelWindow[]): void {
+  const inside = new Uint8Array(window.width * window.height);
+  for (const w of windows) {
+    const [x0, x1] = [Math.max(w.x, window.x), Math.min(w.x + w.width, window.x + window.width)];
+    const [y0, y1] = [Math.max(w.y, window.y), Math.min(w.y + w.height, window.y + window.height)];
+    for (let y = y0; y < y1; y++) inside.fill(1, (y - window.y) * window.width + (x0 - window.x), (y - window.y) * window.width + (x1 - window.x));
+  }
+  for (let p = 0; p < mask.data.length; p++) if (!inside[p]) mask.data[p] = 0;
 }
 
 function count(mask: Mask): number {

@@ -38,6 +38,7 @@ import { RunStore } from './jobs/run-store.ts';
 import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipeline.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
+import { planTiles } from './raster/tiling.ts';
 import { buildReference } from './catalogue/build-reference.ts';
 import { importFiles } from './catalogue/import.ts';
 import { editMask } from './catalogue/edit-mask.ts';
@@ -112,6 +113,7 @@ export class Service implements ProjectApi {
     const mask = maskFile(this.catalogue, request.maskId);
     if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
     if (request.groundTruth) checkGroundTruth(this.catalogue, request);
+    if (request.tiles) checkTiles(this.catalogue, request, request.tiles);
     const inputs: RunInputFiles = {
       target: relative(sceneFile(this.catalogue, request.targetSceneId)),
       mask: relative(mask.file),
@@ -236,5 +238,21 @@ function checkGroundTruth(project: Project, request: RunRequest): void {
   const smallest = 2 * ssimBorder() + 1;
   if (area.width < smallest || area.height < smallest) {
     throw new InputError(undefined, `a ground-truth run is scored with SSIM, whose window needs an area of at least ${smallest}×${smallest} pixels, not ${area.width}×${area.height}`);
+  }
+}
+
+/** Chosen tiles must be tiles of the run's plan (the plan is the scene's, or the area's, cut as asked). */
+function checkTiles(project: Project, request: RunRequest, tiles: number[]): void {
+  const area = request.area ?? getScene(project, request.targetSceneId).grid;
+  let count: number;
+  try {
+    count = planTiles(area.width, area.height, request).tiles.length;
+  } catch (error) {
+    if (error instanceof RangeError) throw new InputError(undefined, error.message);
+    throw error;
+  }
+  const outside = tiles.filter((index) => index >= count);
+  if (outside.length > 0) {
+    throw new InputError(undefined, `tiles ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', …' : ''} are not in the run's plan: ${area.width}×${area.height} px in ${request.tileSize}-px tiles overlapping by ${request.overlap} px has tiles 0–${count - 1}`);
   }
 }

@@ -118,7 +118,8 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
   const folder = await TileResultFolder.open(task.run.tileFolder, plan, inputs.target.info, inputs.area);
   if (task.kind === 'mosaic') {
     await writeRunOutputs(inputs, plan, folder, { ...task.run.settings, backend: task.run.backend }, task.outputs);
-    const metrics = task.scoreTiles && (await scoreGroundTruth(inputs, task.outputs.out, task.scoreTiles.map((index) => plan.tiles[index])));
+    const within = task.scoreWithin?.map((index) => plan.tiles[index].window);
+    const metrics = task.scoreTiles && (await scoreGroundTruth(inputs, task.outputs.out, task.scoreTiles.map((index) => plan.tiles[index]), within));
     return { type: 'done', runId, kind: 'mosaic', metrics };
   }
   const tile = plan.tiles[task.tileIndex];

@@ -27,7 +27,14 @@ export type Task =
   | { kind: 'survey'; run: RunContext }
   | { kind: 'tile'; run: RunContext; tileIndex: number }
   /** Blend the run's tiles into its outputs; a ground-truth run's result is then scored, and so are its reconstructed tiles. */
-  | { kind: 'mosaic'; run: RunContext; outputs: { out: string; uncertainty?: string; maskOut?: string }; scoreTiles?: number[] }
+  | {
+      kind: 'mosaic';
+      run: RunContext;
+      outputs: { out: string; uncertainty?: string; maskOut?: string };
+      scoreTiles?: number[];
+      /** A run of chosen tiles: only the cloud inside them is scored (elsewhere the input, the truth itself, is kept). */
+      scoreWithin?: number[];
+    }
   /**
    * A tile from the queue (`clearsky worker`, jobs/queue/): the job's data as it came from Redis, checked and
    * unpacked by the worker; `runId` only names the task for progress and cancel. Answered with `queued`.

@@ -244,6 +244,7 @@ export class JobRunner {
               maskOut: path.join(dir, 'mask.tif'),
             },
             scoreTiles: request.groundTruth ? this.store.tiles(run.id).filter((t) => t.status === 'done').map((t) => t.index) : undefined,
+            scoreWithin: request.groundTruth ? request.tiles : undefined,
           };
         }
       }
@@ -280,7 +281,11 @@ export class JobRunner {
     if (this.store.status(runId) === 'cancelled') return;
     // A run taken over by another process meanwhile is not written to (the tick says it was lost).
     if (message.kind === 'survey') {
-      if (!this.store.planned(runId, message.survey!.tiles, this.backend, this.owner)) return;
+      // Tiles the user did not choose keep the input, as clear ones do.
+      const chosen = this.store.parameters(runId).request.tiles;
+      const only = chosen && new Set(chosen);
+      const tiles = message.survey!.tiles.map((t) => (only && !only.has(t.index) ? { ...t, state: 'clear' as const } : t));
+      if (!this.store.planned(runId, tiles, this.backend, this.owner)) return;
       void fs.mkdir(this.tileFolder(runId), { recursive: true });
       this.emitRun(runId);
     } else if (message.kind === 'tile') {

@@ -2,7 +2,7 @@
 // mode needs (the run dialog's disabled modes).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boundingWindow, extentToWindow, formatDuration, mapToPixel, parsePaths, parseSeeds, pixelToMap, windowRing, windowsIntersect, type GeoTransform } from '../../renderer/src/tools/geometry.ts';
+import { boundingWindow, extentToWindow, formatDuration, mapToPixel, parsePaths, parseSeeds, pixelToMap, selfCrossing, snapToEdge, windowRing, windowsIntersect, type GeoTransform } from '../../renderer/src/tools/geometry.ts';
 import { modeBlocked, modeNeeds } from '../../renderer/src/tools/run-options.ts';
 
 // Slovenia's grid: EPSG:32633, 10 m, origin at the top-left corner.
@@ -28,6 +28,34 @@ test('a box on the map becomes the pixel window it covers, rounded outwards and 
   assert.deepEqual(extentToWindow(GT, [465005, 5079005, 465095, 5079995], 100, 101), { x: 0, y: 0, width: 10, height: 100 });
   assert.deepEqual(extentToWindow(GT, [464000, 5078000, 470000, 5090000], 100, 101), { x: 0, y: 0, width: 100, height: 101 });
   assert.equal(extentToWindow(GT, [470000, 5070000, 471000, 5071000], 100, 101), null);
+});
+
+test('a drawn corner near or past the scene edge snaps onto it; one well inside stays', () => {
+  const extent: [number, number, number, number] = [465000, 5078990, 466000, 5080000];
+  // 25 m from the edge at 10 m per screen pixel × 8 px tolerance = 80 m: onto the corner.
+  assert.deepEqual(snapToEdge([465025, 5079975], extent, 80), [465000, 5080000]);
+  // Past the right and bottom edges: onto them.
+  assert.deepEqual(snapToEdge([466300, 5078000], extent, 80), [466000, 5078990]);
+  // Near the left edge only: x snaps, y stays.
+  assert.deepEqual(snapToEdge([465050, 5079500], extent, 80), [465000, 5079500]);
+  assert.deepEqual(snapToEdge([465500, 5079500], extent, 80), [465500, 5079500]);
+  // Zoomed in (1 m per screen pixel): 25 m inside is far from the edge.
+  assert.deepEqual(snapToEdge([465025, 5079500], extent, 8), [465025, 5079500]);
+});
+
+test('a polygon that crosses itself is told from one that does not', () => {
+  const square: [number, number][] = [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]];
+  const bowTie: [number, number][] = [[0, 0], [10, 10], [10, 0], [0, 10], [0, 0]];
+  const star: [number, number][] = [[0, 3], [10, 3], [2, 10], [5, 0], [8, 10]];
+  const concave: [number, number][] = [[0, 0], [10, 0], [10, 10], [5, 4], [0, 10]];
+  assert.equal(selfCrossing(square), false);
+  assert.equal(selfCrossing(square.slice(0, -1)), false, 'open or closed, the same ring');
+  assert.equal(selfCrossing(concave), false);
+  assert.equal(selfCrossing(bowTie), true);
+  assert.equal(selfCrossing(star), true);
+  assert.equal(selfCrossing([[0, 0], [10, 0], [5, 5]]), false, 'a triangle cannot cross itself');
+  // An edge back along another (touching, not only at shared corners) counts as crossing.
+  assert.equal(selfCrossing([[0, 0], [10, 0], [10, 5], [5, 0], [5, -5], [0, -5]]), true);
 });
 
 test('seeds, paths and durations as the dialogs read and show them', () => {

@@ -8,8 +8,8 @@ import type OlMap from 'ol/Map.js';
 import type { ApiEvent, ClearskyApi, MaskRecord, PixelValues, ProjectInfo, RefRecord, RunRecord, SceneRecord, TilePreview } from '../../../native/api.ts';
 import type { RasterOverlay } from '../map/overlays.ts';
 import { call } from '../tools/api-call.ts';
-import { boundingWindow, type GeoTransform, type PixelWindow } from '../tools/geometry.ts';
-import { MaskEditor, type EditKind } from '../tools/mask-editor.ts';
+import { windowRing, type GeoTransform } from '../tools/geometry.ts';
+import { MaskEditor, type EditKind, type EditState } from '../tools/mask-editor.ts';
 import { PixelPicker } from '../tools/pixel-picker.ts';
 import { TileGrid, type GridTileState } from '../tools/tile-grid.ts';
 import type { CatalogueState } from './catalogue.svelte.ts';
@@ -38,7 +38,7 @@ export class Workbench {
 
   // Editing
   editKind = $state<EditKind>('add');
-  editCounts = $state({ add: 0, erase: 0 });
+  editCounts = $state<EditState>({ add: 0, erase: 0, canUndo: false, canRedo: false, crossing: [] });
   editBusy = $state(false);
   editError = $state<string | null>(null);
 
@@ -59,11 +59,8 @@ export class Workbench {
     return scene ? this.#runs.runs.filter((r) => r.request.targetSceneId === scene.id && r.results.some((result) => result.kind === 'reconstruction')) : [];
   });
 
-  /** The pixel window the plan's chosen tiles cover; null for the whole scene. */
-  readonly planArea = $derived.by((): PixelWindow | null => {
-    if (this.wholeScene) return null;
-    return boundingWindow(this.preview.filter((t) => this.planSelection.includes(t.index)).map((t) => t.window));
-  });
+  /** The plan's chosen tiles, exactly what the run reconstructs (not the rectangle around them); null for the whole scene. */
+  readonly planTiles = $derived.by((): number[] | null => (this.wholeScene ? null : this.planSelection));
 
   /** Results of this scene's runs, and the references shown, as raster overlays (newest on top). */
   readonly overlays = $derived.by((): RasterOverlay[] => {
@@ -220,6 +217,15 @@ export class Workbench {
     if (next === 'inspect') this.#picker?.setActive(true);
     if (next === 'edit') {
       this.editError = null;
+      const scene = this.#catalogue.selected;
+      const gt = this.#gt;
+      // Corners near or past the scene's edge snap onto it, so a drawn mask reaches the border.
+      if (scene && gt) {
+        const ring = windowRing(gt, { x: 0, y: 0, width: scene.grid.width, height: scene.grid.height });
+        const xs = ring.map((p) => p[0]);
+        const ys = ring.map((p) => p[1]);
+        this.#editor?.setEdge([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]);
+      }
       this.#editor?.start(this.editKind);
     }
     if (next === 'none' || next === 'inspect') void this.showRunTiles();
@@ -305,6 +311,10 @@ export class Workbench {
 
   undoEdit(): void {
     this.#editor?.undo();
+  }
+
+  redoEdit(): void {
+    this.#editor?.redo();
   }
 
   /** Saves the sketch: a new version of the chosen mask, or with none chosen a new mask on the scene. */

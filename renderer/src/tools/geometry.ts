@@ -59,6 +59,42 @@ export function extentToWindow(gt: GeoTransform, extent: [number, number, number
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
+/**
+ * A polygon corner put near or past the scene's edge, moved onto it: each coordinate outside
+ * [minX, maxX] × [minY, maxY], or within `tolerance` (map units) inside an edge, becomes that edge. So a mask
+ * drawn by hand reaches the scene's border, where a click can never land exactly.
+ */
+export function snapToEdge(point: [number, number], extent: [number, number, number, number], tolerance: number): [number, number] {
+  const snap = (v: number, lo: number, hi: number): number => (v <= lo + tolerance ? lo : v >= hi - tolerance ? hi : v);
+  return [snap(point[0], extent[0], extent[2]), snap(point[1], extent[1], extent[3])];
+}
+
+/**
+ * Whether a ring (closed or not) crosses itself: two edges that are not neighbours share a point. A mask
+ * burns such a polygon even–odd, so where it overlaps itself counts as clear: the user is told.
+ */
+export function selfCrossing(ring: [number, number][]): boolean {
+  const pts = ring.length > 1 && ring[0][0] === ring[ring.length - 1][0] && ring[0][1] === ring[ring.length - 1][1] ? ring.slice(0, -1) : ring;
+  const n = pts.length;
+  if (n < 4) return false;
+  const cross = (o: [number, number], a: [number, number], b: [number, number]): number => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const onSegment = (p: [number, number], a: [number, number], b: [number, number]): boolean =>
+    Math.min(a[0], b[0]) <= p[0] && p[0] <= Math.max(a[0], b[0]) && Math.min(a[1], b[1]) <= p[1] && p[1] <= Math.max(a[1], b[1]);
+  const intersect = (a: [number, number], b: [number, number], c: [number, number], d: [number, number]): boolean => {
+    const [d1, d2, d3, d4] = [cross(c, d, a), cross(c, d, b), cross(a, b, c), cross(a, b, d)];
+    if (((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))) return true;
+    return (d1 === 0 && onSegment(a, c, d)) || (d2 === 0 && onSegment(b, c, d)) || (d3 === 0 && onSegment(c, a, b)) || (d4 === 0 && onSegment(d, a, b));
+  };
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      // Edges i and j are neighbours when they share a corner (j = i + 1, or the last and the first).
+      if (j === i + 1 || (i === 0 && j === n - 1)) continue;
+      if (intersect(pts[i], pts[(i + 1) % n], pts[j], pts[(j + 1) % n])) return true;
+    }
+  }
+  return false;
+}
+
 /** Seconds as "1 h 05 min", "4 min 10 s", "12 s". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';

@@ -31,14 +31,19 @@ export interface GridTile {
   label?: string;
 }
 
+/**
+ * A run's tiles are outlined only: their fill is transparent (it still takes clicks), since a tinted tile would
+ * change the colours of the reconstruction being judged under it. Planning tints the scene's cloudy tiles.
+ */
+const NO_FILL = 'rgba(0,0,0,0)';
 const COLOURS: Record<GridTileState, { stroke: string; fill: string; dash?: number[]; width: number }> = {
-  clear: { stroke: 'rgba(255,255,255,0.35)', fill: 'rgba(255,255,255,0)', width: 1 },
+  clear: { stroke: 'rgba(255,255,255,0.35)', fill: NO_FILL, width: 1 },
   cloudy: { stroke: 'rgba(255,176,32,0.95)', fill: 'rgba(255,176,32,0.12)', width: 1.5 },
   'all-cloud': { stroke: 'rgba(230,60,60,0.95)', fill: 'rgba(230,60,60,0.18)', dash: [6, 4], width: 1.5 },
-  pending: { stroke: 'rgba(180,190,205,0.9)', fill: 'rgba(180,190,205,0.12)', width: 1.5 },
-  running: { stroke: 'rgba(255,210,0,1)', fill: 'rgba(255,210,0,0.22)', width: 2.5 },
-  done: { stroke: 'rgba(60,200,110,1)', fill: 'rgba(60,200,110,0.10)', width: 1.5 },
-  failed: { stroke: 'rgba(230,60,60,1)', fill: 'rgba(230,60,60,0.25)', width: 2 },
+  pending: { stroke: 'rgba(180,190,205,0.9)', fill: NO_FILL, dash: [4, 4], width: 1.5 },
+  running: { stroke: 'rgba(255,210,0,1)', fill: NO_FILL, width: 2.5 },
+  done: { stroke: 'rgba(60,200,110,1)', fill: NO_FILL, width: 1.5 },
+  failed: { stroke: 'rgba(230,60,60,1)', fill: NO_FILL, dash: [6, 4], width: 2 },
 };
 
 const SELECTED = { stroke: 'rgba(64,156,255,1)', fill: 'rgba(64,156,255,0.28)' };
