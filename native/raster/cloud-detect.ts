@@ -299,8 +299,15 @@ interface BandIndexes {
 }
 
 function bandIndexes(raster: RasterInfo): BandIndexes {
-  // resolveBands names the file and the first band it lacks (InputError), and lists what the file has.
-  const [b02, b03, b04, b08, b11] = resolveBands(raster, [...REQUIRED_BANDS]);
+  let required: number[];
+  try {
+    required = resolveBands(raster, [...REQUIRED_BANDS]);
+  } catch (error) {
+    // resolveBands names the file and the first band it lacks, and lists what the file has.
+    if (error instanceof InputError) throw new InputError(raster.path, `cloud detection needs bands ${REQUIRED_BANDS.join(', ')}, and the file ${error.problem.replace(/^has/, 'has')}`);
+    throw error;
+  }
+  const [b02, b03, b04, b08, b11] = required;
   const optional = OPTIONAL_BANDS.map((name) => {
     try {
       return resolveBands(raster, [name])[0];
@@ -439,6 +446,9 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
   const maxHeight = options.maxCloudHeight ?? DEFAULT_DETECT.maxCloudHeight;
   const searchDistance = options.searchDistance ?? DEFAULT_DETECT.searchDistance;
   const shadows = options.shadows ?? true;
+  if (options.sun && !(Number.isFinite(options.sun.azimuth) && options.sun.zenith >= 0 && options.sun.zenith < 90)) {
+    throw new InputError(undefined, `the sun's zenith must be between 0° and 90° and its azimuth a number of degrees, not zenith ${options.sun.zenith}, azimuth ${options.sun.azimuth}`);
+  }
   const raster = await openRaster(path);
   try {
     const indexes = bandIndexes(raster);
