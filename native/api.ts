@@ -195,7 +195,7 @@ export interface MaskRecord {
   name: string;
   file: string;
   band: number;
-  source: 'binary' | 'scl' | 'probability' | 'drawn';
+  source: 'binary' | 'scl' | 'probability' | 'drawn' | 'detected';
   sceneId: number | null;
   /** Acquisition day (YYYY-MM-DD) the mask is for, from its band description or file name; null if unknown. */
   acquired: string | null;
