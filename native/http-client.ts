@@ -124,6 +124,8 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     previewTiles: (request) => call('previewTiles', [request]),
     inspectPixel: (request) => call('inspectPixel', [request]),
     editMask: (request) => call('editMask', [request]),
+    detectMask: (request) => call('detectMask', [request]),
+    previewDetection: (request) => call('previewDetection', [request]),
     backends: () => call('backends', []),
     subscribe(listener) {
       listeners.add(listener);

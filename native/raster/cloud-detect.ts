@@ -55,6 +55,11 @@ export interface DetectOptions {
   maxCloudHeight?: number;
   /** Without sun angles: longest shadow offset searched, pixels; default 40. */
   searchDistance?: number;
+  /**
+   * What an earlier detector with the same threshold and shadows found surveying this scene (its `info`):
+   * skips the survey's passes over the whole scene, for a preview read window after window.
+   */
+  survey?: Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource'>;
 }
 
 export const DEFAULT_DETECT = { threshold: 0.2, cirrus: 0.012, maxCloudHeight: 3000, searchDistance: 40, minCloudHeight: 200 } as const;
@@ -461,7 +466,9 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
     let cast: ShadowCast | null = null;
     let sun: SunAngles | null = null;
     let sunSource: SunSource | null = null;
-    if (shadows) {
+    if (shadows && options.survey) {
+      ({ thresholds, cast, sun, sunSource } = options.survey);
+    } else if (shadows) {
       thresholds = await surveyDarkness(read, width, height, threshold);
       const known = options.sun ? { sun: options.sun, source: 'given' as const } : sceneSun(raster);
       const pixel = raster.geoTransform ? Math.hypot(raster.geoTransform[1], raster.geoTransform[4]) : 10;

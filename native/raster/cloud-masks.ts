@@ -161,6 +161,8 @@ export interface WrittenCloudMask {
   cloudFraction: number;
   /** The mask itself, when asked for with `keepMask` (e.g. to draw its outline). */
   mask?: Mask;
+  /** How it was made (the reader's provenance items, CLEARSKY_MASK_*). */
+  description: Record<string, string>;
 }
 
 /**
@@ -214,7 +216,7 @@ export async function writeMaskFrom(
     };
     await writeGeoTiffFromBlocks(out, blocks, writeOptions);
     const pixels = grid.width * grid.height;
-    return { grid, resampled: reader.resampled, cloudPixels, pixels, cloudFraction: cloudPixels / pixels, mask: whole };
+    return { grid, resampled: reader.resampled, cloudPixels, pixels, cloudFraction: cloudPixels / pixels, mask: whole, description: reader.description };
   } finally {
     await reader.close();
   }

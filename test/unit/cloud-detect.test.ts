@@ -9,10 +9,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createProject } from '../../native/catalogue/project.ts';
 import { InputError } from '../../native/errors.ts';
 import { metadataOffset, openCloudDetector, sceneSun, shadowStep, sunPosition } from '../../native/raster/cloud-detect.ts';
 import { openRaster, readBands } from '../../native/raster/geotiff-reader.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { readMask } from '../../native/raster/mask.ts';
+import { Service } from '../../native/service.ts';
 import { dataFile } from '../helpers/data.ts';
 import { detectWhole, PAIRS, referenceMask, scores } from '../helpers/detect-reference.ts';
 
@@ -140,5 +143,79 @@ describe('the sun', () => {
     // Shadows fall away from the sun: a sun in the south casts them north (up the image).
     const step = shadowStep(180);
     assert.ok(Math.abs(step.dx) < 1e-9 && step.dy === -1);
+  });
+});
+
+describe('detectMask and previewDetection in a project', () => {
+  let service: Service;
+  before(async () => {
+    createProject(path.join(dir, 'project')).close();
+    service = Service.open(path.join(dir, 'project'), { jobs: false });
+  });
+  after(async () => {
+    await service?.close();
+  });
+
+  it('previews the detection as an outline without writing anything, then saves it as the scene’s next mask version', async () => {
+    const [imported] = await service.importFiles({ paths: [NIGERIA, dataFile('nigeria-sen12mscr/s1.tif')] });
+    assert.equal(imported.status, 'imported', JSON.stringify(imported));
+    const scene = (await service.listScenes()).find((s) => s.sensor === 'S2')!;
+    const expected = (await detectWhole(NIGERIA, { dilate: 1 })).mask;
+    const masks = path.join(dir, 'project/rasters/masks');
+    const filesBefore = await fs.readdir(masks).catch(() => []);
+
+    const preview = await service.previewDetection({ sceneId: scene.id, dilate: 1 });
+    assert.equal(preview.pixels, expected.data.reduce((a, b) => a + b, 0));
+    assert.equal(preview.outline.features[0].properties.pixels, preview.pixels);
+    assert.equal(preview.outline.crs?.properties.name, 'urn:ogc:def:crs:EPSG::32631');
+    assert.match(preview.description.CLEARSKY_MASK_SHADOWS, /shadows matched/);
+    // A window of the scene: its own pixels, and its outline where the window lies on the map.
+    const area = { x: 128, y: 128, width: 128, height: 128 };
+    const part = await service.previewDetection({ sceneId: scene.id, dilate: 1, area });
+    assert.equal(part.pixels, share(expected, 128, 128, 128, 128) * 128 * 128);
+    const [x0, , , y0] = scene.grid.geoTransform!;
+    const xs = part.outline.features[0].geometry.coordinates.flat(2).map(([x]) => x);
+    assert.ok(Math.min(...xs) >= x0 + 10 * 128 - 1e-6, 'the window’s outline starts at its own left edge');
+    assert.ok(Math.max(...part.outline.features[0].geometry.coordinates.flat(2).map(([, y]) => y)) <= y0 - 10 * 128 + 1e-6);
+    assert.deepEqual(await fs.readdir(masks).catch(() => []), filesBefore, 'a preview writes nothing');
+    assert.equal((await service.listMasks()).length, 0);
+
+    const saved = await service.detectMask({ sceneId: scene.id, dilate: 1 });
+    assert.equal(saved.source, 'detected');
+    assert.equal(saved.sceneId, scene.id);
+    assert.equal(saved.version, 1);
+    assert.equal(saved.name, 's2_cloudy · detected');
+    assert.deepEqual(saved.grid, scene.grid);
+    assert.equal(saved.cloudCover, preview.cover);
+    assert.equal((await service.listScenes()).find((s) => s.id === scene.id)!.cloudCover, saved.cloudCover);
+    assert.deepEqual((await readMask(path.join(dir, 'project', saved.file))).data, expected.data);
+    assert.ok(saved.outlineFile && JSON.parse(await fs.readFile(path.join(dir, 'project', saved.outlineFile), 'utf8')).features[0].properties.pixels === preview.pixels);
+    assert.deepEqual({ ...saved.parameters, detection: undefined }, { sceneId: scene.id, threshold: 0.2, dilate: 1, shadows: true, detection: undefined });
+
+    // Detected again with other settings: the next version; then edited by drawing, as any mask.
+    const again = await service.detectMask({ sceneId: scene.id, threshold: 0.3, shadows: false });
+    assert.equal(again.version, 2);
+    assert.ok(again.cloudCover! < saved.cloudCover!);
+    const [gx, , , gy] = scene.grid.geoTransform!;
+    const edited = await service.editMask({ maskId: again.id, add: [[[[gx, gy], [gx + 100, gy], [gx + 100, gy - 100]]]] });
+    assert.equal(edited.version, 3);
+    // Plans a run like any mask.
+    assert.ok((await service.previewTiles({ targetSceneId: scene.id, maskId: saved.id, tileSize: 128, overlap: 16 })).some((tile) => tile.state === 'cloudy'));
+  });
+
+  it('refuses a Sentinel-1 scene, an unknown one, a clear one (leaving nothing behind), and a preview window outside the scene', async () => {
+    const s1 = (await service.listScenes()).find((s) => s.sensor === 'S1')!;
+    await assert.rejects(service.detectMask({ sceneId: s1.id }), (e: Error) => e instanceof InputError && /is Sentinel-1: clouds are detected in Sentinel-2 scenes/.test(e.message));
+    await assert.rejects(service.previewDetection({ sceneId: 999 }), (e: Error) => e instanceof InputError && /there is no scene 999/.test(e.message));
+    const [clear] = await service.importFiles({ paths: [dataFile('slovenia-2015/S2L1C_20150909.tif')] });
+    assert.equal(clear.status, 'imported');
+    const before = (await service.listMasks()).length;
+    await assert.rejects(service.detectMask({ sceneId: (clear as { record: { id: number } }).record.id }), (e: Error) => e instanceof InputError && /no cloud or shadow found in scene \d+ .* at threshold 0.2/.test(e.message));
+    assert.equal((await service.listMasks()).length, before);
+    assert.deepEqual((await fs.readdir(path.join(dir, 'project/rasters/masks'))).filter((name) => name.includes('S2L1C_20150909')), [], 'nothing left behind');
+    await assert.rejects(service.previewDetection({ sceneId: s1.id + 100 }), InputError);
+    const t33 = await service.importFiles({ paths: [dataFile('T33UUU-20170216/S2L1C_T33UUU_20170216_10m.tif')] });
+    const t33Id = (t33[0] as { record: { id: number } }).record.id;
+    await assert.rejects(service.previewDetection({ sceneId: t33Id, area: { x: 1500, y: 0, width: 100, height: 10 } }), /reaches outside scene/);
   });
 });
