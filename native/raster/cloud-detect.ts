@@ -117,18 +117,36 @@ export function smoothScore(score: Float32Array, width: number, height: number):
 
 /** A separable (2r+1)² max, min or mean, the neighbourhood cut at the edges. */
 function slidingFilter(input: Float32Array, width: number, height: number, r: number, kind: 'max' | 'min' | 'mean'): Float32Array {
+  // One specialised loop per kind: this runs over every pixel of a scene several times.
   const pass = (src: Float32Array, dst: Float32Array, lines: number, length: number, stride: number, step: number) => {
     for (let line = 0; line < lines; line++) {
       const start = line * stride;
-      for (let i = 0; i < length; i++) {
-        const from = Math.max(0, i - r);
-        const to = Math.min(length - 1, i + r);
-        let acc = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : 0;
-        for (let j = from; j <= to; j++) {
-          const v = src[start + j * step];
-          acc = kind === 'max' ? Math.max(acc, v) : kind === 'min' ? Math.min(acc, v) : acc + v;
+      if (kind === 'mean') {
+        let sum = 0;
+        for (let j = 0; j < Math.min(r, length); j++) sum += src[start + j * step];
+        for (let i = 0; i < length; i++) {
+          if (i + r < length) sum += src[start + (i + r) * step];
+          if (i - r - 1 >= 0) sum -= src[start + (i - r - 1) * step];
+          dst[start + i * step] = sum / (Math.min(length - 1, i + r) - Math.max(0, i - r) + 1);
         }
-        dst[start + i * step] = kind === 'mean' ? acc / (to - from + 1) : acc;
+      } else if (kind === 'max') {
+        for (let i = 0; i < length; i++) {
+          let acc = -Infinity;
+          for (let j = Math.max(0, i - r), to = Math.min(length - 1, i + r); j <= to; j++) {
+            const v = src[start + j * step];
+            if (v > acc) acc = v;
+          }
+          dst[start + i * step] = acc;
+        }
+      } else {
+        for (let i = 0; i < length; i++) {
+          let acc = Infinity;
+          for (let j = Math.max(0, i - r), to = Math.min(length - 1, i + r); j <= to; j++) {
+            const v = src[start + j * step];
+            if (v < acc) acc = v;
+          }
+          dst[start + i * step] = acc;
+        }
       }
     }
   };
@@ -435,6 +453,41 @@ function crop(data: Uint8Array, from: Window, to: Window): Uint8Array {
 }
 
 const SURVEY_WINDOW = 1024;
+/** Side of the blocks the detector computes and keeps (1 byte a pixel), each read once with its halo. */
+const DETECT_BLOCK = 1024;
+/** The longest shadow offset looked for, pixels (5 km at 10 m): bounds the halo, and so the memory, under a low sun. */
+const MAX_SHADOW_OFFSET = 500;
+
+/**
+ * Computed blocks by position, at most two rows of blocks: a reader going row by row (the writer, a preview
+ * window) never computes a block twice.
+ */
+class BlockCache {
+  private readonly kept = new Map<string, Promise<{ window: Window; data: Uint8Array }>>();
+  private readonly limit: number;
+
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+    private readonly compute: (block: Window) => Promise<Uint8Array>,
+  ) {
+    this.limit = 2 * Math.ceil(width / DETECT_BLOCK) + 2;
+  }
+
+  get(bx: number, by: number): Promise<{ window: Window; data: Uint8Array }> {
+    const key = `${bx},${by}`;
+    let block = this.kept.get(key);
+    if (!block) {
+      const window = { x: bx * DETECT_BLOCK, y: by * DETECT_BLOCK, width: Math.min(DETECT_BLOCK, this.width - bx * DETECT_BLOCK), height: Math.min(DETECT_BLOCK, this.height - by * DETECT_BLOCK) };
+      block = this.compute(window).then((data) => ({ window, data }));
+      // A failed block is not kept: the next read tries again (and fails again, with its own error).
+      block.catch(() => this.kept.delete(key));
+      this.kept.set(key, block);
+      while (this.kept.size > this.limit) this.kept.delete(this.kept.keys().next().value!);
+    }
+    return block;
+  }
+}
 /** Pixels each side a window reads beyond itself for the closing, the mean and the median filters. */
 const FILTER_HALO = 8;
 
@@ -477,12 +530,12 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
         ({ sun, source: sunSource } = known);
         const tan = Math.tan((Math.min(sun.zenith, 85) * Math.PI) / 180);
         const near = (DEFAULT_DETECT.minCloudHeight * tan) / pixel;
-        const far = Math.max(near + 1, (maxHeight * tan) / pixel);
+        const far = Math.min(MAX_SHADOW_OFFSET, Math.max(near + 1, (maxHeight * tan) / pixel));
         cast = await matchShadowOffset(read, width, height, detect, thresholds, [shadowStep(sun.azimuth)], near, far);
       } else {
         sunSource = 'searched';
         const directions = Array.from({ length: 16 }, (_, k) => shadowStep(k * 22.5));
-        cast = await matchShadowOffset(read, width, height, detect, thresholds, directions, 1, searchDistance);
+        cast = await matchShadowOffset(read, width, height, detect, thresholds, directions, 1, Math.min(MAX_SHADOW_OFFSET, searchDistance));
       }
     }
     const halo = FILTER_HALO + (cast ? Math.ceil(cast.far) + 1 : 0);
@@ -508,23 +561,45 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
         ? `${where}; shadows matched ${cast.near.toFixed(0)}–${cast.far.toFixed(0)} px from their clouds, towards (${cast.dx.toFixed(2)}, ${cast.dy.toFixed(2)})`
         : `${where}; no shadow found (no offset of the clouds lands on dark ground more often than chance)`;
     }
+    /** The mask of one block of the grid (cloud ∪ shadow, dilated), from the block and its halo. */
+    const computeBlock = async (block: Window): Promise<Uint8Array> => {
+      const outer = grow(block, halo + dilate, width, height);
+      const bands = await read(outer);
+      const cloud = detectCloud(bands, threshold, useCirrus ? cirrus : null);
+      const mask = createMask(outer.width, outer.height);
+      mask.data.set(cloud);
+      if (thresholds && cast) {
+        const shadow = detectShadow(bands, cloud, thresholds, cast);
+        for (let i = 0; i < shadow.length; i++) mask.data[i] |= shadow[i];
+      }
+      const grown = dilate > 0 ? dilateMask(mask, dilate) : mask;
+      return crop(grown.data, outer, block);
+    };
+    const blocks = new BlockCache(width, height, computeBlock);
     return {
       grid: raster,
       resampled: false,
       info,
       description,
       async read(window) {
-        const outer = grow(window, halo + dilate, width, height);
-        const bands = await read(outer);
-        const cloud = detectCloud(bands, threshold, useCirrus ? cirrus : null);
-        const mask = createMask(outer.width, outer.height);
-        mask.data.set(cloud);
-        if (thresholds && cast) {
-          const shadow = detectShadow(bands, cloud, thresholds, cast);
-          for (let i = 0; i < shadow.length; i++) mask.data[i] |= shadow[i];
+        // Whole blocks are computed (each with its halo, read once) and kept for the windows after: the
+        // writer asks for 256² windows row by row, and a shadow halo of a few hundred pixels around each
+        // would read the scene many times over.
+        const out = createMask(window.width, window.height);
+        const first = { bx: Math.floor(window.x / DETECT_BLOCK), by: Math.floor(window.y / DETECT_BLOCK) };
+        const last = { bx: Math.floor((window.x + window.width - 1) / DETECT_BLOCK), by: Math.floor((window.y + window.height - 1) / DETECT_BLOCK) };
+        for (let by = first.by; by <= last.by; by++) {
+          for (let bx = first.bx; bx <= last.bx; bx++) {
+            const block = await blocks.get(bx, by);
+            const x0 = Math.max(window.x, block.window.x);
+            const x1 = Math.min(window.x + window.width, block.window.x + block.window.width);
+            for (let y = Math.max(window.y, block.window.y); y < Math.min(window.y + window.height, block.window.y + block.window.height); y++) {
+              const from = (y - block.window.y) * block.window.width + (x0 - block.window.x);
+              out.data.set(block.data.subarray(from, from + x1 - x0), (y - window.y) * window.width + (x0 - window.x));
+            }
+          }
         }
-        const grown = dilate > 0 ? dilateMask(mask, dilate) : mask;
-        return { width: window.width, height: window.height, data: crop(grown.data, outer, window) };
+        return out;
       },
       close: () => raster.close(),
     };
