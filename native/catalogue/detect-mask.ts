@@ -5,8 +5,8 @@
  * mask (edit-mask.ts).
  *
  * A preview is asked for again and again while the user moves the threshold slider: what the detector's survey
- * found for a scene, threshold and shadows (the dark thresholds and the shadow offset, a pass or two over the
- * whole scene) is kept for the project's next previews and its save.
+ * found for a scene (the dark thresholds and the shadow offset, a pass or two over the whole scene; the same for
+ * every threshold and dilation) is kept for the project's next previews and its save.
  */
 import fs from 'node:fs/promises';
 import { DetectMaskRequest, PREVIEW_DETECTION_MAX_PIXELS, PreviewDetectionRequest, type DetectionPreview, type DetectMaskRequestInput, type MaskRecord, type PreviewDetectionRequestInput } from '../api.ts';
@@ -32,7 +32,7 @@ async function detectorFor(project: Project, request: DetectMaskRequest): Promis
   const file = sceneFile(project, scene.id);
   const cache = surveys.get(project) ?? new Map<string, Survey>();
   surveys.set(project, cache);
-  const key = `${scene.id}:${scene.file}:${request.threshold}:${request.shadows}`;
+  const key = `${scene.id}:${scene.file}:${request.shadows}`;
   const detector = await openCloudDetector(file, { threshold: request.threshold, dilate: request.dilate, shadows: request.shadows, survey: cache.get(key) });
   if (!cache.has(key)) {
     if (cache.size >= SURVEYS_KEPT) cache.delete(cache.keys().next().value!);

@@ -17,7 +17,8 @@
  *
  * Shadow — the dark test of the same code (Schmitt et al.; SEN12MS-CR's `get_shadow_mask`): CSI =
  * (B08 + B11)/2 below min + 3/4 (mean − min) and B02 below min + 5/6 (mean − min), here over the scene's clear
- * pixels (a mostly cloudy scene would otherwise call everything dark) with the 1st percentile for the
+ * pixels (a mostly cloudy scene would otherwise call everything dark; clear at the default threshold, so that
+ * one survey of a scene serves every threshold) with the 1st percentile for the
  * minimum (one dead pixel must not set it), median-filtered 5 × 5; then, as Fmask does (Zhu & Woodcock 2012),
  * kept only where a cloud cast it: the cloud mask swept away from the sun over the shadow lengths of clouds
  * 200 m to `maxCloudHeight` high (h · tan(sun zenith) / pixel size). The sun comes from the file's metadata
@@ -56,7 +57,7 @@ export interface DetectOptions {
   /** Without sun angles: longest shadow offset searched, pixels; default 40. */
   searchDistance?: number;
   /**
-   * What an earlier detector with the same threshold and shadows found surveying this scene (its `info`):
+   * What an earlier detector with shadows found surveying this scene (its `info`; any threshold and dilation):
    * skips the survey's passes over the whole scene, for a preview read window after window.
    */
   survey?: Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource'>;
@@ -157,7 +158,7 @@ function slidingFilter(input: Float32Array, width: number, height: number, r: nu
   return out;
 }
 
-/** Thresholds of the dark (shadow) test: from the clear pixels of the scene (`surveyScene`). */
+/** Thresholds of the dark (shadow) test: from the clear pixels of the scene (`surveyDarkness`). */
 export interface DarkThresholds {
   /** (B08 + B11)/2 below this. */
   csi: number;
@@ -522,10 +523,12 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
     if (shadows && options.survey) {
       ({ thresholds, cast, sun, sunSource } = options.survey);
     } else if (shadows) {
-      thresholds = await surveyDarkness(read, width, height, threshold);
+      // The survey uses the default threshold's clouds whatever the threshold asked for: the ground's darkness
+      // and the clouds' shadow offset are the scene's, and one survey serves every threshold a user tries.
+      thresholds = await surveyDarkness(read, width, height, DEFAULT_DETECT.threshold);
       const known = options.sun ? { sun: options.sun, source: 'given' as const } : sceneSun(raster);
       const pixel = raster.geoTransform ? Math.hypot(raster.geoTransform[1], raster.geoTransform[4]) : 10;
-      const detect = (bands: DetectBands) => detectCloud(bands, threshold, useCirrus ? cirrus : null);
+      const detect = (bands: DetectBands) => detectCloud(bands, DEFAULT_DETECT.threshold, useCirrus ? cirrus : null);
       if (known) {
         ({ sun, source: sunSource } = known);
         const tan = Math.tan((Math.min(sun.zenith, 85) * Math.PI) / 180);

@@ -177,6 +177,10 @@ describe('detectMask and previewDetection in a project', () => {
     const xs = part.outline.features[0].geometry.coordinates.flat(2).map(([x]) => x);
     assert.ok(Math.min(...xs) >= x0 + 10 * 128 - 1e-6, 'the window’s outline starts at its own left edge');
     assert.ok(Math.max(...part.outline.features[0].geometry.coordinates.flat(2).map(([, y]) => y)) <= y0 - 10 * 128 + 1e-6);
+    // Another threshold reuses the scene's survey, and answers what a fresh detector answers.
+    const higher = await service.previewDetection({ sceneId: scene.id, threshold: 0.3, dilate: 3 });
+    assert.equal(higher.pixels, (await detectWhole(NIGERIA, { threshold: 0.3, dilate: 3 })).mask.data.reduce((a, b) => a + b, 0));
+    assert.notEqual(higher.pixels, preview.pixels);
     assert.deepEqual(await fs.readdir(masks).catch(() => []), filesBefore, 'a preview writes nothing');
     assert.equal((await service.listMasks()).length, 0);
 
