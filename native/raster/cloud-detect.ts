@@ -9,7 +9,8 @@
  * the minimum of linear ramps (reflectance):
  *   B02 over [0.1, 0.5]; B01 over [0.1, 0.3]; B01 + B10 over [0.15, 0.2]; B02 + B03 + B04 over [0.2, 0.8];
  *   and not snow: NDSI = (B03 − B11)/(B03 + B11) over [0.8, 0.6];
- * then a 5 × 5 grey closing and a 7 × 7 mean; cloud where the score ≥ `threshold` (SEN12MS-CR: 0.2).
+ * then a 5 × 5 grey closing and a 7 × 7 mean; cloud where the score ≥ `threshold` (SEN12MS-CR: 0.2), grown
+ * up to 6 px into the haze around it where the score is at least half the threshold (hysteresis).
  * Without B01 (some L2A files) its two ramps are left out; without B10 (every L2A product) the B01 + B10
  * ramp becomes B01 alone over [0.15, 0.2].
  * Cirrus — on L1C, B10 (1375 nm, seen only above most water vapour) > `cirrus` reflectance is cloud: Sen2Cor's
@@ -18,13 +19,15 @@
  * Shadow — the dark test of the same code (Schmitt et al.; SEN12MS-CR's `get_shadow_mask`): CSI =
  * (B08 + B11)/2 below min + 3/4 (mean − min) and B02 below min + 5/6 (mean − min), here over the scene's clear
  * pixels (a mostly cloudy scene would otherwise call everything dark; clear at the default threshold, so that
- * one survey of a scene serves every threshold) with the 1st percentile for the
- * minimum (one dead pixel must not set it), median-filtered 5 × 5; then, as Fmask does (Zhu & Woodcock 2012),
- * kept only where a cloud cast it: the cloud mask swept away from the sun over the shadow lengths of clouds
- * 200 m to `maxCloudHeight` high (h · tan(sun zenith) / pixel size). The sun comes from the file's metadata
- * when it has angles (MEAN_SUN_AZIMUTH_ANGLE …), else from its acquisition time and place (NOAA's solar
- * position equations); with neither, the direction is searched: of 16 directions, the one whose sweep falls
- * on the darkest ground, over shadow lengths up to `searchDistance` pixels.
+ * one survey of a scene serves every threshold) with the 1st percentile for the minimum (one dead pixel must
+ * not set it), median-filtered 5 × 5, water left out by Fmask's water test; then, as Fmask does (Zhu &
+ * Woodcock 2012), kept only where a cloud (at least 9 px across) cast it. The scene's survey finds the offset
+ * at which the clouds, shifted away from the sun, land on dark ground most often, among the shadow lengths of
+ * clouds 200 m to `maxCloudHeight` high (h · tan(sun zenith) / pixel size); the clouds are then swept over
+ * that offset ÷ 1.3 to × 1.3. The sun comes from the file's metadata when it has angles
+ * (MEAN_SUN_AZIMUTH_ANGLE …), else from its acquisition time and place (NOAA's solar position equations);
+ * with neither, the direction is searched too, among 16, over offsets up to `searchDistance` pixels. Where no
+ * offset lands on dark ground clearly more often than chance, no shadow is marked.
  *
  * Reflectance is DN / 10000, after adding the file's offset: products of processing baseline 04.00 and later
  * (from January 2022) add 1000 to every DN (BOA_ADD_OFFSET / RADIO_ADD_OFFSET = −1000), which the detector
@@ -384,13 +387,30 @@ export function detectCloud(bands: DetectBands, threshold: number, cirrus: numbe
     if (nodata[i]) continue;
     cloud[i] = smooth[i] >= threshold || (b10 !== null && cirrus !== null && b10[i] > cirrus) ? 1 : 0;
   }
-  return cloud;
+  // Haze at cloud edges scores below the threshold: grow each cloud into neighbours scoring at least half of
+  // it, pixel by pixel (hysteresis, as Canny's edge detector keeps weak edges that touch strong ones), up to
+  // HAZE_STEPS pixels, so bright ground far from any cloud stays clear and each window stays exact.
+  const low = threshold * HAZE_RATIO;
+  let grown: Mask = { width: bands.width, height: bands.height, data: cloud };
+  for (let k = 0; k < HAZE_STEPS; k++) {
+    const next = dilateMask(grown, 1);
+    for (let i = 0; i < next.data.length; i++) next.data[i] = next.data[i] && (cloud[i] || (smooth[i] >= low && !nodata[i])) ? 1 : 0;
+    grown = next;
+  }
+  return grown.data;
 }
+
+/** How far (pixels) and into how faint a score (share of the threshold) clouds grow into their haze. */
+const HAZE_STEPS = 6;
+const HAZE_RATIO = 0.5;
+/** Clouds narrower than 2r + 1 pixels (buildings, a quarry at 10 m) are not taken to cast a shadow worth finding. */
+const CASTER_RADIUS = 4;
 
 /** Shadow pixels of a window: dark, not cloud, and reached by sweeping the cloud away from the sun. */
 export function detectShadow(bands: DetectBands, cloud: Uint8Array, thresholds: DarkThresholds, cast: ShadowCast): Uint8Array {
   const dark = darkPixels(bands, thresholds, cloud);
-  const swept = sweep(cloud, bands.width, bands.height, cast.dx, cast.dy, cast.near, cast.far);
+  const casters = openMask({ width: bands.width, height: bands.height, data: cloud }, CASTER_RADIUS).data;
+  const swept = sweep(casters, bands.width, bands.height, cast.dx, cast.dy, cast.near, cast.far);
   for (let i = 0; i < dark.length; i++) dark[i] &= swept[i];
   // An opening of radius 1 drops the 1–2 px slivers that thin cloud lines sweep across dark fields.
   return openMask({ width: bands.width, height: bands.height, data: dark }, 1).data;
@@ -489,8 +509,12 @@ class BlockCache {
     return block;
   }
 }
-/** Pixels each side a window reads beyond itself for the closing, the mean and the median filters. */
-const FILTER_HALO = 8;
+/**
+ * Pixels each side a window reads beyond itself, besides the shadow offset, so that every window's mask is
+ * exactly the whole scene's: the closing and mean (5), the haze growth (6), the casters' opening (8), the
+ * dark pixels' median (2) and the shadows' opening (2), with a margin.
+ */
+const FILTER_HALO = 26;
 
 /**
  * Opens a scene for detection: checks its bands, then surveys it once (the dark thresholds from its clear
