@@ -509,6 +509,7 @@ class BlockCache {
     return block;
   }
 }
+
 /**
  * Pixels each side a window reads beyond itself, besides the shadow offset, so that every window's mask is
  * exactly the whole scene's: the closing and mean (5), the haze growth (6), the casters' opening (8), the
@@ -574,7 +575,8 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
       CLEARSKY_MASK_RULE:
         `cloud = Schmitt et al. 2019 cloud score (5×5 closing, 7×7 mean) ≥ ${threshold}` +
         (useCirrus ? ` or B10 > ${cirrus}` : '') +
-        (shadows ? '; shadow = dark (CSI and B02 below the clear pixels\' thresholds, 5×5 median) and swept from cloud away from the sun' : '; no shadows'),
+        `, grown up to ${HAZE_STEPS} px into haze scoring ≥ ${threshold * HAZE_RATIO}` +
+        (shadows ? `; shadow = dark (CSI and B02 below the clear pixels' thresholds, 5×5 median, not water) where clouds ${2 * CASTER_RADIUS + 1} px across or more cast it away from the sun` : '; no shadows'),
       CLEARSKY_MASK_THRESHOLD: String(threshold),
       CLEARSKY_MASK_BANDS: bandNames.join(','),
       CLEARSKY_MASK_DN_OFFSET: String(offset),
