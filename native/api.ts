@@ -127,6 +127,51 @@ export const EditMaskRequest = z
 export type EditMaskRequest = z.infer<typeof EditMaskRequest>;
 export type EditMaskRequestInput = z.input<typeof EditMaskRequest>;
 
+/**
+ * Clouds and shadows found in a Sentinel-2 scene of the project by Clearsky's detector (raster/cloud-detect.ts):
+ * `detectMask` saves them as the scene's next mask version; `previewDetection` answers the same mask's outline
+ * without saving anything, for the map to draw while the user tunes the threshold and dilation. An SCL layer
+ * or a cloud probability, imported, is the better source where the user has one.
+ */
+export const DetectMaskRequest = z.object({
+  sceneId: id,
+  /** Cloud where the smoothed cloud score is at least this; 0.2 is SEN12MS-CR's. */
+  threshold: z.number().gt(0).lt(1).default(0.2),
+  /** Grow cloud and shadow by this many pixels. */
+  dilate: z.number().int().min(0).max(100).default(0),
+  shadows: z.boolean().default(true),
+});
+export type DetectMaskRequest = z.infer<typeof DetectMaskRequest>;
+export type DetectMaskRequestInput = z.input<typeof DetectMaskRequest>;
+
+/** The largest window `previewDetection` answers (pixels): the part of a big scene in view. */
+export const PREVIEW_DETECTION_MAX_PIXELS = 2048 * 2048;
+export const PreviewDetectionRequest = DetectMaskRequest.extend({
+  /** The part of the scene to preview, in its pixels; default the whole scene (which must then be small enough). */
+  area: window.optional(),
+});
+export type PreviewDetectionRequest = z.infer<typeof PreviewDetectionRequest>;
+export type PreviewDetectionRequestInput = z.input<typeof PreviewDetectionRequest>;
+
+/** A mask's outline as GeoJSON in the scene's CRS (MultiPolygon rings of [x, y]; the map draws it in cyan). */
+export interface MaskOutline {
+  type: 'FeatureCollection';
+  crs?: { type: 'name'; properties: { name: string } };
+  features: { type: 'Feature'; properties: { cloud_fraction: number; pixels: number }; geometry: { type: 'MultiPolygon'; coordinates: [number, number][][][] } }[];
+}
+
+export interface DetectionPreview {
+  sceneId: number;
+  /** The window previewed, in the scene's pixels. */
+  area: { x: number; y: number; width: number; height: number };
+  /** Cloud and shadow pixels in the window, and their share of its pixels. */
+  pixels: number;
+  cover: number;
+  outline: MaskOutline;
+  /** How the mask was made (rule, threshold, sun and shadow offset), as the saved mask's file would say. */
+  description: Record<string, string>;
+}
+
 export interface Grid {
   width: number;
   height: number;
@@ -205,7 +250,7 @@ export interface MaskRecord {
   name: string;
   file: string;
   band: number;
-  source: 'binary' | 'scl' | 'probability' | 'drawn';
+  source: 'binary' | 'scl' | 'probability' | 'drawn' | 'detected';
   sceneId: number | null;
   /** Acquisition day (YYYY-MM-DD) the mask is for, from its band description or file name; null if unknown. */
   acquired: string | null;
@@ -350,6 +395,8 @@ export interface ClearskyApi {
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
   inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
   editMask(request: EditMaskRequestInput): Promise<MaskRecord>;
+  detectMask(request: DetectMaskRequestInput): Promise<MaskRecord>;
+  previewDetection(request: PreviewDetectionRequestInput): Promise<DetectionPreview>;
   backends(): Promise<BackendInfo>;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
@@ -372,6 +419,8 @@ export const COMMANDS = {
   previewTiles: z.tuple([PreviewTilesRequest]),
   inspectPixel: z.tuple([InspectPixelRequest]),
   editMask: z.tuple([EditMaskRequest]),
+  detectMask: z.tuple([DetectMaskRequest]),
+  previewDetection: z.tuple([PreviewDetectionRequest]),
   backends: z.tuple([]),
 } as const;
 export type CommandName = keyof typeof COMMANDS;

@@ -57,7 +57,11 @@ const USAGE = `usage:
                      [--bands B04,B03,B02] [--dynamic --date YYYY-MM-DD [--age AGE.tif]] [--json]
   clearsky mask --out MASK.tif (--from M.tif | --from-scl SCL.tif [--classes 3,8,9,10]
                 | --from-probability P.tif --threshold 0.4 [--scale 255]) [--band N] [--dilate N]
-                [--like TARGET.tif] [--geojson OUTLINE.geojson] [--json]`;
+                [--like TARGET.tif] [--geojson OUTLINE.geojson] [--json]
+  clearsky mask --detect S2.tif --out MASK.tif [--threshold 0.2] [--dilate N] [--shadows | --no-shadows]
+                [--sun-azimuth DEG --sun-zenith DEG] [--offset DN] [--geojson OUTLINE.geojson] [--json]
+                finds cloud and shadow in an L1C/L2A scene's own bands; an SCL layer or a cloud
+                probability, where you have one, is the better source (--from-scl, --from-probability)`;
 
 class UsageError extends Error {}
 
@@ -196,9 +200,35 @@ async function main(argv: string[]): Promise<number> {
     case 'mask': {
       const { values: v } = parse(rest, { out: { type: 'string' }, from: { type: 'string' }, 'from-scl': { type: 'string' }, 'from-probability': { type: 'string' },
         classes: { type: 'string' }, threshold: { type: 'string' }, scale: { type: 'string' }, band: { type: 'string' }, dilate: { type: 'string' },
-        like: { type: 'string' }, geojson: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } });
-      const given = (['from', 'from-scl', 'from-probability'] as const).filter((flag) => v[flag] !== undefined);
-      if (given.length !== 1) throw new UsageError('mask needs exactly one of --from, --from-scl, --from-probability');
+        like: { type: 'string' }, geojson: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+        detect: { type: 'string' }, shadows: { type: 'boolean' }, 'no-shadows': { type: 'boolean' }, 'sun-azimuth': { type: 'string' }, 'sun-zenith': { type: 'string' }, offset: { type: 'string' } });
+      const given = (['from', 'from-scl', 'from-probability', 'detect'] as const).filter((flag) => v[flag] !== undefined);
+      if (given.length !== 1) throw new UsageError('mask needs exactly one of --from, --from-scl, --from-probability, --detect');
+      const detectOnly = (['shadows', 'no-shadows', 'sun-azimuth', 'sun-zenith', 'offset'] as const).filter((flag) => v[flag] !== undefined);
+      if (given[0] === 'detect') {
+        if (v.shadows && v['no-shadows']) throw new UsageError('give --shadows or --no-shadows, not both');
+        if ((v['sun-azimuth'] === undefined) !== (v['sun-zenith'] === undefined)) throw new UsageError('--sun-azimuth and --sun-zenith go together');
+        if (v.band !== undefined || v.classes !== undefined || v.scale !== undefined) throw new UsageError('--band, --classes and --scale are not for --detect');
+        const summary = await runMask({
+          out: required(v.out, '--out'),
+          detect: {
+            path: v.detect as string,
+            options: {
+              threshold: v.threshold === undefined ? undefined : decimal(v.threshold, '--threshold'),
+              shadows: !v['no-shadows'],
+              sun: v['sun-azimuth'] === undefined ? undefined : { azimuth: decimal(v['sun-azimuth'], '--sun-azimuth'), zenith: decimal(v['sun-zenith'], '--sun-zenith') },
+              offset: v.offset === undefined ? undefined : decimal(v.offset, '--offset'),
+            },
+          },
+          dilate: v.dilate === undefined ? 0 : integer(v.dilate, '--dilate'),
+          like: v.like as string | undefined,
+          geojson: v.geojson as string | undefined,
+        });
+        if (v.json) console.log(JSON.stringify(summary));
+        else console.error(formatMaskSummary(summary));
+        return 0;
+      }
+      if (detectOnly.length) throw new UsageError(`--${detectOnly[0]} is for --detect`);
       const kind = given[0] === 'from' ? 'binary' : given[0] === 'from-scl' ? 'scl' : 'probability';
       if (v.classes !== undefined && kind !== 'scl') throw new UsageError('--classes is for --from-scl');
       if ((v.threshold !== undefined || v.scale !== undefined) && kind !== 'probability') throw new UsageError('--threshold and --scale are for --from-probability');

@@ -17,6 +17,9 @@ import {
   type ClearskyApi,
   type BuildReferenceRequestInput,
   type EditMaskRequestInput,
+  type DetectMaskRequestInput,
+  type DetectionPreview,
+  type PreviewDetectionRequestInput,
   type PixelValues,
   type PreviewTilesRequestInput,
   type TilePreview,
@@ -42,6 +45,7 @@ import { planTiles } from './raster/tiling.ts';
 import { buildReference } from './catalogue/build-reference.ts';
 import { importFiles } from './catalogue/import.ts';
 import { editMask } from './catalogue/edit-mask.ts';
+import { detectMask, previewDetection } from './catalogue/detect-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
 import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
@@ -206,6 +210,16 @@ export class Service implements ProjectApi {
   /** Polygons added (cloud) and erased (clear) on a mask, saved as its next version: a new mask record. */
   async editMask(request: EditMaskRequestInput): Promise<MaskRecord> {
     return editMask(this.catalogue, request);
+  }
+
+  /** Clouds and shadows found in a Sentinel-2 scene, saved as its next mask version (source 'detected'). */
+  async detectMask(request: DetectMaskRequestInput): Promise<MaskRecord> {
+    return detectMask(this.catalogue, request);
+  }
+
+  /** The outline detection would save, over the scene or a window of it; nothing is written. */
+  async previewDetection(request: PreviewDetectionRequestInput): Promise<DetectionPreview> {
+    return previewDetection(this.catalogue, request);
   }
 
   /** What `auto` picks here and the backends that work, asked of a worker process (nothing heavy is loaded here). */

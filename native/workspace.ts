@@ -171,6 +171,8 @@ export class Workspace implements ClearskyApi {
   previewTiles: ClearskyApi['previewTiles'] = async (request) => this.current().previewTiles(request);
   inspectPixel: ClearskyApi['inspectPixel'] = async (request) => this.current().inspectPixel(request);
   editMask: ClearskyApi['editMask'] = async (request) => this.current().editMask(request);
+  detectMask: ClearskyApi['detectMask'] = async (request) => this.current().detectMask(request);
+  previewDetection: ClearskyApi['previewDetection'] = async (request) => this.current().previewDetection(request);
   /** Needs no project: the machine's backends are the same whichever is open. */
   backends: ClearskyApi['backends'] = async () => (this.service ? this.service.backends() : probeBackends(this.serviceOptions.launch));
 

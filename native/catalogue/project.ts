@@ -278,12 +278,21 @@ function open(folder: string): Project {
 
 function migrate(db: Database.Database, { applicationId, version }: Inspection): void {
   if (version === SCHEMA_VERSION && applicationId === APPLICATION_ID) return;
-  db.transaction(() => {
-    for (const sql of MIGRATIONS.slice(version)) db.exec(sql);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    // A catalogue from a Clearsky before application_id, found sound above, is adopted.
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-  })();
+  // A migration that rebuilds a table (5) drops it while other tables' rows refer to it: foreign keys are off
+  // meanwhile (the pragma does nothing inside a transaction), and checked whole before the commit.
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      for (const sql of MIGRATIONS.slice(version)) db.exec(sql);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new Error(`the migration would break ${broken.length} references between tables`);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      // A catalogue from a Clearsky before application_id, found sound above, is adopted.
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    })();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /**

@@ -136,6 +136,35 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN owner TEXT;
   ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
   `,
+  // 5: masks found by Clearsky's own detector (source 'detected'). SQLite cannot widen a CHECK in place, so
+  // the table is rebuilt as SQLite's ALTER TABLE page prescribes (new table, copy, drop, rename; migrate()
+  // turns foreign keys off around it and checks them before committing). Ids are kept, so runs still match.
+  `
+  CREATE TABLE masks_new (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL,
+    band INTEGER NOT NULL DEFAULT 1,
+    source TEXT NOT NULL CHECK (source IN ('binary', 'scl', 'probability', 'drawn', 'detected')),
+    scene_id INTEGER REFERENCES scenes(id) ON DELETE SET NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    parameters TEXT NOT NULL DEFAULT '{}',
+    grid TEXT NOT NULL,
+    cloud_cover REAL,
+    outline_file TEXT,
+    created_at TEXT NOT NULL,
+    source_path TEXT,
+    source_sha256 TEXT,
+    source_file TEXT,
+    acquired TEXT,
+    UNIQUE (file, band)
+  );
+  INSERT INTO masks_new (id, name, file, band, source, scene_id, version, parameters, grid, cloud_cover, outline_file, created_at, source_path, source_sha256, source_file, acquired)
+    SELECT id, name, file, band, source, scene_id, version, parameters, grid, cloud_cover, outline_file, created_at, source_path, source_sha256, source_file, acquired FROM masks;
+  DROP TABLE masks;
+  ALTER TABLE masks_new RENAME TO masks;
+  CREATE INDEX masks_by_source ON masks(source_sha256);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -64,7 +64,19 @@ export interface CloudMaskOptions {
 /** The grid a mask is made on, with the georeferencing tags the writer copies. */
 export type MaskGrid = GridInfo & Pick<RasterInfo, 'geoTags'>;
 
-export interface CloudMaskReader {
+/** Anything that makes a mask window by window on a grid: a mask source (below) or the detector (cloud-detect.ts). */
+export interface MaskWindowReader {
+  grid: MaskGrid;
+  /** Whether the source is resampled onto `grid` (it is on another grid). */
+  resampled: boolean;
+  /** How values become cloud, as provenance items (CLEARSKY_MASK_*). */
+  description: Record<string, string>;
+  /** The (dilated) mask of a window of `grid`. */
+  read(window: Window): Promise<Mask>;
+  close(): Promise<void>;
+}
+
+export interface CloudMaskReader extends MaskWindowReader {
   /** The open source raster (closed by `close`). */
   source: Raster;
   /** 0-based band of the source. */
@@ -149,6 +161,8 @@ export interface WrittenCloudMask {
   cloudFraction: number;
   /** The mask itself, when asked for with `keepMask` (e.g. to draw its outline). */
   mask?: Mask;
+  /** How it was made (the reader's provenance items, CLEARSKY_MASK_*). */
+  description: Record<string, string>;
 }
 
 /**
@@ -160,7 +174,15 @@ export async function writeCloudMask(
   spec: CloudMaskSource,
   options: CloudMaskOptions & { metadata?: Record<string, string>; keepMask?: boolean } = {},
 ): Promise<WrittenCloudMask> {
-  const reader = await openCloudMask(spec, options);
+  return writeMaskFrom(out, await openCloudMask(spec, options), options);
+}
+
+/** Writes what `reader` makes as a mask GeoTIFF (as `writeCloudMask`), and closes the reader. */
+export async function writeMaskFrom(
+  out: string,
+  reader: MaskWindowReader,
+  options: { metadata?: Record<string, string>; keepMask?: boolean } = {},
+): Promise<WrittenCloudMask> {
   try {
     const { grid } = reader;
     const whole = options.keepMask ? createMask(grid.width, grid.height) : undefined;
@@ -194,7 +216,7 @@ export async function writeCloudMask(
     };
     await writeGeoTiffFromBlocks(out, blocks, writeOptions);
     const pixels = grid.width * grid.height;
-    return { grid, resampled: reader.resampled, cloudPixels, pixels, cloudFraction: cloudPixels / pixels, mask: whole };
+    return { grid, resampled: reader.resampled, cloudPixels, pixels, cloudFraction: cloudPixels / pixels, mask: whole, description: reader.description };
   } finally {
     await reader.close();
   }

@@ -293,6 +293,35 @@ describe('catalogues of older Clearsky versions, and backups', () => {
     }
   });
 
+  it('migration 5 lets masks be detected ones, keeping every mask with its id, and the runs that use them', async () => {
+    // A catalogue of version 4 with a mask a run uses.
+    const dir = await projectFolderWith((file) => {
+      const db = new Database(file);
+      for (const sql of MIGRATIONS.slice(0, 4)) db.exec(sql);
+      db.pragma('user_version = 4');
+      db.prepare("INSERT INTO project (id, name, created_at) VALUES (1, 'Nigeria', '2025-01-01T00:00:00.000Z')").run();
+      fill(db, 3);
+      db.prepare("UPDATE masks SET acquired = '2018-01-01', source_sha256 = 'abc' WHERE id = 1").run();
+      assert.throws(() => db.prepare("INSERT INTO masks (name, file, source, grid, created_at) VALUES ('found', 'rasters/masks/f.tif', 'detected', '{}', 'now')").run(), /CHECK constraint failed/);
+      db.close();
+    });
+    const before = new Database(catalogueOf(dir), { readonly: true });
+    const masks = before.prepare('SELECT * FROM masks').all();
+    before.close();
+    const project = openProject(dir);
+    try {
+      assert.equal(project.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.deepEqual(project.db.prepare('SELECT * FROM masks').all(), masks);
+      project.db.prepare("INSERT INTO masks (name, file, source, grid, created_at) VALUES ('found', 'rasters/masks/f.tif', 'detected', '{}', 'now')").run();
+      // The run still refers to its mask, and the rebuilt table still refuses to lose a mask a run uses.
+      assert.equal(project.db.prepare('SELECT mask_id FROM runs WHERE id = 1').pluck().get(), 1);
+      assert.throws(() => project.db.prepare('DELETE FROM masks WHERE id = 1').run(), /FOREIGN KEY constraint failed/);
+      assert.deepEqual(project.db.pragma('foreign_key_check'), []);
+    } finally {
+      project.close();
+    }
+  });
+
   it('a migration that SQLite refuses names the catalogue, and leaves it at its version', async () => {
     const dir = await projectFolderWith((file) => {
       const db = new Database(file);

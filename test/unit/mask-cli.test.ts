@@ -100,3 +100,57 @@ describe('clearsky mask', () => {
     assert.match(usage.stderr, /exactly one of --from, --from-scl, --from-probability/);
   });
 });
+
+describe('clearsky mask --detect', () => {
+  const NIGERIA = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
+
+  it('writes a mask GeoTIFF on the scene’s grid, with cloud and shadow, that clearsky inpaint --mask takes', async () => {
+    const out = path.join(dir, 'detected.tif');
+    const geojson = path.join(dir, 'detected.geojson');
+    const r = await clearsky(['mask', '--detect', NIGERIA, '--dilate', '2', '--out', out, '--geojson', geojson, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.kind, 'detected');
+    assert.ok(summary.cloud_fraction > 0.2 && summary.cloud_fraction < 0.7, String(summary.cloud_fraction));
+    assert.equal(summary.detection.sunSource, 'searched');
+    assert.ok(summary.detection.cast, 'shadows matched');
+    const [mask, scene] = [gdalinfo(out), gdalinfo(NIGERIA)];
+    assert.deepEqual(mask.size, scene.size);
+    assert.deepEqual(mask.geoTransform, scene.geoTransform);
+    assert.equal(mask.coordinateSystem?.wkt, scene.coordinateSystem?.wkt);
+    assert.equal(mask.bands.length, 1);
+    assert.equal(mask.bands[0].type, 'Byte');
+    assert.equal(mask.bands[0].description, 'cloud mask');
+    assert.equal(mask.metadata['']?.CLEARSKY_MASK_KIND, 'detected');
+    const values = await withRaster(out, (raster) => readMaskBand(raster));
+    assert.ok(values.data.every((v) => v === 0 || v === 1));
+    assert.equal(JSON.parse(await fs.readFile(geojson, 'utf8')).features[0].properties.pixels, summary.cloud_pixels);
+
+    const text = await clearsky(['mask', '--detect', NIGERIA, '--no-shadows', '--threshold', '0.3', '--out', path.join(dir, 'cloud-only.tif')]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /^wrote .*cloud-only\.tif \(256×256\): \d+\.\d % cloud and shadow, \d+ pixels; bands B02,B03,B04,B08,B11,B01,B10 \(B10 cirrus test\); .*shadows not looked for\n$/);
+
+    const result = path.join(dir, 'filled.tif');
+    const inpaint = await clearsky(['inpaint', '--target', NIGERIA, '--mask', out, '--method', 'idw-fill', '--bands', 'B04,B03,B02', '--out', result]);
+    assert.equal(inpaint.code, 0, inpaint.stderr);
+    assert.deepEqual(gdalinfo(result).size, scene.size);
+  });
+
+  it('bad input: exit 2, one line naming the file (a missing band names it), no output left behind', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--detect', SCOTLAND_MEAN], /S2L2A_mean_2019_B04B03B02\.tif: cloud detection needs bands B02, B03, B04, B08, B11, and the file has no band B08/],
+      [['--detect', NIGERIA, '--like', SCOTLAND_MEAN], /S2L2A_mean_2019_B04B03B02\.tif: --like is for imported masks/],
+      [['--detect', NIGERIA, '--threshold', '1.5'], /detection threshold must be between 0 and 1/],
+      [['--detect', NIGERIA, '--sun-azimuth', '150'], /--sun-azimuth and --sun-zenith go together/],
+      [['--from', SCOTLAND_MASK, '--no-shadows'], /--no-shadows is for --detect/],
+      [['--detect', path.join(dir, 'missing.tif')], /missing\.tif: file not found/],
+    ];
+    for (const [args, message] of cases) {
+      const out = path.join(dir, 'bad.tif');
+      const r = await clearsky(['mask', ...args, '--out', out]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr.trim().split('\n')[0], message);
+      assert.deepEqual((await fs.readdir(dir)).filter((name) => name.startsWith('bad') || name.includes('.tmp')), [], 'no output left behind');
+    }
+  });
+});

@@ -51,6 +51,9 @@ class RecordingApi implements ClearskyApi {
   inspectPixel: ClearskyApi['inspectPixel'] = (request) =>
     this.answer('inspectPixel', [request], { column: 3, row: 4, layers: [{ kind: 'scene' as const, label: 'scene', bands: [{ name: 'B04', value: 1234 }] }] });
   editMask: ClearskyApi['editMask'] = (request) => this.answer('editMask', [request], MASK);
+  detectMask: ClearskyApi['detectMask'] = (request) => this.answer('detectMask', [request], MASK);
+  previewDetection: ClearskyApi['previewDetection'] = (request) =>
+    this.answer('previewDetection', [request], { sceneId: request.sceneId, area: { x: 0, y: 0, width: 8, height: 8 }, pixels: 0, cover: 0, outline: { type: 'FeatureCollection' as const, features: [] }, description: {} });
   backends = () => this.answer('backends', [], { detected: 'native', available: ['native', 'wasm', 'cpu'] });
   subscribe(listener: (event: ApiEvent) => void): () => void {
     this.listeners.add(listener);
