@@ -27,6 +27,10 @@ export const RunRequest = z.object({
   maskId: id,
   refId: id.optional(),
   sarSceneId: id.optional(),
+  /** The SAR scene's VV and VH bands (1-based), as `--sar-bands`; default found by band description. */
+  sarBands: z.object({ vv: z.number().int().min(1).max(4096), vh: z.number().int().min(1).max(4096) }).optional(),
+  /** The SAR scene's units, as `--sar-units`; default detected from descriptions and values. */
+  sarUnits: z.enum(['linear', 'db']).optional(),
   /** Band names of the target to reconstruct; default all. */
   bands: z.array(z.string().min(1).max(8)).min(1).max(13).optional(),
   method: z.enum(METHODS).default('dip'),
@@ -336,6 +340,10 @@ export interface ClearskyApi {
   listRuns(): Promise<RunRecord[]>;
   getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
   cancelRun(runId: number): Promise<RunRecord>;
+  /** A cancelled run goes on with its tiles still to do. */
+  resumeRun(runId: number): Promise<RunRecord>;
+  /** A cancelled run finished as it is: its finished tiles mosaicked, the input elsewhere (ends partial). */
+  finishRun(runId: number): Promise<RunRecord>;
   exportResult(request: ExportRequest): Promise<{ path: string }>;
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
   inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
@@ -358,6 +366,8 @@ export const COMMANDS = {
   listRuns: z.tuple([]),
   getRun: z.tuple([id]),
   cancelRun: z.tuple([id]),
+  resumeRun: z.tuple([id]),
+  finishRun: z.tuple([id]),
   exportResult: z.tuple([ExportRequest]),
   previewTiles: z.tuple([PreviewTilesRequest]),
   inspectPixel: z.tuple([InspectPixelRequest]),

@@ -119,6 +119,8 @@ export class Service implements ProjectApi {
       bands: request.bands,
       references: request.refId !== undefined ? [relative(refFile(this.catalogue, request.refId))] : undefined,
       sar: request.sarSceneId !== undefined ? relative(sceneFile(this.catalogue, request.sarSceneId)) : undefined,
+      sarBands: request.sarSceneId !== undefined ? request.sarBands : undefined,
+      sarUnits: request.sarSceneId !== undefined ? request.sarUnits : undefined,
       area: request.area,
     };
     // The run is this process's from the start (its lease): another process open on the project leaves it alone.
@@ -150,6 +152,22 @@ export class Service implements ProjectApi {
     // A runner in another process notices the cancel in the catalogue within a second.
     if (this.runner) this.runner.cancel(runId);
     else this.store.cancel(runId);
+    return this.store.record(runId);
+  }
+
+  /** A cancelled run goes on with the tiles still to do; those finished are kept, not computed again. */
+  async resumeRun(runId: number): Promise<RunRecord> {
+    return this.reopen(runId, 'resume');
+  }
+
+  /** A cancelled run finished as it is: the mosaic of its finished tiles, the input elsewhere (the run ends partial). */
+  async finishRun(runId: number): Promise<RunRecord> {
+    return this.reopen(runId, 'finish');
+  }
+
+  private reopen(runId: number, how: 'resume' | 'finish'): RunRecord {
+    this.store.reopen(runId, how, this.runner?.owner);
+    this.runner?.submitted(runId);
     return this.store.record(runId);
   }
 

@@ -163,6 +163,8 @@ export class Workspace implements ClearskyApi {
   listRuns: ClearskyApi['listRuns'] = async () => this.current().listRuns();
   getRun: ClearskyApi['getRun'] = async (runId) => this.current().getRun(runId);
   cancelRun: ClearskyApi['cancelRun'] = async (runId) => this.current().cancelRun(runId);
+  resumeRun: ClearskyApi['resumeRun'] = async (runId) => this.current().resumeRun(runId);
+  finishRun: ClearskyApi['finishRun'] = async (runId) => this.current().finishRun(runId);
   exportResult: ClearskyApi['exportResult'] = async (request) => {
     const project = this.current();
     await this.confine(ExportRequest.parse(request).destination);

@@ -267,6 +267,27 @@ export class RunStore {
     }).immediate();
   }
 
+  /**
+   * A cancelled run goes on (`'resume'`: the tiles still to do are worked, finished ones kept) or is finished as
+   * it is (`'finish'`: the tiles not yet reconstructed are marked failed, saying why, so the mosaic keeps the
+   * input there and the run ends partial). Either way it is unfinished again and `owner`'s (or free, without one).
+   */
+  reopen(runId: number, how: 'resume' | 'finish', owner?: string): void {
+    this.db.transaction(() => {
+      const status = this.status(runId);
+      if (status !== 'cancelled') throw new InputError(undefined, `run ${runId} is ${status}: only a cancelled run can be ${how === 'resume' ? 'resumed' : 'finished as it is'}`);
+      const counts = this.tileCounts(runId);
+      if (how === 'finish') {
+        if (counts.done === 0) throw new InputError(undefined, `run ${runId} has no finished tile yet: nothing to export (resume it instead)`);
+        this.db
+          .prepare(`UPDATE tiles SET status = 'failed', error = 'not reconstructed: the run was cancelled and finished as it was (keeps the input)', updated_at = ? WHERE run_id = ? AND status IN ('pending', 'running')`)
+          .run(now(), runId);
+      }
+      const next: RunStatus = counts.total > 0 ? 'running' : 'queued';
+      this.db.prepare('UPDATE runs SET status = ?, error = NULL, finished_at = NULL, owner = ?, heartbeat_at = ? WHERE id = ?').run(next, owner ?? null, owner ? now() : null, runId);
+    }).immediate();
+  }
+
   record(runId: number): RunRecord {
     const row = this.row(runId);
     return {

@@ -62,6 +62,14 @@ describe('a run record only moves forward', () => {
     assert.equal(upsertRun(finished, run(4, 'mosaicking')), finished, 'nothing changes: the same array');
   });
 
+  it('lets a cancelled run start over only from the reply to resuming or finishing it', () => {
+    const runs = [run(7, 'cancelled')];
+    assert.equal(upsertRun(runs, run(7, 'running')), runs, 'a late event from before the cancel does not revive it');
+    assert.equal(upsertRun(runs, run(7, 'running'), true)[0].status, 'running');
+    const done = [run(7, 'done')];
+    assert.equal(upsertRun(done, run(7, 'running'), true), done, 'only a cancelled run starts over');
+  });
+
   it('knows the stage of every status the API lists, finished ones last', () => {
     for (const status of RUN_STATUSES) assert.equal(typeof RUN_STAGE[status], 'number', status);
     assert.ok(RUN_STAGE.queued < RUN_STAGE.running && RUN_STAGE.running < RUN_STAGE.mosaicking && RUN_STAGE.mosaicking < RUN_STAGE.done);
@@ -108,6 +116,23 @@ describe('the live state of runs going on', () => {
     assert.deepEqual(live.liveTiles[8], []);
     live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(5, 'done', { resultFile: 'runs/7/tiles/5.tif' }) });
     assert.equal(live.liveTiles[7], undefined, 'a late tile of an ended run does not come back');
+  });
+
+  it('keeps a cancelled run\'s finished tiles on the map (it has no mosaic), drops them once it is finished as it is', () => {
+    let live: RunLive = followLiveTiles(emptyLive(), 7);
+    live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(0, 'done', { resultFile: 'runs/7/tiles/0.tif' }) });
+    live = applyRunEvent(live, progress(7, 1, 10));
+    live = applyRunEvent(live, { type: 'run', run: run(7, 'cancelled') });
+    assert.deepEqual(live.liveTiles[7], [{ index: 0, file: 'runs/7/tiles/0.tif' }]);
+    assert.equal(live.progress[7], undefined);
+    assert.equal(live.eta[7], null);
+    const overlays = runOverlays({ id: 1, bands: [] as string[] } as SceneRecord, [run(7, 'cancelled')], live, [], []);
+    assert.deepEqual(overlays.map((o) => o.group?.label), ['Run #7 (cancelled): 1 tile done']);
+    // Resumed, it goes on adding tiles; finished as it is, its mosaic replaces them.
+    live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(1, 'done', { resultFile: 'runs/7/tiles/1.tif' }) });
+    assert.equal(live.liveTiles[7].length, 2);
+    live = applyRunEvent(live, { type: 'run', run: run(7, 'partial') });
+    assert.equal(live.liveTiles[7], undefined);
   });
 
   it('never changes the state it is given', () => {

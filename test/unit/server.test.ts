@@ -44,6 +44,8 @@ class RecordingApi implements ClearskyApi {
   listRuns = () => this.answer('listRuns', [], [run(1), run(2)]);
   getRun: ClearskyApi['getRun'] = (runId) => this.answer('getRun', [runId], { ...run(runId), tileList: [] });
   cancelRun: ClearskyApi['cancelRun'] = (runId) => this.answer('cancelRun', [runId], { ...run(runId), status: 'cancelled' });
+  resumeRun: ClearskyApi['resumeRun'] = (runId) => this.answer('resumeRun', [runId], { ...run(runId), status: 'running' });
+  finishRun: ClearskyApi['finishRun'] = (runId) => this.answer('finishRun', [runId], { ...run(runId), status: 'running' });
   exportResult: ClearskyApi['exportResult'] = (request) => this.answer('exportResult', [request], { path: request.destination });
   openProject: ClearskyApi['openProject'] = (request) => this.answer('openProject', [request], { ...PROJECT, dir: request.dir });
   previewTiles: ClearskyApi['previewTiles'] = (request) =>
