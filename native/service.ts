@@ -112,6 +112,13 @@ export class Service implements ProjectApi {
     const mask = maskFile(this.catalogue, request.maskId);
     if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
     if (request.groundTruth) checkGroundTruth(this.catalogue, request);
+    if (request.sarBands && request.sarSceneId !== undefined) {
+      // Band numbers are checked now, not when a worker first reads the SAR scene.
+      const sar = getScene(this.catalogue, request.sarSceneId);
+      const wrong = [request.sarBands.vv, request.sarBands.vh].find((b) => b > sar.bands.length);
+      if (wrong !== undefined) throw new InputError(undefined, `SAR band ${wrong} is not in '${sar.name}', which has ${sar.bands.length} band${sar.bands.length === 1 ? '' : 's'}`);
+      if (request.sarBands.vv === request.sarBands.vh) throw new InputError(undefined, `SAR bands: VV and VH are both band ${request.sarBands.vv} of '${sar.name}'`);
+    }
     const inputs: RunInputFiles = {
       target: relative(sceneFile(this.catalogue, request.targetSceneId)),
       mask: relative(mask.file),
