@@ -86,7 +86,7 @@ export interface RasterLayerSpec {
 }
 
 /** Dark purple → teal → yellow (viridis' ends and middle), for uncertainty. */
-const SPREAD_RAMP = [0, [68, 1, 84, 1], 0.5, [33, 145, 140, 1], 1, [253, 231, 37, 1]];
+export const SPREAD_RAMP = [0, [68, 1, 84, 1], 0.5, [33, 145, 140, 1], 1, [253, 231, 37, 1]];
 
 /** Style variables of a stretch: lo<i> and span<i> per shown band (i from 1). */
 function stretchVariables(stretch: BandStretch[]): Record<string, number> {
