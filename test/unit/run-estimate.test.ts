@@ -32,7 +32,7 @@ const tile = (index: number, seconds: number | null, status: TileRecord['status'
 test('a step is timed on the finished tiles: median seconds per step and seed, scaled to a 256² tile', () => {
   // 100 steps × 2 seeds on 128² tiles: 20, 30 and 40 s → 0.1, 0.15, 0.2 s a step at 128², ×4 at 256².
   const figure = stepFigure(run(4, { seeds: [0, 1] }), [tile(0, 20), tile(1, 40), tile(2, 30), tile(3, null, 'clear'), tile(4, 99, 'failed')]);
-  assert.deepEqual(figure, { backend: 'native', secondsPerStep256: 0.6, runId: 4, tiles: 3 });
+  assert.deepEqual(figure, { backend: 'native', secondsPerStep256: 0.6, runId: 4, tiles: 3, steps: 200, tileSize: 128 });
   // 6 cloudy 256² tiles × 4000 steps × 1 seed × 0.6 s = 14400 s; at 128² a quarter of that.
   assert.equal(estimateSeconds(figure!, 6, 4000, 1, 256), 14400);
   assert.equal(estimateSeconds(figure!, 6, 4000, 1, 128), 3600);
@@ -45,9 +45,9 @@ test('no figure from a baseline, a run without a backend or without a timed tile
   assert.equal(stepFigure(run(1), [tile(0, null), tile(1, 5, 'pending')]), null);
 });
 
-test('the runs that can time a backend: DIP runs with finished tiles recorded on it, newest first', () => {
-  const runs = [run(1), run(2, { backend: 'webgpu (SwiftShader driver 5.0.0; google swiftshader; software)' }), run(3, { method: 'idw-fill' }), run(5), run(6, { tiles: { total: 2, pending: 2, running: 0, done: 0, failed: 0, clear: 0 } })];
-  assert.deepEqual(timedRuns(runs, 'native').map((r) => r.id), [5, 1]);
+test('the runs that can time a backend: DIP runs with finished tiles recorded on it, the most work per tile first, then the newest', () => {
+  const runs = [run(1), run(2, { backend: 'webgpu (SwiftShader driver 5.0.0; google swiftshader; software)' }), run(3, { method: 'idw-fill' }), run(5), run(6, { tiles: { total: 2, pending: 2, running: 0, done: 0, failed: 0, clear: 0 } }), run(7, { steps: 20 }), run(8, { steps: 4000 })];
+  assert.deepEqual(timedRuns(runs, 'native').map((r) => r.id), [8, 5, 1, 7]);
   assert.deepEqual(timedRuns(runs, 'webgpu').map((r) => r.id), [2]);
   assert.deepEqual(timedRuns(runs, 'wasm'), []);
   assert.equal(backendName('webgpu (SwiftShader driver 5.0.0)'), 'webgpu');

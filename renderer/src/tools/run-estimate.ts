@@ -18,7 +18,13 @@ export interface StepFigure {
   secondsPerStep256: number;
   runId: number;
   tiles: number;
+  /** The steps (× seeds) and tile size it was measured at: a tile's fixed costs (reading, writing, starting) weigh in short tiles. */
+  steps: number;
+  tileSize: number;
 }
+
+/** Below this many steps a tile's fixed costs weigh in: a figure from such tiles is an upper bound. */
+export const SHORT_TILE_STEPS = 500;
 
 /** The backend a run recorded, as chosen in the dialog ('native', 'webgpu', …): its first word. */
 export function backendName(recorded: string | null): string | null {
@@ -38,12 +44,16 @@ export function stepFigure(run: RunRecord, tiles: readonly TileRecord[]): StepFi
     .map((t) => (t.seconds! / steps) * ((256 * 256) / (t.window.width * t.window.height)))
     .sort((a, b) => a - b);
   if (perStep.length === 0) return null;
-  return { backend, secondsPerStep256: perStep[Math.floor(perStep.length / 2)], runId: run.id, tiles: perStep.length };
+  return { backend, secondsPerStep256: perStep[Math.floor(perStep.length / 2)], runId: run.id, tiles: perStep.length, steps, tileSize: run.request.tileSize };
 }
 
-/** The runs worth asking for their tiles: this project's DIP runs that finished tiles on `backend`, newest first. */
+/**
+ * The runs worth asking for their tiles: this project's DIP runs that finished tiles on `backend`, those with the
+ * most work per tile (steps × seeds × tile pixels: the least weighed by fixed costs) first, then the newest.
+ */
 export function timedRuns(runs: readonly RunRecord[], backend: string): RunRecord[] {
-  return runs.filter((r) => r.request.method === 'dip' && backendName(r.backend) === backend && r.tiles.done > 0).sort((a, b) => b.id - a.id);
+  const work = (r: RunRecord) => r.request.steps * r.request.seeds.length * r.request.tileSize ** 2;
+  return runs.filter((r) => r.request.method === 'dip' && backendName(r.backend) === backend && r.tiles.done > 0).sort((a, b) => work(b) - work(a) || b.id - a.id);
 }
 
 /** Seconds the run would take on one worker: cloudy tiles × steps × seeds × the figure scaled to the tile size. */
