@@ -104,6 +104,8 @@ export const InspectPixelRequest = z.object({
   coordinate: z.tuple([z.number().finite(), z.number().finite()]),
   refId: id.optional(),
   runId: id.optional(),
+  /** A Sentinel-1 scene whose VV/VH to read too; default the run's SAR scene, if any. */
+  sarSceneId: id.optional(),
 });
 export type InspectPixelRequest = z.infer<typeof InspectPixelRequest>;
 
@@ -145,7 +147,7 @@ export interface PixelValues {
   column: number;
   row: number;
   layers: {
-    kind: 'scene' | 'reference' | 'reconstruction' | 'uncertainty' | 'mask';
+    kind: 'scene' | 'reference' | 'reconstruction' | 'uncertainty' | 'mask' | 'sar';
     label: string;
     bands: { name: string; value: number | null }[];
   }[];

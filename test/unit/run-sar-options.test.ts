@@ -2,7 +2,7 @@
  * A project run takes the SAR scene's bands and units as `clearsky inpaint --sar-bands/--sar-units` does (the
  * run dialog's choice): on the real Nigeria scene with its real Sentinel-1 (VV_dB, VH_dB), through the service
  * with real workers. Band numbers outside the SAR scene are refused at once; units that contradict the values
- * reach the engine and fail the run naming them.
+ * reach the engine and fail the run naming them. The pixel inspector reads the SAR scene's values beside the scene's.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { ApiEvent } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
 import { InputError } from '../../native/errors.ts';
+import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { Service } from '../../native/service.ts';
 import { dataFile } from '../helpers/data.ts';
 
@@ -66,4 +67,22 @@ test('the SAR units and bands chosen reach the engine: linear claimed for dB val
   const right = await service.startRun({ ...request, targetSceneId: ids.s2, maskId: ids.mask, sarSceneId: ids.s1, sarBands: { vv: 1, vh: 2 }, sarUnits: 'db' });
   assert.deepEqual((await service.getRun(right.id)).request.sarBands, { vv: 1, vh: 2 });
   assert.equal((await ended(right.id)).status, 'done');
+});
+
+test('the pixel inspector reads the SAR scene at the pixel: VV and VH in its units, asked for or the run’s', async () => {
+  const [s2] = (await service.listScenes()).filter((s) => s.id === ids.s2);
+  const sar = (await service.listScenes()).find((s) => s.id === ids.s1)!;
+  const [x0, dx, , y0, , dy] = s2.grid.geoTransform!;
+  const [col, row] = [40, 200];
+  const values = await service.inspectPixel({ sceneId: s2.id, coordinate: [x0 + (col + 0.5) * dx, y0 + (row + 0.5) * dy], sarSceneId: sar.id });
+  const layer = values.layers.find((l) => l.kind === 'sar');
+  assert.ok(layer, JSON.stringify(values.layers.map((l) => l.kind)));
+  assert.match(layer.label, /s1 \(dB\)/);
+  assert.deepEqual(layer.bands.map((b) => b.name), ['VV_dB', 'VH_dB']);
+  const fromFile = await withRaster(service.catalogue.resolve(sar.file), (raster) => readBands(raster, [0, 1], { x: col, y: row, width: 1, height: 1 }));
+  assert.deepEqual(layer.bands.map((b) => b.value), [...fromFile.data]);
+  // Without sarSceneId, a run's own SAR scene is read.
+  const run = (await service.listRuns()).find((r) => r.request.sarSceneId === sar.id)!;
+  const viaRun = await service.inspectPixel({ sceneId: s2.id, coordinate: [x0 + (col + 0.5) * dx, y0 + (row + 0.5) * dy], runId: run.id });
+  assert.deepEqual(viaRun.layers.find((l) => l.kind === 'sar')?.bands, layer.bands);
 });
