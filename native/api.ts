@@ -79,6 +79,10 @@ export const BuildReferenceRequest = z
 export type BuildReferenceRequest = z.infer<typeof BuildReferenceRequest>;
 export type BuildReferenceRequestInput = z.input<typeof BuildReferenceRequest>;
 
+/** An acquisition day for a scene whose file has none (YYYY-MM-DD). */
+export const SetSceneDateRequest = z.object({ sceneId: id, date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD') });
+export type SetSceneDateRequest = z.infer<typeof SetSceneDateRequest>;
+
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 
@@ -337,6 +341,8 @@ export interface ClearskyApi {
   listRefs(): Promise<RefRecord[]>;
   listMasks(): Promise<MaskRecord[]>;
   importFiles(request: ImportRequest): Promise<ImportOutcome[]>;
+  /** Dates a scene whose file has no date; its day's masks on its grid are linked to it, as at import. */
+  setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord>;
   buildReference(request: BuildReferenceRequestInput): Promise<RefRecord>;
   startRun(request: RunRequestInput): Promise<RunRecord>;
   listRuns(): Promise<RunRecord[]>;
@@ -363,6 +369,7 @@ export const COMMANDS = {
   listRefs: z.tuple([]),
   listMasks: z.tuple([]),
   importFiles: z.tuple([ImportRequest]),
+  setSceneDate: z.tuple([SetSceneDateRequest]),
   buildReference: z.tuple([BuildReferenceRequest]),
   startRun: z.tuple([RunRequest]),
   listRuns: z.tuple([]),

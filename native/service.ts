@@ -12,6 +12,7 @@ import {
   isOwnMask,
   PreviewTilesRequest,
   RunRequest,
+  SetSceneDateRequest,
   type ApiEvent,
   type BackendInfo,
   type ClearskyApi,
@@ -39,7 +40,7 @@ import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipel
 import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
 import { buildReference } from './catalogue/build-reference.ts';
-import { importFiles } from './catalogue/import.ts';
+import { importFiles, setSceneDate } from './catalogue/import.ts';
 import { editMask } from './catalogue/edit-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
 import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
@@ -99,6 +100,11 @@ export class Service implements ProjectApi {
 
   async importFiles(request: ImportRequest): Promise<ImportOutcome[]> {
     return importFiles(this.catalogue, ImportRequest.parse(request));
+  }
+
+  async setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord> {
+    const { sceneId, date } = SetSceneDateRequest.parse(request);
+    return setSceneDate(this.catalogue, sceneId, date);
   }
 
   async buildReference(request: BuildReferenceRequestInput): Promise<RefRecord> {

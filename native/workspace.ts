@@ -158,6 +158,7 @@ export class Workspace implements ClearskyApi {
     for (const given of ImportRequest.parse(request).paths) await this.confine(given);
     return project.importFiles(request);
   };
+  setSceneDate: ClearskyApi['setSceneDate'] = async (request) => this.current().setSceneDate(request);
   buildReference: ClearskyApi['buildReference'] = async (request) => this.current().buildReference(request);
   startRun: ClearskyApi['startRun'] = async (request) => this.current().startRun(request);
   listRuns: ClearskyApi['listRuns'] = async () => this.current().listRuns();

@@ -63,6 +63,18 @@ export class CatalogueState {
     this.selectedMask = maskForScene(scene, this.selectedMask, this.masks);
   }
 
+  /** Dates an undated scene (`setSceneDate`); null, or why not. */
+  async setDate(scene: SceneRecord, date: string): Promise<string | null> {
+    const outcome = await call(this.#api, 'setSceneDate', { sceneId: scene.id, date });
+    if (!outcome.ok) return outcome.error;
+    this.scenes = this.scenes.map((s) => (s.id === scene.id ? outcome.value : s));
+    if (this.selected?.id === scene.id) this.selected = outcome.value;
+    // Masks of that day on its grid were linked to it: list them as they are now.
+    const masks = await call(this.#api, 'listMasks');
+    if (masks.ok) this.masks = masks.value;
+    return null;
+  }
+
   toggleRef(ref: RefRecord): void {
     const shown = this.shownRefIds;
     this.shownRefIds = shown.includes(ref.id) ? shown.filter((id) => id !== ref.id) : [...shown, ref.id];
