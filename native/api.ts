@@ -352,6 +352,8 @@ export interface ClearskyApi {
   resumeRun(runId: number): Promise<RunRecord>;
   /** A cancelled run finished as it is: its finished tiles mosaicked, the input elsewhere (ends partial). */
   finishRun(runId: number): Promise<RunRecord>;
+  /** A run that is over, deleted with its files in the project (exports elsewhere stay); one going on is refused. */
+  deleteRun(runId: number): Promise<{ runId: number }>;
   exportResult(request: ExportRequest): Promise<{ path: string }>;
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
   inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
@@ -377,6 +379,7 @@ export const COMMANDS = {
   cancelRun: z.tuple([id]),
   resumeRun: z.tuple([id]),
   finishRun: z.tuple([id]),
+  deleteRun: z.tuple([id]),
   exportResult: z.tuple([ExportRequest]),
   previewTiles: z.tuple([PreviewTilesRequest]),
   inspectPixel: z.tuple([InspectPixelRequest]),

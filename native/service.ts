@@ -30,7 +30,7 @@ import {
   type SceneRecord,
   type TileRecord,
 } from './api.ts';
-import { backupIfDue, openProject, type Project } from './catalogue/project.ts';
+import { backupIfDue, openProject, RUNS_FOLDER, type Project } from './catalogue/project.ts';
 import { SCHEMA_VERSION } from './catalogue/schema.ts';
 import { InputError } from './errors.ts';
 import { prepareOutputs } from './output-guard.ts';
@@ -176,6 +176,16 @@ export class Service implements ProjectApi {
   /** A cancelled run finished as it is: the mosaic of its finished tiles, the input elsewhere (the run ends partial). */
   async finishRun(runId: number): Promise<RunRecord> {
     return this.reopen(runId, 'finish');
+  }
+
+  /**
+   * Deletes a run that is over: its record, tiles and result layers, and its folder (runs/<id>/: tile results,
+   * mosaics). Exports written outside the project stay. A run going on is refused: cancel it first.
+   */
+  async deleteRun(runId: number): Promise<{ runId: number }> {
+    this.store.deleteRun(runId);
+    await fs.rm(path.join(this.catalogue.dir, RUNS_FOLDER, String(runId)), { recursive: true, force: true });
+    return { runId };
   }
 
   private reopen(runId: number, how: 'resume' | 'finish'): RunRecord {

@@ -166,6 +166,7 @@ export class Workspace implements ClearskyApi {
   cancelRun: ClearskyApi['cancelRun'] = async (runId) => this.current().cancelRun(runId);
   resumeRun: ClearskyApi['resumeRun'] = async (runId) => this.current().resumeRun(runId);
   finishRun: ClearskyApi['finishRun'] = async (runId) => this.current().finishRun(runId);
+  deleteRun: ClearskyApi['deleteRun'] = async (runId) => this.current().deleteRun(runId);
   exportResult: ClearskyApi['exportResult'] = async (request) => {
     const project = this.current();
     await this.confine(ExportRequest.parse(request).destination);

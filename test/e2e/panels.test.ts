@@ -12,7 +12,8 @@
  *   spectral plot, on the half of the map away from the pixel;
  * - a Sentinel-1 scene shows VV, VH and the VV/VH ratio in dB and nothing optical (no true colour, no cloud
  *   cover, no mask drawing), and the undated scene is given its day;
- * - the legend explains the tile colours and the uncertainty ramp; ? opens the keyboard-shortcut sheet.
+ * - the legend explains the tile colours and the uncertainty ramp; ? opens the keyboard-shortcut sheet;
+ * - a run that is over is deleted from Jobs, saying first what goes; exports stay.
  * No console errors, no request but to 127.0.0.1. Screenshots in test/e2e/artifacts/panels-*.png.
  */
 import assert from 'node:assert/strict';
@@ -231,6 +232,19 @@ test('cancelled runs, export, the run dialog, the legend and the shortcut sheet'
   await shot(page, 'shortcuts');
   await page.keyboard.press('Escape');
   await sheet.waitFor({ state: 'detached' });
+
+  // ---- deleting a run that is over: what goes is said first; its job and layers leave, its folder too
+  let asked = '';
+  page.once('dialog', (dialog) => {
+    asked = dialog.message();
+    void dialog.accept();
+  });
+  await job1.getByRole('button', { name: 'Delete' }).click();
+  await job1.waitFor({ state: 'detached', timeout: 30_000 });
+  assert.match(asked, /Delete run #1 with its reconstruction and uncertainty layers and 1 finished tile\? Its files in the project go; files you exported stay\./);
+  assert.equal(await page.locator('[data-testid="layer"][data-layer-key^="result-"]').filter({ hasText: 'Run #1' }).count(), 0);
+  assert.equal(existsSync(path.join(projectDir, 'runs', '1')), false);
+  assert.equal(existsSync(path.join(work, 's2_cloudy_basic_run1.tif')), true, 'the export stays');
 
   assert.deepEqual(problems, []);
   await page.close();

@@ -1,7 +1,7 @@
 /**
  * A cancelled run keeps what it finished, through the API (the service on a real project, real workers, a crop
  * of the real T33UUU scene): resumed, it goes on with only the tiles still to do; finished as it is, its mosaic
- * holds the finished tiles and the input everywhere else.
+ * holds the finished tiles and the input everywhere else; deleted, it leaves nothing behind in the project.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -132,6 +132,28 @@ test('a cancelled run finished as it is: a mosaic of its finished tiles, the inp
       assert.ok(n > all / 2, `tile ${tile.index} was reconstructed, yet only ${n} of ${all} cloudy pixels differ from the input`);
     }
     await assert.rejects(s.finishRun(cancelled.id), /only a cancelled run can be finished as it is/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a run that is over can be deleted with its files in the project; one going on is refused', { timeout: 400_000 }, async () => {
+  const { service: s, sceneId, maskId } = await service('delete');
+  try {
+    const cancelled = await cancelledAfterOneTile(s, sceneId, maskId);
+    const folder = path.join(dir, 'delete', 'runs', String(cancelled.id));
+    assert.ok((await fs.readdir(path.join(folder, 'tiles'))).length >= 1, 'the finished tile is on disk');
+    const going = await s.startRun({ targetSceneId: sceneId, maskId, method: 'dip', steps: 4000, bands: ['B04', 'B03', 'B02'], tileSize: 64, overlap: 16 });
+    await assert.rejects(s.deleteRun(going.id), (e: unknown) => e instanceof InputError && /run \d+ is (queued|running): cancel it first, then delete it/.test(e.message));
+    await s.cancelRun(going.id);
+
+    assert.deepEqual(await s.deleteRun(cancelled.id), { runId: cancelled.id });
+    await assert.rejects(s.getRun(cancelled.id), new RegExp(`there is no run ${cancelled.id}`));
+    assert.deepEqual((await s.listRuns()).map((r) => r.id), [going.id]);
+    assert.equal(await fs.stat(folder).then(() => true, () => false), false, 'its folder is gone');
+    const rows = s.catalogue.db.prepare('SELECT (SELECT COUNT(*) FROM tiles WHERE run_id = ?) + (SELECT COUNT(*) FROM results WHERE run_id = ?) AS n').get(cancelled.id, cancelled.id) as { n: number };
+    assert.equal(rows.n, 0, 'its tiles and results are gone from the catalogue');
+    await assert.rejects(s.deleteRun(cancelled.id), /there is no run/);
   } finally {
     await s.close();
   }

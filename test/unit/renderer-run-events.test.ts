@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApiEvent, RefRecord, RunRecord, RunStatus, SceneRecord, TileRecord } from '../../native/api.ts';
 import { RUN_STATUSES } from '../../native/api.ts';
-import { addFinishedTiles, addLiveTile, applyRunEvent, emptyLive, followLiveTiles, RUN_STAGE, runOverlays, tileLabel, upsertRun, type RunLive } from '../../renderer/src/state/run-events.ts';
+import { addFinishedTiles, addLiveTile, applyRunEvent, emptyLive, followLiveTiles, forgetRun, RUN_STAGE, runOverlays, tileLabel, upsertRun, type RunLive } from '../../renderer/src/state/run-events.ts';
 
 function run(id: number, status: RunStatus, extra: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -133,6 +133,18 @@ describe('the live state of runs going on', () => {
     assert.equal(live.liveTiles[7].length, 2);
     live = applyRunEvent(live, { type: 'run', run: run(7, 'partial') });
     assert.equal(live.liveTiles[7], undefined);
+  });
+
+  it('forgets everything of a deleted run, and nothing of the others', () => {
+    let live: RunLive = followLiveTiles(followLiveTiles(emptyLive(), 7), 8);
+    live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(0, 'done', { resultFile: 'runs/7/tiles/0.tif' }) });
+    live = applyRunEvent(live, progress(8, 1, 10, 40));
+    live = applyRunEvent(live, { type: 'run', run: run(7, 'cancelled') });
+    const forgotten = forgetRun(live, 7);
+    assert.equal(forgotten.liveTiles[7], undefined);
+    assert.equal(7 in forgotten.eta, false);
+    assert.deepEqual(forgotten.progress[8], live.progress[8]);
+    assert.equal(forgotten.eta[8], 40);
   });
 
   it('never changes the state it is given', () => {

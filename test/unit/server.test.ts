@@ -46,6 +46,7 @@ class RecordingApi implements ClearskyApi {
   cancelRun: ClearskyApi['cancelRun'] = (runId) => this.answer('cancelRun', [runId], { ...run(runId), status: 'cancelled' });
   setSceneDate: ClearskyApi['setSceneDate'] = (request) => this.answer('setSceneDate', [request], { id: request.sceneId, name: 's', file: 'rasters/s.tif', sensor: 'S2', level: null, acquired: request.date, bands: [], grid: MASK.grid, dataType: 'uint16', nodata: null, units: null, cloudCover: null, importedAt: '2024-01-01T00:00:00.000Z' });
   resumeRun: ClearskyApi['resumeRun'] = (runId) => this.answer('resumeRun', [runId], { ...run(runId), status: 'running' });
+  deleteRun: ClearskyApi['deleteRun'] = (runId) => this.answer('deleteRun', [runId], { runId });
   finishRun: ClearskyApi['finishRun'] = (runId) => this.answer('finishRun', [runId], { ...run(runId), status: 'running' });
   exportResult: ClearskyApi['exportResult'] = (request) => this.answer('exportResult', [request], { path: request.destination });
   openProject: ClearskyApi['openProject'] = (request) => this.answer('openProject', [request], { ...PROJECT, dir: request.dir });

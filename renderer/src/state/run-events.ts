@@ -75,6 +75,11 @@ export function addFinishedTiles(live: RunLive, runId: number, tileList: readonl
   return next;
 }
 
+/** A deleted run: nothing of it is followed any more. */
+export function forgetRun(live: RunLive, runId: number): RunLive {
+  return { progress: without(live.progress, runId), liveTiles: without(live.liveTiles, runId), eta: without(live.eta, runId) };
+}
+
 function without<T>(record: Record<number, T>, key: number): Record<number, T> {
   const { [key]: _gone, ...rest } = record;
   return rest;

@@ -6,7 +6,7 @@
  */
 import { isActiveRun, isFinishedRun, type ApiEvent, type ClearskyApi, type RunRecord } from '../../../native/api.ts';
 import { call } from '../tools/api-call.ts';
-import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, upsertRun, type RunLive } from './run-events.ts';
+import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, forgetRun, upsertRun, type RunLive } from './run-events.ts';
 
 /** Runs whose finished tiles the map shows one by one: those going on, and cancelled ones (they have no mosaic). */
 function showsLiveTiles(status: RunRecord['status']): boolean {
@@ -69,6 +69,19 @@ export class RunsState {
     const outcome = await call(this.#api, 'cancelRun', run.id);
     if (outcome.ok) this.upsert(outcome.value);
     else this.#onerror(outcome.error);
+  }
+
+  /** Deletes a run that is over (its files in the project go; exports elsewhere stay). */
+  async delete(run: RunRecord): Promise<boolean> {
+    const outcome = await call(this.#api, 'deleteRun', run.id);
+    if (!outcome.ok) {
+      this.#onerror(outcome.error);
+      return false;
+    }
+    this.runs = this.runs.filter((r) => r.id !== run.id);
+    this.live = forgetRun(this.live, run.id);
+    if (this.selectedRunId === run.id) this.selectedRunId = null;
+    return true;
   }
 
   /** A cancelled run goes on (`resumeRun`), or is finished as it is (`finishRun`: its finished tiles mosaicked). */
