@@ -83,6 +83,22 @@ export type BuildReferenceRequestInput = z.input<typeof BuildReferenceRequest>;
 export const SetSceneDateRequest = z.object({ sceneId: id, date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD') });
 export type SetSceneDateRequest = z.infer<typeof SetSceneDateRequest>;
 
+/** What can be renamed, deleted and asked what depends on it. */
+export const ITEM_KINDS = ['scene', 'mask', 'reference', 'run'] as const;
+export type ItemKind = (typeof ITEM_KINDS)[number];
+export const ItemRef = z.object({ kind: z.enum(ITEM_KINDS), id });
+export type ItemRef = z.infer<typeof ItemRef>;
+export const RenameRequest = ItemRef.extend({ name: z.string().min(1).max(200) });
+export type RenameRequest = z.infer<typeof RenameRequest>;
+export const DeleteItemRequest = z.object({ kind: z.enum(['scene', 'mask', 'reference']), id });
+export type DeleteItemRequest = z.infer<typeof DeleteItemRequest>;
+/** What depends on an item: runs using it, references made from it, masks linked to it. */
+export interface Dependents {
+  runs: number[];
+  references: number[];
+  masks: number[];
+}
+
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 
@@ -354,6 +370,12 @@ export interface ClearskyApi {
   finishRun(runId: number): Promise<RunRecord>;
   /** A run that is over, deleted with its files in the project (exports elsewhere stay); one going on is refused. */
   deleteRun(runId: number): Promise<{ runId: number }>;
+  /** A new display name for a scene, mask, reference or run (files keep theirs). */
+  renameItem(request: RenameRequest): Promise<{ kind: ItemKind; id: number; name: string }>;
+  /** What depends on an item, to show before deleting it. */
+  dependents(request: ItemRef): Promise<Dependents>;
+  /** Deletes a scene, mask or reference with its files; refused (naming them) while runs or references depend on it. */
+  deleteItem(request: DeleteItemRequest): Promise<{ kind: ItemKind; id: number }>;
   exportResult(request: ExportRequest): Promise<{ path: string }>;
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
   inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
@@ -380,6 +402,9 @@ export const COMMANDS = {
   resumeRun: z.tuple([id]),
   finishRun: z.tuple([id]),
   deleteRun: z.tuple([id]),
+  renameItem: z.tuple([RenameRequest]),
+  dependents: z.tuple([ItemRef]),
+  deleteItem: z.tuple([DeleteItemRequest]),
   exportResult: z.tuple([ExportRequest]),
   previewTiles: z.tuple([PreviewTilesRequest]),
   inspectPixel: z.tuple([InspectPixelRequest]),

@@ -13,6 +13,11 @@ import {
   PreviewTilesRequest,
   RunRequest,
   SetSceneDateRequest,
+  DeleteItemRequest,
+  ItemRef,
+  RenameRequest,
+  type Dependents,
+  type ItemKind,
   type ApiEvent,
   type BackendInfo,
   type ClearskyApi,
@@ -41,6 +46,7 @@ import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
 import { buildReference } from './catalogue/build-reference.ts';
 import { importFiles, setSceneDate } from './catalogue/import.ts';
+import { deleteItem, dependentsOf, renameItem } from './catalogue/manage.ts';
 import { editMask } from './catalogue/edit-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
 import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
@@ -186,6 +192,23 @@ export class Service implements ProjectApi {
     this.store.deleteRun(runId);
     await fs.rm(path.join(this.catalogue.dir, RUNS_FOLDER, String(runId)), { recursive: true, force: true });
     return { runId };
+  }
+
+  async renameItem(request: RenameRequest): Promise<{ kind: ItemKind; id: number; name: string }> {
+    const { kind, id: itemId, name } = RenameRequest.parse(request);
+    renameItem(this.catalogue, kind, itemId, name);
+    return { kind, id: itemId, name: name.trim() };
+  }
+
+  async dependents(request: ItemRef): Promise<Dependents> {
+    const { kind, id: itemId } = ItemRef.parse(request);
+    return dependentsOf(this.catalogue, kind, itemId);
+  }
+
+  async deleteItem(request: DeleteItemRequest): Promise<{ kind: ItemKind; id: number }> {
+    const { kind, id: itemId } = DeleteItemRequest.parse(request);
+    deleteItem(this.catalogue, kind, itemId);
+    return { kind, id: itemId };
   }
 
   private reopen(runId: number, how: 'resume' | 'finish'): RunRecord {

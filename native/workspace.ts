@@ -167,6 +167,9 @@ export class Workspace implements ClearskyApi {
   resumeRun: ClearskyApi['resumeRun'] = async (runId) => this.current().resumeRun(runId);
   finishRun: ClearskyApi['finishRun'] = async (runId) => this.current().finishRun(runId);
   deleteRun: ClearskyApi['deleteRun'] = async (runId) => this.current().deleteRun(runId);
+  renameItem: ClearskyApi['renameItem'] = async (request) => this.current().renameItem(request);
+  dependents: ClearskyApi['dependents'] = async (request) => this.current().dependents(request);
+  deleteItem: ClearskyApi['deleteItem'] = async (request) => this.current().deleteItem(request);
   exportResult: ClearskyApi['exportResult'] = async (request) => {
     const project = this.current();
     await this.confine(ExportRequest.parse(request).destination);
