@@ -13,7 +13,8 @@
  * - a Sentinel-1 scene shows VV, VH and the VV/VH ratio in dB and nothing optical (no true colour, no cloud
  *   cover, no mask drawing), and the undated scene is given its day;
  * - the legend explains the tile colours and the uncertainty ramp; ? opens the keyboard-shortcut sheet;
- * - a run that is over is deleted from Jobs, saying first what goes; exports stay.
+ * - a run that is over is deleted from Jobs, saying first what goes; exports stay; a scene is renamed, its
+ *   deletion refused while a run uses it (saying which), and the unused SAR scene deleted with its file.
  * No console errors, no request but to 127.0.0.1. Screenshots in test/e2e/artifacts/panels-*.png.
  */
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Dialog, Page } from 'playwright-core';
 import type { ApiEvent } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
 import { Service } from '../../native/service.ts';
@@ -245,6 +246,36 @@ test('cancelled runs, export, the run dialog, the legend and the shortcut sheet'
   assert.equal(await page.locator('[data-testid="layer"][data-layer-key^="result-"]').filter({ hasText: 'Run #1' }).count(), 0);
   assert.equal(existsSync(path.join(projectDir, 'runs', '1')), false);
   assert.equal(existsSync(path.join(work, 's2_cloudy_basic_run1.tif')), true, 'the export stays');
+
+  // ---- renaming and deleting scenes: what depends on one is said first, and it stays while a run uses it
+  await s1.click();
+  page.once('dialog', (dialog) => void dialog.accept('Sentinel-1 VV VH'));
+  await page.getByTestId('manage-scene').getByRole('button', { name: 'Rename…' }).click();
+  await page.getByTestId('scene').filter({ hasText: 'Sentinel-1 VV VH' }).waitFor({ timeout: 10_000 });
+  await page.getByTestId('scene').filter({ hasText: 'S2' }).click();
+  let confirmAsked = false;
+  const dismiss = (dialog: Dialog): void => {
+    confirmAsked = true;
+    void dialog.dismiss();
+  };
+  page.once('dialog', dismiss);
+  await page.getByTestId('manage-scene').getByRole('button', { name: 'Delete…' }).click();
+  const alert = page.locator('header [role="alert"]');
+  await alert.filter({ hasText: 'is used by run #2: delete it first' }).waitFor({ timeout: 10_000 });
+  assert.equal(confirmAsked, false, 'nothing to confirm while a run uses the scene');
+  page.off('dialog', dismiss);
+  await shot(page, 'delete-refused');
+  const sarScene = page.getByTestId('scene').filter({ hasText: 'Sentinel-1 VV VH' });
+  await sarScene.click();
+  const sarFile = (await sarScene.getAttribute('title'))!;
+  page.once('dialog', (dialog) => {
+    asked = dialog.message();
+    void dialog.accept();
+  });
+  await page.getByTestId('manage-scene').getByRole('button', { name: 'Delete…' }).click();
+  await sarScene.waitFor({ state: 'detached', timeout: 10_000 });
+  assert.match(asked, /Delete the scene "Sentinel-1 VV VH" and its file from the project\?/);
+  assert.equal(existsSync(path.join(projectDir, sarFile)), false, 'its file is gone');
 
   assert.deepEqual(problems, []);
   await page.close();
