@@ -12,6 +12,8 @@ export const COMMAND_PREFIX = 'clearsky:command:';
 export const EVENTS_ON = 'clearsky:events:on';
 export const EVENTS_OFF = 'clearsky:events:off';
 export const EVENT_CHANNEL = 'clearsky:event';
+/** Shows an exported file in the system's file manager (electron/ipc.ts checks the path first). */
+export const SHOW_IN_FOLDER = 'clearsky:shell:show-in-folder';
 
 /** A command's reply over IPC: its value, or the one-line error the renderer sees. */
 export type Reply = { ok: true; value: unknown } | { ok: false; error: string };

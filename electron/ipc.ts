@@ -19,11 +19,13 @@
  * window (`EVENT_CHANNEL`) until it asks to stop, navigates away or is destroyed.
  */
 import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
 import { COMMANDS, type ClearskyApi, type CommandName } from '../native/api.ts';
 import { dispatch } from '../native/dispatch.ts';
-import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, type Reply } from './channels.ts';
+import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, SHOW_IN_FOLDER, type Reply } from './channels.ts';
 
 /** What commands answer in the app with no project open (main.ts gives it to the `Workspace`): where to open one. */
 export const NO_PROJECT_IN_APP = 'no project is open: open or create one (File menu)';
@@ -123,6 +125,48 @@ export function registerIpc(options: IpcOptions): () => void {
     ipcMain.removeListener(EVENTS_OFF, off);
     for (const id of [...forwarding.keys()]) stop(id);
   };
+}
+
+/**
+ * The file a page may show in the file manager: an absolute path (a string of at most 4096 characters) to an
+ * existing regular GeoTIFF (.tif, .tiff: what exports write) whose real path, links resolved, is inside one of
+ * the roots. Anything else is refused in one line; the page cannot make the shell open a program or a folder
+ * outside what it may already write to.
+ */
+export async function checkShownFile(input: unknown, roots: readonly string[]): Promise<{ ok: true; file: string } | { ok: false; error: string }> {
+  if (typeof input !== 'string' || input.length === 0 || input.length > 4096 || input.includes('\0')) return { ok: false, error: 'show in folder: a path, please' };
+  if (!path.isAbsolute(input)) return { ok: false, error: `show in folder: ${input} is not an absolute path` };
+  if (!/\.tiff?$/i.test(input)) return { ok: false, error: `show in folder: ${input} is not a GeoTIFF (.tif) that Clearsky exported` };
+  let real: string;
+  try {
+    real = await fs.realpath(input);
+    if (!(await fs.stat(real)).isFile()) return { ok: false, error: `show in folder: ${input} is not a file` };
+  } catch {
+    return { ok: false, error: `show in folder: ${input} does not exist` };
+  }
+  for (const root of roots) {
+    const realRoot = await fs.realpath(root).catch(() => null);
+    if (realRoot === null) continue;
+    const inside = path.relative(realRoot, real);
+    if (inside !== '' && !inside.startsWith('..') && !path.isAbsolute(inside)) return { ok: true, file: real };
+  }
+  return { ok: false, error: `show in folder: ${input} is outside the folders the app may use (${roots.join(', ')})` };
+}
+
+/** The one shell call the page may ask for: an exported file shown in the file manager (`shell.showItemInFolder`). */
+export function registerShellIpc(options: Pick<IpcOptions, 'ipcMain' | 'isAppContents' | 'log'> & { roots: readonly string[]; showItemInFolder: (file: string) => void }): () => void {
+  const log = options.log ?? ((message: string) => console.error(message));
+  options.ipcMain.handle(SHOW_IN_FOLDER, async (event, input: unknown): Promise<Reply> => {
+    if (!isTrustedSender(event, options.isAppContents)) {
+      log(`clearsky: refused show in folder from ${describeSender(event)}`);
+      return { ok: false, error: 'show in folder: refused (not from the Clearsky window)' };
+    }
+    const checked = await checkShownFile(input, options.roots);
+    if (!checked.ok) return checked;
+    options.showItemInFolder(checked.file);
+    return { ok: true, value: null };
+  });
+  return () => options.ipcMain.removeHandler(SHOW_IN_FOLDER);
 }
 
 function describeSender(event: IpcMainInvokeEvent | IpcMainEvent): string {

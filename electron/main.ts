@@ -20,7 +20,7 @@ import type { ApiEvent, RunRecord } from '../native/api.ts';
 import { startApiHost } from '../native/api-host-client.ts';
 import { CATALOGUE_FILE } from '../native/catalogue/project.ts';
 import { APP_URL, SCHEME } from './channels.ts';
-import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc } from './ipc.ts';
+import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc, registerShellIpc } from './ipc.ts';
 import { createProtocolHandler, SCHEME_PRIVILEGES } from './protocol.ts';
 import { denyPermissions, hardenContents, isSafeExternalUrl, windowOptions } from './security.ts';
 import { addRecent, loadSettings, restoreBounds, saveSettings, type Settings } from './settings.ts';
@@ -74,6 +74,7 @@ async function start(): Promise<void> {
   denyPermissions(session.defaultSession);
   protocol.handle(SCHEME, createProtocolHandler({ rendererDir: RENDERER, projectDir: () => projects.projectDir }));
   registerIpc({ ipcMain, api: projects, isAppContents: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents });
+  registerShellIpc({ ipcMain, roots: appRoots(settings.roots), showItemInFolder: (file) => shell.showItemInFolder(file), isAppContents: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents });
   projects.onProjectOpened = (info) => {
     settings.recentProjects = addRecent(settings.recentProjects, info.dir);
     persist();

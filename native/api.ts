@@ -27,6 +27,10 @@ export const RunRequest = z.object({
   maskId: id,
   refId: id.optional(),
   sarSceneId: id.optional(),
+  /** The SAR scene's VV and VH bands (1-based), as `--sar-bands`; default found by band description. */
+  sarBands: z.object({ vv: z.number().int().min(1).max(4096), vh: z.number().int().min(1).max(4096) }).optional(),
+  /** The SAR scene's units, as `--sar-units`; default detected from descriptions and values. */
+  sarUnits: z.enum(['linear', 'db']).optional(),
   /** Band names of the target to reconstruct; default all. */
   bands: z.array(z.string().min(1).max(8)).min(1).max(13).optional(),
   method: z.enum(METHODS).default('dip'),
@@ -85,6 +89,26 @@ export const BuildReferenceRequest = z
 export type BuildReferenceRequest = z.infer<typeof BuildReferenceRequest>;
 export type BuildReferenceRequestInput = z.input<typeof BuildReferenceRequest>;
 
+/** An acquisition day for a scene whose file has none (YYYY-MM-DD). */
+export const SetSceneDateRequest = z.object({ sceneId: id, date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD') });
+export type SetSceneDateRequest = z.infer<typeof SetSceneDateRequest>;
+
+/** What can be renamed, deleted and asked what depends on it. */
+export const ITEM_KINDS = ['scene', 'mask', 'reference', 'run'] as const;
+export type ItemKind = (typeof ITEM_KINDS)[number];
+export const ItemRef = z.object({ kind: z.enum(ITEM_KINDS), id });
+export type ItemRef = z.infer<typeof ItemRef>;
+export const RenameRequest = ItemRef.extend({ name: z.string().min(1).max(200) });
+export type RenameRequest = z.infer<typeof RenameRequest>;
+export const DeleteItemRequest = z.object({ kind: z.enum(['scene', 'mask', 'reference']), id });
+export type DeleteItemRequest = z.infer<typeof DeleteItemRequest>;
+/** What depends on an item: runs using it, references made from it, masks linked to it. */
+export interface Dependents {
+  runs: number[];
+  references: number[];
+  masks: number[];
+}
+
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 
@@ -110,6 +134,8 @@ export const InspectPixelRequest = z.object({
   coordinate: z.tuple([z.number().finite(), z.number().finite()]),
   refId: id.optional(),
   runId: id.optional(),
+  /** A Sentinel-1 scene whose VV/VH to read too; default the run's SAR scene, if any. */
+  sarSceneId: id.optional(),
 });
 export type InspectPixelRequest = z.infer<typeof InspectPixelRequest>;
 
@@ -196,7 +222,7 @@ export interface PixelValues {
   column: number;
   row: number;
   layers: {
-    kind: 'scene' | 'reference' | 'reconstruction' | 'uncertainty' | 'mask';
+    kind: 'scene' | 'reference' | 'reconstruction' | 'uncertainty' | 'mask' | 'sar';
     label: string;
     bands: { name: string; value: number | null }[];
   }[];
@@ -386,11 +412,25 @@ export interface ClearskyApi {
   listRefs(): Promise<RefRecord[]>;
   listMasks(): Promise<MaskRecord[]>;
   importFiles(request: ImportRequest): Promise<ImportOutcome[]>;
+  /** Dates a scene whose file has no date; its day's masks on its grid are linked to it, as at import. */
+  setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord>;
   buildReference(request: BuildReferenceRequestInput): Promise<RefRecord>;
   startRun(request: RunRequestInput): Promise<RunRecord>;
   listRuns(): Promise<RunRecord[]>;
   getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
   cancelRun(runId: number): Promise<RunRecord>;
+  /** A cancelled run goes on with its tiles still to do. */
+  resumeRun(runId: number): Promise<RunRecord>;
+  /** A cancelled run finished as it is: its finished tiles mosaicked, the input elsewhere (ends partial). */
+  finishRun(runId: number): Promise<RunRecord>;
+  /** A run that is over, deleted with its files in the project (exports elsewhere stay); one going on is refused. */
+  deleteRun(runId: number): Promise<{ runId: number }>;
+  /** A new display name for a scene, mask, reference or run (files keep theirs). */
+  renameItem(request: RenameRequest): Promise<{ kind: ItemKind; id: number; name: string }>;
+  /** What depends on an item, to show before deleting it. */
+  dependents(request: ItemRef): Promise<Dependents>;
+  /** Deletes a scene, mask or reference with its files; refused (naming them) while runs or references depend on it. */
+  deleteItem(request: DeleteItemRequest): Promise<{ kind: ItemKind; id: number }>;
   exportResult(request: ExportRequest): Promise<{ path: string }>;
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
   inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
@@ -410,11 +450,18 @@ export const COMMANDS = {
   listRefs: z.tuple([]),
   listMasks: z.tuple([]),
   importFiles: z.tuple([ImportRequest]),
+  setSceneDate: z.tuple([SetSceneDateRequest]),
   buildReference: z.tuple([BuildReferenceRequest]),
   startRun: z.tuple([RunRequest]),
   listRuns: z.tuple([]),
   getRun: z.tuple([id]),
   cancelRun: z.tuple([id]),
+  resumeRun: z.tuple([id]),
+  finishRun: z.tuple([id]),
+  deleteRun: z.tuple([id]),
+  renameItem: z.tuple([RenameRequest]),
+  dependents: z.tuple([ItemRef]),
+  deleteItem: z.tuple([DeleteItemRequest]),
   exportResult: z.tuple([ExportRequest]),
   previewTiles: z.tuple([PreviewTilesRequest]),
   inspectPixel: z.tuple([InspectPixelRequest]),

@@ -12,6 +12,12 @@ import {
   isOwnMask,
   PreviewTilesRequest,
   RunRequest,
+  SetSceneDateRequest,
+  DeleteItemRequest,
+  ItemRef,
+  RenameRequest,
+  type Dependents,
+  type ItemKind,
   type ApiEvent,
   type BackendInfo,
   type ClearskyApi,
@@ -32,7 +38,7 @@ import {
   type SceneRecord,
   type TileRecord,
 } from './api.ts';
-import { backupIfDue, openProject, type Project } from './catalogue/project.ts';
+import { backupIfDue, openProject, RUNS_FOLDER, type Project } from './catalogue/project.ts';
 import { SCHEMA_VERSION } from './catalogue/schema.ts';
 import { InputError } from './errors.ts';
 import { prepareOutputs } from './output-guard.ts';
@@ -43,7 +49,8 @@ import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
 import { planTiles } from './raster/tiling.ts';
 import { buildReference } from './catalogue/build-reference.ts';
-import { importFiles } from './catalogue/import.ts';
+import { importFiles, setSceneDate } from './catalogue/import.ts';
+import { deleteItem, dependentsOf, renameItem } from './catalogue/manage.ts';
 import { editMask } from './catalogue/edit-mask.ts';
 import { detectMask, previewDetection } from './catalogue/detect-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
@@ -106,6 +113,11 @@ export class Service implements ProjectApi {
     return importFiles(this.catalogue, ImportRequest.parse(request));
   }
 
+  async setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord> {
+    const { sceneId, date } = SetSceneDateRequest.parse(request);
+    return setSceneDate(this.catalogue, sceneId, date);
+  }
+
   async buildReference(request: BuildReferenceRequestInput): Promise<RefRecord> {
     return buildReference(this.catalogue, request);
   }
@@ -118,6 +130,13 @@ export class Service implements ProjectApi {
     if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
     if (request.groundTruth) checkGroundTruth(this.catalogue, request);
     if (request.tiles) checkTiles(this.catalogue, request, request.tiles);
+    if (request.sarBands && request.sarSceneId !== undefined) {
+      // Band numbers are checked now, not when a worker first reads the SAR scene.
+      const sar = getScene(this.catalogue, request.sarSceneId);
+      const wrong = [request.sarBands.vv, request.sarBands.vh].find((b) => b > sar.bands.length);
+      if (wrong !== undefined) throw new InputError(undefined, `SAR band ${wrong} is not in '${sar.name}', which has ${sar.bands.length} band${sar.bands.length === 1 ? '' : 's'}`);
+      if (request.sarBands.vv === request.sarBands.vh) throw new InputError(undefined, `SAR bands: VV and VH are both band ${request.sarBands.vv} of '${sar.name}'`);
+    }
     const inputs: RunInputFiles = {
       target: relative(sceneFile(this.catalogue, request.targetSceneId)),
       mask: relative(mask.file),
@@ -125,6 +144,8 @@ export class Service implements ProjectApi {
       bands: request.bands,
       references: request.refId !== undefined ? [relative(refFile(this.catalogue, request.refId))] : undefined,
       sar: request.sarSceneId !== undefined ? relative(sceneFile(this.catalogue, request.sarSceneId)) : undefined,
+      sarBands: request.sarSceneId !== undefined ? request.sarBands : undefined,
+      sarUnits: request.sarSceneId !== undefined ? request.sarUnits : undefined,
       area: request.area,
     };
     // The run is this process's from the start (its lease): another process open on the project leaves it alone.
@@ -156,6 +177,49 @@ export class Service implements ProjectApi {
     // A runner in another process notices the cancel in the catalogue within a second.
     if (this.runner) this.runner.cancel(runId);
     else this.store.cancel(runId);
+    return this.store.record(runId);
+  }
+
+  /** A cancelled run goes on with the tiles still to do; those finished are kept, not computed again. */
+  async resumeRun(runId: number): Promise<RunRecord> {
+    return this.reopen(runId, 'resume');
+  }
+
+  /** A cancelled run finished as it is: the mosaic of its finished tiles, the input elsewhere (the run ends partial). */
+  async finishRun(runId: number): Promise<RunRecord> {
+    return this.reopen(runId, 'finish');
+  }
+
+  /**
+   * Deletes a run that is over: its record, tiles and result layers, and its folder (runs/<id>/: tile results,
+   * mosaics). Exports written outside the project stay. A run going on is refused: cancel it first.
+   */
+  async deleteRun(runId: number): Promise<{ runId: number }> {
+    this.store.deleteRun(runId);
+    await fs.rm(path.join(this.catalogue.dir, RUNS_FOLDER, String(runId)), { recursive: true, force: true });
+    return { runId };
+  }
+
+  async renameItem(request: RenameRequest): Promise<{ kind: ItemKind; id: number; name: string }> {
+    const { kind, id: itemId, name } = RenameRequest.parse(request);
+    renameItem(this.catalogue, kind, itemId, name);
+    return { kind, id: itemId, name: name.trim() };
+  }
+
+  async dependents(request: ItemRef): Promise<Dependents> {
+    const { kind, id: itemId } = ItemRef.parse(request);
+    return dependentsOf(this.catalogue, kind, itemId);
+  }
+
+  async deleteItem(request: DeleteItemRequest): Promise<{ kind: ItemKind; id: number }> {
+    const { kind, id: itemId } = DeleteItemRequest.parse(request);
+    deleteItem(this.catalogue, kind, itemId);
+    return { kind, id: itemId };
+  }
+
+  private reopen(runId: number, how: 'resume' | 'finish'): RunRecord {
+    this.store.reopen(runId, how, this.runner?.owner);
+    this.runner?.submitted(runId);
     return this.store.record(runId);
   }
 

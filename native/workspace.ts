@@ -158,11 +158,18 @@ export class Workspace implements ClearskyApi {
     for (const given of ImportRequest.parse(request).paths) await this.confine(given);
     return project.importFiles(request);
   };
+  setSceneDate: ClearskyApi['setSceneDate'] = async (request) => this.current().setSceneDate(request);
   buildReference: ClearskyApi['buildReference'] = async (request) => this.current().buildReference(request);
   startRun: ClearskyApi['startRun'] = async (request) => this.current().startRun(request);
   listRuns: ClearskyApi['listRuns'] = async () => this.current().listRuns();
   getRun: ClearskyApi['getRun'] = async (runId) => this.current().getRun(runId);
   cancelRun: ClearskyApi['cancelRun'] = async (runId) => this.current().cancelRun(runId);
+  resumeRun: ClearskyApi['resumeRun'] = async (runId) => this.current().resumeRun(runId);
+  finishRun: ClearskyApi['finishRun'] = async (runId) => this.current().finishRun(runId);
+  deleteRun: ClearskyApi['deleteRun'] = async (runId) => this.current().deleteRun(runId);
+  renameItem: ClearskyApi['renameItem'] = async (request) => this.current().renameItem(request);
+  dependents: ClearskyApi['dependents'] = async (request) => this.current().dependents(request);
+  deleteItem: ClearskyApi['deleteItem'] = async (request) => this.current().deleteItem(request);
   exportResult: ClearskyApi['exportResult'] = async (request) => {
     const project = this.current();
     await this.confine(ExportRequest.parse(request).destination);

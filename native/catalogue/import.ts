@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ImportRequest, type Grid, type ImportOutcome, type MaskRecord } from '../api.ts';
+import { ImportRequest, type Grid, type ImportOutcome, type MaskRecord, type SceneRecord } from '../api.ts';
 import { InputError } from '../errors.ts';
 import { createMask, type Mask } from '../dip/image.ts';
 import { DEFAULT_SCL_CLASSES, openCloudMask, writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
@@ -299,6 +299,26 @@ function sceneOfDay(project: Project, day: string, grid: Grid): { id: number; cl
 }
 
 /** A new scene takes the unlinked masks of its day on its grid (and its cloud cover from them, when it has none). */
+/**
+ * Gives an undated scene its acquisition day (YYYY-MM-DD, a real calendar day): its file said none. Then, as at
+ * import, the masks of that day on its grid are linked to it and give it its cloud cover. A scene whose file
+ * has a date keeps it (one line says so).
+ */
+export function setSceneDate(project: Project, sceneId: number, date: string): SceneRecord {
+  const scene = getScene(project, sceneId);
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const day = match && new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  if (!match || !day || day.getUTCMonth() !== Number(match[2]) - 1 || day.getUTCDate() !== Number(match[3]) || day.getUTCFullYear() < 1900) {
+    throw new InputError(undefined, `${date} is not a day (YYYY-MM-DD)`);
+  }
+  if (scene.acquired !== null) throw new InputError(undefined, `scene ${scene.id} (${scene.name}) has its date from its file, ${scene.acquired}: it is kept`);
+  project.db.transaction(() => {
+    project.db.prepare('UPDATE scenes SET acquired = ? WHERE id = ? AND acquired IS NULL').run(date, sceneId);
+    linkScene(project, sceneId, date, scene.grid, scene.cloudCover);
+  })();
+  return getScene(project, sceneId);
+}
+
 function linkScene(project: Project, sceneId: number, day: string | null, grid: Grid, cloudCover: number | null): void {
   if (day === null) return;
   const masks = project.db.prepare('SELECT id, grid, cloud_cover FROM masks WHERE scene_id IS NULL AND acquired = ? ORDER BY id').all(day) as { id: number; grid: string; cloud_cover: number | null }[];

@@ -1,6 +1,6 @@
 /**
  * The pixel inspector: the values of every band at one map coordinate, in the scene and in the rasters the
- * user compares it with (a reference, a run's results and its mask). Each raster is read as a 1×1 window at
+ * user compares it with (a reference, a run's results and its mask, a Sentinel-1 scene). Each raster is read as a 1×1 window at
  * its own pixel under the coordinate (results of a run over an area are smaller than the scene), never whole.
  */
 import type { InspectPixelRequest, PixelValues } from '../api.ts';
@@ -29,9 +29,12 @@ export async function inspectPixel(project: Project, runs: RunStore, request: In
   // Looked up before anything is read: an unknown reference or run is an InputError.
   const ref = request.refId !== undefined ? getRef(project, request.refId) : undefined;
   const run = request.runId !== undefined ? runs.record(request.runId) : undefined;
+  const sarId = request.sarSceneId ?? run?.request.sarSceneId;
+  const sar = sarId !== undefined ? getScene(project, sarId) : undefined;
 
   const layers: Layer[] = [await layerAt(project, scene.file, [x, y], 'scene', scene.name, scene.bands)];
   if (ref) layers.push(await layerAt(project, ref.file, [x, y], 'reference', ref.name, ref.bands));
+  if (sar) layers.push(await layerAt(project, sar.file, [x, y], 'sar', `${sar.name}${sar.units ? ` (${sar.units})` : ''}`, sar.bands));
   if (run) {
     for (const result of run.results) {
       if (result.kind !== 'reconstruction' && result.kind !== 'uncertainty') continue;

@@ -111,8 +111,10 @@ export class WorkerPool {
     for (const slot of this.slots.filter((s) => s.task?.run.runId === runId)) {
       slot.child.send({ type: 'cancel', runId });
       const child = slot.child;
+      // The same task, not just the same run: a run resumed at once may already have its next tile on this worker.
+      const task = slot.task;
       setTimeout(() => {
-        if (slot.child === child && slot.task?.run.runId === runId) child.kill('SIGKILL');
+        if (slot.child === child && slot.task === task) child.kill('SIGKILL');
       }, graceMs).unref();
     }
   }

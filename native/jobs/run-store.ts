@@ -62,6 +62,9 @@ const ACTIVE = `(${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 /** True while the owner (2nd parameter) holds the lease of an unfinished run (1st parameter). */
 const OWNS = `EXISTS (SELECT 1 FROM runs WHERE id = ? AND owner = ? AND status IN ${ACTIVE})`;
 
+/** The error of a tile left undone when its cancelled run was finished as it was (it keeps the input). */
+export const NOT_RECONSTRUCTED = 'not reconstructed: the run was cancelled and finished as it was (keeps the input)';
+
 /** Says where a tile's result file is if it was written (whole: files appear by rename), else null. */
 export type ResultLookup = (runId: number, index: number) => string | null;
 
@@ -264,6 +267,36 @@ export class RunStore {
       if (!isActiveRun(this.status(runId))) return;
       this.db.prepare(`UPDATE tiles SET status = 'pending', attempts = MAX(0, attempts - 1) WHERE run_id = ? AND status = 'running'`).run(runId);
       this.db.prepare(`UPDATE runs SET status = 'cancelled', finished_at = ? WHERE id = ?`).run(now(), runId);
+    }).immediate();
+  }
+
+  /**
+   * A cancelled run goes on (`'resume'`: the tiles still to do are worked, finished ones kept) or is finished as
+   * it is (`'finish'`: the tiles not yet reconstructed are marked failed, saying why, so the mosaic keeps the
+   * input there and the run ends partial). Either way it is unfinished again and `owner`'s (or free, without one).
+   */
+  reopen(runId: number, how: 'resume' | 'finish', owner?: string): void {
+    this.db.transaction(() => {
+      const status = this.status(runId);
+      if (status !== 'cancelled') throw new InputError(undefined, `run ${runId} is ${status}: only a cancelled run can be ${how === 'resume' ? 'resumed' : 'finished as it is'}`);
+      const counts = this.tileCounts(runId);
+      if (how === 'finish') {
+        if (counts.done === 0) throw new InputError(undefined, `run ${runId} has no finished tile yet: nothing to export (resume it instead)`);
+        this.db
+          .prepare(`UPDATE tiles SET status = 'failed', error = ?, updated_at = ? WHERE run_id = ? AND status IN ('pending', 'running')`)
+          .run(NOT_RECONSTRUCTED, now(), runId);
+      }
+      const next: RunStatus = counts.total > 0 ? 'running' : 'queued';
+      this.db.prepare('UPDATE runs SET status = ?, error = NULL, finished_at = NULL, owner = ?, heartbeat_at = ? WHERE id = ?').run(next, owner ?? null, owner ? now() : null, runId);
+    }).immediate();
+  }
+
+  /** Deletes a run that is over (its tiles and result records go with it); one still going on is refused. */
+  deleteRun(runId: number): void {
+    this.db.transaction(() => {
+      const status = this.status(runId);
+      if (isActiveRun(status)) throw new InputError(undefined, `run ${runId} is ${status}: cancel it first, then delete it`);
+      this.db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
     }).immediate();
   }
 

@@ -26,7 +26,7 @@ import { TileResultFolder } from '../raster/tile-results.ts';
 import { HEARTBEAT_MS, newOwnerId } from './lease.ts';
 import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';
-import { RunStore } from './run-store.ts';
+import { NOT_RECONSTRUCTED, RunStore } from './run-store.ts';
 
 export interface RunnerOptions {
   workers?: number;
@@ -300,7 +300,9 @@ export class JobRunner {
       if (existsSync(path.join(dir, 'uncertainty.tif'))) results.push({ kind: 'uncertainty', file: this.project.relative(path.join(dir, 'uncertainty.tif')) });
       results.push({ kind: 'mask', file: this.project.relative(path.join(dir, 'mask.tif')) });
       const status: RunStatus = counts.failed === 0 ? 'done' : counts.done === 0 ? 'failed' : 'partial';
-      const note = counts.failed > 0 ? `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input` : null;
+      // A run finished as it was after a cancel says so, rather than that its tiles failed.
+      const skipped = this.store.tiles(runId).filter((t) => t.status === 'failed' && t.error === NOT_RECONSTRUCTED).length;
+      const note = counts.failed === 0 ? null : skipped === counts.failed ? `finished as it was after a cancel: ${skipped} of ${counts.done + counts.failed} cloudy tiles were not reconstructed and keep the input` : `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input`;
       if (!this.store.finished(runId, results, status, note, this.owner, message.metrics)) return;
       this.mine.delete(runId);
       this.emitRun(runId);

@@ -12,6 +12,8 @@ import { createHttpClient } from '../../native/http-client.ts';
 export interface ClearskyShell {
   /** The file system path of a dropped `File` (for importing by drag and drop); '' when it has none. */
   pathForFile(file: File): string;
+  /** Shows an exported file in the file manager; resolves to null, or to why not. */
+  showInFolder(file: string): Promise<string | null>;
 }
 
 declare global {

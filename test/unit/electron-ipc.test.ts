@@ -166,7 +166,7 @@ test('the preload API has exactly the commands of api.ts and subscribe, and the 
   assert.deepEqual([...exposed.keys()].sort(), ['clearsky', 'clearskyShell']);
   assert.deepEqual(Object.keys(exposed.get('clearsky') as object).sort(), expected);
   const shell = exposed.get('clearskyShell') as { pathForFile(file: unknown): string };
-  assert.deepEqual(Object.keys(shell), ['pathForFile']);
+  assert.deepEqual(Object.keys(shell), ['pathForFile', 'showInFolder']);
   assert.equal(shell.pathForFile({}), '/data/scene.tif');
 });
 

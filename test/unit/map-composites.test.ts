@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compositeBands, compositeMissing, effectiveBandNames, layerBands, layerStretch, S2_BANDS, stretchByBandName } from '../../renderer/src/map/composites.ts';
+import { compositeBands, compositeMissing, compositesOffered, defaultComposite, effectiveBandNames, isSarComposite, isSarRaster, layerBands, layerStretch, S2_BANDS, sarChannels, sarDb, sarStretch, stretchByBandName } from '../../renderer/src/map/composites.ts';
 import { cutSorted, stretchOf, validSorted, type RasterSample } from '../../renderer/src/map/stretch.ts';
 
 const NAMED = [...S2_BANDS];
@@ -55,4 +55,44 @@ test('overlays in the scene\'s numbers take the scene\'s stretch of their bands,
   // Uncertainty: one scale from 0 to the largest band's high point.
   const spread = layerStretch({ bandNames: RGB_ONLY, kind: 'uncertainty', cut: { low: 2, high: 98 } }, [1, 2, 3], { ...sample, sorted: [band(0), band(10), band(20)] });
   assert.deepEqual(spread, [{ min: 0, max: 118 }, { min: 0, max: 118 }, { min: 0, max: 118 }]);
+});
+
+test('Sentinel-1: VV and VH found in any description, SAR composites offered instead of optical ones, VV/VH/ratio first', () => {
+  const nigeria = ['VV_dB', 'VH_dB'];
+  assert.deepEqual(effectiveBandNames(nigeria), ['VV', 'VH']);
+  assert.deepEqual(effectiveBandNames(['Sigma0_VH', 'Sigma0_VV', 'flag']), ['VH', 'VV', 'FLAG']);
+  assert.equal(isSarRaster(nigeria), true);
+  assert.equal(isSarRaster(NAMED), false);
+  assert.deepEqual(compositesOffered(nigeria).map((c) => c.id), ['vv', 'vh', 'sar-ratio', 'single']);
+  assert.deepEqual(compositesOffered(NAMED).map((c) => c.id), ['true', 'false', 'swir', 'single']);
+  assert.deepEqual(compositeBands(['Sigma0_VH', 'Sigma0_VV'], { id: 'sar-ratio' }), [2, 1], 'VV first, wherever it is');
+  assert.deepEqual(compositeBands(nigeria, { id: 'vh' }), [2]);
+  assert.equal(compositeBands(NAMED, { id: 'vv' }), null);
+  assert.equal(defaultComposite(nigeria), 'sar-ratio');
+  assert.equal(defaultComposite(['VH']), 'vh');
+  assert.equal(defaultComposite(NAMED), 'true');
+  assert.equal(isSarComposite('sar-ratio'), true);
+  assert.equal(isSarComposite('true'), false);
+});
+
+test('SAR is stretched in dB: as stored, or linear sigma0 by the formula the map draws with, the ratio from each pixel', () => {
+  assert.equal(sarDb(-12.5, 'dB'), -12.5);
+  // Linear: Box-Cox's ln, within 5 % of 10·log10 over sigma0's range, exact at 1.
+  for (const x of [1e-4, 1e-3, 0.01, 0.1, 0.5]) {
+    const exact = 10 * Math.log10(x);
+    assert.ok(Math.abs(sarDb(x, 'linear')! - exact) <= 0.05 * Math.abs(exact), `${x}: ${sarDb(x, 'linear')} against ${exact}`);
+  }
+  assert.equal(sarDb(1, 'linear'), 0);
+  assert.equal(sarDb(0, 'linear'), null);
+  const vv = [-10, -12, -8, NaN];
+  const vh = [-20, -18, -22, -15];
+  const [dbVv, dbVh, ratio] = sarChannels('sar-ratio', [vv, vh], 'dB', null);
+  assert.deepEqual([...ratio].slice(0, 3), [10, 6, 14]);
+  assert.ok(Number.isNaN(ratio[3]) && Number.isNaN(dbVv[3]) && dbVh[3] === -15);
+  const stretch = sarStretch('sar-ratio', [vv, vh], 'dB', null, { low: 0, high: 100 });
+  assert.deepEqual(stretch, [{ min: -12, max: -8 }, { min: -22, max: -15 }, { min: 6, max: 14 }]);
+  assert.deepEqual(sarStretch('vv', [vv, vh], 'dB', null, { low: 0, high: 100 }), [{ min: -12, max: -8 }]);
+  // layerStretch takes the SAR path for a SAR composite (its bands read in the order the composite shows them).
+  const sample = { sorted: [], raw: [vh, vv], width: 2, height: 2, bbox: [0, 0, 1, 1], nodata: null, epsg: null } as unknown as RasterSample;
+  assert.deepEqual(layerStretch({ bandNames: ['VH_dB', 'VV_dB'], kind: 'scene', cut: { low: 0, high: 100 }, composite: { id: 'sar-ratio' }, units: 'dB' }, [2, 1], sample), stretch);
 });

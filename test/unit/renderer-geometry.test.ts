@@ -60,6 +60,8 @@ test('a polygon that crosses itself is told from one that does not', () => {
 
 test('seeds, paths and durations as the dialogs read and show them', () => {
   assert.deepEqual(parseSeeds('0, 1,2'), [0, 1, 2]);
+  assert.deepEqual(parseSeeds('0 1 2'), [0, 1, 2], 'a list as typed, with spaces');
+  assert.deepEqual(parseSeeds(' 3; 4 '), [3, 4]);
   assert.equal(parseSeeds(''), null);
   assert.equal(parseSeeds('1,x'), null);
   assert.equal(parseSeeds('-1'), null);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApiEvent, RefRecord, RunRecord, RunStatus, SceneRecord, TileRecord } from '../../native/api.ts';
 import { RUN_STATUSES } from '../../native/api.ts';
-import { addFinishedTiles, addLiveTile, applyRunEvent, emptyLive, followLiveTiles, RUN_STAGE, runOverlays, tileLabel, upsertRun, type RunLive } from '../../renderer/src/state/run-events.ts';
+import { addFinishedTiles, addLiveTile, applyRunEvent, emptyLive, followLiveTiles, forgetRun, RUN_STAGE, runOverlays, tileLabel, upsertRun, type RunLive } from '../../renderer/src/state/run-events.ts';
 
 function run(id: number, status: RunStatus, extra: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -62,6 +62,14 @@ describe('a run record only moves forward', () => {
     assert.equal(upsertRun(finished, run(4, 'mosaicking')), finished, 'nothing changes: the same array');
   });
 
+  it('lets a cancelled run start over only from the reply to resuming or finishing it', () => {
+    const runs = [run(7, 'cancelled')];
+    assert.equal(upsertRun(runs, run(7, 'running')), runs, 'a late event from before the cancel does not revive it');
+    assert.equal(upsertRun(runs, run(7, 'running'), true)[0].status, 'running');
+    const done = [run(7, 'done')];
+    assert.equal(upsertRun(done, run(7, 'running'), true), done, 'only a cancelled run starts over');
+  });
+
   it('knows the stage of every status the API lists, finished ones last', () => {
     for (const status of RUN_STATUSES) assert.equal(typeof RUN_STAGE[status], 'number', status);
     assert.ok(RUN_STAGE.queued < RUN_STAGE.running && RUN_STAGE.running < RUN_STAGE.mosaicking && RUN_STAGE.mosaicking < RUN_STAGE.done);
@@ -108,6 +116,35 @@ describe('the live state of runs going on', () => {
     assert.deepEqual(live.liveTiles[8], []);
     live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(5, 'done', { resultFile: 'runs/7/tiles/5.tif' }) });
     assert.equal(live.liveTiles[7], undefined, 'a late tile of an ended run does not come back');
+  });
+
+  it('keeps a cancelled run\'s finished tiles on the map (it has no mosaic), drops them once it is finished as it is', () => {
+    let live: RunLive = followLiveTiles(emptyLive(), 7);
+    live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(0, 'done', { resultFile: 'runs/7/tiles/0.tif' }) });
+    live = applyRunEvent(live, progress(7, 1, 10));
+    live = applyRunEvent(live, { type: 'run', run: run(7, 'cancelled') });
+    assert.deepEqual(live.liveTiles[7], [{ index: 0, file: 'runs/7/tiles/0.tif' }]);
+    assert.equal(live.progress[7], undefined);
+    assert.equal(live.eta[7], null);
+    const overlays = runOverlays({ id: 1, bands: [] as string[] } as SceneRecord, [run(7, 'cancelled')], live, [], []);
+    assert.deepEqual(overlays.map((o) => o.group?.label), ['Run #7 (cancelled): 1 tile done']);
+    // Resumed, it goes on adding tiles; finished as it is, its mosaic replaces them.
+    live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(1, 'done', { resultFile: 'runs/7/tiles/1.tif' }) });
+    assert.equal(live.liveTiles[7].length, 2);
+    live = applyRunEvent(live, { type: 'run', run: run(7, 'partial') });
+    assert.equal(live.liveTiles[7], undefined);
+  });
+
+  it('forgets everything of a deleted run, and nothing of the others', () => {
+    let live: RunLive = followLiveTiles(followLiveTiles(emptyLive(), 7), 8);
+    live = applyRunEvent(live, { type: 'tile', runId: 7, tile: tile(0, 'done', { resultFile: 'runs/7/tiles/0.tif' }) });
+    live = applyRunEvent(live, progress(8, 1, 10, 40));
+    live = applyRunEvent(live, { type: 'run', run: run(7, 'cancelled') });
+    const forgotten = forgetRun(live, 7);
+    assert.equal(forgotten.liveTiles[7], undefined);
+    assert.equal(7 in forgotten.eta, false);
+    assert.deepEqual(forgotten.progress[8], live.progress[8]);
+    assert.equal(forgotten.eta[8], 40);
   });
 
   it('never changes the state it is given', () => {

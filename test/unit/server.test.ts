@@ -44,6 +44,13 @@ class RecordingApi implements ClearskyApi {
   listRuns = () => this.answer('listRuns', [], [run(1), run(2)]);
   getRun: ClearskyApi['getRun'] = (runId) => this.answer('getRun', [runId], { ...run(runId), tileList: [] });
   cancelRun: ClearskyApi['cancelRun'] = (runId) => this.answer('cancelRun', [runId], { ...run(runId), status: 'cancelled' });
+  setSceneDate: ClearskyApi['setSceneDate'] = (request) => this.answer('setSceneDate', [request], { id: request.sceneId, name: 's', file: 'rasters/s.tif', sensor: 'S2', level: null, acquired: request.date, bands: [], grid: MASK.grid, dataType: 'uint16', nodata: null, units: null, cloudCover: null, importedAt: '2024-01-01T00:00:00.000Z' });
+  resumeRun: ClearskyApi['resumeRun'] = (runId) => this.answer('resumeRun', [runId], { ...run(runId), status: 'running' });
+  deleteRun: ClearskyApi['deleteRun'] = (runId) => this.answer('deleteRun', [runId], { runId });
+  renameItem: ClearskyApi['renameItem'] = (request) => this.answer('renameItem', [request], { ...request });
+  dependents: ClearskyApi['dependents'] = (request) => this.answer('dependents', [request], { runs: [], references: [], masks: [] });
+  deleteItem: ClearskyApi['deleteItem'] = (request) => this.answer('deleteItem', [request], { ...request });
+  finishRun: ClearskyApi['finishRun'] = (runId) => this.answer('finishRun', [runId], { ...run(runId), status: 'running' });
   exportResult: ClearskyApi['exportResult'] = (request) => this.answer('exportResult', [request], { path: request.destination });
   openProject: ClearskyApi['openProject'] = (request) => this.answer('openProject', [request], { ...PROJECT, dir: request.dir });
   previewTiles: ClearskyApi['previewTiles'] = (request) =>

@@ -21,7 +21,7 @@ import type { RasterOverlay } from './overlays.ts';
 import { rasterUrl } from '../transport.ts';
 import { registerEpsg } from './projection.ts';
 import { readRasterSample, type BandStretch, type RasterSample } from './stretch.ts';
-import { layerBands, layerStretch, trueColourBands, type Composite } from './composites.ts';
+import { compositeBands, isSarComposite, layerBands, layerStretch, SAR_BOX_COX, sarChannels, trueColourBands, type Composite } from './composites.ts';
 
 export * from './composites.ts';
 
@@ -75,6 +75,8 @@ export interface RasterLayerSpec {
   composite?: Composite;
   /** The cumulative cut in percent (2–98 by default). */
   cut?: { low: number; high: number };
+  /** Sentinel-1 units (the catalogue's): SAR composites are drawn in dB. */
+  units?: 'linear' | 'dB' | null;
   /**
    * Stretches to use for bands of these names (upper case) instead of the file's own: a reconstruction or a
    * reference drawn with the scene's stretch looks like the scene where it is the scene, so the swipe and the
@@ -86,7 +88,7 @@ export interface RasterLayerSpec {
 }
 
 /** Dark purple → teal → yellow (viridis' ends and middle), for uncertainty. */
-const SPREAD_RAMP = [0, [68, 1, 84, 1], 0.5, [33, 145, 140, 1], 1, [253, 231, 37, 1]];
+export const SPREAD_RAMP = [0, [68, 1, 84, 1], 0.5, [33, 145, 140, 1], 1, [253, 231, 37, 1]];
 
 /** Style variables of a stretch: lo<i> and span<i> per shown band (i from 1). */
 function stretchVariables(stretch: BandStretch[]): Record<string, number> {
@@ -125,6 +127,8 @@ export async function createRasterLayer(spec: RasterLayerSpec, signal?: AbortSig
   if (spec.epsg != null) registerEpsg(spec.epsg);
   const url = rasterUrl(spec.file);
   const spread = spec.kind === 'uncertainty';
+  const composite = spec.composite ?? { id: 'true' };
+  const sarShown = !spread && isSarComposite(composite.id) && compositeBands(spec.bandNames, composite) !== null;
   const bands = spread ? trueColourBands(spec.bandNames) : layerBands(spec.bandNames, spec.composite ?? { id: 'true' });
   const sampling = sampleOf(url, Math.max(spec.bandNames.length, ...bands), spec.nodata ?? null, spread, signal);
   const source = new GeoTIFF({
@@ -137,7 +141,13 @@ export async function createRasterLayer(spec: RasterLayerSpec, signal?: AbortSig
   try {
     [sample] = await Promise.all([
       sampling.then((read) => {
-        if (!signal?.aborted && spec.onSample) spec.onSample(read, bands, layerStretch(spec, bands, read));
+        if (signal?.aborted || !spec.onSample) return read;
+        if (!sarShown) spec.onSample(read, bands, layerStretch(spec, bands, read));
+        else {
+          // The first picture of SAR in dB: the sample's channels as the map draws them.
+          const channels = sarChannels(composite.id, bands.map((band) => read.raw[band - 1]), spec.units ?? null, read.nodata);
+          spec.onSample({ ...read, raw: channels, nodata: null }, channels.map((_, i) => i + 1), layerStretch(spec, bands, read));
+        }
         return read;
       }),
       waitReady(source, signal),
@@ -152,7 +162,15 @@ export async function createRasterLayer(spec: RasterLayerSpec, signal?: AbortSig
   const alpha: ExpressionValue = source.bandCount > bands.length ? ['clamp', ['band', source.bandCount], 0, 1] : 1;
   const stretched = (i: number): ExpressionValue => ['clamp', ['/', ['-', ['band', i], ['var', `lo${i}`]], ['var', `span${i}`]], 0, 1];
   let color: ExpressionValue;
-  if (spread) {
+  if (sarShown) {
+    // In dB: as stored, or linear sigma0 through composites.ts's sarDb (the same formula as its stretch).
+    const db = (i: number): ExpressionValue => (spec.units === 'dB' ? ['band', i] : ['*', 10 / Math.LN10 / SAR_BOX_COX, ['-', ['^', ['band', i], SAR_BOX_COX], 1]]);
+    const unit = (value: ExpressionValue, i: number): ExpressionValue => ['clamp', ['/', ['-', value, ['var', `lo${i}`]], ['var', `span${i}`]], 0, 1];
+    color =
+      composite.id === 'sar-ratio'
+        ? ['array', unit(db(1), 1), unit(db(2), 2), unit(['-', db(1), db(2)], 3), alpha]
+        : ['array', unit(db(1), 1), unit(db(1), 1), unit(db(1), 1), alpha];
+  } else if (spread) {
     const mean = ['/', ['+', stretched(1), stretched(2), stretched(3)], 3];
     color = ['case', ['==', ['+', ['band', 1], ['band', 2], ['band', 3]], 0], [0, 0, 0, 0], ['interpolate', ['linear'], mean, ...SPREAD_RAMP]];
   } else if (bands.length === 1) {

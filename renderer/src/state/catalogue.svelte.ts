@@ -3,7 +3,7 @@
  * chosen (scene, mask, references shown), and the app's error line. `refresh` reloads it all from the API
  * (the runs too, into the runs state).
  */
-import type { ClearskyApi, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api.ts';
+import type { ClearskyApi, ItemKind, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api.ts';
 import { call } from '../tools/api-call.ts';
 import type { RunsState } from './runs.svelte.ts';
 
@@ -61,6 +61,57 @@ export class CatalogueState {
   choose(scene: SceneRecord): void {
     this.selected = scene;
     this.selectedMask = maskForScene(scene, this.selectedMask, this.masks);
+  }
+
+  /** A new name for a scene, mask or reference, asked for in place of the old one. */
+  async rename(kind: Exclude<ItemKind, 'run'>, item: { id: number; name: string }): Promise<void> {
+    const name = window.prompt(`New name for the ${kind} "${item.name}" (its file keeps its name):`, item.name);
+    if (name === null || name.trim() === '' || name.trim() === item.name) return;
+    const outcome = await call(this.#api, 'renameItem', { kind, id: item.id, name });
+    if (!outcome.ok) this.error = outcome.error;
+    await this.refresh();
+  }
+
+  /**
+   * Deletes a scene, mask or reference after saying what depends on it: while runs or references use it, what
+   * they are and that they go first; else what stays (masks linked to a scene stay, unlinked) and a confirmation.
+   */
+  async remove(kind: Exclude<ItemKind, 'run'>, item: { id: number; name: string }): Promise<void> {
+    const asked = await call(this.#api, 'dependents', { kind, id: item.id });
+    if (!asked.ok) {
+      this.error = asked.error;
+      return;
+    }
+    const { runs, references, masks } = asked.value;
+    const blocking = [runs.length ? `run${runs.length === 1 ? '' : 's'} ${runs.map((id) => `#${id}`).join(', ')}` : null, references.length ? `reference${references.length === 1 ? '' : 's'} ${references.join(', ')}` : null].filter(Boolean);
+    if (blocking.length) {
+      this.error = `The ${kind} "${item.name}" is used by ${blocking.join(' and ')}: delete ${runs.length + references.length === 1 ? 'it' : 'them'} first.`;
+      return;
+    }
+    const stays = masks.length ? ` Its ${masks.length} mask${masks.length === 1 ? '' : 's'} stay${masks.length === 1 ? 's' : ''}, unlinked.` : '';
+    if (!window.confirm(`Delete the ${kind} "${item.name}" and its file from the project?${stays}`)) return;
+    const outcome = await call(this.#api, 'deleteItem', { kind, id: item.id });
+    if (!outcome.ok) {
+      this.error = outcome.error;
+      return;
+    }
+    this.error = null;
+    if (kind === 'scene' && this.selected?.id === item.id) this.selected = null;
+    if (kind === 'mask' && this.selectedMask?.id === item.id) this.selectedMask = null;
+    if (kind === 'reference') this.shownRefIds = this.shownRefIds.filter((id) => id !== item.id);
+    await this.refresh();
+  }
+
+  /** Dates an undated scene (`setSceneDate`); null, or why not. */
+  async setDate(scene: SceneRecord, date: string): Promise<string | null> {
+    const outcome = await call(this.#api, 'setSceneDate', { sceneId: scene.id, date });
+    if (!outcome.ok) return outcome.error;
+    this.scenes = this.scenes.map((s) => (s.id === scene.id ? outcome.value : s));
+    if (this.selected?.id === scene.id) this.selected = outcome.value;
+    // Masks of that day on its grid were linked to it: list them as they are now.
+    const masks = await call(this.#api, 'listMasks');
+    if (masks.ok) this.masks = masks.value;
+    return null;
   }
 
   toggleRef(ref: RefRecord): void {

@@ -37,10 +37,13 @@ export const RUN_STAGE: Record<RunStatus, number> = { queued: 0, running: 1, mos
  * 'queued' reply after the survey's 'running' event), or added first (newest first). The same array when
  * nothing changes.
  */
-export function upsertRun(runs: readonly RunRecord[], run: RunRecord): RunRecord[] {
+export function upsertRun(runs: readonly RunRecord[], run: RunRecord, resumed = false): RunRecord[] {
   const index = runs.findIndex((r) => r.id === run.id);
   if (index < 0) return [run, ...runs];
-  if (RUN_STAGE[runs[index].status] > RUN_STAGE[run.status]) return runs as RunRecord[];
+  // A cancelled run that is resumed or finished as it is starts over from 'running' (the reply to resumeRun or
+  // finishRun says so); otherwise an older picture never replaces a newer one.
+  const restarted = resumed && runs[index].status === 'cancelled';
+  if (!restarted && RUN_STAGE[runs[index].status] > RUN_STAGE[run.status]) return runs as RunRecord[];
   return runs.map((r, i) => (i === index ? run : r));
 }
 
@@ -72,6 +75,11 @@ export function addFinishedTiles(live: RunLive, runId: number, tileList: readonl
   return next;
 }
 
+/** A deleted run: nothing of it is followed any more. */
+export function forgetRun(live: RunLive, runId: number): RunLive {
+  return { progress: without(live.progress, runId), liveTiles: without(live.liveTiles, runId), eta: without(live.eta, runId) };
+}
+
 function without<T>(record: Record<number, T>, key: number): Record<number, T> {
   const { [key]: _gone, ...rest } = record;
   return rest;
@@ -79,14 +87,16 @@ function without<T>(record: Record<number, T>, key: number): Record<number, T> {
 
 /**
  * The live state after one event: a finished run's progress and live tiles go (its result layers replace
- * them) and its ETA becomes null; a finished tile joins the live tiles and, unless it is running, leaves the
+ * them; a cancelled run keeps its finished tiles) and its ETA becomes null; a finished tile joins the live tiles and, unless it is running, leaves the
  * progress; a `progress` event sets its tile's step and loss and the run's ETA.
  */
 export function applyRunEvent(live: RunLive, event: ApiEvent): RunLive {
   if (event.type === 'run') {
     if (!isFinishedRun(event.run.status)) return live;
     const id = event.run.id;
-    return { progress: without(live.progress, id), liveTiles: without(live.liveTiles, id), eta: { ...live.eta, [id]: null } };
+    // A cancelled run has no mosaic: its finished tiles stay on the map (it can be resumed or finished as it is).
+    const liveTiles = event.run.status === 'cancelled' ? live.liveTiles : without(live.liveTiles, id);
+    return { progress: without(live.progress, id), liveTiles, eta: { ...live.eta, [id]: null } };
   }
   if (event.type === 'tile') {
     const { runId, tile } = event;
@@ -131,7 +141,8 @@ export function runOverlays(
     const bands = run.request.bands ?? scene.bands;
     const tiles = live.liveTiles[run.id] ?? [];
     for (const tile of tiles) {
-      const group = { key: `tiles-${run.id}`, label: `Run #${run.id}: ${tiles.length} tile${tiles.length === 1 ? '' : 's'} done so far` };
+      const done = `${tiles.length} tile${tiles.length === 1 ? '' : 's'} done`;
+      const group = { key: `tiles-${run.id}`, label: run.status === 'cancelled' ? `Run #${run.id} (cancelled): ${done}` : `Run #${run.id}: ${done} so far` };
       out.push({ key: `tile-${run.id}-${tile.index}`, label: `Run #${run.id} tile ${tile.index}`, file: tile.file, bands, kind: 'reconstruction', group });
     }
     for (const result of run.results) {

@@ -6,7 +6,12 @@
  */
 import { isActiveRun, isFinishedRun, type ApiEvent, type ClearskyApi, type RunRecord } from '../../../native/api.ts';
 import { call } from '../tools/api-call.ts';
-import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, upsertRun, type RunLive } from './run-events.ts';
+import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, forgetRun, upsertRun, type RunLive } from './run-events.ts';
+
+/** Runs whose finished tiles the map shows one by one: those going on, and cancelled ones (they have no mosaic). */
+function showsLiveTiles(status: RunRecord['status']): boolean {
+  return isActiveRun(status) || status === 'cancelled';
+}
 
 export class RunsState {
   runs = $state<RunRecord[]>([]);
@@ -26,12 +31,12 @@ export class RunsState {
   /** The project's runs as listed by the catalogue; the page follows the finished tiles of those going on. */
   replace(list: RunRecord[]): void {
     this.runs = list;
-    for (const run of list) if (isActiveRun(run.status)) void this.#seedLiveTiles(run.id);
+    for (const run of list) if (showsLiveTiles(run.status)) void this.#seedLiveTiles(run.id);
   }
 
   /** A run record from a reply (start, cancel) or an event; an older picture of a run does not replace a newer one. */
-  upsert(run: RunRecord): void {
-    const next = upsertRun(this.runs, run);
+  upsert(run: RunRecord, resumed = false): void {
+    const next = upsertRun(this.runs, run, resumed);
     if (next !== this.runs) this.runs = next;
   }
 
@@ -45,7 +50,7 @@ export class RunsState {
   apply(event: ApiEvent): void {
     if (event.type === 'run') {
       this.upsert(event.run);
-      if (isActiveRun(event.run.status)) void this.#seedLiveTiles(event.run.id);
+      if (showsLiveTiles(event.run.status)) void this.#seedLiveTiles(event.run.id);
     }
     this.live = applyRunEvent(this.live, event);
     if (event.type === 'run' && isFinishedRun(event.run.status)) {
@@ -66,12 +71,32 @@ export class RunsState {
     else this.#onerror(outcome.error);
   }
 
+  /** Deletes a run that is over (its files in the project go; exports elsewhere stay). */
+  async delete(run: RunRecord): Promise<boolean> {
+    const outcome = await call(this.#api, 'deleteRun', run.id);
+    if (!outcome.ok) {
+      this.#onerror(outcome.error);
+      return false;
+    }
+    this.runs = this.runs.filter((r) => r.id !== run.id);
+    this.live = forgetRun(this.live, run.id);
+    if (this.selectedRunId === run.id) this.selectedRunId = null;
+    return true;
+  }
+
+  /** A cancelled run goes on (`resumeRun`), or is finished as it is (`finishRun`: its finished tiles mosaicked). */
+  async reopen(run: RunRecord, how: 'resumeRun' | 'finishRun'): Promise<void> {
+    const outcome = await call(this.#api, how, run.id);
+    if (outcome.ok) this.upsert(outcome.value, true);
+    else this.#onerror(outcome.error);
+  }
+
   /** The tiles a run finished before this page knew of it (opened mid-run); later ones come as events. */
   async #seedLiveTiles(runId: number): Promise<void> {
     if (followsLiveTiles(this.live, runId)) return;
     this.live = followLiveTiles(this.live, runId);
     const outcome = await call(this.#api, 'getRun', runId);
-    if (!outcome.ok || !isActiveRun(outcome.value.status)) return;
+    if (!outcome.ok || !showsLiveTiles(outcome.value.status)) return;
     this.live = addFinishedTiles(this.live, runId, outcome.value.tileList);
   }
 }

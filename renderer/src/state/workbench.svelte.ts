@@ -11,12 +11,15 @@ import { call } from '../tools/api-call.ts';
 import { windowRing, type GeoTransform } from '../tools/geometry.ts';
 import { MaskEditor, type EditKind, type EditState } from '../tools/mask-editor.ts';
 import { PixelPicker } from '../tools/pixel-picker.ts';
+import { sarFitting } from '../tools/run-estimate.ts';
 import { TileGrid, type GridTileState } from '../tools/tile-grid.ts';
 import type { CatalogueState } from './catalogue.svelte.ts';
 import { runOverlays, tileLabel } from './run-events.ts';
 import type { RunsState } from './runs.svelte.ts';
 
 export type Tool = 'none' | 'plan' | 'inspect' | 'edit';
+
+const onlyFitting = (scenes: SceneRecord[]): number | undefined => (scenes.length === 1 ? scenes[0].id : undefined);
 
 export class Workbench {
   tool = $state<Tool>('none');
@@ -33,6 +36,8 @@ export class Workbench {
 
   // Inspecting
   pixel = $state<PixelValues | null>(null);
+  /** Where the inspected pixel is on the map (CSS pixels from its top left) and the map's width: the panel keeps clear of it. */
+  pixelAt = $state<{ x: number; y: number; mapWidth: number } | null>(null);
   pixelBusy = $state(false);
   pixelError = $state<string | null>(null);
 
@@ -82,7 +87,10 @@ export class Workbench {
       this.wholeScene = false;
     });
     this.#editor = this.#newEditor(map);
-    this.#picker = new PixelPicker(map, (coordinate) => void this.inspect(coordinate));
+    this.#picker = new PixelPicker(map, (coordinate, pixel) => {
+      this.pixelAt = { x: pixel[0], y: pixel[1], mapWidth: map.getSize()?.[0] ?? 0 };
+      void this.inspect(coordinate);
+    });
   }
 
   #newEditor(map: OlMap): MaskEditor {
@@ -298,6 +306,8 @@ export class Workbench {
       coordinate,
       refId: this.#catalogue.shownRefIds[0] ?? selectedRun?.request.refId,
       runId: selectedRun && selectedRun.request.targetSceneId === selected.id ? selectedRun.id : undefined,
+      // The run's SAR scene is read with the run; else the project's one SAR scene on this grid, if there is one.
+      sarSceneId: selectedRun?.request.sarSceneId === undefined ? onlyFitting(sarFitting(selected, this.#catalogue.sarScenes)) : undefined,
     });
     this.pixelBusy = false;
     if (outcome.ok) this.pixel = outcome.value;

@@ -106,7 +106,8 @@ export function formatDuration(seconds: number | null | undefined): string {
 
 /** Parses "0, 1,2" into seeds; null when any item is not a non-negative integer. */
 export function parseSeeds(text: string): number[] | null {
-  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  // A list as people type one: "0, 1, 2", "0 1 2" or "0;1;2".
+  const items = text.split(/[\s,;]+/).filter((item) => item !== '');
   if (items.length === 0) return null;
   const seeds = items.map(Number);
   return seeds.every((seed) => Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31) ? seeds : null;

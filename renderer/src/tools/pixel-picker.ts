@@ -24,7 +24,8 @@ export class PixelPicker {
 
   constructor(
     private readonly map: OlMap,
-    private readonly onpick: (coordinate: [number, number]) => void,
+    /** The map coordinate, and where it is on the map in CSS pixels (the inspector panel keeps clear of it). */
+    private readonly onpick: (coordinate: [number, number], pixel: [number, number]) => void,
   ) {
     map.addLayer(this.layer);
     this.key = map.on('singleclick', (event) => {
@@ -32,7 +33,7 @@ export class PixelPicker {
       const coordinate: [number, number] = [event.coordinate[0], event.coordinate[1]];
       this.source.clear();
       this.source.addFeature(new Feature(new Point(coordinate)));
-      this.onpick(coordinate);
+      this.onpick(coordinate, [event.pixel[0], event.pixel[1]]);
     });
   }
 

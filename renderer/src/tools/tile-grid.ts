@@ -32,11 +32,12 @@ export interface GridTile {
 }
 
 /**
- * A run's tiles are outlined only: their fill is transparent (it still takes clicks), since a tinted tile would
- * change the colours of the reconstruction being judged under it. Planning tints the scene's cloudy tiles.
+ * The colours of tile states on the map (the legend shows the same). A run's tiles are outlined only: their
+ * fill is transparent (it still takes clicks), since a tinted tile would change the colours of the
+ * reconstruction being judged under it. Planning tints the scene's cloudy tiles.
  */
 const NO_FILL = 'rgba(0,0,0,0)';
-const COLOURS: Record<GridTileState, { stroke: string; fill: string; dash?: number[]; width: number }> = {
+export const TILE_COLOURS: Record<GridTileState, { stroke: string; fill: string; dash?: number[]; width: number }> = {
   clear: { stroke: 'rgba(255,255,255,0.35)', fill: NO_FILL, width: 1 },
   cloudy: { stroke: 'rgba(255,176,32,0.95)', fill: 'rgba(255,176,32,0.12)', width: 1.5 },
   'all-cloud': { stroke: 'rgba(230,60,60,0.95)', fill: 'rgba(230,60,60,0.18)', dash: [6, 4], width: 1.5 },
@@ -46,16 +47,16 @@ const COLOURS: Record<GridTileState, { stroke: string; fill: string; dash?: numb
   failed: { stroke: 'rgba(230,60,60,1)', fill: NO_FILL, dash: [6, 4], width: 2 },
 };
 
-const SELECTED = { stroke: 'rgba(64,156,255,1)', fill: 'rgba(64,156,255,0.28)' };
+export const SELECTED_TILE = { stroke: 'rgba(64,156,255,1)', fill: 'rgba(64,156,255,0.28)' };
 
 function styleOf(feature: FeatureLike, resolution: number): Style {
   const state = feature.get('state') as GridTileState;
   const selected = feature.get('selected') === true;
-  const colour = COLOURS[state];
+  const colour = TILE_COLOURS[state];
   const label = feature.get('label') as string | undefined;
   return new Style({
-    stroke: new Stroke({ color: selected ? SELECTED.stroke : colour.stroke, width: selected ? 2.5 : colour.width, lineDash: selected ? undefined : colour.dash }),
-    fill: new Fill({ color: selected ? SELECTED.fill : colour.fill }),
+    stroke: new Stroke({ color: selected ? SELECTED_TILE.stroke : colour.stroke, width: selected ? 2.5 : colour.width, lineDash: selected ? undefined : colour.dash }),
+    fill: new Fill({ color: selected ? SELECTED_TILE.fill : colour.fill }),
     text: label && resolution < (feature.get('size') as number) / 40
       ? new Text({ text: label, font: '11px system-ui, sans-serif', fill: new Fill({ color: '#fff' }), stroke: new Stroke({ color: 'rgba(0,0,0,0.7)', width: 3 }), overflow: false })
       : undefined,
