@@ -89,7 +89,9 @@ async function coverShown(page: Page): Promise<number> {
 
 /** Moves the threshold slider as a drag does: its value set and an input event per value. */
 async function setThreshold(page: Page, value: number): Promise<void> {
-  await page.getByTestId('detect-bar').locator('input[name="threshold"]').evaluate((input: HTMLInputElement, v) => {
+  await page.getByTestId('detect-bar').locator('input[name="threshold"]').evaluate((element, v) => {
+    // Runs in the page (no DOM types here): the slider's value, then the input event a drag fires.
+    const input = element as unknown as { value: string; dispatchEvent(event: Event): boolean };
     input.value = String(v);
     input.dispatchEvent(new Event('input', { bubbles: true }));
   }, value);

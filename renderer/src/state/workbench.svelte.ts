@@ -111,6 +111,11 @@ export class Workbench {
     });
     this.#editor = this.#newEditor(map);
     this.#detectLayer = new DetectionPreviewLayer(map);
+    // A scene too big to preview whole is previewed in the part in view: that part follows the view.
+    map.on('moveend', () => {
+      const scene = this.#catalogue.selected;
+      if (this.tool === 'detect' && scene && scene.grid.width * scene.grid.height > PREVIEW_DETECTION_MAX_PIXELS) this.setDetect({});
+    });
     this.#picker = new PixelPicker(map, (coordinate, pixel) => {
       this.pixelAt = { x: pixel[0], y: pixel[1], mapWidth: map.getSize()?.[0] ?? 0 };
       void this.inspect(coordinate);
