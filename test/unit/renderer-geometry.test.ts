@@ -2,7 +2,7 @@
 // mode needs (the run dialog's disabled modes).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boundingWindow, extentToWindow, formatDuration, mapToPixel, parsePaths, parseSeeds, pixelToMap, selfCrossing, snapToEdge, windowRing, windowsIntersect, type GeoTransform } from '../../renderer/src/tools/geometry.ts';
+import { boundingWindow, extentToWindow, formatDuration, mapToPixel, parsePaths, parseSeeds, pixelToMap, previewWindow, selfCrossing, snapToEdge, windowRing, windowsIntersect, type GeoTransform } from '../../renderer/src/tools/geometry.ts';
 import { modeBlocked, modeNeeds } from '../../renderer/src/tools/run-options.ts';
 
 // Slovenia's grid: EPSG:32633, 10 m, origin at the top-left corner.
@@ -79,4 +79,18 @@ test('modes needing a reference or SAR are blocked, saying what is missing', () 
   assert.match(modeBlocked('msmt', true, false) ?? '', /needs a SAR scene/);
   assert.match(modeBlocked('msr', false, false) ?? '', /SAR/);
   assert.equal(modeBlocked('mtr', true, false), null);
+});
+
+test('a detection preview covers a small scene whole, and of a big one the part in view, cut to what the back end answers', () => {
+  // Nigeria (256 × 256) and T33UUU (1536 × 768) fit: the whole scene, wherever the view is.
+  assert.deepEqual(previewWindow(256, 256, { x: 10, y: 10, width: 20, height: 20 }, 2048 * 2048), { x: 0, y: 0, width: 256, height: 256 });
+  assert.deepEqual(previewWindow(1536, 768, null, 2048 * 2048), { x: 0, y: 0, width: 1536, height: 768 });
+  // A full tile (10980²) zoomed out: the middle 2048² of what is in view.
+  assert.deepEqual(previewWindow(10980, 10980, { x: 0, y: 0, width: 10980, height: 10980 }, 2048 * 2048), { x: 4466, y: 4466, width: 2048, height: 2048 });
+  // Zoomed into a corner: the part in view, not moved.
+  assert.deepEqual(previewWindow(10980, 10980, { x: 10000, y: 0, width: 980, height: 500 }, 2048 * 2048), { x: 10000, y: 0, width: 980, height: 500 });
+  // A big view near the edge stays inside the scene.
+  assert.deepEqual(previewWindow(10980, 10980, { x: 9000, y: 9000, width: 1980, height: 1980 }, 1000 * 1000), { x: 9490, y: 9490, width: 1000, height: 1000 });
+  // Nothing in view: the scene's middle.
+  assert.deepEqual(previewWindow(4000, 3000, null, 1000 * 1000), { x: 1500, y: 1000, width: 1000, height: 1000 });
 });

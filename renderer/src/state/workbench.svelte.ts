@@ -5,10 +5,11 @@
  * `mask-editor.ts`, `pixel-picker.ts`) get the map when it is ready (`attach`).
  */
 import type OlMap from 'ol/Map.js';
-import type { ApiEvent, ClearskyApi, MaskRecord, PixelValues, ProjectInfo, RefRecord, RunRecord, SceneRecord, TilePreview } from '../../../native/api.ts';
+import { PREVIEW_DETECTION_MAX_PIXELS, type ApiEvent, type ClearskyApi, type DetectionPreview, type MaskRecord, type PixelValues, type ProjectInfo, type RefRecord, type RunRecord, type SceneRecord, type TilePreview } from '../../../native/api.ts';
 import type { RasterOverlay } from '../map/overlays.ts';
 import { call } from '../tools/api-call.ts';
-import { windowRing, type GeoTransform } from '../tools/geometry.ts';
+import { DetectionPreviewLayer } from '../tools/detection-preview.ts';
+import { extentToWindow, previewWindow, windowRing, type GeoTransform } from '../tools/geometry.ts';
 import { MaskEditor, type EditKind, type EditState } from '../tools/mask-editor.ts';
 import { PixelPicker } from '../tools/pixel-picker.ts';
 import { sarFitting } from '../tools/run-estimate.ts';
@@ -17,7 +18,17 @@ import type { CatalogueState } from './catalogue.svelte.ts';
 import { runOverlays, tileLabel } from './run-events.ts';
 import type { RunsState } from './runs.svelte.ts';
 
-export type Tool = 'none' | 'plan' | 'inspect' | 'edit';
+export type Tool = 'none' | 'plan' | 'inspect' | 'edit' | 'detect';
+
+/** The detection settings the user tunes: the back end's defaults (DetectMaskRequest) to start with. */
+export interface DetectSettings {
+  threshold: number;
+  dilate: number;
+  shadows: boolean;
+}
+
+/** How long the controls must rest before a preview is asked for (a slider dragged asks once, at the end). */
+const DETECT_DEBOUNCE_MS = 300;
 
 const onlyFitting = (scenes: SceneRecord[]): number | undefined => (scenes.length === 1 ? scenes[0].id : undefined);
 
@@ -47,6 +58,14 @@ export class Workbench {
   editBusy = $state(false);
   editError = $state<string | null>(null);
 
+  // Detecting
+  detect = $state<DetectSettings>({ threshold: 0.2, dilate: 0, shadows: true });
+  detectPreview = $state<DetectionPreview | null>(null);
+  /** A preview is being computed (the one shown, if any, is of older settings). */
+  detectBusy = $state(false);
+  detectSaving = $state(false);
+  detectError = $state<string | null>(null);
+
   readonly #api: ClearskyApi;
   readonly #catalogue: CatalogueState;
   readonly #runs: RunsState;
@@ -55,6 +74,10 @@ export class Workbench {
   #editor: MaskEditor | null = null;
   #picker: PixelPicker | null = null;
   #reshowTimer: ReturnType<typeof setTimeout> | undefined;
+  #detectLayer: DetectionPreviewLayer | null = null;
+  #detectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Numbers each preview asked for: an answer is shown only if no newer one was asked for since. */
+  #detectAsked = 0;
 
   readonly #gt = $derived.by(() => (this.#catalogue.selected?.grid.geoTransform ?? null) as GeoTransform | null);
 
@@ -87,6 +110,12 @@ export class Workbench {
       this.wholeScene = false;
     });
     this.#editor = this.#newEditor(map);
+    this.#detectLayer = new DetectionPreviewLayer(map);
+    // A scene too big to preview whole is previewed in the part in view: that part follows the view.
+    map.on('moveend', () => {
+      const scene = this.#catalogue.selected;
+      if (this.tool === 'detect' && scene && scene.grid.width * scene.grid.height > PREVIEW_DETECTION_MAX_PIXELS) this.setDetect({});
+    });
     this.#picker = new PixelPicker(map, (coordinate, pixel) => {
       this.pixelAt = { x: pixel[0], y: pixel[1], mapWidth: map.getSize()?.[0] ?? 0 };
       void this.inspect(coordinate);
@@ -220,8 +249,19 @@ export class Workbench {
       this.#editor?.destroy();
       if (this.#map) this.#editor = this.#newEditor(this.#map);
     }
+    if (tool === 'detect') {
+      clearTimeout(this.#detectTimer);
+      this.#detectAsked++; // an answer still on its way is not drawn
+      this.#detectLayer?.clear();
+      this.detectPreview = null;
+      this.detectBusy = false;
+    }
     this.tool = next;
     if (next === 'plan') void this.plan();
+    if (next === 'detect') {
+      this.detectError = null;
+      void this.previewDetection();
+    }
     if (next === 'inspect') this.#picker?.setActive(true);
     if (next === 'edit') {
       this.editError = null;
@@ -339,6 +379,63 @@ export class Workbench {
     this.editBusy = false;
     if (!outcome.ok) {
       this.editError = outcome.error;
+      return;
+    }
+    this.#catalogue.maskSaved(outcome.value);
+    this.setTool('none');
+    void this.#catalogue.refresh();
+  }
+
+  // ---- detection -----------------------------------------------------------------------------------------
+
+  /** A control of the detection bar changed: the preview follows once the controls rest. */
+  setDetect(change: Partial<DetectSettings>): void {
+    this.detect = { ...this.detect, ...change };
+    this.detectError = null;
+    clearTimeout(this.#detectTimer);
+    this.#detectTimer = setTimeout(() => void this.previewDetection(), DETECT_DEBOUNCE_MS);
+  }
+
+  /** Asks for the preview of the current settings and draws it, unless a newer one was asked for meanwhile. */
+  async previewDetection(): Promise<void> {
+    const scene = this.#catalogue.selected;
+    if (this.tool !== 'detect' || !scene) return;
+    const asked = ++this.#detectAsked;
+    this.detectBusy = true;
+    const outcome = await call(this.#api, 'previewDetection', { sceneId: scene.id, ...this.detect, area: this.#previewArea(scene) });
+    // A stale answer (newer settings asked for, the tool left, another scene) never replaces a newer one.
+    if (asked !== this.#detectAsked || this.tool !== 'detect' || this.#catalogue.selected?.id !== scene.id) return;
+    this.detectBusy = false;
+    if (!outcome.ok) {
+      this.detectError = outcome.error;
+      return;
+    }
+    this.detectPreview = outcome.value;
+    this.#detectLayer?.show(outcome.value.outline);
+  }
+
+  /** The scene whole when the back end previews it whole, else the part in view (undefined: the whole scene). */
+  #previewArea(scene: SceneRecord): { x: number; y: number; width: number; height: number } | undefined {
+    const { width, height } = scene.grid;
+    if (width * height <= PREVIEW_DETECTION_MAX_PIXELS) return undefined;
+    const map = this.#map;
+    const gt = this.#gt;
+    const size = map?.getSize();
+    const inView = map && gt && size ? extentToWindow(gt, map.getView().calculateExtent(size) as [number, number, number, number], width, height) : null;
+    return previewWindow(width, height, inView, PREVIEW_DETECTION_MAX_PIXELS);
+  }
+
+  /** Saves the detection with the current settings as the scene's next mask version, chosen on the map. */
+  async saveDetection(): Promise<void> {
+    const scene = this.#catalogue.selected;
+    if (!scene || this.detectSaving) return;
+    clearTimeout(this.#detectTimer);
+    this.detectSaving = true;
+    this.detectError = null;
+    const outcome = await call(this.#api, 'detectMask', { sceneId: scene.id, ...this.detect });
+    this.detectSaving = false;
+    if (!outcome.ok) {
+      this.detectError = outcome.error;
       return;
     }
     this.#catalogue.maskSaved(outcome.value);

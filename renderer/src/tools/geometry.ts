@@ -117,3 +117,20 @@ export function parseSeeds(text: string): number[] | null {
 export function parsePaths(text: string): string[] {
   return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
 }
+
+/**
+ * The part of a scene a detection preview covers: the whole scene when it has at most `maxPixels`; else the part
+ * in view (`inView`, or the scene's middle when nothing of it is in view), cut around its centre to a square of
+ * at most `maxPixels` (the back end answers no more).
+ */
+export function previewWindow(width: number, height: number, inView: PixelWindow | null, maxPixels: number): PixelWindow {
+  if (width * height <= maxPixels) return { x: 0, y: 0, width, height };
+  const view = inView ?? { x: 0, y: 0, width, height };
+  const side = Math.floor(Math.sqrt(maxPixels));
+  const w = Math.min(view.width, side, width);
+  const h = Math.min(view.height, side, height);
+  const clamp = (v: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, v));
+  const x = clamp(Math.round(view.x + view.width / 2 - w / 2), 0, width - w);
+  const y = clamp(Math.round(view.y + view.height / 2 - h / 2), 0, height - h);
+  return { x, y, width: w, height: h };
+}
