@@ -17,7 +17,8 @@ import { PNG } from 'pngjs';
 import type { RunRecord } from '../../native/api.ts';
 import { CATALOGUE_FILE, createProject } from '../../native/catalogue/project.ts';
 import { InputError } from '../../native/errors.ts';
-import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
+import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
+import { sampleRaster, thumbnailStep } from '../../native/report/thumbnails.ts';
 import { Service } from '../../native/service.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile } from '../helpers/data.ts';
@@ -202,6 +203,22 @@ test('clearsky report DIR RUN_ID --out writes the report, and exits 2 with one l
   const usage = await runClearsky(['report', projectDir, String(run.id)], dir);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /usage: clearsky report DIR RUN_ID --out REPORT\.html/);
+});
+
+test('thumbnails of a full-size scene are every step-th pixel of a window, read in row chunks', async () => {
+  const file = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
+  const window = { x: 101, y: 37, width: 1400, height: 700 };
+  const step = thumbnailStep(window.width, window.height);
+  assert.equal(step, 3);
+  const all = Array.from({ length: 13 }, (_, i) => i);
+  // All 13 bands: the 4 M-value chunk is then a few dozen rows, so the window takes several reads.
+  const sampled = await sampleRaster(file, () => all, step, window);
+  assert.deepEqual([sampled.width, sampled.height, sampled.bands], [467, 234, 13]);
+  const full = await withRaster(file, (raster) => readBands(raster, all, window));
+  for (const [tx, ty] of [[0, 0], [466, 233], [200, 77], [13, 150]]) {
+    const from: number = (ty * step * window.width + tx * step) * 13;
+    assert.deepEqual(Array.from(sampled.data.subarray((ty * sampled.width + tx) * 13, (ty * sampled.width + tx + 1) * 13)), Array.from(full.data.subarray(from, from + 13)), `pixel ${tx},${ty}`);
+  }
 });
 
 /** Prints the report to PDF with headless Chromium and screenshots it, into the e2e artifacts to look at. */
