@@ -113,6 +113,7 @@ export class ApiHost implements Pick<ClearskyApi, 'subscribe'> {
     openProject: (request) => this.command('openProject', [request], true) as Promise<ProjectInfo>,
     importFiles: (request) => this.command('importFiles', [request], true) as ReturnType<UnconfinedApi['importFiles']>,
     exportResult: (request) => this.command('exportResult', [request], true) as ReturnType<UnconfinedApi['exportResult']>,
+    runReport: (request) => this.command('runReport', [request], true) as ReturnType<UnconfinedApi['runReport']>,
   };
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

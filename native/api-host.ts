@@ -52,7 +52,7 @@ process.on('message', (message: ToHost) => {
 });
 
 /** The paths the person at the machine chose (the app's menu dialogs) go around the roots. */
-const UNCONFINED = new Set(['openProject', 'importFiles', 'exportResult']);
+const UNCONFINED = new Set(['openProject', 'importFiles', 'exportResult', 'runReport']);
 
 async function answer(name: string, args: unknown[], unconfined: boolean): Promise<Outcome> {
   if (!workspace) return { ok: false, kind: 'internal', error: `${name}: the workspace host was not started`, message: 'the workspace host was not started' };

@@ -111,6 +111,9 @@ export interface Dependents {
 
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
+/** A finished run's QA report (self-contained HTML) written to `destination`. */
+export const RunReportRequest = z.object({ runId: id, destination: z.string().min(1) });
+export type RunReportRequest = z.infer<typeof RunReportRequest>;
 
 /** Open a project folder, or create one there (`create`: the folder must not hold a project yet). */
 export const OpenProjectRequest = z.object({ dir: z.string().min(1).max(4096), create: z.boolean().default(false), name: z.string().min(1).max(200).optional() });
@@ -432,6 +435,8 @@ export interface ClearskyApi {
   /** Deletes a scene, mask or reference with its files; refused (naming them) while runs or references depend on it. */
   deleteItem(request: DeleteItemRequest): Promise<{ kind: ItemKind; id: number }>;
   exportResult(request: ExportRequest): Promise<{ path: string }>;
+  /** Writes a finished run's QA report (one HTML file: parameters, before/after, scores, uncertainty, tile losses, provenance). */
+  runReport(request: RunReportRequest): Promise<{ path: string }>;
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
   inspectPixel(request: InspectPixelRequest): Promise<PixelValues>;
   editMask(request: EditMaskRequestInput): Promise<MaskRecord>;
@@ -463,6 +468,7 @@ export const COMMANDS = {
   dependents: z.tuple([ItemRef]),
   deleteItem: z.tuple([DeleteItemRequest]),
   exportResult: z.tuple([ExportRequest]),
+  runReport: z.tuple([RunReportRequest]),
   previewTiles: z.tuple([PreviewTilesRequest]),
   inspectPixel: z.tuple([InspectPixelRequest]),
   editMask: z.tuple([EditMaskRequest]),

@@ -10,7 +10,7 @@ import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
-import { cancelCommand, exportCommand, formatLease, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
+import { cancelCommand, exportCommand, reportCommand, formatLease, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
 import { IMPORT_KINDS, isFinishedRun, type ApiEvent } from './api.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -42,6 +42,7 @@ const USAGE = `usage:
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
   clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
+  clearsky report DIR RUN_ID --out REPORT.html      a finished run's QA report: one HTML file (print it to PDF)
   clearsky serve [--project DIR] [--root DIR ...] [--port N] [--workers N]
                    browser mode, on 127.0.0.1 only: open the address it prints (with its token); without
                    --project the page opens or creates one; the page's projects, imports and exports
@@ -350,6 +351,12 @@ async function main(argv: string[]): Promise<number> {
       const { positionals } = parse(rest, common, true);
       if (positionals.length !== 3) throw new UsageError('usage: clearsky export DIR RESULT_ID OUT.tif');
       console.error(`wrote ${await exportCommand(positionals[0], integer(positionals[1], 'RESULT_ID'), positionals[2])}`);
+      return 0;
+    }
+    case 'report': {
+      const { values: v, positionals } = parse(rest, { ...common, out: { type: 'string' } }, true);
+      if (positionals.length !== 2 || typeof v.out !== 'string') throw new UsageError('usage: clearsky report DIR RUN_ID --out REPORT.html');
+      console.error(`wrote ${await reportCommand(positionals[0], integer(positionals[1], 'RUN_ID'), v.out)}`);
       return 0;
     }
     case 'serve': {

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   ExportRequest,
+  RunReportRequest,
   ImportRequest,
   InspectPixelRequest,
   isOwnMask,
@@ -47,6 +48,8 @@ import { RunStore } from './jobs/run-store.ts';
 import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipeline.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
+import { writeFileAtomically } from './raster/atomic-file.ts';
+import { buildRunReport } from './report/run-report.ts';
 import { planTiles } from './raster/tiling.ts';
 import { buildReference } from './catalogue/build-reference.ts';
 import { importFiles, setSceneDate } from './catalogue/import.ts';
@@ -56,7 +59,7 @@ import { detectMask, previewDetection } from './catalogue/detect-mask.ts';
 import { inspectPixel } from './catalogue/inspect.ts';
 import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
-import { listRefs, refFile } from './catalogue/refs.ts';
+import { getRef, listRefs, refFile } from './catalogue/refs.ts';
 import { getScene, listScenes, sceneFile } from './catalogue/scenes.ts';
 import { ssimBorder } from './dip/metrics.ts';
 
@@ -234,6 +237,44 @@ export class Service implements ProjectApi {
     await prepareOutputs({ inputs: [{ path: source, what: `result ${resultId}` }], outputs: [{ path: target, what: 'the export' }], closedFolders: [this.catalogue.dir] });
     await fs.mkdir(path.dirname(target), { recursive: true });
     await copyRaster(source, target);
+    return { path: target };
+  }
+
+  /**
+   * Writes the QA report of a finished run (done or partial) as one self-contained HTML file, atomically,
+   * through the output guard: never onto the run's inputs or results, nor anywhere in this project.
+   */
+  async runReport(request: RunReportRequest): Promise<{ path: string }> {
+    const { runId, destination } = RunReportRequest.parse(request);
+    const run = this.store.record(runId);
+    if (run.status !== 'done' && run.status !== 'partial') throw new InputError(undefined, `run ${runId} is ${run.status}: a report is made for a run that finished (done or partial)`);
+    const r = run.request;
+    const resultFile = (kind: string) => {
+      const result = run.results.find((x) => x.kind === kind);
+      return result ? assertFilePresent(this.catalogue, result.file) : null;
+    };
+    const reconstruction = resultFile('reconstruction');
+    if (!reconstruction) throw new InputError(undefined, `run ${runId} has no reconstruction to report on`);
+    const scene = getScene(this.catalogue, r.targetSceneId);
+    const mask = getMask(this.catalogue, r.maskId);
+    const files = { scene: sceneFile(this.catalogue, r.targetSceneId), reconstruction, mask: resultFile('mask'), uncertainty: resultFile('uncertainty') };
+    const target = path.resolve(destination);
+    const inputs = [{ path: files.scene, what: `the run's scene` }, ...run.results.map((x) => ({ path: this.catalogue.resolve(x.file), what: `result ${x.id}` }))];
+    await prepareOutputs({ inputs, outputs: [{ path: target, what: 'the report' }], closedFolders: [this.catalogue.dir] });
+    const reference = r.refId === undefined ? null : getRef(this.catalogue, r.refId);
+    const sar = r.sarSceneId === undefined ? null : getScene(this.catalogue, r.sarSceneId);
+    const html = await buildRunReport({
+      projectName: (await this.project()).name,
+      run,
+      tiles: this.store.tiles(runId),
+      scene: { id: scene.id, name: scene.name, file: scene.file, acquired: scene.acquired },
+      mask: { id: mask.id, name: mask.name, file: mask.file },
+      reference: reference && { id: reference.id, name: reference.name, file: reference.file },
+      sar: sar && { id: sar.id, name: sar.name, file: sar.file },
+      files,
+    });
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await writeFileAtomically(target, (file) => file.writeFile(html, 'utf8'));
     return { path: target };
   }
 

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ExportRequest,
+  RunReportRequest,
   ImportRequest,
   OpenProjectRequest,
   type ApiEvent,
@@ -49,7 +50,7 @@ export interface WorkspaceOptions {
 }
 
 /** The commands that take paths, without the root confinement: for paths the user chose outside the app's page. */
-export type UnconfinedApi = Pick<ClearskyApi, 'openProject' | 'importFiles' | 'exportResult'>;
+export type UnconfinedApi = Pick<ClearskyApi, 'openProject' | 'importFiles' | 'exportResult' | 'runReport'>;
 
 export class Workspace implements ClearskyApi {
   private service: Service | undefined;
@@ -86,6 +87,7 @@ export class Workspace implements ClearskyApi {
     openProject: (input) => this.queueSwitch(input),
     importFiles: async (request) => this.current().importFiles(request),
     exportResult: async (request) => this.current().exportResult(request),
+    runReport: async (request) => this.current().runReport(request),
   };
 
   /** Refuses `given` (InputError naming it and the roots) unless its real path lies inside a root folder. */
@@ -174,6 +176,11 @@ export class Workspace implements ClearskyApi {
     const project = this.current();
     await this.confine(ExportRequest.parse(request).destination);
     return project.exportResult(request);
+  };
+  runReport: ClearskyApi['runReport'] = async (request) => {
+    const project = this.current();
+    await this.confine(RunReportRequest.parse(request).destination);
+    return project.runReport(request);
   };
   previewTiles: ClearskyApi['previewTiles'] = async (request) => this.current().previewTiles(request);
   inspectPixel: ClearskyApi['inspectPixel'] = async (request) => this.current().inspectPixel(request);

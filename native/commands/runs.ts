@@ -109,6 +109,16 @@ export async function exportCommand(dir: string, resultId: number, destination: 
   }
 }
 
+/** Writes a finished run's QA report (one self-contained HTML file) outside the project. */
+export async function reportCommand(dir: string, runId: number, destination: string): Promise<string> {
+  const service = Service.open(dir, { jobs: false });
+  try {
+    return (await service.runReport({ runId, destination })).path;
+  } finally {
+    await service.close();
+  }
+}
+
 export function formatRuns(runs: RunRecord[]): string {
   const lines = ['run  status      tiles done/cloudy  method/mode      created                   results (id kind)'];
   for (const r of runs) {

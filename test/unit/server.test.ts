@@ -52,6 +52,7 @@ class RecordingApi implements ClearskyApi {
   deleteItem: ClearskyApi['deleteItem'] = (request) => this.answer('deleteItem', [request], { ...request });
   finishRun: ClearskyApi['finishRun'] = (runId) => this.answer('finishRun', [runId], { ...run(runId), status: 'running' });
   exportResult: ClearskyApi['exportResult'] = (request) => this.answer('exportResult', [request], { path: request.destination });
+  runReport: ClearskyApi['runReport'] = (request) => this.answer('runReport', [request], { path: request.destination });
   openProject: ClearskyApi['openProject'] = (request) => this.answer('openProject', [request], { ...PROJECT, dir: request.dir });
   previewTiles: ClearskyApi['previewTiles'] = (request) =>
     this.answer('previewTiles', [request], [{ index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, state: 'cloudy' as const, cloudFraction: 0.25 }]);
