@@ -125,6 +125,7 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     inspectPixel: (request) => call('inspectPixel', [request]),
     editMask: (request) => call('editMask', [request]),
     backends: () => call('backends', []),
+    setQueue: (request) => call('setQueue', [request]),
     subscribe(listener) {
       listeners.add(listener);
       if (!stream) {

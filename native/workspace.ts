@@ -171,6 +171,7 @@ export class Workspace implements ClearskyApi {
   previewTiles: ClearskyApi['previewTiles'] = async (request) => this.current().previewTiles(request);
   inspectPixel: ClearskyApi['inspectPixel'] = async (request) => this.current().inspectPixel(request);
   editMask: ClearskyApi['editMask'] = async (request) => this.current().editMask(request);
+  setQueue: ClearskyApi['setQueue'] = async (request) => this.current().setQueue(request);
   /** Needs no project: the machine's backends are the same whichever is open. */
   backends: ClearskyApi['backends'] = async () => (this.service ? this.service.backends() : probeBackends(this.serviceOptions.launch));
 

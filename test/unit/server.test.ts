@@ -52,6 +52,7 @@ class RecordingApi implements ClearskyApi {
     this.answer('inspectPixel', [request], { column: 3, row: 4, layers: [{ kind: 'scene' as const, label: 'scene', bands: [{ name: 'B04', value: 1234 }] }] });
   editMask: ClearskyApi['editMask'] = (request) => this.answer('editMask', [request], MASK);
   backends = () => this.answer('backends', [], { detected: 'native', available: ['native', 'wasm', 'cpu'] });
+  setQueue: ClearskyApi['setQueue'] = (request) => this.answer('setQueue', [request], { ...PROJECT, queue: request.url });
   subscribe(listener: (event: ApiEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

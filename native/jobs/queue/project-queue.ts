@@ -1,0 +1,59 @@
+/**
+ * A project's side of scale-out: its stable id (which names its runs on a shared queue) and the queue its runs
+ * may be sent to. The URL is kept in the catalogue (project.sqlite, `project.queue_url`), password and all,
+ * because the process that resumes a run must reach the same queue; everything the API returns or logs shows
+ * it only redacted (`redis://user:***@host:6379`).
+ */
+import type Database from 'better-sqlite3';
+import { InputError } from '../../errors.ts';
+
+/** The project's id, made once (migration 5 or createProject): runKeys are `<uid>:<run id>`. */
+export function projectUid(db: Database.Database): string {
+  db.prepare('UPDATE project SET uid = lower(hex(randomblob(8))) WHERE id = 1 AND uid IS NULL').run();
+  return (db.prepare('SELECT uid FROM project WHERE id = 1').get() as { uid: string }).uid;
+}
+
+/** The runKey of a project run: stable across the owner's restarts, unique across projects on one queue. */
+export function projectRunKey(db: Database.Database, runId: number): string {
+  return `${projectUid(db)}:${runId}`;
+}
+
+/** The project's queue URL (with its password), or null when none is set. Never show it: `redactQueueUrl`. */
+export function projectQueueUrl(db: Database.Database): string | null {
+  return (db.prepare('SELECT queue_url FROM project WHERE id = 1').get() as { queue_url: string | null }).queue_url;
+}
+
+/** Sets (null: clears) the project's queue, after checking the URL's form; returns it redacted. */
+export function setProjectQueueUrl(db: Database.Database, url: string | null): string | null {
+  if (url !== null) checkQueueUrl(url);
+  db.prepare('UPDATE project SET queue_url = ? WHERE id = 1').run(url);
+  return url === null ? null : redactQueueUrl(url);
+}
+
+/** A redis:// or rediss:// URL with a host, or an InputError that names the URL only redacted. */
+export function checkQueueUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InputError(undefined, `the queue URL '${redactQueueUrl(url)}' is not a URL: give redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new InputError(undefined, `the queue URL '${redactQueueUrl(url)}' must start with redis:// or rediss:// (TLS)`);
+  if (!parsed.hostname) throw new InputError(undefined, `the queue URL '${redactQueueUrl(url)}' names no host`);
+  return parsed;
+}
+
+/**
+ * The URL as it may be shown: the password (and anything that might be one in a string that is not a URL)
+ * replaced by `***`.
+ */
+export function redactQueueUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    // Not a URL: whatever sits between `//` and `@` could be credentials.
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
