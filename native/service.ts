@@ -71,7 +71,7 @@ export class Service implements ProjectApi {
     readonly catalogue: Project,
     private readonly options: ServiceOptions,
   ) {
-    if (options.queueUrl !== undefined) setProjectQueueUrl(catalogue.db, options.queueUrl);
+    if (options.queueUrl !== undefined) setProjectQueueUrl(catalogue.db, options.queueUrl, '--queue');
     if (options.jobs !== false) {
       this.runner = new JobRunner(catalogue, options);
       this.runner.start();

@@ -5,7 +5,7 @@
  * it only redacted (`redis://user:***@host:6379`).
  */
 import type Database from 'better-sqlite3';
-import { InputError } from '../../errors.ts';
+import { parseQueueUrl } from './queue-url.ts';
 
 /** The project's id, made once (migration 5 or createProject): runKeys are `<uid>:<run id>`. */
 export function projectUid(db: Database.Database): string {
@@ -24,36 +24,23 @@ export function projectQueueUrl(db: Database.Database): string | null {
 }
 
 /** Sets (null: clears) the project's queue, after checking the URL's form; returns it redacted. */
-export function setProjectQueueUrl(db: Database.Database, url: string | null): string | null {
-  if (url !== null) checkQueueUrl(url);
+export function setProjectQueueUrl(db: Database.Database, url: string | null, what = 'the project’s queue URL'): string | null {
+  if (url !== null) checkQueueUrl(url, what);
   db.prepare('UPDATE project SET queue_url = ? WHERE id = 1').run(url);
   return url === null ? null : redactQueueUrl(url);
 }
 
-/** A redis:// or rediss:// URL with a host, or an InputError that names the URL only redacted. */
-export function checkQueueUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InputError(undefined, `the queue URL '${redactQueueUrl(url)}' is not a URL: give redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new InputError(undefined, `the queue URL '${redactQueueUrl(url)}' must start with redis:// or rediss:// (TLS)`);
-  if (!parsed.hostname) throw new InputError(undefined, `the queue URL '${redactQueueUrl(url)}' names no host`);
-  return parsed;
+/** The URL checked (queue-url.ts: redis:// or rediss://, a host, a database number at most), or an InputError showing it redacted. */
+export function checkQueueUrl(url: string, what = '--queue'): void {
+  parseQueueUrl(url, what);
 }
 
-/**
- * The URL as it may be shown: the password (and anything that might be one in a string that is not a URL)
- * replaced by `***`.
- */
+/** The URL as it may be shown: its password as `***` (also in a text that does not parse as a queue URL). */
 export function redactQueueUrl(url: string): string {
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    // Not a URL: whatever sits between `//` and `@` could be credentials.
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    return parseQueueUrl(url).display;
+  } catch (error) {
+    // The refusal quotes the text redacted: take it from there rather than redact a second way.
+    return /got '(.*)'\)$/.exec((error as Error).message)?.[1] ?? '***';
   }
 }

@@ -20,18 +20,14 @@ import type { TilePlan } from '../../raster/tiling.ts';
 import type { RunContext } from '../protocol.ts';
 import type { RunStore } from '../run-store.ts';
 import type { QueuedOutcome, QueuedProgress, TileQueueClient } from './contract.ts';
+import { TileQueue } from './tile-queue.ts';
 import { projectQueueUrl, projectRunKey, redactQueueUrl } from './project-queue.ts';
 
 /** How a runner reaches a queue: the default (tile-queue.ts) connects to Redis; tests may give their own. */
 export type QueueConnect = (url: string) => TileQueueClient | Promise<TileQueueClient>;
 
-/** The default queue: BullMQ on Redis (tile-queue.ts, loaded only when something is sent to a queue). */
-export const connectTileQueue: QueueConnect = async (url) => {
-  // TODO(merge h-queue-worker): a static import once tile-queue.ts is on this branch.
-  const specifier = './tile-queue.ts';
-  const { TileQueue } = (await import(specifier)) as { TileQueue: new (url: string) => TileQueueClient };
-  return new TileQueue(url);
-};
+/** The default queue: BullMQ on Redis (tile-queue.ts), connected and checked before the first tile goes. */
+export const connectTileQueue: QueueConnect = (url) => TileQueue.open(url);
 
 export interface QueuedRunsOptions {
   project: Project;
@@ -101,9 +97,11 @@ export class QueuedRuns {
       });
   }
 
-  /** A run cancelled here or elsewhere: its waiting tiles leave the queue, its running ones stop on their workers. */
+  /**
+   * A run cancelled here or elsewhere: its waiting tiles leave the queue, its running ones stop on their workers.
+   * Its tiles stay followed until their (cancelled) outcomes come, so that their jobs are settled too.
+   */
   async cancel(runId: number): Promise<void> {
-    this.forget(runId);
     if (!this.client) return;
     const queue = await this.client.queue;
     await queue.cancelRun(projectRunKey(this.options.project.db, runId));
@@ -249,6 +247,8 @@ export class QueuedRuns {
       }
     } finally {
       this.inFlight.delete(`${runId}:${index}`);
+      // A cancelled run's last tile back: its inputs are closed.
+      if (!store.owns(runId, owner) && this.onQueue(runId) === 0) this.forget(runId);
     }
     // Recorded (or not ours to record): the job and its payload leave Redis.
     await queue.settle(runKey, tileIndex);
