@@ -1,0 +1,132 @@
+/**
+ * Scale-out through Redis in `npm run bench` (BENCH_ONLY=queue): the same multi-tile run as jobs.ts (a real
+ * T33UUU crop, every tile cloudy, Basic mode) as a project run
+ *
+ *   - on this computer's pool with one worker, and on the queue with one `clearsky worker` (same cores, same
+ *     threads): the queue's overhead per tile (payload encoding, Redis round trips, writing results here);
+ *   - on the queue with one worker pinned to one core, then two workers pinned to one core each (`taskset`):
+ *     two one-core machines against one, the scale-out ratio.
+ *
+ * Redis is a real redis-server on 127.0.0.1. Printed, never asserted. Environment: BENCH_QUEUE_STEPS (40),
+ * BENCH_QUEUE_TILES_ACROSS (4; tiles of 128 px with 32 px overlap, two rows).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunRecord } from '../../native/api.ts';
+import { createProject } from '../../native/catalogue/project.ts';
+import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
+import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { Service } from '../../native/service.ts';
+import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { gdalTranslate } from '../helpers/gdal.ts';
+import { startRedis } from '../helpers/redis.ts';
+
+const steps = Number(process.env.BENCH_QUEUE_STEPS ?? 40);
+const across = Number(process.env.BENCH_QUEUE_TILES_ACROSS ?? 4);
+const width = 128 + (across - 1) * 96;
+const height = 224;
+const cores = os.availableParallelism();
+const canPin = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return cores >= 2;
+  } catch {
+    return false;
+  }
+})();
+
+/** A project with the crop and a striped mask (cloud in every tile); its scene and mask ids. */
+async function benchProject(dir: string): Promise<{ sceneId: number; maskId: number }> {
+  const project = createProject(dir);
+  project.close();
+  const scene = path.join(dir, 'source.tif');
+  gdalTranslate(['-srcwin', '300', '200', String(width), String(height), dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif'), scene]);
+  const info = await readRasterInfo(scene);
+  const cloud = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) cloud[y * width + x] = (x >> 4) % 3 === 0 ? 1 : 0;
+  const mask = path.join(dir, 'mask.tif');
+  await writeGeoTiff(mask, { width, height, bands: 1, data: cloud }, { dataType: 'uint8', like: info });
+  const service = Service.open(dir, { jobs: false });
+  try {
+    const [s] = await service.importFiles({ paths: [scene] });
+    const [m] = await service.importFiles({ paths: [mask], kind: 'mask' });
+    if (s.status !== 'imported' || m.status !== 'imported') throw new Error(`import failed: ${JSON.stringify([s, m])}`);
+    return { sceneId: s.record.id, maskId: m.record.id };
+  } finally {
+    await service.close();
+  }
+}
+
+/** `clearsky worker` processes (each optionally pinned to one core), ready to take tiles. */
+async function startWorkers(url: string, pins: (number | null)[]): Promise<ChildProcess[]> {
+  return Promise.all(
+    pins.map(
+      (core) =>
+        new Promise<ChildProcess>((resolve, reject) => {
+          const args = [path.join(REPO_ROOT, 'bin/clearsky.js'), 'worker', '--queue', url, '--backend', 'native', '--concurrency', '1'];
+          const child = core === null ? spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('taskset', ['-c', String(core), process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let text = '';
+          child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+            text += chunk;
+            if (/taking tiles from/.test(text)) resolve(child);
+          });
+          child.once('exit', (code) => reject(new Error(`clearsky worker exited with ${code}: ${text}`)));
+        }),
+    ),
+  );
+}
+
+async function stop(children: ChildProcess[]): Promise<void> {
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  })));
+}
+
+/** One run of the project, from start to its result registered: seconds and tiles. */
+async function timedRun(dir: string, ids: { sceneId: number; maskId: number }, queueUrl?: string): Promise<{ seconds: number; tiles: number }> {
+  const service = Service.open(dir, { workers: 1, backend: 'native', queueUrl });
+  try {
+    const start = performance.now();
+    const done = new Promise<RunRecord>((resolve) => {
+      service.subscribe((e) => {
+        if (e.type === 'run' && ['done', 'partial', 'failed'].includes(e.run.status)) resolve(e.run);
+      });
+    });
+    await service.startRun({ targetSceneId: ids.sceneId, maskId: ids.maskId, bands: ['B04', 'B03', 'B02'], mode: 'basic', steps, tileSize: 128, overlap: 32, backend: 'native', queue: queueUrl !== undefined });
+    const run = await done;
+    if (run.status !== 'done') throw new Error(`run ${run.status}: ${run.error}`);
+    return { seconds: (performance.now() - start) / 1000, tiles: run.tiles.done };
+  } finally {
+    await service.close();
+  }
+}
+
+const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-bench-queue-'));
+const redis = await startRedis();
+try {
+  const ids = await benchProject(dir);
+  console.log(`\nQueue (BullMQ on a local redis-server): one run of ${across}×2 tiles (128 px, Basic, ${steps} steps, native backend), ${cores} cores:`);
+  const local = await timedRun(dir, ids);
+  console.log(`  this computer, 1 pool worker (${cores} threads)        ${local.seconds.toFixed(1)} s for ${local.tiles} tiles`);
+  let workers = await startWorkers(redis.url, [null]);
+  const queued = await timedRun(dir, ids, redis.url).finally(() => stop(workers));
+  const overhead = (queued.seconds - local.seconds) / local.tiles;
+  console.log(`  queue, 1 clearsky worker (${cores} threads)           ${queued.seconds.toFixed(1)} s: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(2)} s per tile = ${((100 * (queued.seconds - local.seconds)) / local.seconds).toFixed(1)} % over the local pool`);
+  if (canPin) {
+    workers = await startWorkers(redis.url, [0]);
+    const one = await timedRun(dir, ids, redis.url).finally(() => stop(workers));
+    console.log(`  queue, 1 worker on 1 core (taskset)                ${one.seconds.toFixed(1)} s`);
+    workers = await startWorkers(redis.url, [0, 1]);
+    const two = await timedRun(dir, ids, redis.url).finally(() => stop(workers));
+    console.log(`  queue, 2 workers on 1 core each                     ${two.seconds.toFixed(1)} s = ${(two.seconds / one.seconds).toFixed(2)}× the time of 1 worker`);
+  } else {
+    console.log('  (one against two workers needs taskset and 2 cores: skipped)');
+  }
+} finally {
+  await redis.close();
+  await fs.rm(dir, { recursive: true, force: true });
+}
