@@ -16,6 +16,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.ts';
+import { workerCommand } from './commands/worker.ts';
+import { parseQueueUrl } from './jobs/queue/queue-url.ts';
 import { Workspace } from './workspace.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
 import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
@@ -49,6 +51,9 @@ const USAGE = `usage:
   clearsky project create DIR [--name NAME]
   clearsky project import DIR PATH... [--kind S2|S1|mask|scl|probability|reference] [--json]
   clearsky project list DIR [--json]               scenes, references and masks with their ids
+  clearsky worker --queue redis://[user:password@]host:port[/db] [--backend ...] [--concurrency N]
+                   take tile tasks from a queue (BullMQ on Redis; rediss:// for TLS) until stopped:
+                   SIGTERM finishes the tiles under way, a second one hands them back to the queue
   clearsky bench [--size 256] [--outputs 8] [--steps 20] [--backend ...] [--json]
   clearsky reference --out REF.tif SCENE.tif ... [--masks M.tif[:BAND] ... | --masks M.tif --mask-bands 1,4,...]
                      [--bands B04,B03,B02] [--dynamic --date YYYY-MM-DD [--age AGE.tif]] [--json]
@@ -78,11 +83,12 @@ const sources: Options = {
   seeds: { type: 'string' },
 };
 
-// Ctrl-C stops the optimisation between two steps; a second Ctrl-C exits at once.
+// Ctrl-C stops the optimisation between two steps; a second Ctrl-C exits at once (`clearsky worker` handles its own).
 const interrupt = new AbortController();
+let ownSignals = false;
 process.once('SIGINT', () => {
   interrupt.abort();
-  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGINT', () => ownSignals || process.exit(130));
 });
 
 async function main(argv: string[]): Promise<number> {
@@ -150,6 +156,13 @@ async function main(argv: string[]): Promise<number> {
       });
       console.log(v.json ? JSON.stringify(result) : `${result.backend}: ${result.seconds_per_step.toFixed(3)} s/step at ${result.size}² × ${result.outputs}, peak RSS ${result.peak_rss_mb} MB`);
       return 0;
+    }
+    case 'worker': {
+      const { values: v } = parse(rest, { backend: common.backend, help: common.help, queue: { type: 'string' }, concurrency: { type: 'string' } });
+      const concurrency = v.concurrency === undefined ? undefined : integer(v.concurrency, '--concurrency');
+      if (concurrency !== undefined && concurrency < 1) throw new UsageError('--concurrency must be at least 1');
+      ownSignals = true;
+      return workerCommand({ url: parseQueueUrl(required(v.queue, '--queue')), backend: parseBackendChoice(v.backend as string), concurrency });
     }
     case 'reference': {
       // `--masks a.tif b.tif`: every word after --masks up to the next flag is a mask (scenes are the other words).

@@ -11,8 +11,10 @@ import { InputError } from './errors.ts';
 import { RepresentationError } from './dip/modes.ts';
 import { scoreGroundTruth } from './ground-truth.ts';
 import type { FromWorker, ProbeAnswer, RunContext, Task, ToWorker } from './jobs/protocol.ts';
-import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs, type RunInputs } from './pipeline.ts';
+import { decodeTileJob, encodeTileResult } from './jobs/queue/tile-payload.ts';
+import { openRunInputs, planRun, reconstructTile, reconstructTileSources, surveyTiles, writeRunOutputs, type RunInputs, type TileProgress } from './pipeline.ts';
 import { TileResultFolder } from './raster/tile-results.ts';
+import os from 'node:os';
 import path from 'node:path';
 
 if (!process.send) throw new Error('native/worker.ts runs as a child process with an IPC channel (jobs/pool.ts starts it)');
@@ -77,7 +79,31 @@ async function inputsOf(run: RunContext): Promise<RunInputs> {
   return open.inputs;
 }
 
+/** About one progress message a second: enough for a live ETA, cheap for the IPC channel. */
+function progressSender(runId: number, tileIndex: number, start: number): (p: TileProgress) => void {
+  let lastProgress = 0;
+  return (p) => {
+    const now = performance.now();
+    if (now - lastProgress < 1000 && p.step !== p.steps) return;
+    lastProgress = now;
+    send({ type: 'progress', runId, tileIndex, step: p.step + p.seedIndex * p.steps, steps: p.steps * p.seeds, loss: p.loss, elapsedSeconds: (now - start) / 1000 });
+  };
+}
+
+/** A tile from the queue: everything it needs came in the job's data; the result goes back packed, not to a file. */
+async function performQueued(task: Extract<Task, { kind: 'queued-tile' }>, signal: AbortSignal): Promise<FromWorker> {
+  const what = `queue job ${task.job}`;
+  const { tileIndex, settings, sources } = decodeTileJob(task.data, what);
+  const start = performance.now();
+  const result = await reconstructTileSources(sources, settings, { signal, onProgress: progressSender(task.run.runId, tileIndex, start) });
+  const seconds = (performance.now() - start) / 1000;
+  const loss = result.runs.at(-1)?.finalLoss ?? null;
+  const queued = encodeTileResult({ image: result.image, bandNames: result.bandNames, loss, seconds, backend: backend.description, worker: `${os.hostname()}:${process.pid}` }, what);
+  return { type: 'done', runId: task.run.runId, kind: 'queued-tile', tileIndex, queued };
+}
+
 async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
+  if (task.kind === 'queued-tile') return performQueued(task, signal);
   const inputs = await inputsOf(task.run);
   const plan = planRun(inputs, task.run.tiling);
   const { runId } = task.run;
@@ -96,17 +122,7 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
   }
   const tile = plan.tiles[task.tileIndex];
   const start = performance.now();
-  let lastProgress = 0;
-  const result = await reconstructTile(inputs, tile, task.run.settings, {
-    signal,
-    onProgress: (p) => {
-      // About one progress message a second: enough for a live ETA, cheap for the IPC channel.
-      const now = performance.now();
-      if (now - lastProgress < 1000 && p.step !== p.steps) return;
-      lastProgress = now;
-      send({ type: 'progress', runId, tileIndex: tile.index, step: p.step + p.seedIndex * p.steps, steps: p.steps * p.seeds, loss: p.loss, elapsedSeconds: (now - start) / 1000 });
-    },
-  });
+  const result = await reconstructTile(inputs, tile, task.run.settings, { signal, onProgress: progressSender(runId, tile.index, start) });
   await folder.write(tile, result.image, result.bandNames);
   return {
     type: 'done',

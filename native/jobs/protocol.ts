@@ -4,6 +4,7 @@
  */
 import type { GroundTruthScores } from '../ground-truth.ts';
 import type { ReconstructionSettings, RunInputFiles } from '../pipeline.ts';
+import type { TileResultData } from './queue/tile-payload.ts';
 
 export interface Tiling {
   tileSize: number;
@@ -26,7 +27,12 @@ export type Task =
   | { kind: 'survey'; run: RunContext }
   | { kind: 'tile'; run: RunContext; tileIndex: number }
   /** Blend the run's tiles into its outputs; a ground-truth run's result is then scored, and so are its reconstructed tiles. */
-  | { kind: 'mosaic'; run: RunContext; outputs: { out: string; uncertainty?: string; maskOut?: string }; scoreTiles?: number[] };
+  | { kind: 'mosaic'; run: RunContext; outputs: { out: string; uncertainty?: string; maskOut?: string }; scoreTiles?: number[] }
+  /**
+   * A tile from the queue (`clearsky worker`, jobs/queue/): the job's data as it came from Redis, checked and
+   * unpacked by the worker; `runId` only names the task for progress and cancel. Answered with `queued`.
+   */
+  | { kind: 'queued-tile'; run: { runId: number }; job: string; data: unknown };
 
 export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: number };
 
@@ -38,7 +44,7 @@ export type TileResult = { resultFile: string; loss: number | null; seconds: num
 export type FromWorker =
   | { type: 'ready'; backend: string; pid: number }
   | { type: 'progress'; runId: number; tileIndex: number; step: number; steps: number; loss: number; elapsedSeconds: number }
-  | { type: 'done'; runId: number; kind: Task['kind']; tileIndex?: number; survey?: SurveyResult; tile?: TileResult; metrics?: GroundTruthScores }
+  | { type: 'done'; runId: number; kind: Task['kind']; tileIndex?: number; survey?: SurveyResult; tile?: TileResult; metrics?: GroundTruthScores; queued?: TileResultData }
   | { type: 'failed'; runId: number; kind: Task['kind']; tileIndex?: number; error: string; userError: boolean; cancelled: boolean };
 
 /** The one message of a worker started with CLEARSKY_WORKER_PROBE=1 (jobs/pool.ts probeBackends), which then exits. */

@@ -12,6 +12,7 @@ import { checkQueueReachable, parseQueueUrl } from '../../native/jobs/queue/queu
 import { bullConnection, TileQueue } from '../../native/jobs/queue/tile-queue.ts';
 import { cancelKey, decodeTileJob, decodeTileResult, encodeTileJob, encodeTileResult, MAX_TILE_SIDE, PayloadError, tileJobId, type TileJobData } from '../../native/jobs/queue/tile-payload.ts';
 import type { TileSources } from '../../native/pipeline.ts';
+import { runClearsky } from '../helpers/cli.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { nigeriaTile } from '../helpers/tile-sources.ts';
 
@@ -53,6 +54,20 @@ test('an unreachable queue is one clear error that names it without its password
   // A wrong password on a live server: refused, and the wrong password is not echoed either.
   const wrong = parseQueueUrl(`redis://:${PASSWORD}-typo@127.0.0.1:${redis.port}/0`);
   await assert.rejects(TileQueue.open(wrong, { connectTimeoutMs: 2000 }), (e: Error) => /WRONGPASS|invalid/i.test(e.message) && !e.message.includes(PASSWORD));
+});
+
+test('clearsky worker refuses a missing or wrong --queue and names an unreachable one, never showing the password', async () => {
+  const missing = await runClearsky(['worker', '--backend', 'native'], process.cwd());
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--queue is required/);
+  const wrong = await runClearsky(['worker', '--queue', `http://u:${PASSWORD}@127.0.0.1:6379`], process.cwd());
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /^clearsky: --queue: the scheme must be redis or rediss/);
+  const port = await freePort();
+  const unreachable = await runClearsky(['worker', '--queue', `redis://u:${PASSWORD}@127.0.0.1:${port}/0`, '--backend', 'native'], process.cwd());
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, new RegExp(`cannot reach the queue at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0: .*ECONNREFUSED`));
+  for (const r of [wrong, unreachable]) assert.ok(!r.stderr.includes(PASSWORD) && !r.stdout.includes(PASSWORD), r.stderr);
 });
 
 test('a tile travels as compact JSON and unpacks to exactly the arrays that were read', () => {

@@ -8,7 +8,8 @@
  *   owner ──TileQueue.submit──▶ Redis (BullMQ queue "clearsky-tiles") ──▶ clearsky worker ──▶ local worker process
  *         ◀──progress / outcome (QueueEvents, and polling)──◀── job progress / return value
  *
- * A job's id is stable (`<runKey>:<tileIndex>`), so an owner that restarts and submits a tile again finds the
+ * A job's id is stable (tile-payload.ts tileJobId: the runKey percent-encoded, `#`, the tile index; BullMQ
+ * refuses most ids with a `:`), so an owner that restarts and submits a tile again finds the
  * job already waiting, running or finished: nothing is computed twice when it can be avoided. The owner removes
  * a finished job (`settle`) only after it recorded the result, so a result that arrived while the owner was
  * gone is still there when it resumes.
