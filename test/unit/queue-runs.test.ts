@@ -12,12 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RunRecord } from '../../native/api.ts';
+import { RunRequest } from '../../native/api.ts';
 import { openProject } from '../../native/catalogue/project.ts';
+import { RunStore } from '../../native/jobs/run-store.ts';
 import { TILE_QUEUE_NAME } from '../../native/jobs/queue/contract.ts';
 import { projectRunKey, projectUid } from '../../native/jobs/queue/project-queue.ts';
 import { Service } from '../../native/service.ts';
 import { readBands, readRasterInfo, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { planTiles } from '../../native/raster/tiling.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -79,6 +82,26 @@ test('a project run is named on the queue by an id the project keeps for life, s
     assert.equal(projectRunKey(reopened.db, 7), key);
   } finally {
     reopened.close();
+  }
+});
+
+test('a tile result that arrives twice (a queue answering an owner that resubmitted) is recorded once, and only by the owner', async () => {
+  const { project, sceneId, maskId } = await projectWithScene(path.join(dir, 'twice'));
+  try {
+    const store = new RunStore(project.db);
+    const request = RunRequest.parse({ targetSceneId: sceneId, maskId, queue: true });
+    const runId = store.createRun(request, { target: 'rasters/scene.tif', mask: 'rasters/mask.tif', maskBand: 1 }, request, 'host:1:owner');
+    const window = { x: 0, y: 0, width: 64, height: 64 };
+    assert.ok(store.planned(runId, [{ index: 0, window, state: 'cloudy' }, { index: 1, window: { ...window, x: 48 }, state: 'cloudy' }], 'native', 'host:1:owner'));
+    assert.equal(store.claimTile('w', 'host:1:owner', 'local'), null, 'a queued run\'s tiles are not handed to the local pool');
+    assert.equal(store.claimTile('queue', 'host:1:owner', 'queued')?.index, 0);
+    assert.equal(store.tileDone(runId, 0, 'runs/1/tiles/a.tif', 0.1, 2, 'host:1:other'), false, 'not the owner');
+    assert.equal(store.tileDone(runId, 0, 'runs/1/tiles/a.tif', 0.1, 2, 'host:1:owner'), true);
+    assert.equal(store.tileDone(runId, 0, 'runs/1/tiles/b.tif', 0.5, 9, 'host:1:owner'), false, 'the second arrival changes nothing');
+    assert.deepEqual([store.tile(runId, 0).resultFile, store.tile(runId, 0).seconds], ['runs/1/tiles/a.tif', 2]);
+    assert.equal(store.tileDone(runId, 1, 'runs/1/tiles/c.tif', 0.1, 2, 'host:1:owner'), false, 'a tile never handed out is not recorded');
+  } finally {
+    project.close();
   }
 });
 
@@ -155,12 +178,14 @@ test('clearsky inpaint --queue: the whole T33UUU scene through two workers, one 
   const redis = await startRedis({ password: PASSWORD });
   const workers = [await startWorker(redis.url), await startWorker(redis.url)];
   try {
-    // Six clouds, each inside one 256-px tile of the 1536 × 768 scene: six cloudy tiles of 28.
+    // Six 70 × 60 px clouds over the 1536 × 768 scene; the tiles they touch are the cloudy ones.
     const info = await readRasterInfo(SCENE);
     const cloud = new Float32Array(info.width * info.height);
-    for (const [x0, y0] of [[300, 60], [760, 300], [1200, 560], [80, 560], [1250, 80], [540, 520]]) {
+    const clouds = [[300, 60], [760, 300], [1200, 560], [80, 560], [1250, 80], [540, 520]];
+    for (const [x0, y0] of clouds) {
       for (let y = y0; y < y0 + 60; y++) cloud.fill(1, y * info.width + x0, y * info.width + x0 + 70);
     }
+    const cloudy = planTiles(info.width, info.height, { tileSize: 256, overlap: 32 }).tiles.filter(({ window: w }) => clouds.some(([x0, y0]) => w.x < x0 + 70 && x0 < w.x + w.width && w.y < y0 + 60 && y0 < w.y + w.height)).length;
     const mask = path.join(dir, 't33uuu-mask.tif');
     await writeGeoTiff(mask, { width: info.width, height: info.height, bands: 1, data: cloud }, { dataType: 'uint8', like: info });
     const args = ['inpaint', '--target', SCENE, '--mask', mask, '--bands', 'B04,B03,B02', '--mode', 'basic', '--steps', '6', '--tile', '256', '--overlap', '32', '--backend', BACKEND, '--stitch', '--json'];
@@ -174,8 +199,8 @@ test('clearsky inpaint --queue: the whole T33UUU scene through two workers, one 
     const code = await queued.exit;
     assert.equal(code, 0, queued.stderr());
     const summary = JSON.parse(queued.stdout().trim().split('\n').at(-1)!);
-    assert.equal(summary.tiles.reconstructed, 6);
-    assert.match(queued.stderr(), /6\/6 cloudy tiles done/);
+    assert.equal(summary.tiles.reconstructed, cloudy);
+    assert.match(queued.stderr(), new RegExp(`${cloudy}/${cloudy} cloudy tiles done`));
     assert.match(queued.stderr(), /step \d+\/6 loss/, 'step progress comes back from the workers');
     assert.doesNotMatch(queued.stderr() + queued.stdout(), new RegExp(PASSWORD));
     const survivor = workers.find((w) => w !== victim)!;
