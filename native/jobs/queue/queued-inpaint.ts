@@ -51,7 +51,6 @@ export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<Q
   let next = 0;
   let done = 0;
   let onQueue = 0;
-  let failure: Error | undefined;
 
   return new Promise<QueuedTilesSummary>((resolve, reject) => {
     let finished = false;
@@ -116,10 +115,7 @@ export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<Q
           await queue.submit({ runKey, tileIndex: tile.index, settings, sources, backend: options.backend, attempts: options.attempts ?? 3 });
         }
       })()
-        .catch((error: unknown) => {
-          failure = new Error(`could not send a tile to the queue ${queue.display}: ${(error as Error).message}`);
-          finish(failure);
-        })
+        .catch((error: unknown) => finish(new Error(`could not send a tile to the queue ${queue.display}: ${(error as Error).message}`)))
         .finally(() => {
           submitting = false;
           // An outcome may have come while this loop was awaiting: go on from there.

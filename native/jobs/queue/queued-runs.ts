@@ -145,17 +145,16 @@ export class QueuedRuns {
         const tile = run.plan.tiles[index];
         const context = this.options.context(runId);
         const { engine: _engine, ...settings } = context.settings;
-        void _engine;
+        void _engine; // engine internals stay with each worker
         const sources = await readTileSources(run.inputs, tile);
         // Followed before it is submitted: a job already finished answers at once.
         this.inFlight.set(key, { runId, index, runKey });
         await queue.submit({ runKey, tileIndex: index, settings, sources, backend: store.parameters(runId).request.backend, attempts: this.options.attempts });
         this.lastError = undefined;
-        // Cancelled or lost while it was being read and sent: take it back off the queue.
-        if (!store.owns(runId, owner)) {
-          this.inFlight.delete(key);
-          if (store.status(runId) === 'cancelled') await queue.cancelRun(runKey);
-        }
+        // Cancelled while it was being read and sent: off the queue again (its outcome, when it comes, settles
+        // the job); taken over by another owner: that one follows it now.
+        if (store.status(runId) === 'cancelled') await queue.cancelRun(runKey);
+        else if (!store.owns(runId, owner)) this.inFlight.delete(key);
       } catch (error) {
         this.inFlight.delete(key);
         const message = (error as Error).message?.split('\n')[0] ?? String(error);
