@@ -86,20 +86,28 @@ async function stop(children: ChildProcess[]): Promise<void> {
   })));
 }
 
-/** One run of the project, from start to its result registered: seconds and tiles. */
-async function timedRun(dir: string, ids: { sceneId: number; maskId: number }, queueUrl?: string): Promise<{ seconds: number; tiles: number }> {
+/**
+ * One run of the project: seconds from start to its result registered, and of its tile phase alone (from the
+ * survey's end to the last tile recorded, when it goes mosaicking), which is what the queue changes.
+ */
+async function timedRun(dir: string, ids: { sceneId: number; maskId: number }, queueUrl?: string): Promise<{ seconds: number; tileSeconds: number; tiles: number }> {
   const service = Service.open(dir, { workers: 1, backend: 'native', queueUrl });
   try {
     const start = performance.now();
+    let tilesFrom = NaN;
+    let tilesTo = NaN;
     const done = new Promise<RunRecord>((resolve) => {
       service.subscribe((e) => {
-        if (e.type === 'run' && ['done', 'partial', 'failed'].includes(e.run.status)) resolve(e.run);
+        if (e.type !== 'run') return;
+        if (e.run.status === 'running' && Number.isNaN(tilesFrom)) tilesFrom = performance.now();
+        if (e.run.status === 'mosaicking' && Number.isNaN(tilesTo)) tilesTo = performance.now();
+        if (['done', 'partial', 'failed'].includes(e.run.status)) resolve(e.run);
       });
     });
     await service.startRun({ targetSceneId: ids.sceneId, maskId: ids.maskId, bands: ['B04', 'B03', 'B02'], mode: 'basic', steps, tileSize: 128, overlap: 32, backend: 'native', queue: queueUrl !== undefined });
     const run = await done;
     if (run.status !== 'done') throw new Error(`run ${run.status}: ${run.error}`);
-    return { seconds: (performance.now() - start) / 1000, tiles: run.tiles.done };
+    return { seconds: (performance.now() - start) / 1000, tileSeconds: (tilesTo - tilesFrom) / 1000, tiles: run.tiles.done };
   } finally {
     await service.close();
   }
@@ -111,33 +119,35 @@ const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-bench-queue-'));
 const redis = await startRedis();
 try {
   const ids = await benchProject(dir);
-  console.log(`\nQueue (BullMQ on a local redis-server): one run of ${across}×2 tiles (128 px, Basic, ${steps} steps, native backend), ${cores} cores, best of ${rounds} alternating rounds:`);
+  console.log(`\nQueue (BullMQ on a local redis-server): one run of ${across}×2 tiles (128 px, Basic, ${steps} steps, native backend), ${cores} cores, ${rounds} alternating rounds, the best tile phase of each:`);
   const onQueue = async (pins: (number | null)[]) => {
     const workers = await startWorkers(redis.url, pins);
     return timedRun(dir, ids, redis.url).finally(() => stop(workers));
   };
-  const best = { local: Infinity, queued: Infinity, one: Infinity, two: Infinity };
-  let tiles = 0;
+  type Timed = Awaited<ReturnType<typeof timedRun>>;
+  const best: Record<'local' | 'queued' | 'one' | 'two', Timed | undefined> = { local: undefined, queued: undefined, one: undefined, two: undefined };
+  const keep = (key: keyof typeof best, run: Timed | undefined) => {
+    if (run && (!best[key] || run.tileSeconds < best[key].tileSeconds)) best[key] = run;
+  };
+  const figures = (run: Timed) => `${run.tileSeconds.toFixed(1)} s of tiles (${run.seconds.toFixed(1)} s in all)`;
   for (let round = 1; round <= rounds; round++) {
     const local = await timedRun(dir, ids);
-    tiles = local.tiles;
     const queued = await onQueue([null]);
     const one = canPin ? await onQueue([0]) : undefined;
     const two = canPin ? await onQueue([0, 1]) : undefined;
-    console.log(`  round ${round}: local pool ${local.seconds.toFixed(1)} s, queue ${queued.seconds.toFixed(1)} s${one && two ? `, 1 pinned worker ${one.seconds.toFixed(1)} s, 2 pinned workers ${two.seconds.toFixed(1)} s` : ''}`);
-    best.local = Math.min(best.local, local.seconds);
-    best.queued = Math.min(best.queued, queued.seconds);
-    if (one && two) {
-      best.one = Math.min(best.one, one.seconds);
-      best.two = Math.min(best.two, two.seconds);
-    }
+    console.log(`  round ${round}: local pool ${figures(local)}; queue ${figures(queued)}${one && two ? `; 1 pinned worker ${figures(one)}; 2 pinned workers ${figures(two)}` : ''}`);
+    keep('local', local);
+    keep('queued', queued);
+    keep('one', one);
+    keep('two', two);
   }
-  const overhead = (best.queued - best.local) / tiles;
-  console.log(`  this computer, 1 pool worker (${cores} threads)        ${best.local.toFixed(1)} s for ${tiles} tiles`);
-  console.log(`  queue, 1 clearsky worker (${cores} threads)           ${best.queued.toFixed(1)} s: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(2)} s per tile = ${((100 * (best.queued - best.local)) / best.local).toFixed(1)} % over the local pool`);
+  const { local, queued, one, two } = best as Record<keyof typeof best, Timed>;
+  const overhead = (queued.tileSeconds - local.tileSeconds) / local.tiles;
+  console.log(`  best tile phase: this computer, 1 pool worker (${cores} threads)  ${local.tileSeconds.toFixed(1)} s for ${local.tiles} tiles (${(local.tileSeconds / local.tiles).toFixed(2)} s per tile)`);
+  console.log(`                   queue, 1 clearsky worker (${cores} threads)     ${queued.tileSeconds.toFixed(1)} s: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(2)} s per tile = ${((100 * (queued.tileSeconds - local.tileSeconds)) / local.tileSeconds).toFixed(1)} % over the local pool`);
   if (canPin) {
-    console.log(`  queue, 1 worker on 1 core (taskset)                ${best.one.toFixed(1)} s`);
-    console.log(`  queue, 2 workers on 1 core each                     ${best.two.toFixed(1)} s = ${(best.two / best.one).toFixed(2)}× the time of 1 worker`);
+    console.log(`                   queue, 1 worker on 1 core (taskset)          ${one.tileSeconds.toFixed(1)} s`);
+    console.log(`                   queue, 2 workers on 1 core each              ${two.tileSeconds.toFixed(1)} s = ${(two.tileSeconds / one.tileSeconds).toFixed(2)}× the time of 1 worker`);
   } else {
     console.log('  (one against two workers needs taskset and 2 cores: skipped)');
   }
