@@ -90,7 +90,7 @@ async function stop(children: ChildProcess[]): Promise<void> {
  * One run of the project: seconds from start to its result registered, and of its tile phase alone (from the
  * survey's end to the last tile recorded, when it goes mosaicking), which is what the queue changes.
  */
-async function timedRun(dir: string, ids: { sceneId: number; maskId: number }, queueUrl?: string): Promise<{ seconds: number; tileSeconds: number; tiles: number }> {
+async function timedRun(dir: string, ids: { sceneId: number; maskId: number }, queueUrl?: string): Promise<{ seconds: number; tileSeconds: number; computeSeconds: number; tiles: number }> {
   const service = Service.open(dir, { workers: 1, backend: 'native', queueUrl });
   try {
     const start = performance.now();
@@ -107,7 +107,10 @@ async function timedRun(dir: string, ids: { sceneId: number; maskId: number }, q
     await service.startRun({ targetSceneId: ids.sceneId, maskId: ids.maskId, bands: ['B04', 'B03', 'B02'], mode: 'basic', steps, tileSize: 128, overlap: 32, backend: 'native', queue: queueUrl !== undefined });
     const run = await done;
     if (run.status !== 'done') throw new Error(`run ${run.status}: ${run.error}`);
-    return { seconds: (performance.now() - start) / 1000, tileSeconds: (tilesTo - tilesFrom) / 1000, tiles: run.tiles.done };
+    // The workers' own time on the tiles (as recorded per tile): with one worker, the tile phase beyond it is
+    // what handing tiles out and results back costs, measured within the same run, so load spells hit both.
+    const computeSeconds = (await service.getRun(run.id)).tileList.reduce((sum, t) => sum + (t.seconds ?? 0), 0);
+    return { seconds: (performance.now() - start) / 1000, tileSeconds: (tilesTo - tilesFrom) / 1000, computeSeconds, tiles: run.tiles.done };
   } finally {
     await service.close();
   }
@@ -130,12 +133,14 @@ try {
     if (run && (!best[key] || run.tileSeconds < best[key].tileSeconds)) best[key] = run;
   };
   const figures = (run: Timed) => `${run.tileSeconds.toFixed(1)} s of tiles (${run.seconds.toFixed(1)} s in all)`;
+  const beyond = (run: Timed) => `${(((run.tileSeconds - run.computeSeconds) / run.tiles)).toFixed(2)} s per tile beyond the worker's ${(run.computeSeconds / run.tiles).toFixed(2)} s = ${((100 * (run.tileSeconds - run.computeSeconds)) / run.computeSeconds).toFixed(1)} %`;
   for (let round = 1; round <= rounds; round++) {
     const local = await timedRun(dir, ids);
     const queued = await onQueue([null]);
     const one = canPin ? await onQueue([0]) : undefined;
     const two = canPin ? await onQueue([0, 1]) : undefined;
     console.log(`  round ${round}: local pool ${figures(local)}; queue ${figures(queued)}${one && two ? `; 1 pinned worker ${figures(one)}; 2 pinned workers ${figures(two)}` : ''}`);
+    console.log(`           one worker, tile phase beyond compute: local pool ${beyond(local)}; queue ${beyond(queued)}`);
     keep('local', local);
     keep('queued', queued);
     keep('one', one);
