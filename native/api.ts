@@ -58,6 +58,11 @@ export const RunRequest = z.object({
    * pixels there are ground truth. They are hidden from the method, and the result is scored against them.
    */
   groundTruth: z.boolean().default(false),
+  /**
+   * Send the run's tiles to the project's queue (ProjectInfo.queue, set with setQueue) for `clearsky worker`
+   * processes on other machines, instead of this computer's workers; survey and mosaic stay here.
+   */
+  queue: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;
@@ -242,7 +247,13 @@ export interface ProjectInfo {
   name: string;
   createdAt: string;
   schemaVersion: number;
+  /** The queue the project's runs may be sent to, its password shown as `***`; null when none is set. */
+  queue?: string | null;
 }
+
+/** The project's queue: a redis:// or rediss:// URL (it may carry a password, kept in the catalogue), or null to clear it. */
+export const SetQueueRequest = z.object({ url: z.string().min(1).max(2000).nullable() });
+export type SetQueueRequest = z.infer<typeof SetQueueRequest>;
 
 export interface SceneRecord {
   id: number;
@@ -443,6 +454,8 @@ export interface ClearskyApi {
   detectMask(request: DetectMaskRequestInput): Promise<MaskRecord>;
   previewDetection(request: PreviewDetectionRequestInput): Promise<DetectionPreview>;
   backends(): Promise<BackendInfo>;
+  /** Sets (or clears) the open project's queue; answers with the project, its queue redacted. */
+  setQueue(request: SetQueueRequest): Promise<ProjectInfo>;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }
@@ -475,5 +488,6 @@ export const COMMANDS = {
   detectMask: z.tuple([DetectMaskRequest]),
   previewDetection: z.tuple([PreviewDetectionRequest]),
   backends: z.tuple([]),
+  setQueue: z.tuple([SetQueueRequest]),
 } as const;
 export type CommandName = keyof typeof COMMANDS;

@@ -31,14 +31,16 @@ const USAGE = `usage:
                    [--method dip|reference-fit|idw-fill]
                    [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
                    [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--resample]
-                   --out OUT.tif [--json]
+                   [--queue redis://[user:password@]host:port[/db]] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
   clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N] [--backend ...]
-               [--ground-truth] [--detach] [--json]
-  clearsky resume DIR [--workers N] [--json]      work the unfinished runs no live process works to their end
+               [--ground-truth] [--queue redis://…] [--detach] [--json]
+  clearsky resume DIR [--workers N] [--queue redis://…] [--json]
+                                                  work the unfinished runs no live process works to their end
+                   --queue: tiles go to \`clearsky worker\` processes through Redis (the project keeps the URL)
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
   clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
@@ -98,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'inpaint': {
-      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' }, method: { type: 'string', default: 'dip' }, resample: { type: 'boolean', default: false }, 'mask-out': { type: 'string' } });
+      const { values: v } = parse(rest, { ...common, ...sources, mask: { type: 'string' }, 'mask-band': { type: 'string' }, mode: { type: 'string' }, stitch: { type: 'boolean', default: false }, out: { type: 'string' }, tile: { type: 'string' }, overlap: { type: 'string' }, uncertainty: { type: 'string' }, method: { type: 'string', default: 'dip' }, resample: { type: 'boolean', default: false }, 'mask-out': { type: 'string' }, queue: { type: 'string' } });
       const result = await runInpaint({
         target: required(v.target, '--target'),
         mask: required(v.mask, '--mask'),
@@ -119,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
         uncertainty: v.uncertainty as string | undefined,
         resample: v.resample as boolean,
         maskOut: v['mask-out'] as string | undefined,
+        queue: v.queue as string | undefined,
         signal: interrupt.signal,
         onProgress: progressPrinter(),
         onTileDone: tilePrinter(),
@@ -258,7 +261,7 @@ async function main(argv: string[]): Promise<number> {
         method: { type: 'string', default: 'dip' }, mode: { type: 'string', default: 'basic' }, seed: { type: 'string' }, seeds: { type: 'string' },
         'no-stitch': { type: 'boolean', default: false }, tile: { type: 'string' }, overlap: { type: 'string' }, area: { type: 'string' }, tiles: { type: 'string' },
         workers: { type: 'string' }, detach: { type: 'boolean', default: false }, name: { type: 'string' },
-        'ground-truth': { type: 'boolean', default: false },
+        'ground-truth': { type: 'boolean', default: false }, queue: { type: 'string' },
       }, true);
       const area = v.area === undefined ? undefined : integerList(v.area as string, '--area');
       if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target');
@@ -280,7 +283,8 @@ async function main(argv: string[]): Promise<number> {
         tiles: v.tiles === undefined ? undefined : integerList(v.tiles as string, '--tiles'),
         backend: parseBackendChoice(v.backend as string),
         groundTruth: v['ground-truth'] as boolean,
-      }, { detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
+        queue: v.queue !== undefined,
+      }, { queueUrl: v.queue as string | undefined, detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
       console.log(v.json ? JSON.stringify(run) : formatRuns([run]));
       // Ended elsewhere: this process did not finish the run, and a script must not take it for done.
       if (run.status === 'cancelled') {
@@ -294,8 +298,8 @@ async function main(argv: string[]): Promise<number> {
       return run.status === 'failed' ? 1 : 0;
     }
     case 'resume': {
-      const { values: v, positionals } = parse(rest, { ...common, workers: { type: 'string' } }, true);
-      const { runs, leftAlone } = await resumeCommand(projectDir(positionals), { workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
+      const { values: v, positionals } = parse(rest, { ...common, workers: { type: 'string' }, queue: { type: 'string' } }, true);
+      const { runs, leftAlone } = await resumeCommand(projectDir(positionals), { queueUrl: v.queue as string | undefined, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter() });
       for (const r of leftAlone) console.error(`run ${r.id}: left alone, ${r.lease ? formatLease(r.lease) : 'another process took it meanwhile'}`);
       console.log(v.json ? JSON.stringify(runs) : runs.length ? formatRuns(runs) : leftAlone.length ? 'no unfinished runs to take over' : 'no unfinished runs');
       return 0;

@@ -19,6 +19,7 @@ import {
   RenameRequest,
   type Dependents,
   type ItemKind,
+  SetQueueRequest,
   type ApiEvent,
   type BackendInfo,
   type ClearskyApi,
@@ -45,6 +46,7 @@ import { InputError } from './errors.ts';
 import { prepareOutputs } from './output-guard.ts';
 import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
 import { RunStore } from './jobs/run-store.ts';
+import { projectQueueUrl, redactQueueUrl, setProjectQueueUrl } from './jobs/queue/project-queue.ts';
 import { censusTiles, openRunInputs, planRun, type RunInputFiles } from './pipeline.ts';
 import { probeBackends } from './jobs/pool.ts';
 import { copyRaster } from './raster/copy-raster.ts';
@@ -68,6 +70,8 @@ export interface ServiceOptions extends RunnerOptions {
   jobs?: boolean;
   /** How often an open project checks whether its daily catalogue backup is due (default: hourly). */
   backupCheckMs?: number;
+  /** Sets the project's queue (runs sent to a queue go there) before any run is worked: `clearsky run|resume --queue URL`. */
+  queueUrl?: string;
 }
 
 /** The API of one open project: everything but choosing the project (native/workspace.ts does that). */
@@ -82,6 +86,7 @@ export class Service implements ProjectApi {
     readonly catalogue: Project,
     private readonly options: ServiceOptions,
   ) {
+    if (options.queueUrl !== undefined) setProjectQueueUrl(catalogue.db, options.queueUrl, '--queue');
     if (options.jobs !== false) {
       this.runner = new JobRunner(catalogue, options);
       this.runner.start();
@@ -92,12 +97,25 @@ export class Service implements ProjectApi {
   }
 
   static open(dir: string, options: ServiceOptions = {}): Service {
-    return new Service(openProject(dir), options);
+    const project = openProject(dir);
+    try {
+      return new Service(project, options);
+    } catch (error) {
+      project.close(); // a bad --queue URL, say: the catalogue is not left open
+      throw error;
+    }
   }
 
   async project(): Promise<ProjectInfo> {
     const row = this.catalogue.db.prepare('SELECT name, created_at FROM project WHERE id = 1').get() as { name: string; created_at: string };
-    return { dir: this.catalogue.dir, name: row.name, createdAt: row.created_at, schemaVersion: SCHEMA_VERSION };
+    const queue = projectQueueUrl(this.catalogue.db);
+    return { dir: this.catalogue.dir, name: row.name, createdAt: row.created_at, schemaVersion: SCHEMA_VERSION, queue: queue === null ? null : redactQueueUrl(queue) };
+  }
+
+  /** Sets (or clears) the queue the project's runs may be sent to; runs already sent there follow it on their next tile. */
+  async setQueue(request: SetQueueRequest): Promise<ProjectInfo> {
+    setProjectQueueUrl(this.catalogue.db, SetQueueRequest.parse(request).url);
+    return this.project();
   }
 
   async listScenes(): Promise<SceneRecord[]> {
@@ -140,6 +158,7 @@ export class Service implements ProjectApi {
       if (wrong !== undefined) throw new InputError(undefined, `SAR band ${wrong} is not in '${sar.name}', which has ${sar.bands.length} band${sar.bands.length === 1 ? '' : 's'}`);
       if (request.sarBands.vv === request.sarBands.vh) throw new InputError(undefined, `SAR bands: VV and VH are both band ${request.sarBands.vv} of '${sar.name}'`);
     }
+    if (request.queue && projectQueueUrl(this.catalogue.db) === null) throw new InputError(undefined, 'the run is to be sent to a queue, but the project has none set: set one first (clearsky run … --queue redis://host:port, or the app’s project settings)');
     const inputs: RunInputFiles = {
       target: relative(sceneFile(this.catalogue, request.targetSceneId)),
       mask: relative(mask.file),

@@ -187,6 +187,7 @@ export class Workspace implements ClearskyApi {
   editMask: ClearskyApi['editMask'] = async (request) => this.current().editMask(request);
   detectMask: ClearskyApi['detectMask'] = async (request) => this.current().detectMask(request);
   previewDetection: ClearskyApi['previewDetection'] = async (request) => this.current().previewDetection(request);
+  setQueue: ClearskyApi['setQueue'] = async (request) => this.current().setQueue(request);
   /** Needs no project: the machine's backends are the same whichever is open. */
   backends: ClearskyApi['backends'] = async () => (this.service ? this.service.backends() : probeBackends(this.serviceOptions.launch));
 

@@ -62,7 +62,7 @@ export function createProject(dir: string, name = path.basename(path.resolve(dir
         for (const sql of MIGRATIONS) db.exec(sql);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
         db.pragma(`application_id = ${APPLICATION_ID}`);
-        db.prepare('INSERT INTO project (id, name, created_at) VALUES (1, ?, ?)').run(name, new Date().toISOString());
+        db.prepare('INSERT INTO project (id, name, created_at, uid) VALUES (1, ?, ?, lower(hex(randomblob(8))))').run(name, new Date().toISOString());
       })();
     } finally {
       db.close();

@@ -165,6 +165,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE masks_new RENAME TO masks;
   CREATE INDEX masks_by_source ON masks(source_sha256);
   `,
+  // 6: scale-out (jobs/queue/): the project's own id, stable for its life, names its runs on a shared queue
+  // (runKey <uid>:<run id>) so an owner that restarts finds its tiles again; and the queue the project's runs
+  // may be sent to (a redis:// URL, possibly with a password: the API only ever shows it redacted).
+  `
+  ALTER TABLE project ADD COLUMN uid TEXT;
+  ALTER TABLE project ADD COLUMN queue_url TEXT;
+  UPDATE project SET uid = lower(hex(randomblob(8))) WHERE uid IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

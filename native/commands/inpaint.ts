@@ -17,7 +17,10 @@ import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs } from '../pipeline.ts';
 import type { SarUnits } from '../raster/preprocess.ts';
 import { TileResultFolder } from '../raster/tile-results.ts';
-import { planTiles } from '../raster/tiling.ts';
+import { planTiles, type Tile } from '../raster/tiling.ts';
+import { checkQueueUrl } from '../jobs/queue/project-queue.ts';
+import { reconstructOnQueue } from '../jobs/queue/queued-inpaint.ts';
+import { connectTileQueue, type QueueConnect } from '../jobs/queue/queued-runs.ts';
 import { assertWritableFolder } from './output-folder.ts';
 import { prepareOutputs } from '../output-guard.ts';
 import { tileFolderPrefix } from '../raster/temporaries.ts';
@@ -52,6 +55,13 @@ export interface InpaintCommand {
   /** Where to write the cloud mask used, on the output's grid (for QA beside the result). */
   maskOut?: string;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
+  /**
+   * A redis:// or rediss:// URL: the cloudy tiles go to `clearsky worker` processes through this queue instead
+   * of being reconstructed here (survey, mosaic and export stay here).
+   */
+  queue?: string;
+  /** How to reach the queue (default: BullMQ on Redis); tests may give their own. */
+  connectQueue?: QueueConnect;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
   /** After each reconstructed tile: how many of the cloudy tiles are done. */
@@ -89,6 +99,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     throw new InputError(undefined, `--tile/--overlap: ${(error as Error).message}`);
   }
   for (const out of [command.out, command.uncertainty, command.maskOut]) if (out) await assertWritableFolder(out);
+  if (command.queue !== undefined) checkQueueUrl(command.queue);
   const method = command.method ?? 'dip';
   if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr or mtr)');
   // Zero steps would write the untrained network's output as a "reconstruction".
@@ -126,22 +137,47 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     const start = performance.now();
     const survey = await surveyTiles(plan, inputs);
     const surveyed = performance.now();
-    const backend = method === 'dip' ? await selectBackend(command.backend) : { description: 'none (baseline)' };
+    // On the queue each worker loads the engine: this process does not.
+    const backend = method === 'dip' && command.queue === undefined ? await selectBackend(command.backend) : { description: method === 'dip' ? 'the queue’s workers' : 'none (baseline)' };
     const settings = { method, mode: command.mode, steps: command.steps, seeds: command.seeds, stitch: command.stitch, engine: command.engine };
     // A fresh folder beside the output for the finished tiles (same file system, so they are cheap to write).
     const folder = await TileResultFolder.open(await fs.mkdtemp(tileFolderPrefix(command.out)), plan, inputs.target.info, inputs.area);
     try {
       const runs: SeedRun[] = [];
-      for (const [i, tile] of survey.cloudy.entries()) {
-        const where = survey.cloudy.length > 1 ? `tile ${i + 1}/${survey.cloudy.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '';
+      const where = (tile: Tile, i: number) => (survey.cloudy.length > 1 ? `tile ${i + 1}/${survey.cloudy.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '');
+      if (command.queue !== undefined) {
+        const queue = await (command.connectQueue ?? connectTileQueue)(command.queue);
+        try {
+          const position = new Map(survey.cloudy.map((tile, i) => [tile.index, i]));
+          const queued = await reconstructOnQueue({
+            queue,
+            inputs,
+            tiles: survey.cloudy,
+            settings,
+            backend: command.backend,
+            folder,
+            signal: command.signal,
+            onProgress: command.onProgress && ((tile, p) => command.onProgress!({ ...p, label: where(tile, position.get(tile.index)!) })),
+            onTileDone: command.onTileDone,
+          });
+          backend.description = queued.backends.length > 0 ? `${queued.backends.join(', ')} on ${queued.workers.length} worker${queued.workers.length === 1 ? '' : 's'} of ${queue.display}` : `queue ${queue.display}`;
+          // The workers' time on the tiles, as one SeedRun for the summary's figures.
+          const seconds = queued.seconds.reduce((a, b) => a + b, 0);
+          const steps = (method === 'dip' ? (command.steps ?? DEFAULT_STEPS) : 0) * command.seeds.length * queued.seconds.length;
+          if (steps > 0) runs.push({ seed: command.seeds.at(-1)!, steps, seconds, secondsPerStep: seconds / steps, finalLoss: queued.finalLoss ?? 0 });
+        } finally {
+          await queue.close();
+        }
+      }
+      for (const [i, tile] of (command.queue === undefined ? survey.cloudy : []).entries()) {
         const result = await reconstructTile(inputs, tile, settings, {
           signal: command.signal,
           onProgress:
             command.onProgress &&
-            ((p) => command.onProgress!({ ...p, label: [where, p.seeds > 1 ? `seed ${p.seed} (${p.seedIndex + 1}/${p.seeds})` : ''].filter(Boolean).join(' ') })),
+            ((p) => command.onProgress!({ ...p, label: [where(tile, i), p.seeds > 1 ? `seed ${p.seed} (${p.seedIndex + 1}/${p.seeds})` : ''].filter(Boolean).join(' ') })),
         }).catch((error: unknown) => {
           // Which tile was refused, where there are several.
-          if (error instanceof RepresentationError && where) error.message = `${where}: ${error.message}`;
+          if (error instanceof RepresentationError && where(tile, i)) error.message = `${where(tile, i)}: ${error.message}`;
           throw error;
         });
         await folder.write(tile, result.image, result.bandNames);

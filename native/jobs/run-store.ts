@@ -170,13 +170,18 @@ export class RunStore {
       .all(owner ?? null, owner ?? null) as { id: number; status: RunStatus; owner: string | null }[];
   }
 
-  /** Takes the next pending tile of the owner's oldest running run, marking it running; null when there is none. */
-  claimTile(worker: string, owner: string): { runId: number; index: number; window: Window } | null {
+  /**
+   * Takes the next pending tile of the owner's oldest running run, marking it running; null when there is none.
+   * `runs` picks the runs computed here ('local', the worker pool's) or those sent to a queue ('queued').
+   */
+  claimTile(worker: string, owner: string, runs: 'local' | 'queued' | 'any' = 'any'): { runId: number; index: number; window: Window } | null {
+    const queued = `COALESCE(json_extract(r.parameters, '$.request.queue'), 0)`;
+    const which = runs === 'any' ? '' : runs === 'queued' ? `AND ${queued} = 1` : `AND ${queued} = 0`;
     return this.db.transaction(() => {
       const row = this.db
         .prepare(
           `SELECT t.run_id, t.idx, t.x, t.y, t.width, t.height FROM tiles t JOIN runs r ON r.id = t.run_id
-           WHERE t.status = 'pending' AND r.status = 'running' AND r.owner = ? ORDER BY t.run_id, t.idx LIMIT 1`,
+           WHERE t.status = 'pending' AND r.status = 'running' AND r.owner = ? ${which} ORDER BY t.run_id, t.idx LIMIT 1`,
         )
         .get(owner) as Pick<TileRow, 'run_id' | 'idx' | 'x' | 'y' | 'width' | 'height'> | undefined;
       if (!row) return null;
@@ -187,10 +192,13 @@ export class RunStore {
     }).immediate();
   }
 
-  /** Records a tile's result; false (nothing written) when `owner` no longer holds the run. */
+  /**
+   * Records a tile's result; false (nothing written) when `owner` no longer holds the run, or the tile is not
+   * running (already recorded, or given back): a result that arrives twice is recorded once.
+   */
   tileDone(runId: number, index: number, resultFile: string, loss: number | null, seconds: number, owner: string): boolean {
     const info = this.db
-      .prepare(`UPDATE tiles SET status = 'done', result_file = ?, loss = ?, seconds = ?, error = NULL, updated_at = ? WHERE run_id = ? AND idx = ? AND ${OWNS}`)
+      .prepare(`UPDATE tiles SET status = 'done', result_file = ?, loss = ?, seconds = ?, error = NULL, updated_at = ? WHERE run_id = ? AND idx = ? AND status = 'running' AND ${OWNS}`)
       .run(resultFile, loss, seconds, now(), runId, index, runId, owner);
     return info.changes > 0;
   }
@@ -236,6 +244,11 @@ export class RunStore {
     return this.db
       .prepare(`UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = COALESCE(?, finished_at) WHERE id = ? AND ${OWNS}`)
       .run(status, error, finished, runId, runId, owner).changes > 0;
+  }
+
+  /** The backend a run's tiles were computed on, as the record shows it (a queued run's: its workers'). */
+  setBackend(runId: number, backend: string): void {
+    this.db.prepare('UPDATE runs SET backend = ? WHERE id = ? AND (backend IS NULL OR backend != ?)').run(backend, runId, backend);
   }
 
   status(runId: number): RunStatus {

@@ -27,6 +27,8 @@ import { HEARTBEAT_MS, newOwnerId } from './lease.ts';
 import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';
 import { NOT_RECONSTRUCTED, RunStore } from './run-store.ts';
+import { connectTileQueue, QueuedRuns, type QueueConnect } from './queue/queued-runs.ts';
+import type { QueuedProgress } from './queue/contract.ts';
 
 export interface RunnerOptions {
   workers?: number;
@@ -37,6 +39,8 @@ export interface RunnerOptions {
   launch?: WorkerLaunch;
   /** Emit `run` events for runs other processes work (polled each second). Default true; the command line says no. */
   watchOthers?: boolean;
+  /** Runs sent to a queue (RunRequest.queue): how to reach it (default: BullMQ on Redis) and how many tiles may be on it at once (default 8). */
+  queue?: { connect?: QueueConnect; inFlight?: number };
 }
 
 export class JobRunner {
@@ -56,6 +60,8 @@ export class JobRunner {
   private backend = 'unknown';
   private stopped = false;
   private readonly watch: NodeJS.Timeout;
+  /** The tiles of runs sent to a queue (queue/queued-runs.ts): claimed and recorded here, computed elsewhere. */
+  private readonly queued: QueuedRuns;
 
   constructor(
     private readonly project: Project,
@@ -78,6 +84,20 @@ export class JobRunner {
           this.emitRun(run.id);
         }
       },
+    });
+    this.queued = new QueuedRuns({
+      project,
+      store: this.store,
+      owner: this.owner,
+      attempts: this.maxAttempts,
+      inFlight: options.queue?.inFlight ?? 8,
+      connect: options.queue?.connect ?? connectTileQueue,
+      context: (runId) => this.context(runId),
+      tileFolder: (runId) => this.tileFolder(runId),
+      emitTile: (runId, index) => this.emitTile(runId, index),
+      emitRun: (runId) => this.emitRun(runId),
+      progress: (runId, tileIndex, progress, parallel) => this.emitProgress(runId, tileIndex, progress, parallel),
+      changed: () => this.dispatch(),
     });
     // Another process (`clearsky cancel`, a second window) may cancel or take over a run; notice it here.
     this.watch = setInterval(() => this.tick(), HEARTBEAT_MS);
@@ -115,6 +135,7 @@ export class JobRunner {
     this.stageBusy.delete(runId);
     this.mine.delete(runId);
     this.pool.cancel(runId);
+    if (this.queued.isQueued(runId)) this.queued.cancel(runId).catch((error: unknown) => console.error(`clearsky: run ${runId}: could not cancel its tiles on the queue: ${(error as Error).message}`));
     this.emitRun(runId);
   }
 
@@ -127,6 +148,8 @@ export class JobRunner {
   async close(): Promise<void> {
     this.stopped = true;
     clearInterval(this.watch);
+    // Tiles on the queue stay there: whoever resumes the run finds them waiting, running or done.
+    await this.queued.close();
     await this.pool.close();
     try {
       for (const run of this.store.activeRuns(this.owner)) this.store.recover(run.id, this.owner, this.resultLookup, true);
@@ -170,12 +193,15 @@ export class JobRunner {
         this.mine.delete(runId);
         this.stageBusy.delete(runId);
         this.pool.cancel(runId);
+        if (this.store.status(runId) === 'cancelled') {
+          if (this.queued.isQueued(runId)) this.queued.cancel(runId).catch((error: unknown) => console.error(`clearsky: run ${runId}: could not cancel its tiles on the queue: ${(error as Error).message}`));
+        } else this.queued.forget(runId);
         this.emitRun(runId);
       }
       if (this.pool.idle()) {
         this.claim();
         this.dispatch();
-      }
+      } else this.queued.pump();
       if (this.watchOthers && this.listeners.size > 0) this.watchOtherRuns();
     } catch (error) {
       // A catalogue locked by another process past the busy timeout: try again next beat.
@@ -205,6 +231,7 @@ export class JobRunner {
   /** Hands work to every idle worker: surveys and mosaics first (they unblock a run), then tiles. */
   private dispatch(): void {
     if (this.stopped) return;
+    this.queued.pump();
     for (let worker = this.pool.idle(); worker; worker = this.pool.idle()) {
       const task = this.nextStageTask() ?? this.nextTileTask(worker);
       if (!task) return;
@@ -253,7 +280,7 @@ export class JobRunner {
   }
 
   private nextTileTask(worker: string): Task | undefined {
-    const claimed = this.store.claimTile(worker, this.owner);
+    const claimed = this.store.claimTile(worker, this.owner, 'local');
     if (!claimed) return undefined;
     this.emitTile(claimed.runId, claimed.index);
     return { kind: 'tile', run: this.context(claimed.runId), tileIndex: claimed.index };
@@ -263,9 +290,7 @@ export class JobRunner {
     if (message.type === 'ready') {
       this.backend = message.backend;
     } else if (message.type === 'progress') {
-      const tileSeconds = message.step > 0 ? (message.elapsedSeconds / message.step) * message.steps : null;
-      const etaSeconds = tileSeconds === null ? null : tileSeconds - message.elapsedSeconds;
-      this.emit({ type: 'progress', runId: message.runId, tileIndex: message.tileIndex, step: message.step, steps: message.steps, loss: message.loss, etaSeconds, runEtaSeconds: this.runEta(message.runId, tileSeconds, etaSeconds) });
+      this.emitProgress(message.runId, message.tileIndex, message, this.pool.size);
     } else if (message.type === 'done') {
       this.onDone(message);
     } else {
@@ -305,6 +330,7 @@ export class JobRunner {
       const note = counts.failed === 0 ? null : skipped === counts.failed ? `finished as it was after a cancel: ${skipped} of ${counts.done + counts.failed} cloudy tiles were not reconstructed and keep the input` : `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input`;
       if (!this.store.finished(runId, results, status, note, this.owner, message.metrics)) return;
       this.mine.delete(runId);
+      this.queued.forget(runId);
       this.emitRun(runId);
     }
   }
@@ -335,13 +361,20 @@ export class JobRunner {
     // The replacement worker says 'ready' when it has loaded the engine, and dispatch runs then.
   }
 
-  /** The run's time left: tiles not yet started at the mean time of its finished tiles (or this one's), shared by the workers. */
-  private runEta(runId: number, tileSeconds: number | null, etaSeconds: number | null): number | null {
+  /** A tile's step progress (from a local worker, or a queue's: `parallel` tiles of the run at once) with its and the run's ETA. */
+  private emitProgress(runId: number, tileIndex: number, progress: QueuedProgress, parallel: number): void {
+    const tileSeconds = progress.step > 0 ? (progress.elapsedSeconds / progress.step) * progress.steps : null;
+    const etaSeconds = tileSeconds === null ? null : tileSeconds - progress.elapsedSeconds;
+    this.emit({ type: 'progress', runId, tileIndex, step: progress.step, steps: progress.steps, loss: progress.loss, etaSeconds, runEtaSeconds: this.runEta(runId, tileSeconds, etaSeconds, parallel) });
+  }
+
+  /** The run's time left: tiles not yet started at the mean time of its finished tiles (or this one's), shared by `parallel` workers. */
+  private runEta(runId: number, tileSeconds: number | null, etaSeconds: number | null, parallel: number): number | null {
     const { mean } = this.project.db.prepare(`SELECT AVG(seconds) AS mean FROM tiles WHERE run_id = ? AND status = 'done'`).get(runId) as { mean: number | null };
     const perTile = mean ?? tileSeconds;
     if (perTile === null || etaSeconds === null) return null;
     const { pending } = this.store.tileCounts(runId);
-    return etaSeconds + (pending * perTile) / this.pool.size;
+    return etaSeconds + (pending * perTile) / parallel;
   }
 
   private context(runId: number): RunContext {
@@ -358,7 +391,8 @@ export class JobRunner {
       },
       settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch, groundTruth: request.groundTruth },
       tiling: { tileSize: request.tileSize, overlap: request.overlap },
-      backend: this.backend,
+      // A queued run's mosaic says where its tiles were computed (queued-runs.ts records the workers' backend).
+      backend: (request.queue ? this.store.record(runId).backend : null) ?? this.backend,
       tileFolder: this.tileFolder(runId),
     };
   }
@@ -391,4 +425,5 @@ export class JobRunner {
     for (const listener of this.listeners) listener(event);
   }
 }
+
 

@@ -353,7 +353,7 @@ describe('bad input', () => {
     const project = freshProject();
     const dir = project.dir;
     project.db.exec('DROP INDEX scenes_by_source; DROP INDEX refs_by_source; DROP INDEX masks_by_source;');
-    for (const [table, column] of [['scenes', 'units'], ['scenes', 'source_sha256'], ['refs', 'source_path'], ['refs', 'source_sha256'], ['masks', 'source_path'], ['masks', 'source_sha256'], ['masks', 'source_file'], ['masks', 'acquired'], ['runs', 'metrics'], ['runs', 'owner'], ['runs', 'heartbeat_at']]) {
+    for (const [table, column] of [['scenes', 'units'], ['scenes', 'source_sha256'], ['refs', 'source_path'], ['refs', 'source_sha256'], ['masks', 'source_path'], ['masks', 'source_sha256'], ['masks', 'source_file'], ['masks', 'acquired'], ['runs', 'metrics'], ['runs', 'owner'], ['runs', 'heartbeat_at'], ['project', 'uid'], ['project', 'queue_url']]) {
       project.db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
     }
     project.db.pragma('user_version = 1');
@@ -361,6 +361,8 @@ describe('bad input', () => {
     const reopened = openProject(dir);
     try {
       assert.equal(reopened.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      // Migration 6 gives an older project its id (runs on a shared queue are named by it), and no queue.
+      assert.match((reopened.db.prepare('SELECT uid, queue_url FROM project').get() as { uid: string }).uid, /^[0-9a-f]{16}$/);
       const outcomes = await importFiles(reopened, { paths: [path.join(SCOTLAND, 'cloudmask.tif')] });
       assert.equal(outcomes[0].status, 'imported');
     } finally {
