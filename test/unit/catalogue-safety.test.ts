@@ -280,9 +280,15 @@ describe('catalogues of older Clearsky versions, and backups', () => {
     const reopened = openProject(restored);
     try {
       assert.equal(reopened.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      const { scenes, ...rest } = rows(reopened.db);
-      assert.deepEqual(rest, { project: before.rows.project, tiles: before.rows.tiles });
-      // The migration added columns (empty for old rows); the recorded values are the backup's.
+      const { scenes, project: projectRows, ...rest } = rows(reopened.db);
+      assert.deepEqual(rest, { tiles: before.rows.tiles });
+      // The migrations added columns (empty for old rows, but the project's own id); the recorded values are the backup's.
+      assert.deepEqual(projectRows.map((row) => {
+        const { uid, queue_url: queue, ...kept } = row as Record<string, unknown>;
+        assert.match(String(uid), /^[0-9a-f]{16}$/);
+        assert.equal(queue, null);
+        return kept;
+      }), before.rows.project);
       assert.deepEqual(scenes.map((scene) => {
         const { units, source_sha256: sha, ...kept } = scene as Record<string, unknown>;
         assert.deepEqual([units, sha], [null, null]);
