@@ -89,11 +89,13 @@ const sources: Options = {
 };
 
 // Ctrl-C stops the optimisation between two steps; a second Ctrl-C exits at once (`clearsky worker` handles its own).
+// One listener for the whole life of the process: swapping `once` listeners leaves an instant with none, and a
+// SIGINT landing then kills the process by signal instead of exiting 130.
 const interrupt = new AbortController();
 let ownSignals = false;
-process.once('SIGINT', () => {
-  interrupt.abort();
-  process.once('SIGINT', () => ownSignals || process.exit(130));
+process.on('SIGINT', () => {
+  if (!interrupt.signal.aborted) interrupt.abort();
+  else if (!ownSignals) process.exit(130);
 });
 
 async function main(argv: string[]): Promise<number> {

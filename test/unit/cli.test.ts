@@ -117,19 +117,24 @@ test('an unwritable output folder is refused before any optimisation', async () 
   assert.doesNotMatch(r.stderr, /step/);
 });
 
-test('Ctrl-C (SIGINT) cancels a run between steps: exit 130 and no output file', async () => {
-  const out = path.join(dir, 'interrupted.tif');
-  const child = (await import('node:child_process')).spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'inpaint', '--target', TARGET, '--mask', MASKS,
-    '--mask-band', '14', '--bands', 'B04', '--mode', 'basic', '--steps', '100000', '--out', out], { cwd: dir });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (/step \d+\/100000/.test(stderr)) child.kill('SIGINT');
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /cancelled/);
-  await assert.rejects(fs.access(out));
+test('Ctrl-C (SIGINT) cancels a run between steps: exit 130 and no output file, also when pressed again and again', async () => {
+  for (const presses of [1, 3]) {
+    const out = path.join(dir, `interrupted-${presses}.tif`);
+    const child = (await import('node:child_process')).spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'inpaint', '--target', TARGET, '--mask', MASKS,
+      '--mask-band', '14', '--bands', 'B04', '--mode', 'basic', '--steps', '100000', '--out', out], { cwd: dir });
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (interrupted || !/step \d+\/100000/.test(stderr)) return;
+      interrupted = true;
+      for (let i = 0; i < presses; i++) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, `${presses} Ctrl-C: ${stderr}`);
+    if (presses === 1) assert.match(stderr, /cancelled/);
+    await assert.rejects(fs.access(out));
+  }
 });
 
 test('without --bands every band is reconstructed: a 13-band L1C scene in, 13 described bands out', async () => {
