@@ -20,7 +20,7 @@ import { openRaster, readBands, READ_BUDGET_BYTES, withRaster } from '../../nati
 import { DATA_DIR, dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { buildTiff, makeBases, makeCorpus, type CorpusFile } from '../helpers/tiff-corpus.ts';
 
-/** The bounds README.md states: opening holds at most 100 MiB of directory; a read, besides the window asked for (4 bytes a value), twice the read budget. */
+/** The bounds docs/cli.md states: opening holds at most 100 MiB of directory; a read, besides the window asked for (4 bytes a value), twice the read budget. */
 const OPEN_BOUND_BYTES = 100 * 2 ** 20;
 const MEMORY_BOUND_BYTES = OPEN_BOUND_BYTES + 2 * READ_BUDGET_BYTES;
 /** A hang detector, not a speed assertion: no file may keep the reader silent this long. */

@@ -22,7 +22,7 @@ export const MAX_BANDS = 32;
 /**
  * Redis holds a waiting tile's data and a finished tile's result until the owner settles it: each is refused
  * beyond this many bytes of JSON. A 256² tile of 13 bands with a reference and SAR is about 6.4 MB of data and
- * 3.2 MB of result (README, "Scale-out"); the bound leaves room for 512² tiles of all bands.
+ * 3.2 MB of result (docs/cli.md, "Scale-out"); the bound leaves room for 512² tiles of all bands.
  */
 export const MAX_PAYLOAD_BYTES = 48 * 1024 * 1024;
 export const PAYLOAD_VERSION = 1;
