@@ -44,7 +44,7 @@ async function filesBelow(folder: string): Promise<string[]> {
  * Starts `action` while recording the task events of `api`; `cancelWhen` (given each running event) says when
  * to cancel that task. Answers the action's outcome and the task's events.
  */
-async function withTask<T>(api: ClearskyApi, action: () => Promise<T>, cancelWhen?: (event: TaskEvent) => boolean): Promise<{ outcome: PromiseSettledResult<T>; events: TaskEvent[] }> {
+async function withTask<T>(api: Pick<ClearskyApi, 'subscribe' | 'cancelTask'>, action: () => Promise<T>, cancelWhen?: (event: TaskEvent) => boolean): Promise<{ outcome: PromiseSettledResult<T>; events: TaskEvent[] }> {
   const events: TaskEvent[] = [];
   let cancelling: Promise<unknown> | undefined;
   const stop = api.subscribe((event: ApiEvent) => {
