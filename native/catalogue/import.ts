@@ -74,8 +74,9 @@ export async function importFiles(project: Project, input: ImportRequest, onProg
   const unique = [...new Set(files)];
   for (const [index, file] of unique.entries()) {
     onProgress?.(index, files.length, file);
-    const name = unique.length > 1 ? `${path.basename(file)} (${index + 1} of ${unique.length})` : path.basename(file);
-    const step: Step = { signal: task?.signal, report: (done, total, what) => task?.progress(done, total, `${name}: ${what}`) };
+    // One file: the task's label names it already. Several: say which one, and how far along the list.
+    const name = unique.length > 1 ? `${path.basename(file)} (${index + 1} of ${unique.length}): ` : '';
+    const step: Step = { signal: task?.signal, report: (done, total, what) => task?.progress(done, total, `${name}${what}`) };
     try {
       throwIfCancelled(step.signal);
       outcomes.push(...(await importFile(project, file, request.kind, step)));

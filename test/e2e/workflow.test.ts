@@ -141,6 +141,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   step(`import of the 1536×768 scene cancelled at ${progress} tiles`);
 
   // Import through the dialog: the scene and the mask stack (one mask per band).
+  await page.getByRole('button', { name: 'Import…' }).click();
   const missing = path.join(work, 'no-such-scene.tif');
   await dialog.locator('textarea[name="paths"]').fill(`${SCENE}\n${MASKS}\n${missing}\n`);
   await dialog.getByRole('button', { name: 'Import', exact: true }).click();
