@@ -16,6 +16,7 @@ import { InputError } from '../../native/errors.ts';
 import { createHttpClient } from '../../native/http-client.ts';
 import { startServer } from '../../native/server.ts';
 import { Service } from '../../native/service.ts';
+import { Tasks } from '../../native/tasks.ts';
 import { Workspace } from '../../native/workspace.ts';
 import { dataFile } from '../helpers/data.ts';
 
@@ -78,6 +79,29 @@ function assertOrdered(events: TaskEvent[], end: TaskEvent['state']): void {
 }
 
 const midWay = (step: RegExp) => (event: TaskEvent) => step.test(event.step) && event.done > 0 && event.done < event.total;
+
+test('a task sends at most one event per whole percent of a step, every new step, and its end; a newer task of its group cancels it', async () => {
+  const tasks = new Tasks();
+  const events: TaskEvent[] = [];
+  tasks.subscribe((event) => events.push(event));
+  await tasks.run('Hash', async (task) => {
+    for (let done = 0; done <= 10_000; done++) task.progress(done, 10_000, 'hashing');
+    task.progress(0, 3, 'writing');
+    task.progress(3, 3);
+  });
+  const hashing = events.filter((e) => e.step === 'hashing');
+  assert.deepEqual(hashing.map((e) => e.done), Array.from({ length: 101 }, (_, i) => i * 100), 'the first of each percent');
+  assert.deepEqual(events.slice(-3).map((e) => [e.step, e.done, e.total, e.state]), [['writing', 0, 3, 'running'], ['writing', 3, 3, 'running'], ['writing', 3, 3, 'done']]);
+
+  // The work fails its own way once aborted (a closed stream, say): still a cancel.
+  const first = tasks.run('Preview 1', (task) => new Promise((_, reject) => task.signal.addEventListener('abort', () => reject(new Error('stream closed')))), { group: 'preview' });
+  const second = tasks.run('Preview 2', async () => 'newer', { group: 'preview' });
+  await assert.rejects(first, (error: Error) => error.name === 'AbortError' && error.message === 'Preview 1 cancelled');
+  assert.equal(await second, 'newer');
+  assert.equal(events.at(-2)!.state, 'cancelled');
+  assert.equal(tasks.cancel('no-such-task'), false);
+  assert.deepEqual(tasks.ids(), []);
+});
 
 describe('tasks: progress and cancel', { timeout: 600_000 }, () => {
   test('an import of the real 1536×768 scene cancelled while writing its tiles leaves no file and no scene; imported again, it reports every tile', async () => {
