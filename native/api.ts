@@ -402,8 +402,27 @@ export interface RunRecord {
   lease?: { owner: string; heartbeatAt: string | null; stale: boolean } | null;
 }
 
-/** Events, pushed to subscribers (SSE in browser mode, IPC in Electron); rate-limited per tile. */
+/**
+ * A long action that is not a run (an import, building a reference, detecting clouds, an export, a report):
+ * its progress while it works (`done` of `total` in the unit `step` names: tiles, files), then once its end
+ * (`state` done, failed or cancelled). `cancelTask(taskId)` stops it; the command that started it then fails
+ * with "… cancelled" and leaves nothing behind (no file, no catalogue row).
+ */
+export interface TaskEvent {
+  type: 'task';
+  taskId: string;
+  /** What the action is, e.g. "Import S2L1C_20150909.tif". */
+  label: string;
+  /** The step it is at, e.g. "writing tiles (file 1 of 2)". */
+  step: string;
+  done: number;
+  total: number;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+}
+
+/** Events, pushed to subscribers (SSE in browser mode, IPC in Electron); rate-limited per tile (tasks: ~10 a second). */
 export type ApiEvent =
+  | TaskEvent
   | { type: 'run'; run: RunRecord }
   | { type: 'tile'; runId: number; tile: TileRecord }
   | {
@@ -456,6 +475,8 @@ export interface ClearskyApi {
   backends(): Promise<BackendInfo>;
   /** Sets (or clears) the open project's queue; answers with the project, its queue redacted. */
   setQueue(request: SetQueueRequest): Promise<ProjectInfo>;
+  /** Stops a task (an import, export, report, reference or detection going on); false when it is over already. */
+  cancelTask(taskId: string): Promise<{ taskId: string; cancelled: boolean }>;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }
@@ -489,5 +510,6 @@ export const COMMANDS = {
   previewDetection: z.tuple([PreviewDetectionRequest]),
   backends: z.tuple([]),
   setQueue: z.tuple([SetQueueRequest]),
+  cancelTask: z.tuple([z.string().min(1).max(100)]),
 } as const;
 export type CommandName = keyof typeof COMMANDS;

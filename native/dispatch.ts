@@ -9,7 +9,7 @@
  * short message that points to the log, so no stack or path of the back end reaches a page.
  */
 import { COMMANDS, type ClearskyApi, type CommandName } from './api.ts';
-import { InputError } from './errors.ts';
+import { InputError, isCancelled } from './errors.ts';
 
 /**
  * What a command came to. `kind` says whose the error is: `unknown` (no such command), `arguments` (they do
@@ -63,7 +63,8 @@ export async function call(api: ClearskyApi, name: CommandName, args: unknown[],
     const method = api[name] as (...args: unknown[]) => Promise<unknown>;
     return { ok: true, value: (await method.apply(api, args)) ?? null };
   } catch (error) {
-    if (isInputError(error)) return { ok: false, kind: 'input', error: firstLine(error.message) };
+    // A cancelled task is the user's own doing, answered like their input errors: one line, nothing logged.
+    if (isInputError(error) || isCancelled(error)) return { ok: false, kind: 'input', error: firstLine((error as Error).message) };
     log(`${label}: ${name} failed: ${describe(error)}`);
     const message = firstLine(error instanceof Error ? error.message : String(error));
     return { ok: false, kind: 'internal', error: `${name} failed: ${message} (details in the log)`, message };

@@ -14,3 +14,24 @@ export class InputError extends Error {
     this.problem = problem;
   }
 }
+
+/**
+ * The work was cancelled (a run's tile, or a task: an import, an export…). Named `AbortError` like the
+ * platform's own, so every layer tells it from a failure the same way (`isCancelled`).
+ */
+export class CancelledError extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'AbortError';
+  }
+}
+
+/** Whether `error` is a cancellation (ours, or an AbortSignal's own reason), not a failure. */
+export function isCancelled(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+/** Throws CancelledError once `signal` is aborted: the check a long loop makes between its blocks. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}

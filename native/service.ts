@@ -42,7 +42,7 @@ import {
 } from './api.ts';
 import { backupIfDue, openProject, RUNS_FOLDER, type Project } from './catalogue/project.ts';
 import { SCHEMA_VERSION } from './catalogue/schema.ts';
-import { InputError } from './errors.ts';
+import { InputError, throwIfCancelled } from './errors.ts';
 import { prepareOutputs } from './output-guard.ts';
 import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
 import { RunStore } from './jobs/run-store.ts';
@@ -64,6 +64,7 @@ import { assertFilePresent } from './catalogue/records.ts';
 import { getRef, listRefs, refFile } from './catalogue/refs.ts';
 import { getScene, listScenes, sceneFile } from './catalogue/scenes.ts';
 import { ssimBorder } from './dip/metrics.ts';
+import { Tasks } from './tasks.ts';
 
 export interface ServiceOptions extends RunnerOptions {
   /** Run jobs in this process's worker pool (default). Without, runs are only queued, listed and cancelled. */
@@ -81,6 +82,8 @@ export class Service implements ProjectApi {
   private readonly runner: JobRunner | undefined;
   private readonly store: RunStore;
   private readonly backupTimer: NodeJS.Timeout;
+  /** Imports, references, detections, exports and reports going on: their progress and Cancel (tasks.ts). */
+  private readonly tasks = new Tasks();
 
   private constructor(
     readonly catalogue: Project,
@@ -131,7 +134,9 @@ export class Service implements ProjectApi {
   }
 
   async importFiles(request: ImportRequest): Promise<ImportOutcome[]> {
-    return importFiles(this.catalogue, ImportRequest.parse(request));
+    const parsed = ImportRequest.parse(request);
+    const label = parsed.paths.length === 1 ? `Import ${path.basename(parsed.paths[0])}` : `Import ${parsed.paths.length} files and folders`;
+    return this.tasks.run(label, (task) => importFiles(this.catalogue, parsed, undefined, task));
   }
 
   async setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord> {
@@ -140,7 +145,8 @@ export class Service implements ProjectApi {
   }
 
   async buildReference(request: BuildReferenceRequestInput): Promise<RefRecord> {
-    return buildReference(this.catalogue, request);
+    const scenes = Array.isArray(request?.sceneIds) ? request.sceneIds.length : 0;
+    return this.tasks.run(`Build a reference from ${scenes} scene${scenes === 1 ? '' : 's'}`, (task) => buildReference(this.catalogue, request, task));
   }
 
   async startRun(input: RunRequestInput): Promise<RunRecord> {
@@ -255,7 +261,9 @@ export class Service implements ProjectApi {
     // Never onto the result itself, another project's data, or anywhere in this project (its rasters feed runs).
     await prepareOutputs({ inputs: [{ path: source, what: `result ${resultId}` }], outputs: [{ path: target, what: 'the export' }], closedFolders: [this.catalogue.dir] });
     await fs.mkdir(path.dirname(target), { recursive: true });
-    await copyRaster(source, target);
+    await this.tasks.run(`Export ${path.basename(target)}`, (task) =>
+      copyRaster(source, target, { signal: task.signal, onProgress: (done, total) => task.progress(done, total, 'writing a Cloud Optimized GeoTIFF, tile by tile') }),
+    );
     return { path: target };
   }
 
@@ -282,7 +290,8 @@ export class Service implements ProjectApi {
     await prepareOutputs({ inputs, outputs: [{ path: target, what: 'the report' }], closedFolders: [this.catalogue.dir] });
     const reference = r.refId === undefined ? null : getRef(this.catalogue, r.refId);
     const sar = r.sarSceneId === undefined ? null : getScene(this.catalogue, r.sarSceneId);
-    const html = await buildRunReport({
+    const html = await this.tasks.run(`QA report of run ${runId}`, async (task) => {
+      const made = await buildRunReport({
       projectName: (await this.project()).name,
       run,
       tiles: this.store.tiles(runId),
@@ -291,6 +300,9 @@ export class Service implements ProjectApi {
       reference: reference && { id: reference.id, name: reference.name, file: reference.file },
       sar: sar && { id: sar.id, name: sar.name, file: sar.file },
       files,
+      }, task);
+      throwIfCancelled(task.signal);
+      return made;
     });
     await fs.mkdir(path.dirname(target), { recursive: true });
     await writeFileAtomically(target, (file) => file.writeFile(html, 'utf8'));
@@ -338,12 +350,16 @@ export class Service implements ProjectApi {
 
   /** Clouds and shadows found in a Sentinel-2 scene, saved as its next mask version (source 'detected'). */
   async detectMask(request: DetectMaskRequestInput): Promise<MaskRecord> {
-    return detectMask(this.catalogue, request);
+    return this.tasks.run(`Detect clouds in ${this.sceneName(request.sceneId)}`, (task) => detectMask(this.catalogue, request, task));
   }
 
   /** The outline detection would save, over the scene or a window of it; nothing is written. */
   async previewDetection(request: PreviewDetectionRequestInput): Promise<DetectionPreview> {
-    return previewDetection(this.catalogue, request);
+    // A newer preview (the slider moved on) cancels the one still going: only the last one is wanted.
+    return this.tasks.run(`Preview clouds in ${this.sceneName(request.sceneId)}`, (task) => {
+      task.progress(0, 1, 'detecting in the part in view');
+      return previewDetection(this.catalogue, request, task.signal);
+    }, { group: 'previewDetection' });
   }
 
   /** What `auto` picks here and the backends that work, asked of a worker process (nothing heavy is loaded here). */
@@ -351,11 +367,31 @@ export class Service implements ProjectApi {
     return probeBackends(this.options.launch);
   }
 
+  /** A scene's name for a task's label (its id when there is no such scene: the task itself then says so). */
+  private sceneName(sceneId: number): string {
+    try {
+      return getScene(this.catalogue, sceneId).name;
+    } catch {
+      return `scene ${sceneId}`;
+    }
+  }
+
+  /** Stops an import, reference, detection, export or report going on (tasks.ts); false when it is over. */
+  async cancelTask(taskId: string): Promise<{ taskId: string; cancelled: boolean }> {
+    return { taskId, cancelled: this.tasks.cancel(taskId) };
+  }
+
   subscribe(listener: (event: ApiEvent) => void): () => void {
-    return this.runner ? this.runner.subscribe(listener) : () => undefined;
+    const runs = this.runner ? this.runner.subscribe(listener) : () => undefined;
+    const tasks = this.tasks.subscribe(listener);
+    return () => {
+      runs();
+      tasks();
+    };
   }
 
   async close(): Promise<void> {
+    this.tasks.cancelAll();
     clearInterval(this.backupTimer);
     await this.runner?.close();
     this.catalogue.close();

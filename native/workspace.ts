@@ -188,6 +188,8 @@ export class Workspace implements ClearskyApi {
   detectMask: ClearskyApi['detectMask'] = async (request) => this.current().detectMask(request);
   previewDetection: ClearskyApi['previewDetection'] = async (request) => this.current().previewDetection(request);
   setQueue: ClearskyApi['setQueue'] = async (request) => this.current().setQueue(request);
+  /** With no project open no task is going on: nothing to cancel. */
+  cancelTask: ClearskyApi['cancelTask'] = async (taskId) => (this.service ? this.service.cancelTask(taskId) : { taskId, cancelled: false });
   /** Needs no project: the machine's backends are the same whichever is open. */
   backends: ClearskyApi['backends'] = async () => (this.service ? this.service.backends() : probeBackends(this.serviceOptions.launch));
 

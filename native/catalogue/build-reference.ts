@@ -10,6 +10,7 @@ import { InputError } from '../errors.ts';
 import { commonProvenance } from '../provenance.ts';
 import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
 import { openReference, type MaskChoice } from '../raster/reference.ts';
+import { UNFOLLOWED, type TaskContext } from '../tasks.ts';
 import { FOLDERS, uniquePath } from './import.ts';
 import { listMasks, maskFile } from './masks.ts';
 import type { Project } from './project.ts';
@@ -17,7 +18,8 @@ import { gridOf } from './records.ts';
 import { insertRef } from './refs.ts';
 import { getScene, sceneFile } from './scenes.ts';
 
-export async function buildReference(project: Project, input: BuildReferenceRequestInput): Promise<RefRecord> {
+/** The task's signal stops the build between rows of tiles: no file and no record is left. */
+export async function buildReference(project: Project, input: BuildReferenceRequestInput, task: TaskContext = UNFOLLOWED): Promise<RefRecord> {
   const request = BuildReferenceRequest.parse(input);
   if (new Set(request.sceneIds).size !== request.sceneIds.length) throw new InputError(undefined, 'a scene is listed twice');
   const scenes = request.sceneIds.map((id) => getScene(project, id));
@@ -46,6 +48,8 @@ export async function buildReference(project: Project, input: BuildReferenceRequ
       nodata: reference.nodata,
       overviews: 'average',
       metadata: { ...commonProvenance(), ...reference.metadata },
+      signal: task.signal,
+      onProgress: (done, total) => task.progress(done, total, request.method === 'static' ? `averaging ${scenes.length} scenes, tile by tile` : `taking the latest clear pixel of ${scenes.length} scenes, tile by tile`),
     });
     const used = new Set(reference.scenes.filter((s) => s.used).map((s) => s.path));
     return insertRef(project, {

@@ -10,7 +10,8 @@
  */
 import fs from 'node:fs/promises';
 import { DetectMaskRequest, PREVIEW_DETECTION_MAX_PIXELS, PreviewDetectionRequest, type DetectionPreview, type DetectMaskRequestInput, type MaskRecord, type PreviewDetectionRequestInput } from '../api.ts';
-import { InputError } from '../errors.ts';
+import { InputError, throwIfCancelled } from '../errors.ts';
+import { UNFOLLOWED, type TaskContext } from '../tasks.ts';
 import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
 import { writeFileAtomically } from '../raster/atomic-file.ts';
 import { openCloudDetector, type CloudDetector, type DetectionInfo } from '../raster/cloud-detect.ts';
@@ -26,14 +27,14 @@ const SURVEYS_KEPT = 16;
 const surveys = new WeakMap<Project, Map<string, Survey>>();
 
 /** The detector over a scene of the project, reusing an earlier survey of it with the same settings. */
-async function detectorFor(project: Project, request: DetectMaskRequest): Promise<{ detector: CloudDetector; file: string }> {
+async function detectorFor(project: Project, request: DetectMaskRequest, signal: AbortSignal): Promise<{ detector: CloudDetector; file: string }> {
   const scene = getScene(project, request.sceneId); // an unknown id is an InputError
   if (scene.sensor !== 'S2') throw new InputError(undefined, `scene ${scene.id} (${scene.name}) is Sentinel-1: clouds are detected in Sentinel-2 scenes`);
   const file = sceneFile(project, scene.id);
   const cache = surveys.get(project) ?? new Map<string, Survey>();
   surveys.set(project, cache);
   const key = `${scene.id}:${scene.file}:${request.shadows}`;
-  const detector = await openCloudDetector(file, { threshold: request.threshold, dilate: request.dilate, shadows: request.shadows, survey: cache.get(key) });
+  const detector = await openCloudDetector(file, { threshold: request.threshold, dilate: request.dilate, shadows: request.shadows, survey: cache.get(key), signal });
   if (!cache.has(key)) {
     if (cache.size >= SURVEYS_KEPT) cache.delete(cache.keys().next().value!);
     const { thresholds, cast, sun, sunSource } = detector.info;
@@ -42,24 +43,32 @@ async function detectorFor(project: Project, request: DetectMaskRequest): Promis
   return { detector, file };
 }
 
-/** Detects clouds and shadows in a scene and saves them as its next mask version. */
-export async function detectMask(project: Project, input: DetectMaskRequestInput): Promise<MaskRecord> {
+/**
+ * Detects clouds and shadows in a scene and saves them as its next mask version. The task's signal stops it
+ * between windows: no file and no mask record is left.
+ */
+export async function detectMask(project: Project, input: DetectMaskRequestInput, task: TaskContext = UNFOLLOWED): Promise<MaskRecord> {
   const request = DetectMaskRequest.parse(input);
   const scene = getScene(project, request.sceneId);
   const target = await uniquePath(project, FOLDERS.mask, `${stemOf(scene.file)}-detected`);
   const outline = target.replace(/\.tif$/, '.geojson');
   try {
-    const { detector } = await detectorFor(project, request);
+    task.progress(0, 1, 'surveying the scene (dark ground, shadow offset)');
+    const { detector } = await detectorFor(project, request, task.signal);
     // writeMaskFrom closes the detector, also when it fails.
     const written = await writeMaskFrom(target, detector, {
       keepMask: true,
       metadata: { CLEARSKY_LAYER: 'cloud mask: 1 = cloud, 0 = clear', CLEARSKY_MASK_DETECTED_IN: `${scene.file} (scene ${scene.id})`, ATTRIBUTION: COPERNICUS_ATTRIBUTION },
+      signal: task.signal,
+      onProgress: (done, total) => task.progress(done, total, 'detecting and writing tiles'),
     });
     // A mask without cloud is of no use (a run would have nothing to reconstruct), as for a drawn one.
     if (written.cloudPixels === 0) {
       throw new InputError(undefined, `no cloud or shadow found in scene ${scene.id} (${scene.name}) at threshold ${request.threshold}: it looks clear; a lower threshold finds fainter haze`);
     }
+    task.progress(0, 1, 'outlining');
     const geojson = JSON.stringify(maskOutline(written.mask!, written.grid));
+    throwIfCancelled(task.signal);
     await writeFileAtomically(outline, (handle) => handle.writeFile(geojson));
     const record = insertMask(project, {
       name: `${scene.name} · detected`,
@@ -85,7 +94,7 @@ export async function detectMask(project: Project, input: DetectMaskRequestInput
 }
 
 /** The mask detection would save, over a window of the scene, as an outline; nothing is written. */
-export async function previewDetection(project: Project, input: PreviewDetectionRequestInput): Promise<DetectionPreview> {
+export async function previewDetection(project: Project, input: PreviewDetectionRequestInput, signal: AbortSignal = UNFOLLOWED.signal): Promise<DetectionPreview> {
   const request = PreviewDetectionRequest.parse(input);
   const scene = getScene(project, request.sceneId);
   const area = request.area ?? { x: 0, y: 0, width: scene.grid.width, height: scene.grid.height };
@@ -95,7 +104,7 @@ export async function previewDetection(project: Project, input: PreviewDetection
   if (area.width * area.height > PREVIEW_DETECTION_MAX_PIXELS) {
     throw new InputError(undefined, `a preview covers at most ${PREVIEW_DETECTION_MAX_PIXELS} pixels, not ${area.width}×${area.height}: preview the part in view (area), or save the detection (detectMask)`);
   }
-  const { detector } = await detectorFor(project, request);
+  const { detector } = await detectorFor(project, request, signal);
   try {
     const mask = await detector.read(area);
     let pixels = 0;

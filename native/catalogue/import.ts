@@ -20,7 +20,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ImportRequest, type Grid, type ImportOutcome, type MaskRecord, type SceneRecord } from '../api.ts';
-import { InputError } from '../errors.ts';
+import { InputError, isCancelled, throwIfCancelled } from '../errors.ts';
 import { createMask, type Mask } from '../dip/image.ts';
 import { DEFAULT_SCL_CLASSES, openCloudMask, writeCloudMask, type CloudMaskSource } from '../raster/cloud-masks.ts';
 import { copyRaster } from '../raster/copy-raster.ts';
@@ -29,6 +29,7 @@ import { openRaster } from '../raster/geotiff-reader.ts';
 import { maskOutline } from '../raster/outline.ts';
 import { sceneDate } from '../raster/reference.ts';
 import type { RasterInfo } from '../raster/raster-info.ts';
+import type { TaskContext } from '../tasks.ts';
 import { getMask, insertMask, linkMaskToScene, masksBySource } from './masks.ts';
 import { RASTERS_FOLDER, type Project } from './project.ts';
 import { gridOf, sameGrid } from './records.ts';
@@ -45,8 +46,13 @@ export const FOLDERS: Record<ImportKind, string> = { S2: 's2', S1: 's1', referen
 
 export type ImportProgress = (done: number, total: number, file: string) => void;
 
-/** Imports the request's files and folders; one outcome per file (per recorded mask for a mask stack). */
-export async function importFiles(project: Project, input: ImportRequest, onProgress?: ImportProgress): Promise<ImportOutcome[]> {
+/**
+ * Imports the request's files and folders; one outcome per file (per recorded mask for a mask stack). With a
+ * `task`, each file's steps report there (tiles written, strips outlined) and its signal stops the import
+ * between blocks: the file being imported leaves nothing (its COG is written atomically, its rows recorded
+ * last); files imported before it stay.
+ */
+export async function importFiles(project: Project, input: ImportRequest, onProgress?: ImportProgress, task?: TaskContext): Promise<ImportOutcome[]> {
   const request = ImportRequest.parse(input);
   const outcomes: ImportOutcome[] = [];
   const files: string[] = [];
@@ -65,11 +71,17 @@ export async function importFiles(project: Project, input: ImportRequest, onProg
       outcomes.push({ path: given, status: 'failed', error: `${given}: no such file or folder` });
     }
   }
-  for (const [index, file] of [...new Set(files)].entries()) {
+  const unique = [...new Set(files)];
+  for (const [index, file] of unique.entries()) {
     onProgress?.(index, files.length, file);
+    // One file: the task's label names it already. Several: say which one, and how far along the list.
+    const name = unique.length > 1 ? `${path.basename(file)} (${index + 1} of ${unique.length}): ` : '';
+    const step: Step = { signal: task?.signal, report: (done, total, what) => task?.progress(done, total, `${name}${what}`) };
     try {
-      outcomes.push(...(await importFile(project, file, request.kind)));
+      throwIfCancelled(step.signal);
+      outcomes.push(...(await importFile(project, file, request.kind, step)));
     } catch (error) {
+      if (isCancelled(error) || step.signal?.aborted) throw error; // a cancel is not this file's failure
       const message = (error as Error).message?.split('\n')[0] ?? String(error);
       outcomes.push({ path: file, status: 'failed', error: message.includes(file) ? message : `${file}: ${message}` });
     }
@@ -87,8 +99,14 @@ async function findRasters(folder: string): Promise<string[]> {
     .sort();
 }
 
-async function importFile(project: Project, file: string, forced: ImportKind | undefined): Promise<ImportOutcome[]> {
-  const sha256 = await fileSha256(file);
+/** Where one file's import reports its steps, and what stops it. */
+interface Step {
+  signal: AbortSignal | undefined;
+  report(done: number, total: number, what: string): void;
+}
+
+async function importFile(project: Project, file: string, forced: ImportKind | undefined, step: Step): Promise<ImportOutcome[]> {
+  const sha256 = await fileSha256(file, step);
   const duplicate = findDuplicate(project, file, sha256);
   if (duplicate) return duplicate;
 
@@ -114,12 +132,12 @@ async function importFile(project: Project, file: string, forced: ImportKind | u
     case 'S2':
     case 'S1':
     case 'reference':
-      return [await importImagery(project, source, kind, sample)];
+      return [await importImagery(project, source, kind, sample, step)];
     case 'mask':
-      return importBinaryMask(project, source);
+      return importBinaryMask(project, source, step);
     case 'scl':
     case 'probability':
-      return [await importDerivedMask(project, source, kind, sample)];
+      return [await importDerivedMask(project, source, kind, sample, step)];
   }
 }
 
@@ -139,9 +157,9 @@ function findDuplicate(project: Project, file: string, sha256: string): ImportOu
   return null;
 }
 
-async function importImagery(project: Project, source: Source, kind: 'S2' | 'S1' | 'reference', sample: Awaited<ReturnType<typeof sampleValues>>): Promise<ImportOutcome> {
+async function importImagery(project: Project, source: Source, kind: 'S2' | 'S1' | 'reference', sample: Awaited<ReturnType<typeof sampleValues>>, step: Step): Promise<ImportOutcome> {
   const { info } = source;
-  const target = await convert(project, source, FOLDERS[kind], '', 'average', true);
+  const target = await convert(project, source, FOLDERS[kind], step, 'average', true);
   try {
     const common = { name: stem(source.file), file: project.relative(target), sourcePath: source.file, sourceSha256: source.sha256, bands: catalogueBands(info, kind), grid: gridOf(info) };
     const day = sceneDate(info)?.date ?? null;
@@ -170,16 +188,17 @@ async function importImagery(project: Project, source: Source, kind: 'S2' | 'S1'
   }
 }
 
-async function importBinaryMask(project: Project, source: Source): Promise<ImportOutcome[]> {
+async function importBinaryMask(project: Project, source: Source, step: Step): Promise<ImportOutcome[]> {
   const { info } = source;
-  const target = await convert(project, source, FOLDERS.mask, '', 'nearest');
+  const target = await convert(project, source, FOLDERS.mask, step, 'nearest');
   const written = [target];
   try {
     const grid = gridOf(info);
     const base = target.replace(/\.tif$/, '');
     const rows: Omit<Parameters<typeof insertMask>[1], 'sceneId'>[] = [];
     for (let band = 1; band <= info.bandCount; band++) {
-      const { cloudCover, outline } = await maskFacts({ kind: 'binary', path: target, band: info.bandCount > 1 ? band : undefined }, info, `${base}${info.bandCount > 1 ? `.b${band}` : ''}.geojson`, written);
+      const facts = { what: `outlining band ${band} of ${info.bandCount}`, ...step };
+      const { cloudCover, outline } = await maskFacts({ kind: 'binary', path: target, band: info.bandCount > 1 ? band : undefined }, info, `${base}${info.bandCount > 1 ? `.b${band}` : ''}.geojson`, written, facts);
       const description = info.bandNames[band - 1]?.trim() || null;
       rows.push({
         name: info.bandCount > 1 ? (description ?? `${stem(source.file)}:${band}`) : stem(source.file),
@@ -204,9 +223,9 @@ async function importBinaryMask(project: Project, source: Source): Promise<Impor
   }
 }
 
-async function importDerivedMask(project: Project, source: Source, kind: 'scl' | 'probability', sample: Awaited<ReturnType<typeof sampleValues>>): Promise<ImportOutcome> {
+async function importDerivedMask(project: Project, source: Source, kind: 'scl' | 'probability', sample: Awaited<ReturnType<typeof sampleValues>>, step: Step): Promise<ImportOutcome> {
   const { info } = source;
-  const kept = await convert(project, source, FOLDERS[kind], '', kind === 'scl' ? 'nearest' : 'average');
+  const kept = await convert(project, source, FOLDERS[kind], step, kind === 'scl' ? 'nearest' : 'average');
   const written = [kept];
   try {
     const spec: CloudMaskSource = kind === 'scl'
@@ -214,7 +233,9 @@ async function importDerivedMask(project: Project, source: Source, kind: 'scl' |
       : { kind, path: kept, threshold: IMPORT_PROBABILITY_THRESHOLD, scale: probabilityScale(source, sample) };
     const maskPath = await uniquePath(project, FOLDERS.mask, `${stem(source.file)}-cloud`);
     written.push(maskPath);
+    step.report(0, 1, 'deriving the cloud mask');
     const result = await writeCloudMask(maskPath, spec, { keepMask: true, metadata: { CLEARSKY_MASK_IMPORTED_FROM: path.basename(source.file) } });
+    throwIfCancelled(step.signal);
     const outline = maskPath.replace(/\.tif$/, '.geojson');
     written.push(outline);
     await fs.writeFile(outline, JSON.stringify(maskOutline(result.mask!, result.grid)));
@@ -254,7 +275,7 @@ function probabilityScale(source: Source, sample: Awaited<ReturnType<typeof samp
 }
 
 /** Cloud cover and outline of one band of a binary mask; the outline (GeoJSON) is written to `outline`. */
-async function maskFacts(spec: CloudMaskSource, grid: Pick<RasterInfo, 'crs' | 'geoTransform'>, outline: string, written: string[]): Promise<{ cloudCover: number; outline: string }> {
+async function maskFacts(spec: CloudMaskSource, grid: Pick<RasterInfo, 'crs' | 'geoTransform'>, outline: string, written: string[], step: Step & { what: string }): Promise<{ cloudCover: number; outline: string }> {
   // Read in strips of rows: the whole band as bytes (the outline needs it), never as float32 values.
   const reader = await openCloudMask(spec);
   let mask: Mask;
@@ -263,6 +284,8 @@ async function maskFacts(spec: CloudMaskSource, grid: Pick<RasterInfo, 'crs' | '
     const { width, height } = reader.grid;
     mask = createMask(width, height);
     for (let y = 0; y < height; y += MASK_STRIP_ROWS) {
+      throwIfCancelled(step.signal);
+      step.report(y, height, step.what);
       const strip = await reader.read({ x: 0, y, width, height: Math.min(MASK_STRIP_ROWS, height - y) });
       mask.data.set(strip.data, y * width);
       for (const value of strip.data) cloud += value;
@@ -329,9 +352,9 @@ function linkScene(project: Project, sceneId: number, day: string | null, grid: 
 }
 
 /** Copies `source` into rasters/<folder>/<safe name>.tif (a COG); returns the absolute path. */
-async function convert(project: Project, source: Source, folder: string, suffix: string, overviews: 'average' | 'nearest' = 'average', finiteOnly = false): Promise<string> {
-  const target = await uniquePath(project, folder, `${stem(source.file)}${suffix}`);
-  await copyRaster(source.file, target, { overviews, finiteOnly });
+async function convert(project: Project, source: Source, folder: string, step: Step, overviews: 'average' | 'nearest' = 'average', finiteOnly = false): Promise<string> {
+  const target = await uniquePath(project, folder, stem(source.file));
+  await copyRaster(source.file, target, { overviews, finiteOnly, signal: step.signal, onProgress: (done, total) => step.report(done, total, 'writing tiles') });
   return target;
 }
 
@@ -353,9 +376,16 @@ function stem(file: string): string {
   return path.basename(file).replace(/\.tiff?$/i, '');
 }
 
-async function fileSha256(file: string): Promise<string> {
+async function fileSha256(file: string, step: Step): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const { size } = await fs.stat(file);
+  let read = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    throwIfCancelled(step.signal); // leaving the loop closes the stream
+    hash.update(chunk as Buffer);
+    read += (chunk as Buffer).length;
+    step.report(read, size, 'checking for a duplicate');
+  }
   return hash.digest('hex');
 }
 

@@ -5,6 +5,7 @@
  * output from the clean input. The problem is padded to the network's size multiple with zero weights
  * (padding is unknown, not clear) and the output cropped back.
  */
+import { CancelledError } from '../errors.ts';
 import { createAdam } from './adam.ts';
 import * as tf from './tf.ts';
 import { createImage, type Image } from './image.ts';
@@ -67,12 +68,8 @@ export interface FitResult {
 export const DEFAULT_STEPS = 4000;
 export const DEFAULT_LEARNING_RATE = 0.02;
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'AbortError';
-  }
-}
+/** One cancellation error for runs and tasks alike (errors.ts). */
+export { CancelledError };
 
 export async function fitDip(problem: DipProblem, options: FitOptions = {}): Promise<FitResult> {
   const steps = options.steps ?? DEFAULT_STEPS;

@@ -35,7 +35,7 @@
  */
 import { createMask, type Mask } from '../dip/image.ts';
 import { dilateMask } from '../dip/mask-ops.ts';
-import { InputError } from '../errors.ts';
+import { InputError, throwIfCancelled } from '../errors.ts';
 import { resolveBands } from './bands.ts';
 import { coordinateTransform } from './crs.ts';
 import { openRaster, readBands, type Raster } from './geotiff-reader.ts';
@@ -64,6 +64,8 @@ export interface DetectOptions {
    * skips the survey's passes over the whole scene, for a preview read window after window.
    */
   survey?: Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource'>;
+  /** Checked before each window is read (the survey's and the mask's): aborted, reading stops with a CancelledError. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_DETECT = { threshold: 0.2, cirrus: 0.012, maxCloudHeight: 3000, searchDistance: 40, minCloudHeight: 200 } as const;
@@ -539,7 +541,10 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
     const offset = options.offset ?? metadataOffset(raster.metadata) ?? 0;
     const useCirrus = indexes.b10 !== null && cirrus !== null;
     const { width, height } = raster;
-    const read = (window: Window) => readDetectBands(raster, indexes, window, offset);
+    const read = (window: Window) => {
+      throwIfCancelled(options.signal);
+      return readDetectBands(raster, indexes, window, offset);
+    };
 
     let thresholds: DarkThresholds | null = null;
     let cast: ShadowCast | null = null;

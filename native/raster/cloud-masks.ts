@@ -181,7 +181,7 @@ export async function writeCloudMask(
 export async function writeMaskFrom(
   out: string,
   reader: MaskWindowReader,
-  options: { metadata?: Record<string, string>; keepMask?: boolean } = {},
+  options: { metadata?: Record<string, string>; keepMask?: boolean } & Pick<WriteGeoTiffOptions, 'signal' | 'onProgress'> = {},
 ): Promise<WrittenCloudMask> {
   try {
     const { grid } = reader;
@@ -213,6 +213,8 @@ export async function writeMaskFrom(
       bandNames: ['cloud mask'],
       metadata: { ...reader.description, ...options.metadata },
       overviews: 'nearest',
+      signal: options.signal,
+      onProgress: options.onProgress,
     };
     await writeGeoTiffFromBlocks(out, blocks, writeOptions);
     const pixels = grid.width * grid.height;

@@ -21,6 +21,10 @@ export interface CopyRasterOptions {
    * with them would import, then fail every tile of every run.
    */
   finiteOnly?: boolean;
+  /** Stops the copy between rows of tiles (CancelledError; nothing is left at `to`). */
+  signal?: AbortSignal;
+  /** Tiles written so far, of all of them. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function copyRaster(from: string, to: string, options: CopyRasterOptions = {}): Promise<void> {
@@ -30,7 +34,7 @@ export async function copyRaster(from: string, to: string, options: CopyRasterOp
     await writeGeoTiffFromBlocks(
       to,
       { width: raster.width, height: raster.height, bands: bands.length, read: options.finiteOnly && !DATA_TYPES[raster.dataType].isInteger ? finiteReader(raster, bands, read) : read },
-      { dataType: raster.dataType, like: raster, bandNames: bands.map((band) => raster.bandNames[band]), nodata: raster.nodata, metadata: raster.metadata, overviews: options.overviews },
+      { dataType: raster.dataType, like: raster, bandNames: bands.map((band) => raster.bandNames[band]), nodata: raster.nodata, metadata: raster.metadata, overviews: options.overviews, signal: options.signal, onProgress: options.onProgress },
     );
   });
 }

@@ -29,7 +29,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Image } from '../dip/image.ts';
-import { InputError } from '../errors.ts';
+import { InputError, throwIfCancelled } from '../errors.ts';
 import { writeFileAtomically } from './atomic-file.ts';
 import { DATA_TYPES, fitToDataType, type RasterDataType } from './data-types.ts';
 import { buildGdalMetadata } from './gdal-metadata.ts';
@@ -74,6 +74,10 @@ export interface WriteGeoTiffOptions {
   overviews?: 'average' | 'nearest' | 'none';
   /** 'auto' (default): classic TIFF unless the file would pass 4 GB, then BigTIFF; 'always'; 'never' (fail past 4 GB). */
   bigTiff?: 'auto' | 'always' | 'never';
+  /** Checked between rows of tiles: once aborted, the write stops with a CancelledError and leaves no file. */
+  signal?: AbortSignal;
+  /** Told after each row of full-resolution tiles: tiles read and encoded so far, of all of them. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Where the writer gets pixels from: values (in output units) of a window, pixel-interleaved. */
@@ -124,7 +128,8 @@ export async function writeGeoTiffFromBlocks(path: string, source: BlockSource, 
             : await FileTileStore.create(join(dirname(path), `${scratch}.level${index}.tmp`)),
         );
       }
-      await encodeLevels(source, settings, levels, stores);
+      await encodeLevels(source, settings, levels, stores, options);
+      throwIfCancelled(options.signal);
       await assemble(path, file, source, options, settings, levels, stores);
     } finally {
       await Promise.all(stores.map((store) => store.dispose().catch(() => undefined)));
@@ -211,7 +216,7 @@ interface SourceTile {
 }
 
 /** Streams the full resolution strip by strip; encodes every level's tiles into its store (see the file comment). */
-async function encodeLevels(source: BlockSource, settings: Settings, levels: LevelShape[], stores: TileStore[]): Promise<void> {
+async function encodeLevels(source: BlockSource, settings: Settings, levels: LevelShape[], stores: TileStore[], { signal, onProgress }: WriteGeoTiffOptions): Promise<void> {
   const { tileSize, bands } = settings;
   const ArrayType = DATA_TYPES[settings.dataType].ArrayType;
   const strips: Strip[] = levels.map((level) => ({ data: new ArrayType(tileSize * level.width * bands), index: 0, rows: 0 }));
@@ -237,10 +242,14 @@ async function encodeLevels(source: BlockSource, settings: Settings, levels: Lev
   };
 
   try {
+    const total = full.tilesAcross * full.tilesDown;
+    onProgress?.(0, total);
     for (let row = 0; row < full.tilesDown; row++) {
+      throwIfCancelled(signal);
       for (let col = 0; col < full.tilesAcross; col++) putTile(strips[0], full.width, await reads.take(), settings);
       strips[0].rows = stripRows(full, row, tileSize);
       await finishStrip(0);
+      onProgress?.((row + 1) * full.tilesAcross, total);
     }
     await encodes.drain();
   } finally {

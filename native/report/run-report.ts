@@ -10,6 +10,7 @@ import type { RunRecord, TileRecord } from '../api.ts';
 import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
 import { readRasterInfo } from '../raster/geotiff-reader.ts';
 import type { Window } from '../raster/raster-info.ts';
+import { UNFOLLOWED, type TaskContext } from '../tasks.ts';
 import {
   bandCuts,
   displayBands,
@@ -54,22 +55,30 @@ export interface RunReportImages {
   height: number;
 }
 
-/** Reads the rasters and makes the report's HTML. */
-export async function buildRunReport(inputs: RunReportInputs): Promise<string> {
+/** Reads the rasters and makes the report's HTML; the task hears which raster is read, and may stop it between reads. */
+export async function buildRunReport(inputs: RunReportInputs, task: TaskContext = UNFOLLOWED): Promise<string> {
   const resultInfo = await readRasterInfo(inputs.files.reconstruction);
-  const images = await renderImages(inputs);
+  const images = await renderImages(inputs, task);
   return reportHtml(inputs, images, resultInfo.metadata, new Date().toISOString());
 }
 
-async function renderImages(inputs: RunReportInputs): Promise<RunReportImages> {
+async function renderImages(inputs: RunReportInputs, task: TaskContext): Promise<RunReportImages> {
   const { request } = inputs.run;
   const sceneInfo = await readRasterInfo(inputs.files.scene);
   const area: Window = request.area ?? { x: 0, y: 0, width: sceneInfo.width, height: sceneInfo.height };
   const step = thumbnailStep(area.width, area.height);
-  const before = await sampleRaster(inputs.files.scene, displayBands, step, area);
+  const total = 2 + (inputs.files.mask ? 1 : 0) + (inputs.files.uncertainty ? 1 : 0);
+  let done = 0;
+  const sample = async (what: string, ...args: Parameters<typeof sampleRaster>) => {
+    task.progress(done, total, `reading the ${what}`);
+    const sampled = await sampleRaster(args[0], args[1], args[2], args[3], task.signal);
+    task.progress(++done, total, `reading the ${what}`);
+    return sampled;
+  };
+  const before = await sample('scene', inputs.files.scene, displayBands, step, area);
   // The result, mask and uncertainty are written on the run's area.
-  const after = await sampleRaster(inputs.files.reconstruction, displayBands, step);
-  const mask = inputs.files.mask ? await sampleRaster(inputs.files.mask, () => [0], step) : null;
+  const after = await sample('reconstruction', inputs.files.reconstruction, displayBands, step);
+  const mask = inputs.files.mask ? await sample('mask', inputs.files.mask, () => [0], step) : null;
   // One stretch for both, from the scene: the same colours mean the same reflectance before and after.
   const cuts = bandCuts(after.bands === before.bands ? before : after);
   const beforeRgba = stretchToRgba(before, cuts);
@@ -81,7 +90,7 @@ async function renderImages(inputs: RunReportInputs): Promise<RunReportImages> {
   let uncertainty: string | null = null;
   let uncertaintyTop: number | null = null;
   if (inputs.files.uncertainty) {
-    const spread = await sampleRaster(inputs.files.uncertainty, (r) => Array.from({ length: r.bandCount }, (_, i) => i), step);
+    const spread = await sample('uncertainty', inputs.files.uncertainty, (r) => Array.from({ length: r.bandCount }, (_, i) => i), step);
     const { rgba, top } = uncertaintyToRgba(spread);
     uncertainty = pngDataUri(spread.width, spread.height, rgba);
     uncertaintyTop = top;

@@ -5,6 +5,7 @@
  * (nearest), so a full Sentinel-2 tile never sits in memory.
  */
 import { PNG } from 'pngjs';
+import { throwIfCancelled } from '../errors.ts';
 import { readBands, withRaster, type Raster } from '../raster/geotiff-reader.ts';
 import { resolveBands } from '../raster/bands.ts';
 import type { Window } from '../raster/raster-info.ts';
@@ -34,8 +35,8 @@ export function thumbnailStep(width: number, height: number): number {
   return Math.max(1, Math.ceil(Math.max(width, height) / THUMBNAIL_SIDE));
 }
 
-/** Bands `indexes` (0-based) of `file` over `window` (default all of it), every `step`-th pixel. */
-export async function sampleRaster(file: string, indexes: (raster: Raster) => number[], step: number, window?: Window): Promise<Sampled> {
+/** Bands `indexes` (0-based) of `file` over `window` (default all of it), every `step`-th pixel; `signal` is checked between reads. */
+export async function sampleRaster(file: string, indexes: (raster: Raster) => number[], step: number, window?: Window, signal?: AbortSignal): Promise<Sampled> {
   return withRaster(file, async (raster) => {
     const bands = indexes(raster);
     const area = window ?? { x: 0, y: 0, width: raster.width, height: raster.height };
@@ -45,6 +46,7 @@ export async function sampleRaster(file: string, indexes: (raster: Raster) => nu
     // About 4 M values a read: whole rows, a multiple of the step.
     const chunkRows = Math.max(step, Math.floor(4_000_000 / (area.width * bands.length) / step) * step);
     for (let y0 = 0; y0 < area.height; y0 += chunkRows) {
+      throwIfCancelled(signal);
       const rows = Math.min(chunkRows, area.height - y0);
       const image = await readBands(raster, bands, { x: area.x, y: area.y + y0, width: area.width, height: rows });
       for (let r = 0; r < rows; r += step) {

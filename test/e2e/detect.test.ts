@@ -12,15 +12,13 @@
  * No console errors, no failed requests. Screenshots: test/e2e/artifacts/detect-ui-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import type { MaskRecord, SceneRecord } from '../../native/api.ts';
-import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
+import { stepClock, watchPage } from '../helpers/browser.ts';
+import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { cyanPixels, type Box } from '../helpers/screenshot.ts';
@@ -29,10 +27,8 @@ const S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
 const S1 = dataFile('nigeria-sen12mscr', 's1.tif');
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 
-let work: string;
+let session: AppSession | undefined;
 let projectDir: string;
-let server: Served | undefined;
-let context: BrowserContext | undefined;
 let s2: SceneRecord;
 let s1: SceneRecord;
 const step = stepClock();
@@ -44,29 +40,16 @@ async function listing(): Promise<{ scenes: SceneRecord[]; masks: MaskRecord[] }
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
-  work = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-detect-ui-'));
-  projectDir = path.join(work, 'nigeria');
-  await buildRenderer();
-  step('renderer built');
-  let result = await runClearsky(['project', 'create', projectDir, '--name', 'Detect e2e'], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
-  result = await runClearsky(['project', 'import', projectDir, S2, S1], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
+  session = await startAppSession({ prefix: 'clearsky-detect-ui-', folder: 'nigeria', name: 'Detect e2e', imports: [S2, S1], step });
+  projectDir = session.projectDir;
   const { scenes, masks } = await listing();
   assert.deepEqual(masks, [], 'the scene came with a mask');
   s2 = scenes.find((s) => s.sensor === 'S2')!;
   s1 = scenes.find((s) => s.sensor === 'S1')!;
-  server = await startServe(['--project', projectDir], REPO_ROOT, 30_000);
-  context = await launchChromium(path.join(work, 'chromium-profile'));
-  step(`serving ${server.url}`);
 });
 
 after(async () => {
-  await context?.close();
-  await server?.stop(5000);
-  if (work) await fs.rm(work, { recursive: true, force: true });
+  await session?.close();
 });
 
 async function shot(page: Page, name: string): Promise<PNG> {
@@ -98,9 +81,9 @@ async function setThreshold(page: Page, value: number): Promise<void> {
 }
 
 test('detect clouds on the Nigeria scene: preview with its cover, tune threshold and dilation, cancel, then save a new mask version', { timeout: 600_000 }, async () => {
-  const page = await context!.newPage();
+  const page = await session!.context.newPage();
   const problems = watchPage(page);
-  await page.goto(server!.url);
+  await page.goto(session!.url);
   const detectButton = page.getByRole('button', { name: 'Detect clouds' });
 
   // 1. Not on the SAR scene; offered beside Draw mask on the optical one.

@@ -13,16 +13,15 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import type { MaskRecord, SceneRecord } from '../../native/api.ts';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { readMask } from '../../native/raster/mask.ts';
-import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
+import { stepClock, watchPage } from '../helpers/browser.ts';
+import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { cyanPixels, luminanceStats, type Box } from '../helpers/screenshot.ts';
@@ -33,11 +32,8 @@ const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 /** The polygon drawn, in the scene's pixels (column, row): around the cumulus in the north-west. */
 const CUMULUS: [number, number][] = [[14, 10], [78, 7], [92, 52], [80, 112], [30, 110], [5, 62]];
 
-let work: string;
+let session: AppSession | undefined;
 let projectDir: string;
-let server: Served | undefined;
-let url: string;
-let context: BrowserContext | undefined;
 let s2: SceneRecord;
 let s1: SceneRecord;
 
@@ -50,32 +46,18 @@ async function listing(): Promise<{ scenes: SceneRecord[]; masks: MaskRecord[] }
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
-  work = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-draw-mask-'));
-  projectDir = path.join(work, 'nigeria');
-  await buildRenderer();
-  step('renderer built');
-  let result = await runClearsky(['project', 'create', projectDir, '--name', 'Nigeria e2e'], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
-  result = await runClearsky(['project', 'import', projectDir, S2, S1], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
+  session = await startAppSession({ prefix: 'clearsky-draw-mask-', folder: 'nigeria', name: 'Nigeria e2e', imports: [S2, S1], step });
+  projectDir = session.projectDir;
   const { scenes, masks } = await listing();
   assert.deepEqual(scenes.map((s) => s.sensor).sort(), ['S1', 'S2']);
   assert.deepEqual(masks, [], 'the scene came with a mask');
   s2 = scenes.find((s) => s.sensor === 'S2')!;
   s1 = scenes.find((s) => s.sensor === 'S1')!;
   step(`project with ${s2.name} (S2) and ${s1.name} (S1), no mask`);
-  server = await startServe(['--project', projectDir], REPO_ROOT, 30_000);
-  url = server.url;
-  step(`serving ${url}`);
-  context = await launchChromium(path.join(work, 'chromium-profile'));
 });
 
 after(async () => {
-  await context?.close();
-  await server?.stop(5000);
-  if (work) await fs.rm(work, { recursive: true, force: true });
+  await session?.close();
 });
 
 /** A screenshot of the page (saved as draw-mask-NAME.png). */
@@ -110,9 +92,9 @@ async function screenOfPixel(page: Page, map: Box): Promise<(col: number, row: n
 }
 
 test('draw a mask from scratch over the cumulus of a scene without one, save it, and reconstruct with it (dip, S2 + SAR)', { timeout: 600_000 }, async () => {
-  const page = await context!.newPage();
+  const page = await session!.context.newPage();
   const problems = watchPage(page);
-  await page.goto(url);
+  await page.goto(session!.url);
 
   // 1. The S2 scene on the map: no mask is chosen, so the mask tool draws a new one.
   const scene = page.getByTestId('scene').filter({ hasText: s2.name });

@@ -18,18 +18,16 @@
  * No console errors, no failed requests. Screenshots: test/e2e/artifacts/map-qa-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import type { MaskRecord, SceneRecord } from '../../native/api.ts';
 import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
 import { readMask } from '../../native/raster/mask.ts';
 import { Service } from '../../native/service.ts';
-import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
+import { stepClock, watchPage } from '../helpers/browser.ts';
+import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { runClearsky } from '../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 import { changedPixels, type Box } from '../helpers/screenshot.ts';
@@ -38,35 +36,20 @@ const S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 const SIZE = 256;
 
-let work: string;
+let session: AppSession | undefined;
 let projectDir: string;
-let server: Served | undefined;
-let context: BrowserContext | undefined;
 let scene: SceneRecord;
 const step = stepClock();
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup does)`);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
-  work = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-map-qa-'));
-  projectDir = path.join(work, 'nigeria');
-  await buildRenderer();
-  step('renderer built');
-  let result = await runClearsky(['project', 'create', projectDir, '--name', 'Map QA e2e'], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
-  result = await runClearsky(['project', 'import', projectDir, S2], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
-  result = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
+  session = await startAppSession({ prefix: 'clearsky-map-qa-', folder: 'nigeria', name: 'Map QA e2e', imports: [S2], step });
+  projectDir = session.projectDir;
+  const result = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
   [scene] = (JSON.parse(result.stdout) as { scenes: SceneRecord[] }).scenes;
-  server = await startServe(['--project', projectDir], REPO_ROOT, 30_000);
-  context = await launchChromium(path.join(work, 'chromium-profile'));
-  step(`serving ${server.url}`);
 });
 
 after(async () => {
-  await context?.close();
-  await server?.stop(5000);
-  if (work) await fs.rm(work, { recursive: true, force: true });
+  await session?.close();
 });
 
 async function shot(page: Page, name: string): Promise<PNG> {
@@ -126,9 +109,9 @@ async function drawPolygon(page: Page, corners: [number, number][]): Promise<voi
 }
 
 test('the map for QA: bars re-fit, edge snapping, undo/redo, layer list beside the map, exact tiles, outlined tiles, swipe drag, crisp pixels, resize', { timeout: 900_000 }, async () => {
-  const page = await context!.newPage();
+  const page = await session!.context.newPage();
   const problems = watchPage(page);
-  await page.goto(server!.url);
+  await page.goto(session!.url);
   await page.getByTestId('scene').filter({ hasText: scene.name }).click();
   await page.waitForSelector(`[data-testid="map"][data-status="ready"][data-rendered="${scene.id}"]`, { timeout: 60_000 });
   await settle(page, 1000);

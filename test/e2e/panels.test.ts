@@ -20,21 +20,19 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { BrowserContext, Dialog, Page } from 'playwright-core';
+import type { Dialog, Page } from 'playwright-core';
 import type { ApiEvent } from '../../native/api.ts';
-import { createProject } from '../../native/catalogue/project.ts';
 import { Service } from '../../native/service.ts';
-import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
+import { stepClock, watchPage } from '../helpers/browser.ts';
+import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
+let session: AppSession | undefined;
 let work: string;
 let projectDir: string;
-let server: Served | undefined;
-let context: BrowserContext | undefined;
 const step = stepClock();
 
 /** A 20-step DIP run on 64-px tiles, cancelled once its first tile is done. */
@@ -53,36 +51,30 @@ async function cancelledRun(service: Service, sceneId: number, maskId: number, s
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing`);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
-  work = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-panels-')));
-  projectDir = path.join(work, 'nigeria');
-  await buildRenderer();
-  step('renderer built');
-  createProject(projectDir).close();
-  const service = Service.open(projectDir, { workers: 1 });
-  try {
-    const outcomes = await service.importFiles({ paths: [dataFile('nigeria-sen12mscr', 's2_cloudy.tif'), dataFile('nigeria-sen12mscr', 's1.tif')] });
-    const s2 = outcomes.flatMap((o) => (o.status === 'imported' && o.kind === 'scene' && o.record.sensor === 'S2' ? [o.record] : []))[0];
-    assert.ok(s2, JSON.stringify(outcomes));
-    const [x0, y0, x1, y1] = s2.grid.bounds!;
-    const at = (fx: number, fy: number): [number, number] => [x0 + (x1 - x0) * fx, y1 - (y1 - y0) * fy];
-    // Cloud over the upper middle: several cloudy 64-px tiles, none all cloud.
-    const mask = await service.editMask({ sceneId: s2.id, add: [[[at(0.1, 0.1), at(0.9, 0.1), at(0.9, 0.35), at(0.1, 0.35)]]] });
-    await cancelledRun(service, s2.id, mask.id, [0, 1]);
-    await cancelledRun(service, s2.id, mask.id, [0]);
-    step('project: Nigeria S2 + S1, a drawn mask, runs #1 (2 seeds) and #2 cancelled after a tile each');
-  } finally {
-    await service.close();
-  }
-  server = await startServe(['--project', projectDir, '--root', work, '--workers', '1'], REPO_ROOT, 30_000);
-  context = await launchChromium(path.join(work, 'chromium-profile'));
+  session = await startAppSession({
+    prefix: 'clearsky-panels-',
+    folder: 'nigeria',
+    imports: [dataFile('nigeria-sen12mscr', 's2_cloudy.tif'), dataFile('nigeria-sen12mscr', 's1.tif')],
+    root: true,
+    workers: 1,
+    step,
+    prepare: async (service, outcomes) => {
+      const s2 = outcomes.flatMap((o) => (o.status === 'imported' && o.kind === 'scene' && o.record.sensor === 'S2' ? [o.record] : []))[0];
+      assert.ok(s2, JSON.stringify(outcomes));
+      const [x0, y0, x1, y1] = s2.grid.bounds!;
+      const at = (fx: number, fy: number): [number, number] => [x0 + (x1 - x0) * fx, y1 - (y1 - y0) * fy];
+      // Cloud over the upper middle: several cloudy 64-px tiles, none all cloud.
+      const mask = await service.editMask({ sceneId: s2.id, add: [[[at(0.1, 0.1), at(0.9, 0.1), at(0.9, 0.35), at(0.1, 0.35)]]] });
+      await cancelledRun(service, s2.id, mask.id, [0, 1]);
+      await cancelledRun(service, s2.id, mask.id, [0]);
+      step('project: Nigeria S2 + S1, a drawn mask, runs #1 (2 seeds) and #2 cancelled after a tile each');
+    },
+  });
+  ({ work, projectDir } = session);
 });
 
 after(async () => {
-  await context?.close();
-  await server?.stop(5000);
-  if (work) await fs.rm(work, { recursive: true, force: true });
+  await session?.close();
 });
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -90,9 +82,9 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 test('cancelled runs, export, the run dialog, the legend and the shortcut sheet', { timeout: 600_000 }, async () => {
-  const page = await context!.newPage();
+  const page = await session!.context.newPage();
   const problems = watchPage(page);
-  await page.goto(server!.url);
+  await page.goto(session!.url);
   await page.getByTestId('scene').first().waitFor({ timeout: 30_000 });
   await page.getByTestId('scene').filter({ hasText: 'S2' }).click();
 

@@ -7,58 +7,47 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
-import { createProject } from '../../native/catalogue/project.ts';
-import { Service } from '../../native/service.ts';
-import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
+import { stepClock, watchPage } from '../helpers/browser.ts';
+import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
+let session: AppSession | undefined;
 let work: string;
 let projectDir: string;
-let server: Served | undefined;
-let context: BrowserContext | undefined;
 const step = stepClock();
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing`);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
-  work = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-report-e2e-')));
-  projectDir = path.join(work, 'slovenia');
-  await buildRenderer();
-  step('renderer built');
-  createProject(projectDir).close();
-  const service = Service.open(projectDir, { workers: 1 });
-  try {
-    await service.importFiles({ paths: [dataFile('slovenia-2015', 'S2L1C_20150909.tif'), dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif')] });
-    const [scene] = await service.listScenes();
-    const mask = (await service.listMasks()).find((m) => m.band === 19)!; // 2016-05-16: another day, so ground truth
-    const run = await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'idw-fill', tileSize: 128, groundTruth: true });
-    for (let i = 0; i < 600 && (await service.getRun(run.id)).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 200));
-    assert.equal((await service.getRun(run.id)).status, 'done');
-    step('project: Slovenia 20150909, a ground-truth idw-fill run');
-  } finally {
-    await service.close();
-  }
-  server = await startServe(['--project', projectDir, '--root', work, '--workers', '1'], REPO_ROOT, 30_000);
-  context = await launchChromium(path.join(work, 'chromium-profile'));
+  session = await startAppSession({
+    prefix: 'clearsky-report-e2e-',
+    folder: 'slovenia',
+    imports: [dataFile('slovenia-2015', 'S2L1C_20150909.tif'), dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif')],
+    root: true,
+    workers: 1,
+    step,
+    prepare: async (service) => {
+      const [scene] = await service.listScenes();
+      const mask = (await service.listMasks()).find((m) => m.band === 19)!; // 2016-05-16: another day, so ground truth
+      const run = await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'idw-fill', tileSize: 128, groundTruth: true });
+      for (let i = 0; i < 600 && (await service.getRun(run.id)).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await service.getRun(run.id)).status, 'done');
+      step('project: Slovenia 20150909, a ground-truth idw-fill run');
+    },
+  });
+  ({ work, projectDir } = session);
 });
 
 after(async () => {
-  await context?.close();
-  await server?.stop(5000);
-  if (work) await fs.rm(work, { recursive: true, force: true });
+  await session?.close();
 });
 
 test('Report… in Jobs writes a self-contained QA report that opens and prints in the browser', { timeout: 300_000 }, async () => {
-  const page = await context!.newPage();
+  const page = await session!.context.newPage();
   const problems = watchPage(page);
-  await page.goto(server!.url);
+  await page.goto(session!.url);
   const job = page.locator('[data-testid="job"][data-run-id="1"][data-status="done"]');
   await job.waitFor({ timeout: 30_000 });
   await job.getByRole('button', { name: 'Report…' }).click();
@@ -87,7 +76,7 @@ test('Report… in Jobs writes a self-contained QA report that opens and prints 
   step('report written from the Jobs panel');
 
   // The report as a client opens it: every picture decodes, nothing is fetched, and it prints to PDF.
-  const report = await context!.newPage();
+  const report = await session!.context.newPage();
   const reportProblems = watchPage(report);
   const requests: string[] = [];
   report.on('request', (r) => {

@@ -26,6 +26,7 @@ import { cyanPixels, luminanceStats, type Box } from '../helpers/screenshot.ts';
 
 const SCENE = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
 const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
+const BIG_SCENE = dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif');
 const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 
 let work: string;
@@ -117,6 +118,27 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await dialog.getByText("In browser mode, paste the file's path").waitFor({ timeout: 10_000 });
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
+
+  // A large scene's import shows its progress (the step, a bar, n of N tiles) in the task strip, whose Cancel
+  // stops it: the dialog says so, and the project holds no file of it and no scene.
+  await page.getByRole('button', { name: 'Import…' }).click();
+  await dialog.locator('textarea[name="paths"]').fill(BIG_SCENE);
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+  const task = page.getByTestId('task').filter({ hasText: 'Import S2L1C_T33UUU_20170216_10m.tif' });
+  await task.filter({ hasText: /writing tiles/ }).waitFor({ timeout: 60_000 });
+  await shot(page, '2-import-progress');
+  const progress = await task.locator('.count').innerText();
+  assert.match(progress, /^\d+ of 18$/, 'tiles written of the scene’s 18');
+  await task.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.getByTestId('import-cancelled').waitFor({ timeout: 30_000 });
+  await page.getByTestId('task-strip').waitFor({ state: 'detached', timeout: 10_000 });
+  await shot(page, '2-import-cancelled');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  const left = await fs.readdir(path.join(projectDir, 'rasters'), { recursive: true, withFileTypes: true }).catch(() => []);
+  assert.deepEqual(left.filter((e) => !e.isDirectory()).map((e) => e.name), [], 'the cancelled import left no file');
+  assert.equal(await page.getByTestId('scene').count(), 0, 'and no scene');
+  step(`import of the 1536×768 scene cancelled at ${progress} tiles`);
 
   // Import through the dialog: the scene and the mask stack (one mask per band).
   await page.getByRole('button', { name: 'Import…' }).click();
@@ -388,8 +410,9 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await page.getByTestId('job').first().waitFor();
   step(`another folder refused: ${refused}`);
 
-  // The refusal above is the one HTTP error expected (the browser logs it on the console too).
-  const unexpected = problems.filter((p) => !/openProject|status of 422/.test(p));
+  // The refusal above and the cancelled import are the HTTP errors expected (the browser logs them on the console too).
+  const unexpected = problems.filter((p) => !/openProject|importFiles|status of 422/.test(p));
   assert.deepEqual(unexpected, []);
+  assert.equal(problems.filter((p) => /^HTTP 422: .*\/api\/importFiles$/.test(p)).length, 1, problems.join('\n'));
   await page.close();
 });

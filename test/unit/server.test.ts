@@ -64,6 +64,7 @@ class RecordingApi implements ClearskyApi {
     this.answer('previewDetection', [request], { sceneId: request.sceneId, area: { x: 0, y: 0, width: 8, height: 8 }, pixels: 0, cover: 0, outline: { type: 'FeatureCollection' as const, features: [] }, description: {} });
   backends = () => this.answer('backends', [], { detected: 'native', available: ['native', 'wasm', 'cpu'] });
   setQueue: ClearskyApi['setQueue'] = (request) => this.answer('setQueue', [request], { ...PROJECT, queue: request.url });
+  cancelTask: ClearskyApi['cancelTask'] = (taskId) => this.answer('cancelTask', [taskId], { taskId, cancelled: true });
   subscribe(listener: (event: ApiEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
