@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS, type ApiEvent, type ClearskyApi, type CommandName, type ProjectInfo } from './api.ts';
 import type { Outcome } from './dispatch.ts';
-import { InputError } from './errors.ts';
+import { CancelledError, InputError } from './errors.ts';
 import type { WorkerLaunch } from './jobs/pool.ts';
 import type { ServiceOptions } from './service.ts';
 import type { UnconfinedApi, WorkspaceOptions } from './workspace.ts';
@@ -147,6 +147,7 @@ export class ApiHost implements Pick<ClearskyApi, 'subscribe'> {
     const outcome = await this.request(child, name, args, unconfined);
     if (outcome.ok) return outcome.value;
     if (outcome.kind === 'internal') throw new Error(outcome.message);
+    if (outcome.kind === 'cancelled') throw new CancelledError(outcome.error);
     throw new InputError(undefined, outcome.error);
   }
 

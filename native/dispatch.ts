@@ -13,12 +13,13 @@ import { InputError, isCancelled } from './errors.ts';
 
 /**
  * What a command came to. `kind` says whose the error is: `unknown` (no such command), `arguments` (they do
- * not match the schema), `input` (the API's InputError: the user's input is wrong), `internal` (a bug, or a
+ * not match the schema), `input` (the API's InputError: the user's input is wrong), `cancelled` (the user cancelled it: not a failure,
+ * nothing logged), `internal` (a bug, or a
  * failure the user cannot fix by changing the input; logged).
  */
 export type Outcome =
   | { ok: true; value: unknown }
-  | { ok: false; kind: 'unknown' | 'arguments' | 'input'; error: string }
+  | { ok: false; kind: 'unknown' | 'arguments' | 'input' | 'cancelled'; error: string }
   /** `message`: the error's own first line, for a process that passes it on to be answered there. */
   | { ok: false; kind: 'internal'; error: string; message: string };
 
@@ -63,8 +64,9 @@ export async function call(api: ClearskyApi, name: CommandName, args: unknown[],
     const method = api[name] as (...args: unknown[]) => Promise<unknown>;
     return { ok: true, value: (await method.apply(api, args)) ?? null };
   } catch (error) {
-    // A cancelled task is the user's own doing, answered like their input errors: one line, nothing logged.
-    if (isInputError(error) || isCancelled(error)) return { ok: false, kind: 'input', error: firstLine((error as Error).message) };
+    // A cancelled task is the user's own doing: one line, nothing logged, and told apart from a refusal.
+    if (isCancelled(error)) return { ok: false, kind: 'cancelled', error: firstLine((error as Error).message) };
+    if (isInputError(error)) return { ok: false, kind: 'input', error: firstLine((error as Error).message) };
     log(`${label}: ${name} failed: ${describe(error)}`);
     const message = firstLine(error instanceof Error ? error.message : String(error));
     return { ok: false, kind: 'internal', error: `${name} failed: ${message} (details in the log)`, message };

@@ -12,7 +12,10 @@
  * server's one-line message; anything else an `HttpApiError` with the status.
  */
 import { COMMANDS, type ApiEvent, type ClearskyApi, type CommandName } from './api.ts';
-import { InputError } from './errors.ts';
+import { CancelledError, InputError } from './errors.ts';
+
+/** The header that marks a cancelled command's answer: 200 (browsers log 4xx as console errors) with `{error}`. */
+export const OUTCOME_HEADER = 'Clearsky-Outcome';
 
 export class HttpApiError extends Error {
   readonly status: number;
@@ -62,9 +65,11 @@ export function createHttpClient(baseUrl: string, options: HttpClientOptions = {
     } catch {
       body = undefined;
     }
-    if (response.ok && body !== undefined) return body as T;
+    const cancelled = response.headers.get(OUTCOME_HEADER) === 'cancelled';
+    if (response.ok && body !== undefined && !cancelled) return body as T;
     const error = body !== null && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
     const message = error ?? `${name}: the server answered ${response.status} ${response.statusText}`.trim();
+    if (cancelled) throw new CancelledError(message);
     if (response.status === 400 || response.status === 422) throw new InputError(undefined, message);
     throw new HttpApiError(response.status, message);
   }

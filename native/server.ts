@@ -33,6 +33,7 @@
  * with a dot (hidden and temporary files) is refused with 400; a file whose real path (symlinks resolved)
  * leaves its allowed folder answers 404, like a missing one.
  */
+import { OUTCOME_HEADER } from './http-client.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -101,8 +102,13 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** An event-stream client that has this much unsent data is too slow to follow: it is disconnected. */
 const MAX_EVENT_BACKLOG_BYTES = 8 * 1024 * 1024;
-/** The HTTP status of each kind of failed command (native/dispatch.ts tells them apart). */
-const STATUS: Record<Exclude<Outcome, { ok: true }>['kind'], number> = { unknown: 404, arguments: 400, input: 422, internal: 500 };
+/**
+ * The HTTP status of each kind of failed command (native/dispatch.ts tells them apart). A cancel is the user's
+ * own choice, not a failure: it answers 200 with the `Clearsky-Outcome: cancelled` header and `{error}`, because
+ * browsers log every 4xx and 5xx answer of a fetch on the page's console as an error.
+ */
+const STATUS: Record<Exclude<Outcome, { ok: true }>['kind'], number> = { unknown: 404, arguments: 400, input: 422, cancelled: 200, internal: 500 };
+
 
 export interface ServerOptions {
   /** The service (or anything implementing the API). */
@@ -262,7 +268,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const outcome = await dispatch(api, name, input, log, 'clearsky serve');
     if (outcome.ok) sendJson(res, 200, outcome.value);
-    else sendJson(res, STATUS[outcome.kind], { error: outcome.error });
+    else sendJson(res, STATUS[outcome.kind], { error: outcome.error }, outcome.kind === 'cancelled' ? { [OUTCOME_HEADER]: 'cancelled' } : {});
   }
 
   function events(req: IncomingMessage, res: ServerResponse, method: Method): void {

@@ -3,7 +3,8 @@
  * detecting its clouds, building a reference, exporting a run's whole-scene mosaic and writing its QA report
  * each report their progress in order (a named step, done of a known total) and stop when cancelled mid-way,
  * leaving no file (no hidden temporary either) and no catalogue row; a newer detection preview cancels an
- * older one; and over real HTTP a cancelled import answers one line (422) while its events stream.
+ * older one; and over real HTTP a cancelled import answers one line, not as an error status (a page's console
+ * would log it), while its events stream.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ApiEvent, ClearskyApi, TaskEvent } from '../../native/api.ts';
 import { createProject } from '../../native/catalogue/project.ts';
-import { InputError } from '../../native/errors.ts';
+import { CancelledError } from '../../native/errors.ts';
 import { createHttpClient } from '../../native/http-client.ts';
 import { startServer } from '../../native/server.ts';
 import { Service } from '../../native/service.ts';
@@ -189,11 +190,19 @@ describe('tasks: progress and cancel', { timeout: 600_000 }, () => {
     assert.deepEqual(await service.cancelTask(whole.events[0].taskId), { taskId: whole.events[0].taskId, cancelled: false });
   });
 
-  test('over HTTP a cancelled import answers one line (422) and its task events stream to the page', async () => {
+  test('over HTTP a cancelled import answers one line, marked cancelled (not a 4xx the console logs), and its task events stream to the page', async () => {
     const workspace = new Workspace({ jobs: false }, { roots: [dir, path.dirname(T33UUU)] });
     const logged: string[] = [];
     const server = await startServer({ api: workspace, projectDir: () => workspace.projectDir, log: (message) => logged.push(message) });
-    const client = createHttpClient(server.url);
+    // What a page's console sees: the statuses of the answers (Chromium logs every 4xx/5xx as an error).
+    const statuses: { url: string; status: number }[] = [];
+    const client = createHttpClient(server.url, {
+      fetch: async (...args: Parameters<typeof fetch>) => {
+        const response = await fetch(...args);
+        statuses.push({ url: String(args[0]), status: response.status });
+        return response;
+      },
+    });
     // The event stream is connected once a task's events come through it: an import of nothing ends one at once.
     let connected = false;
     const stop = client.subscribe((event) => (connected ||= event.type === 'task'));
@@ -201,9 +210,10 @@ describe('tasks: progress and cancel', { timeout: 600_000 }, () => {
       await client.openProject({ dir: path.join(dir, 'http'), create: true });
       while (!connected) await client.importFiles({ paths: [path.join(dir, 'http', 'nothing.tif')] });
       const { outcome, events } = await withTask(client, () => client.importFiles({ paths: [T33UUU] }), midWay(/writing tiles/));
+      assert.deepEqual(statuses.filter(({ url }) => url.endsWith('/importFiles')).map(({ status }) => status).at(-1), 200);
       assert.equal(outcome.status, 'rejected');
       const error = (outcome as PromiseRejectedResult).reason as Error;
-      assert.ok(error instanceof InputError, String(error));
+      assert.ok(error instanceof CancelledError, String(error));
       assert.equal(error.message, 'Import S2L1C_T33UUU_20170216_10m.tif cancelled');
       assertOrdered(events, 'cancelled');
       assert.deepEqual(await client.listScenes(), []);
