@@ -1,6 +1,6 @@
 /** `clearsky mask`: a cloud mask GeoTIFF from a mask, an SCL layer or a cloud probability, or detected in a scene. */
 import { formatMaskSummary, runMask, type MaskCommand } from '../commands/mask.ts';
-import { JSON_OUTPUT, UsageError, decimal, integer, integerList, optionalInteger, required, type Options, type ParsedArgs } from './args.ts';
+import { JSON_OUTPUT, UsageError, decimal, integerList, optionalInteger, required, type Options, type ParsedArgs } from './args.ts';
 
 export const summary = 'make a cloud mask (from SCL, a probability or a mask, or detected in the scene)';
 
