@@ -70,7 +70,7 @@ function request(v: ParsedArgs['values']): Record<string, unknown> {
   const number = (flag: string) => (v[flag] === undefined ? undefined : numberOrText(text(flag)!));
   const list = (flag: string) => text(flag)?.split(',').map((part) => numberOrText(part.trim()));
   const area = list('area');
-  if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target');
+  if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target', false);
   return {
     name: text('name'),
     targetSceneId: number('target'),
