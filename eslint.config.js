@@ -36,7 +36,7 @@ const NATIVE_NO_ELECTRON = [
 /** The engine computes images from arrays; it knows nothing of projects, runs or transports. */
 const ENGINE_ALONE = [
   {
-    regex: '(^|/)(catalogue|jobs|commands)/|(^|/)(service|server|workspace|worker|http-client|cli)\\.ts$',
+    regex: '(^|/)(catalogue|jobs|commands|cli)/|(^|/)(service|server|workspace|worker|http-client|cli)\\.ts$',
     message: 'The DIP engine (native/dip/) does not import the catalogue, jobs, commands, the service, the server or the CLI (docs/architecture.md).',
   },
 ];

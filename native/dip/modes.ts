@@ -69,8 +69,13 @@ const MIN_SPAN = 0.25;
 const needsReference: ReadonlySet<Mode> = new Set(['mt', 'msmt', 'mtr']);
 const needsSar: ReadonlySet<Mode> = new Set(['ms', 'msmt', 'msr']);
 
+/** A mode as people write it (`MS-MT`, `ms_mt`) in the form MODES lists (`msmt`); not checked. */
+export function modeName(text: string): string {
+  return text.toLowerCase().replace(/[-_]/g, '');
+}
+
 export function parseMode(text: string): Mode {
-  const mode = text.toLowerCase().replace(/[-_]/g, '') as Mode;
+  const mode = modeName(text) as Mode;
   if (!MODES.includes(mode)) throw new InputError(undefined, `unknown mode '${text}' (expected one of ${MODES.join(', ')})`);
   return mode;
 }

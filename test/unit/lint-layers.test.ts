@@ -97,6 +97,7 @@ describe('the engine does not reach up', () => {
     await assertForbidden('native/dip/backends/x.ts', "import { RunStore } from '../../jobs/run-store.ts';\nvoid RunStore;\n", /DIP engine/);
     await assertForbidden('native/dip/x.ts', "import { Service } from '../service.ts';\nvoid Service;\n", /DIP engine/);
     await assertForbidden('native/dip/x.ts', "import { startServer } from '../server.ts';\nvoid startServer;\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import { integer } from '../cli/args.ts';\nvoid integer;\n", /DIP engine/);
   });
 
   it('reports a dynamic import(…) of them, not of the engine\'s own backends', async () => {

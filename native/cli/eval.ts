@@ -1,0 +1,39 @@
+/** `clearsky eval`: the paper's ground-truth protocol, real masks pasted onto a clear target and scored. */
+import { runEval, formatEvalTable } from '../commands/eval.ts';
+import { parseBackendChoice } from '../dip/backends/select.ts';
+import { parseMode, type Mode } from '../dip/modes.ts';
+import { parseBandList } from '../raster/bands.ts';
+import { BACKEND, JSON_OUTPUT, SOURCES, STEPS, integerList, optionalInteger, required, sarOptions, seedsFrom, type Context, type Options, type ParsedArgs } from './args.ts';
+import { progressPrinter } from './progress.ts';
+
+export const summary = 'score modes and baselines against ground truth (real masks on a clear scene)';
+
+export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
+              [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]`;
+
+export const options = {
+  ...SOURCES, ...BACKEND, ...STEPS, ...JSON_OUTPUT,
+  masks: { type: 'string' },
+  'mask-bands': { type: 'string' },
+  modes: { type: 'string', default: 'basic,mt' },
+} satisfies Options;
+
+export async function run({ values: v }: ParsedArgs, context: Context): Promise<number> {
+  const rows = await runEval({
+    target: required(v.target, '--target'),
+    masks: required(v.masks, '--masks'),
+    maskBands: integerList(required(v['mask-bands'], '--mask-bands'), '--mask-bands'),
+    references: (v.reference as string[] | undefined) ?? [],
+    sar: v.sar as string | undefined,
+    ...sarOptions(v),
+    bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
+    modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
+    steps: optionalInteger(v.steps, '--steps'),
+    seeds: seedsFrom(v),
+    backend: parseBackendChoice(v.backend as string),
+    signal: context.signal,
+    onProgress: progressPrinter(),
+  });
+  console.log(v.json ? JSON.stringify(rows) : formatEvalTable(rows));
+  return 0;
+}
