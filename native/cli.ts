@@ -10,9 +10,9 @@ import { runBench } from './commands/bench.ts';
 import { formatReferenceSummary, runReference } from './commands/reference.ts';
 import { formatMaskSummary, runMask } from './commands/mask.ts';
 import { INPAINT_METHODS, runInpaint } from './commands/inpaint.ts';
-import { cancelCommand, exportCommand, reportCommand, formatLease, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
+import { cancelCommand, cloudyDatesCommand, exportCommand, reportCommand, formatCloudyDates, formatLease, formatRuns, listRunsCommand, resumeCommand, runCommand } from './commands/runs.ts';
 import { IMPORT_KINDS, isFinishedRun, type ApiEvent } from './api.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.ts';
@@ -20,7 +20,7 @@ import { workerCommand } from './commands/worker.ts';
 import { parseQueueUrl } from './jobs/queue/queue-url.ts';
 import { Workspace } from './workspace.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
-import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
+import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, importFolderCommand, listProjectCommand } from './commands/project.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
 import { parseBandList } from './raster/bands.ts';
 import type { SarUnits } from './raster/preprocess.ts';
@@ -38,6 +38,9 @@ const USAGE = `usage:
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N] [--backend ...]
                [--ground-truth] [--queue redis://…] [--detach] [--json]
+  clearsky run DIR --every-cloudy-date [--reference REF_ID | --reference-from SCENE_ID,...] [--masks own|detected]
+               [--min-cover 1] [--max-cover 95] [--mode ...] [--steps ...] (the run options above but --target/--mask/--tiles)
+                   one run per Sentinel-2 date whose cloud cover (percent) is within the limits, named by its date
   clearsky resume DIR [--workers N] [--queue redis://…] [--json]
                                                   work the unfinished runs no live process works to their end
                    --queue: tiles go to \`clearsky worker\` processes through Redis (the project keeps the URL)
@@ -67,6 +70,38 @@ const USAGE = `usage:
                 probability, where you have one, is the better source (--from-scl, --from-probability)`;
 
 class UsageError extends Error {}
+
+/** `clearsky run DIR --every-cloudy-date …`: one run per cloudy date (Service.runCloudyDates), worked unless --detach. */
+async function everyCloudyDate(dir: string, v: Record<string, unknown>): Promise<number> {
+  for (const flag of ['target', 'mask', 'sar', 'tiles', 'ground-truth', 'name'] as const) {
+    if (v[flag] !== undefined && v[flag] !== false) throw new UsageError(`--${flag} is not for --every-cloudy-date: each cloudy date is a run of its own scene and mask`);
+  }
+  const cover = (flag: 'min-cover' | 'max-cover') => (v[flag] === undefined ? undefined : Number(v[flag]) / 100);
+  const area = v.area === undefined ? undefined : integerList(v.area as string, '--area');
+  if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target');
+  const result = await cloudyDatesCommand(dir, {
+    refId: v.reference === undefined ? undefined : integer(v.reference, '--reference'),
+    referenceFrom: v['reference-from'] === undefined ? undefined : integerList(v['reference-from'] as string, '--reference-from'),
+    masks: v.masks === undefined ? undefined : oneOf(v.masks as string, ['own', 'detected'] as const, '--masks'),
+    minCover: cover('min-cover'),
+    maxCover: cover('max-cover'),
+    run: {
+      bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
+      method: oneOf(v.method as string, INPAINT_METHODS, '--method'),
+      mode: parseMode(v.mode as string),
+      steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
+      seeds: seedsFrom(v),
+      stitch: !v['no-stitch'],
+      tileSize: v.tile === undefined ? undefined : integer(v.tile, '--tile'),
+      overlap: v.overlap === undefined ? undefined : integer(v.overlap, '--overlap'),
+      area: area && { x: area[0], y: area[1], width: area[2], height: area[3] },
+      backend: parseBackendChoice(v.backend as string),
+      queue: v.queue !== undefined,
+    },
+  }, { queueUrl: v.queue as string | undefined, detach: v.detach as boolean, workers: v.workers === undefined ? undefined : integer(v.workers, '--workers'), backend: v.backend as string, signal: interrupt.signal, onEvent: eventPrinter(), onPlanned: (r) => console.error(formatCloudyDates(r)) });
+  console.log(v.json ? JSON.stringify(result) : formatRuns(result.runs));
+  return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
+}
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -264,7 +299,9 @@ async function main(argv: string[]): Promise<number> {
         'no-stitch': { type: 'boolean', default: false }, tile: { type: 'string' }, overlap: { type: 'string' }, area: { type: 'string' }, tiles: { type: 'string' },
         workers: { type: 'string' }, detach: { type: 'boolean', default: false }, name: { type: 'string' },
         'ground-truth': { type: 'boolean', default: false }, queue: { type: 'string' },
+        'every-cloudy-date': { type: 'boolean', default: false }, 'reference-from': { type: 'string' }, masks: { type: 'string' }, 'min-cover': { type: 'string' }, 'max-cover': { type: 'string' },
       }, true);
+      if (v['every-cloudy-date']) return await everyCloudyDate(projectDir(positionals), v);
       const area = v.area === undefined ? undefined : integerList(v.area as string, '--area');
       if (area && area.length !== 4) throw new UsageError('--area takes x,y,width,height in pixels of the target');
       const run = await runCommand(projectDir(positionals), {
@@ -340,6 +377,15 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'import') {
         if (positionals.length < 2) throw new UsageError('usage: clearsky project import DIR PATH... [--kind K]');
         const kind = v.kind === undefined ? undefined : oneOf(v.kind as string, IMPORT_KINDS, '--kind');
+        // One folder: through the service, with each new scene's cloud cover; Ctrl-C keeps the files done.
+        if (positionals.length === 2 && statSync(positionals[1], { throwIfNoEntry: false })?.isDirectory()) {
+          const result = await importFolderCommand(positionals[0], positionals[1], kind, interrupt.signal, (e) => {
+            if (!v.json && e.file !== null) console.error(`[${e.done + 1}/${e.total}] ${e.phase === 'cover' ? `cloud cover of ${e.file}` : e.file}`);
+          });
+          console.log(v.json ? JSON.stringify(result) : formatImportOutcomes(result.outcomes));
+          if (result.cancelled) console.error(`clearsky: import stopped; ${result.notImported.length} file${result.notImported.length === 1 ? '' : 's'} not imported (the files done stay): ${result.notImported.join(', ')}`);
+          return result.cancelled ? 130 : result.outcomes.some((o) => o.status === 'failed' || o.status === 'unsure') ? 1 : 0;
+        }
         const outcomes = await importCommand(positionals[0], { paths: positionals.slice(1), kind }, (done, total, file) => {
           if (!v.json && total > 1) console.error(`[${done + 1}/${total}] ${file}`);
         });

@@ -14,6 +14,7 @@ import { createProject } from '../../native/catalogue/project.ts';
 import { InputError } from '../../native/errors.ts';
 import { writeCloudMask } from '../../native/raster/cloud-masks.ts';
 import { Service } from '../../native/service.ts';
+import { runClearsky } from '../helpers/cli.ts';
 import { dataFile } from '../helpers/data.ts';
 import { makeSeasonFolder, SEASON_MASK, SEASON_SCENES } from '../helpers/season.ts';
 
@@ -193,5 +194,25 @@ describe('a run per cloudy date', () => {
     await assert.rejects(service.runCloudyDates({ run: { mode: 'ms' } }), (e: Error) => e instanceof InputError && /Sentinel-1/.test(e.message));
     await assert.rejects(service.runCloudyDates({ minCover: 0.5, maxCover: 0.4 }), /minCover must be below maxCover/);
     await assert.rejects(service.cancelBatch({ batch: 'batch-none' }), /no batch batch-none/);
+  });
+});
+
+describe('the command line', () => {
+  it('imports a folder with each scene’s cover, and queues a run per cloudy date with --every-cloudy-date', { timeout: 120_000 }, async () => {
+    const project = path.join(dir, 'cli');
+    assert.equal((await runClearsky(['project', 'create', project], dir)).code, 0);
+    const imported = await runClearsky(['project', 'import', project, season], dir);
+    assert.equal(imported.code, 1, 'notes.tif failed'); // the others are in
+    assert.match(imported.stdout, /S2L1C_20150731\.tif: scene 2 S2 L1C 2015-07-31, 13 bands, 30\.\d % cloud \(detected\)/);
+    assert.match(imported.stdout, /S2L1C_20150909\.tif: scene 5 S2 L1C 2015-09-09, 13 bands, 19\.3 % cloud \(mask\)/);
+    assert.match(imported.stderr, /\[7\/7\] .*notes\.tif/);
+    const batch = await runClearsky(['run', project, '--every-cloudy-date', '--reference-from', '3,4', '--mode', 'mt', '--steps', '5', '--tile', '64', '--detach', '--json'], dir);
+    assert.equal(batch.code, 0, batch.stderr);
+    const result = JSON.parse(batch.stdout) as Awaited<ReturnType<Service['runCloudyDates']>>;
+    assert.deepEqual(result.runs.map((r) => [r.name, r.request.steps, r.request.tileSize, r.status]), [['2015-07-31 · mt', 5, 64, 'queued'], ['2015-09-09 · mt', 5, 64, 'queued']]);
+    assert.match(batch.stderr, /2015-07-11 +100\.0 % +too-cloudy: 100 % cloud: too little clear sky/);
+    const refused = await runClearsky(['run', project, '--every-cloudy-date', '--target', '1'], dir);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--target is not for --every-cloudy-date/);
   });
 });
