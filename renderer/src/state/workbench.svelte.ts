@@ -139,7 +139,7 @@ export class Workbench {
       if (event.runId !== followed) return;
       if (this.#grid?.has(event.tile.index)) this.#grid.update(event.tile.index, event.tile.status, event.tile.loss !== null ? `loss ${event.tile.loss.toFixed(3)}` : undefined);
       else this.#reshowRunTiles();
-    } else if (event.runId === followed) {
+    } else if (event.type === 'progress' && event.runId === followed) {
       if (this.#grid?.has(event.tileIndex)) this.#grid.update(event.tileIndex, 'running', `${event.step}/${event.steps}`);
       else this.#reshowRunTiles();
     }
