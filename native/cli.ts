@@ -382,7 +382,7 @@ async function main(argv: string[]): Promise<number> {
           const result = await importFolderCommand(positionals[0], positionals[1], kind, interrupt.signal, (e) => {
             if (!v.json && e.file !== null) console.error(`[${e.done + 1}/${e.total}] ${e.phase === 'cover' ? `cloud cover of ${e.file}` : e.file}`);
           });
-          console.log(v.json ? JSON.stringify(result) : formatImportOutcomes(result.outcomes));
+          console.log(v.json ? JSON.stringify(result.outcomes) : formatImportOutcomes(result.outcomes)); // --json: the outcomes, as for files
           if (result.cancelled) console.error(`clearsky: import stopped; ${result.notImported.length} file${result.notImported.length === 1 ? '' : 's'} not imported (the files done stay): ${result.notImported.join(', ')}`);
           return result.cancelled ? 130 : result.outcomes.some((o) => o.status === 'failed' || o.status === 'unsure') ? 1 : 0;
         }

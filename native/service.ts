@@ -72,7 +72,7 @@ import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
 import { getRef, listRefs, refFile } from './catalogue/refs.ts';
 import { getScene, listScenes, sceneFile } from './catalogue/scenes.ts';
-import { ensureCloudCover } from './catalogue/cloud-cover.ts';
+import { detectedCover, ensureCloudCover } from './catalogue/cloud-cover.ts';
 import { randomBytes } from 'node:crypto';
 import { ssimBorder } from './dip/metrics.ts';
 
@@ -283,7 +283,10 @@ export class Service implements ProjectApi {
       }
       const own = request.masks === 'own' ? ownMask(scene.id) : undefined;
       try {
-        date.cloudCover = own?.cloudCover ?? (own ? null : await ensureCloudCover(this.catalogue, scene.id));
+        // With detected masks, the detector's cover decides (the scene's may be a mask's or its file's).
+        date.cloudCover = request.masks === 'detected' && scene.cloudCoverSource !== 'detected' && scene.cloudCover !== null
+          ? await detectedCover(sceneFile(this.catalogue, scene.id))
+          : (own?.cloudCover ?? (own ? null : await ensureCloudCover(this.catalogue, scene.id)));
       } catch (error) {
         date.reason = `its cloud cover could not be found: ${(error as Error).message}`;
         continue;

@@ -71,7 +71,8 @@ test('import a season folder, see its timeline with cloud cover, run every cloud
 
   // The timeline: one mark per date, bar height = cloud cover.
   const marks = page.getByTestId('timeline-mark');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="timeline-mark"]').length === 5);
+  await marks.nth(4).waitFor();
+  assert.equal(await marks.count(), 5);
   const covers = Object.fromEntries(await marks.evaluateAll((nodes) => nodes.map((n) => [n.getAttribute('aria-label')!.slice(0, 10), Number(n.getAttribute('data-cloud-cover'))])));
   assert.ok(covers['2015-07-11'] > 0.95, JSON.stringify(covers));
   assert.ok(covers['2015-07-31'] > 0.1 && covers['2015-07-31'] < 0.6, JSON.stringify(covers));

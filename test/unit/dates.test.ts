@@ -190,6 +190,11 @@ describe('a run per cloudy date', () => {
     assert.equal(result.dates.find((d) => d.acquired === '2015-09-09')!.state, 'clear');
     assert.equal(result.reference, null);
     await service.cancelBatch({ batch: result.batch });
+    // Detected masks: the detector's cover decides, so 09-09 (19 % by its imported mask, clear to the detector) is clear.
+    const detected = await service.runCloudyDates({ masks: 'detected', run: { steps: 5 } });
+    assert.deepEqual(detected.dates.map((d) => [d.acquired, d.state]), [['2015-07-11', 'too-cloudy'], ['2015-07-31', 'queued'], ['2015-08-20', 'clear'], ['2015-08-30', 'clear'], ['2015-09-09', 'clear']]);
+    assert.equal((await service.listMasks()).find((m) => m.id === detected.runs[0].request.maskId)!.source, 'detected');
+    await service.cancelBatch({ batch: detected.batch });
     await assert.rejects(service.runCloudyDates({ run: { mode: 'mt' } }), (e: Error) => e instanceof InputError && /needs a reference/.test(e.message));
     await assert.rejects(service.runCloudyDates({ run: { mode: 'ms' } }), (e: Error) => e instanceof InputError && /Sentinel-1/.test(e.message));
     await assert.rejects(service.runCloudyDates({ minCover: 0.5, maxCover: 0.4 }), /minCover must be below maxCover/);
