@@ -162,6 +162,24 @@ async function importFromMenu(): Promise<void> {
   }
 }
 
+/** File → Import Folder…: every raster of a folder, with progress in the window (import events) and its Cancel. */
+async function importFolderFromMenu(): Promise<void> {
+  if (!projects.projectDir) return void showError('Import', new Error('Open or create a project first.'));
+  const options = { title: 'Import a folder of rasters', properties: ['openDirectory'] as 'openDirectory'[] };
+  const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  if (chosen.canceled || !chosen.filePaths[0]) return;
+  try {
+    const result = await projects.unconfined.importFolder({ folder: chosen.filePaths[0] });
+    const { outcomes } = result;
+    const lines = outcomes.map((o) => `${path.basename(o.path)}: ${o.status}${o.status === 'failed' ? ` (${o.error})` : o.status === 'unsure' ? ` (${o.reason})` : ''}`);
+    if (result.cancelled) lines.push(`Cancelled: ${result.notImported.length} not imported (the files done stay).`);
+    await dialog.showMessageBox({ type: 'info', title: 'Import', message: `${outcomes.filter((o) => o.status === 'imported').length} of ${outcomes.length} imported`, detail: lines.join('\n') });
+    window?.webContents.reload();
+  } catch (error) {
+    await showError('Import failed', error);
+  }
+}
+
 async function exportFromMenu(run: RunRecord, resultId: number): Promise<void> {
   const options = { title: 'Export result as GeoTIFF', defaultPath: `${run.name ?? `run-${run.id}`}.tif`, filters: [{ name: 'GeoTIFF', extensions: ['tif'] }] };
   const chosen = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
@@ -197,6 +215,7 @@ async function refreshMenu(): Promise<void> {
         },
         { type: 'separator' },
         { label: 'Import Rasters…', accelerator: 'CmdOrCtrl+I', enabled: projects.projectDir !== null, click: () => void importFromMenu() },
+        { label: 'Import Folder…', enabled: projects.projectDir !== null, click: () => void importFolderFromMenu() },
         { label: 'Export Result', submenu: exportItems.length ? exportItems : [{ label: 'No finished runs', enabled: false }] },
         { type: 'separator' },
         { role: 'quit' },

@@ -112,6 +112,7 @@ export class ApiHost implements Pick<ClearskyApi, 'subscribe'> {
   readonly unconfined: UnconfinedApi = {
     openProject: (request) => this.command('openProject', [request], true) as Promise<ProjectInfo>,
     importFiles: (request) => this.command('importFiles', [request], true) as ReturnType<UnconfinedApi['importFiles']>,
+    importFolder: (request) => this.command('importFolder', [request], true) as ReturnType<UnconfinedApi['importFolder']>,
     exportResult: (request) => this.command('exportResult', [request], true) as ReturnType<UnconfinedApi['exportResult']>,
     runReport: (request) => this.command('runReport', [request], true) as ReturnType<UnconfinedApi['runReport']>,
   };

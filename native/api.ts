@@ -63,6 +63,8 @@ export const RunRequest = z.object({
    * processes on other machines, instead of this computer's workers; survey and mosaic stay here.
    */
   queue: z.boolean().optional(),
+  /** The batch the run belongs to (runCloudyDates): its runs are listed, followed and cancelled together. */
+  batch: z.string().min(1).max(100).optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;
@@ -73,6 +75,75 @@ export const ImportRequest = z.object({
   kind: z.enum(IMPORT_KINDS).optional(),
 });
 export type ImportRequest = z.infer<typeof ImportRequest>;
+
+/**
+ * A whole folder imported (every .tif / .tiff below it, as importFiles does for a folder), with `import` events
+ * (n of N, the file) and cancellation (cancelImport with the same importId): the files done by then stay
+ * imported, the rest are not. Sentinel-2 scenes that get no cloud cover from their file or a mask of their
+ * day have it estimated by the cloud detector at its default threshold.
+ */
+export const ImportFolderRequest = z.object({
+  folder: z.string().min(1).max(4096),
+  kind: z.enum(IMPORT_KINDS).optional(),
+  /** Chosen by the caller (any short text), so it can cancel the import before the first event arrives. */
+  importId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'an import id: 1–64 letters, digits, _ . : -').optional(),
+});
+export type ImportFolderRequest = z.infer<typeof ImportFolderRequest>;
+export const CancelImportRequest = z.object({ importId: z.string().min(1).max(64) });
+export type CancelImportRequest = z.infer<typeof CancelImportRequest>;
+
+export interface ImportFolderResult {
+  importId: string;
+  outcomes: ImportOutcome[];
+  /** True when cancelled: `notImported` lists the files not reached (those done stay imported). */
+  cancelled: boolean;
+  notImported: string[];
+}
+
+/** What a run of each cloudy date shares: the run dialog's parameters, without the scene, mask, reference or tiles. */
+export const BatchRunParameters = RunRequest.pick({ bands: true, method: true, mode: true, steps: true, seeds: true, stitch: true, tileSize: true, overlap: true, area: true, backend: true, queue: true });
+
+/**
+ * One run per cloudy date in one action: every Sentinel-2 scene (or those listed) whose cloud cover is above
+ * `minCover` and below `maxCover` gets a run with the same parameters, named by its date, queued on the runner.
+ * The reference is the one given (`refId`) or is built once from `referenceFrom` (a static mean, each scene's
+ * clouds hidden by its own mask). Masks: 'own' uses each date's newest own mask, and detects one (saved as a
+ * new version) for a date that has none; 'detected' detects for every date. Dates that cannot be run are
+ * answered with the reason.
+ */
+export const CloudyDatesRequest = z
+  .object({
+    sceneIds: z.array(id).min(1).max(1000).optional(),
+    minCover: z.number().min(0).max(1).default(0.01),
+    maxCover: z.number().min(0).max(1).default(0.95),
+    masks: z.enum(['own', 'detected']).default('own'),
+    refId: id.optional(),
+    referenceFrom: z.array(id).min(1).max(500).optional(),
+    run: BatchRunParameters.partial().default({}).transform((r) => BatchRunParameters.parse(r)),
+  })
+  .refine((r) => r.minCover < r.maxCover, 'minCover must be below maxCover')
+  .refine((r) => r.refId === undefined || r.referenceFrom === undefined, 'give a reference (refId) or the scenes to build one from (referenceFrom), not both');
+export type CloudyDatesRequest = z.infer<typeof CloudyDatesRequest>;
+export type CloudyDatesRequestInput = z.input<typeof CloudyDatesRequest>;
+
+export interface CloudyDate {
+  sceneId: number;
+  name: string;
+  acquired: string | null;
+  cloudCover: number | null;
+  /** 'queued': a run was made (runId); 'clear': under minCover; 'too-cloudy': maxCover or more; 'skipped': why in `reason`. */
+  state: 'queued' | 'clear' | 'too-cloudy' | 'skipped';
+  reason: string | null;
+  runId: number | null;
+  maskId: number | null;
+}
+
+export interface CloudyDatesResult {
+  batch: string;
+  reference: RefRecord | null;
+  runs: RunRecord[];
+  dates: CloudyDate[];
+}
 
 /**
  * A multi-temporal reference built from scenes of the project: the per-pixel mean of their clear observations
@@ -113,6 +184,9 @@ export interface Dependents {
   references: number[];
   masks: number[];
 }
+
+export const CancelBatchRequest = z.object({ batch: z.string().min(1).max(100) });
+export type CancelBatchRequest = z.infer<typeof CancelBatchRequest>;
 
 export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
 export type ExportRequest = z.infer<typeof ExportRequest>;
@@ -270,6 +344,8 @@ export interface SceneRecord {
   /** Sentinel-1 backscatter units ('linear' sigma0 or 'dB'); null for Sentinel-2. */
   units: 'linear' | 'dB' | null;
   cloudCover: number | null;
+  /** Where the cloud cover came from: the file's metadata, a mask of its day, or the cloud detector. */
+  cloudCoverSource?: 'metadata' | 'mask' | 'detected' | null;
   importedAt: string;
 }
 
@@ -424,6 +500,8 @@ export interface TaskEvent {
 export type ApiEvent =
   | TaskEvent
   | { type: 'run'; run: RunRecord }
+  /** A folder import's progress: `done` of `total` files (phase 'import'), then scenes' cloud cover (phase 'cover'). */
+  | { type: 'import'; importId: string; phase: 'import' | 'cover'; done: number; total: number; file: string | null; state: 'running' | 'done' | 'cancelled' }
   | { type: 'tile'; runId: number; tile: TileRecord }
   | {
       type: 'progress';
@@ -445,10 +523,17 @@ export interface ClearskyApi {
   listRefs(): Promise<RefRecord[]>;
   listMasks(): Promise<MaskRecord[]>;
   importFiles(request: ImportRequest): Promise<ImportOutcome[]>;
+  /** Imports a whole folder with progress events; cancelImport stops it between files. */
+  importFolder(request: ImportFolderRequest): Promise<ImportFolderResult>;
+  cancelImport(request: CancelImportRequest): Promise<{ importId: string; cancelled: boolean }>;
   /** Dates a scene whose file has no date; its day's masks on its grid are linked to it, as at import. */
   setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord>;
   buildReference(request: BuildReferenceRequestInput): Promise<RefRecord>;
   startRun(request: RunRequestInput): Promise<RunRecord>;
+  /** One run per cloudy date (a batch), with the same parameters; dates that cannot be run say why. */
+  runCloudyDates(request: CloudyDatesRequestInput): Promise<CloudyDatesResult>;
+  /** Cancels every run of a batch that is still to finish; answers the batch's runs. */
+  cancelBatch(request: CancelBatchRequest): Promise<RunRecord[]>;
   listRuns(): Promise<RunRecord[]>;
   getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
   cancelRun(runId: number): Promise<RunRecord>;
@@ -489,9 +574,13 @@ export const COMMANDS = {
   listRefs: z.tuple([]),
   listMasks: z.tuple([]),
   importFiles: z.tuple([ImportRequest]),
+  importFolder: z.tuple([ImportFolderRequest]),
+  cancelImport: z.tuple([CancelImportRequest]),
   setSceneDate: z.tuple([SetSceneDateRequest]),
   buildReference: z.tuple([BuildReferenceRequest]),
   startRun: z.tuple([RunRequest]),
+  runCloudyDates: z.tuple([CloudyDatesRequest]),
+  cancelBatch: z.tuple([CancelBatchRequest]),
   listRuns: z.tuple([]),
   getRun: z.tuple([id]),
   cancelRun: z.tuple([id]),

@@ -9,6 +9,15 @@ import {
   ExportRequest,
   RunReportRequest,
   ImportRequest,
+  ImportFolderRequest,
+  CancelImportRequest,
+  CloudyDatesRequest,
+  CancelBatchRequest,
+  isActiveRun,
+  type CloudyDate,
+  type CloudyDatesRequestInput,
+  type CloudyDatesResult,
+  type ImportFolderResult,
   InspectPixelRequest,
   isOwnMask,
   PreviewTilesRequest,
@@ -63,6 +72,8 @@ import { getMask, listMasks, maskFile } from './catalogue/masks.ts';
 import { assertFilePresent } from './catalogue/records.ts';
 import { getRef, listRefs, refFile } from './catalogue/refs.ts';
 import { getScene, listScenes, sceneFile } from './catalogue/scenes.ts';
+import { detectedCover, ensureCloudCover } from './catalogue/cloud-cover.ts';
+import { randomBytes } from 'node:crypto';
 import { ssimBorder } from './dip/metrics.ts';
 import { Tasks } from './tasks.ts';
 
@@ -84,6 +95,10 @@ export class Service implements ProjectApi {
   private readonly backupTimer: NodeJS.Timeout;
   /** Imports, references, detections, exports and reports going on: their progress and Cancel (tasks.ts). */
   private readonly tasks = new Tasks();
+  /** Events of this service's own (folder imports); the runner's come from the runner. */
+  private readonly listeners = new Set<(event: ApiEvent) => void>();
+  /** Folder imports under way, by importId: cancelImport aborts them. */
+  private readonly imports = new Map<string, AbortController>();
 
   private constructor(
     readonly catalogue: Project,
@@ -139,6 +154,66 @@ export class Service implements ProjectApi {
     return this.tasks.run(label, (task) => importFiles(this.catalogue, parsed, undefined, task));
   }
 
+  /**
+   * Imports every raster of a folder with progress events, then estimates the cloud cover of the Sentinel-2
+   * scenes it brought that got none from their file or a mask of their day. `signal` (or cancelImport with the
+   * importId) stops it between files: the files done stay imported, the rest are listed as not imported.
+   */
+  async importFolder(input: ImportFolderRequest, signal?: AbortSignal): Promise<ImportFolderResult> {
+    const request = ImportFolderRequest.parse(input);
+    const importId = request.importId ?? `import-${randomBytes(6).toString('hex')}`;
+    if (this.imports.has(importId)) throw new InputError(undefined, `an import with id ${importId} is under way already`);
+    const folder = path.resolve(request.folder);
+    const stat = await fs.stat(folder).catch(() => null);
+    if (!stat) throw new InputError(request.folder, 'no such folder');
+    if (!stat.isDirectory()) throw new InputError(request.folder, 'is not a folder: import a file with importFiles');
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) controller.abort();
+    this.imports.set(importId, controller);
+    const notImported: string[] = [];
+    let total = 0;
+    const emit = (phase: 'import' | 'cover', done: number, count: number, file: string | null, state: 'running' | 'done' | 'cancelled') =>
+      this.emit({ type: 'import', importId, phase, done, total: count, file, state });
+    try {
+      emit('import', 0, 0, null, 'running');
+      const outcomes = await importFiles(this.catalogue, { paths: [folder], kind: request.kind }, (done, count, file) => {
+        total = count;
+        emit('import', done, count, file, 'running');
+      }, undefined, { signal: controller.signal, onNotImported: (file) => notImported.push(file) });
+      const scenes = outcomes.flatMap((o) => (o.status === 'imported' && o.kind === 'scene' && o.record.sensor === 'S2' ? [o.record.id] : []));
+      const uncovered = scenes.filter((id) => getScene(this.catalogue, id).cloudCover === null);
+      for (const [index, sceneId] of uncovered.entries()) {
+        if (controller.signal.aborted) break;
+        emit('cover', index, uncovered.length, getScene(this.catalogue, sceneId).name, 'running');
+        try {
+          await ensureCloudCover(this.catalogue, sceneId, controller.signal);
+        } catch (error) {
+          if (controller.signal.aborted) break;
+          // A scene the detector cannot read (bands missing) keeps no cover; the import itself stands.
+          console.error(`clearsky: cloud cover of scene ${sceneId}: ${(error as Error).message}`);
+        }
+      }
+      const cancelled = controller.signal.aborted;
+      emit('import', total - notImported.length, total, null, cancelled ? 'cancelled' : 'done');
+      // Re-read: the scenes' records now carry their cover.
+      const fresh = outcomes.map((o) => (o.status === 'imported' && o.kind === 'scene' ? { ...o, record: getScene(this.catalogue, o.record.id) } : o));
+      return { importId, outcomes: fresh, cancelled, notImported };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.imports.delete(importId);
+    }
+  }
+
+  /** Stops a folder import under way between files (false when none has this id: it finished or never began). */
+  async cancelImport(request: { importId: string }): Promise<{ importId: string; cancelled: boolean }> {
+    const { importId } = CancelImportRequest.parse(request);
+    const controller = this.imports.get(importId);
+    controller?.abort();
+    return { importId, cancelled: controller !== undefined };
+  }
+
   async setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord> {
     const { sceneId, date } = SetSceneDateRequest.parse(request);
     return setSceneDate(this.catalogue, sceneId, date);
@@ -180,6 +255,103 @@ export class Service implements ProjectApi {
     const runId = this.store.createRun(request, inputs, request, this.runner?.owner);
     this.runner?.submitted(runId);
     return this.store.record(runId);
+  }
+
+  /**
+   * One run per cloudy date: every Sentinel-2 scene asked for whose cloud cover is within (minCover, maxCover)
+   * gets a run of the same parameters, named by its date and tagged with the batch's id; the runner works
+   * them one after another (or on its workers). The reference is given or built once from clear dates. Each
+   * date that is not run says why (clear, too cloudy to reconstruct, no mask found, a refusal of startRun).
+   */
+  async runCloudyDates(input: CloudyDatesRequestInput): Promise<CloudyDatesResult> {
+    const request = CloudyDatesRequest.parse(input);
+    const all = listScenes(this.catalogue);
+    const asked = request.sceneIds ?? all.filter((s) => s.sensor === 'S2').map((s) => s.id);
+    const scenes = asked.map((id) => getScene(this.catalogue, id));
+    const sar = scenes.find((s) => s.sensor !== 'S2');
+    if (sar) throw new InputError(undefined, `scene ${sar.id} (${sar.name}) is Sentinel-1: runs are made for cloudy Sentinel-2 dates`);
+    if (['ms', 'msmt', 'msr'].includes(request.run.mode)) throw new InputError(undefined, `mode ${request.run.mode} needs a Sentinel-1 scene of each date; a run per cloudy date takes basic, mt or mtr`);
+    const needsReference = ['mt', 'mtr'].includes(request.run.mode) || request.run.method === 'reference-fit';
+    if (needsReference && request.refId === undefined && request.referenceFrom === undefined) {
+      throw new InputError(undefined, `mode ${request.run.mode}${request.run.method === 'reference-fit' ? ' (reference-fit)' : ''} needs a reference: give one (refId) or the clear dates to build it from (referenceFrom)`);
+    }
+    const masks = listMasks(this.catalogue);
+    const ownMask = (sceneId: number) => masks.filter((m) => m.sceneId === sceneId).sort((a, b) => b.version - a.version || b.id - a.id)[0];
+    const dates: CloudyDate[] = [];
+    const cloudy: { date: CloudyDate; maskId: number | null }[] = [];
+    for (const scene of [...scenes].sort((a, b) => (a.acquired ?? '9999').localeCompare(b.acquired ?? '9999') || a.id - b.id)) {
+      const date: CloudyDate = { sceneId: scene.id, name: scene.name, acquired: scene.acquired, cloudCover: null, state: 'skipped', reason: null, runId: null, maskId: null };
+      dates.push(date);
+      if (request.referenceFrom?.includes(scene.id)) {
+        date.cloudCover = scene.cloudCover;
+        date.reason = 'one of the clear dates the reference is built from';
+        continue;
+      }
+      const own = request.masks === 'own' ? ownMask(scene.id) : undefined;
+      try {
+        // With detected masks, the detector's cover decides (the scene's may be a mask's or its file's).
+        date.cloudCover = request.masks === 'detected' && scene.cloudCoverSource !== 'detected' && scene.cloudCover !== null
+          ? await detectedCover(sceneFile(this.catalogue, scene.id))
+          : (own?.cloudCover ?? (own ? null : await ensureCloudCover(this.catalogue, scene.id)));
+      } catch (error) {
+        date.reason = `its cloud cover could not be found: ${(error as Error).message}`;
+        continue;
+      }
+      if (date.cloudCover === null) {
+        date.reason = 'its cloud cover is not known';
+      } else if (date.cloudCover <= request.minCover) {
+        date.state = 'clear';
+        date.reason = `${percent(date.cloudCover)} cloud: at most ${percent(request.minCover)} counts as clear`;
+      } else if (date.cloudCover >= request.maxCover) {
+        date.state = 'too-cloudy';
+        date.reason = `${percent(date.cloudCover)} cloud: too little clear sky to reconstruct from (the limit is ${percent(request.maxCover)})`;
+      } else {
+        cloudy.push({ date, maskId: own?.id ?? null });
+      }
+    }
+    let reference: RefRecord | null = request.refId !== undefined ? getRef(this.catalogue, request.refId) : null;
+    if (request.referenceFrom && cloudy.length > 0) {
+      // Each clear date's clouds are hidden by its own mask where every one has one; clear dates without masks count whole.
+      const withMasks = request.referenceFrom.every((id) => ownMask(id) !== undefined);
+      reference = await buildReference(this.catalogue, { sceneIds: request.referenceFrom, masks: withMasks ? 'own' : 'none', bands: request.run.bands });
+    }
+    const batch = `batch-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(3).toString('hex')}`;
+    const runs: RunRecord[] = [];
+    for (const { date, maskId } of cloudy) {
+      try {
+        let mask = maskId;
+        if (mask === null) {
+          const detected = await detectMask(this.catalogue, { sceneId: date.sceneId });
+          mask = detected.id;
+          if (detected.cloudCover !== null) date.cloudCover = detected.cloudCover;
+        }
+        date.maskId = mask;
+        const run = await this.startRun({
+          ...request.run,
+          name: `${date.acquired ?? date.name} · ${request.run.method === 'dip' ? request.run.mode : request.run.method}`,
+          targetSceneId: date.sceneId,
+          maskId: mask,
+          refId: reference?.id,
+          batch,
+        });
+        date.state = 'queued';
+        date.runId = run.id;
+        runs.push(run);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        date.reason = error.message;
+      }
+    }
+    return { batch, reference, runs, dates };
+  }
+
+  /** Cancels every run of the batch still to finish; answers all its runs. */
+  async cancelBatch(input: { batch: string }): Promise<RunRecord[]> {
+    const { batch } = CancelBatchRequest.parse(input);
+    const mine = this.store.list().filter((run) => run.request.batch === batch);
+    if (mine.length === 0) throw new InputError(undefined, `there is no batch ${batch} in this project`);
+    for (const run of mine) if (isActiveRun(run.status)) await this.cancelRun(run.id);
+    return this.store.list().filter((run) => run.request.batch === batch);
   }
 
   /** This process's id as the owner of the runs it works (lease.ts); undefined without jobs. */
@@ -382,20 +554,37 @@ export class Service implements ProjectApi {
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
     const runs = this.runner ? this.runner.subscribe(listener) : () => undefined;
     const tasks = this.tasks.subscribe(listener);
     return () => {
+      this.listeners.delete(listener);
       runs();
       tasks();
     };
   }
 
+  private emit(event: ApiEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // One broken listener must not stop the others (as the runner's events).
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.tasks.cancelAll();
+    for (const controller of this.imports.values()) controller.abort();
     clearInterval(this.backupTimer);
     await this.runner?.close();
     this.catalogue.close();
   }
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(fraction < 0.1 && fraction > 0 ? 1 : 0)} %`;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   ExportRequest,
   RunReportRequest,
   ImportRequest,
+  ImportFolderRequest,
   OpenProjectRequest,
   type ApiEvent,
   type ClearskyApi,
@@ -50,7 +51,7 @@ export interface WorkspaceOptions {
 }
 
 /** The commands that take paths, without the root confinement: for paths the user chose outside the app's page. */
-export type UnconfinedApi = Pick<ClearskyApi, 'openProject' | 'importFiles' | 'exportResult' | 'runReport'>;
+export type UnconfinedApi = Pick<ClearskyApi, 'openProject' | 'importFiles' | 'importFolder' | 'exportResult' | 'runReport'>;
 
 export class Workspace implements ClearskyApi {
   private service: Service | undefined;
@@ -86,6 +87,7 @@ export class Workspace implements ClearskyApi {
   readonly unconfined: UnconfinedApi = {
     openProject: (input) => this.queueSwitch(input),
     importFiles: async (request) => this.current().importFiles(request),
+    importFolder: async (request) => this.current().importFolder(request),
     exportResult: async (request) => this.current().exportResult(request),
     runReport: async (request) => this.current().runReport(request),
   };
@@ -160,6 +162,14 @@ export class Workspace implements ClearskyApi {
     for (const given of ImportRequest.parse(request).paths) await this.confine(given);
     return project.importFiles(request);
   };
+  importFolder: ClearskyApi['importFolder'] = async (request) => {
+    const project = this.current();
+    await this.confine(ImportFolderRequest.parse(request).folder);
+    return project.importFolder(request);
+  };
+  cancelImport: ClearskyApi['cancelImport'] = async (request) => this.current().cancelImport(request);
+  runCloudyDates: ClearskyApi['runCloudyDates'] = async (request) => this.current().runCloudyDates(request);
+  cancelBatch: ClearskyApi['cancelBatch'] = async (request) => this.current().cancelBatch(request);
   setSceneDate: ClearskyApi['setSceneDate'] = async (request) => this.current().setSceneDate(request);
   buildReference: ClearskyApi['buildReference'] = async (request) => this.current().buildReference(request);
   startRun: ClearskyApi['startRun'] = async (request) => this.current().startRun(request);

@@ -85,7 +85,7 @@ export async function detectMask(project: Project, input: DetectMaskRequestInput
       cloudCover: written.cloudFraction,
       outlineFile: project.relative(outline),
     });
-    if (scene.cloudCover === null) setSceneCloudCover(project, scene.id, written.cloudFraction);
+    if (scene.cloudCover === null) setSceneCloudCover(project, scene.id, written.cloudFraction, 'detected');
     return record;
   } catch (error) {
     await Promise.all([fs.rm(target, { force: true }), fs.rm(outline, { force: true })]);

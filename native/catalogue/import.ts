@@ -35,7 +35,7 @@ import { RASTERS_FOLDER, type Project } from './project.ts';
 import { gridOf, sameGrid } from './records.ts';
 import { catalogueBands, metadataCloudCover, recognise, s1Level, s1Units, s2Level, sampleValues, type ImportKind } from './recognise.ts';
 import { insertRef, refBySource } from './refs.ts';
-import { getScene, insertScene, sceneBySource, setSceneCloudCover } from './scenes.ts';
+import { coverReplaceable, getScene, insertScene, sceneBySource, setSceneCloudCover } from './scenes.ts';
 
 /** Default SCL classes and probability threshold for masks derived at import. */
 export const IMPORT_SCL_CLASSES = DEFAULT_SCL_CLASSES;
@@ -46,13 +46,21 @@ export const FOLDERS: Record<ImportKind, string> = { S2: 's2', S1: 's1', referen
 
 export type ImportProgress = (done: number, total: number, file: string) => void;
 
+export interface ImportOptions {
+  /** Stops between files: the files done stay imported, the others are listed in `notImported`. */
+  signal?: AbortSignal;
+  /** Told each file's path when the import stops before it. */
+  onNotImported?: (file: string) => void;
+}
+
 /**
  * Imports the request's files and folders; one outcome per file (per recorded mask for a mask stack). With a
  * `task`, each file's steps report there (tiles written, strips outlined) and its signal stops the import
  * between blocks: the file being imported leaves nothing (its COG is written atomically, its rows recorded
- * last); files imported before it stay.
+ * last); files imported before it stay. `options.signal` (a folder import's) stops it between files instead,
+ * and the import answers what it did.
  */
-export async function importFiles(project: Project, input: ImportRequest, onProgress?: ImportProgress, task?: TaskContext): Promise<ImportOutcome[]> {
+export async function importFiles(project: Project, input: ImportRequest, onProgress?: ImportProgress, task?: TaskContext, options: ImportOptions = {}): Promise<ImportOutcome[]> {
   const request = ImportRequest.parse(input);
   const outcomes: ImportOutcome[] = [];
   const files: string[] = [];
@@ -73,7 +81,12 @@ export async function importFiles(project: Project, input: ImportRequest, onProg
   }
   const unique = [...new Set(files)];
   for (const [index, file] of unique.entries()) {
-    onProgress?.(index, files.length, file);
+    if (options.signal?.aborted) {
+      // A file is never left half imported: the one under way finished; this one and the rest are not started.
+      for (const rest of unique.slice(index)) options.onNotImported?.(rest);
+      break;
+    }
+    onProgress?.(index, unique.length, file);
     // One file: the task's label names it already. Several: say which one, and how far along the list.
     const name = unique.length > 1 ? `${path.basename(file)} (${index + 1} of ${unique.length}): ` : '';
     const step: Step = { signal: task?.signal, report: (done, total, what) => task?.progress(done, total, `${name}${what}`) };
@@ -306,7 +319,11 @@ function recordMasks(project: Project, rows: Omit<Parameters<typeof insertMask>[
     rows.map((row) => {
       const scene = row.acquired ? sceneOfDay(project, row.acquired, row.grid) : null;
       const record = insertMask(project, { ...row, sceneId: scene?.id ?? null });
-      if (scene && scene.cloud_cover === null && row.cloudCover !== null) setSceneCloudCover(project, scene.id, row.cloudCover);
+      if (scene && coverReplaceable(scene) && row.cloudCover !== null) {
+        setSceneCloudCover(project, scene.id, row.cloudCover, 'mask');
+        scene.cloud_cover = row.cloudCover;
+        scene.cloud_cover_source = 'mask';
+      }
       return record.id;
     }),
   )();
@@ -315,8 +332,8 @@ function recordMasks(project: Project, rows: Omit<Parameters<typeof insertMask>[
 }
 
 /** The S2 scene acquired on `day` on this grid, when there is exactly one. */
-function sceneOfDay(project: Project, day: string, grid: Grid): { id: number; cloud_cover: number | null } | null {
-  const rows = project.db.prepare("SELECT id, grid, cloud_cover FROM scenes WHERE acquired = ? AND sensor = 'S2'").all(day) as { id: number; grid: string; cloud_cover: number | null }[];
+function sceneOfDay(project: Project, day: string, grid: Grid): { id: number; cloud_cover: number | null; cloud_cover_source: string | null } | null {
+  const rows = project.db.prepare("SELECT id, grid, cloud_cover, cloud_cover_source FROM scenes WHERE acquired = ? AND sensor = 'S2'").all(day) as { id: number; grid: string; cloud_cover: number | null; cloud_cover_source: string | null }[];
   const matches = rows.filter((row) => sameGrid(JSON.parse(row.grid) as Grid, grid));
   return matches.length === 1 ? matches[0] : null;
 }
@@ -337,7 +354,7 @@ export function setSceneDate(project: Project, sceneId: number, date: string): S
   if (scene.acquired !== null) throw new InputError(undefined, `scene ${scene.id} (${scene.name}) has its date from its file, ${scene.acquired}: it is kept`);
   project.db.transaction(() => {
     project.db.prepare('UPDATE scenes SET acquired = ? WHERE id = ? AND acquired IS NULL').run(date, sceneId);
-    linkScene(project, sceneId, date, scene.grid, scene.cloudCover);
+    linkScene(project, sceneId, date, scene.grid, scene.cloudCoverSource === 'detected' ? null : scene.cloudCover);
   })();
   return getScene(project, sceneId);
 }
@@ -348,7 +365,7 @@ function linkScene(project: Project, sceneId: number, day: string | null, grid: 
   const mine = masks.filter((mask) => sameGrid(JSON.parse(mask.grid) as Grid, grid));
   for (const mask of mine) linkMaskToScene(project, mask.id, sceneId);
   const cover = mine.find((mask) => mask.cloud_cover !== null)?.cloud_cover;
-  if (cloudCover === null && cover !== undefined && cover !== null) setSceneCloudCover(project, sceneId, cover);
+  if (cloudCover === null && cover !== undefined && cover !== null) setSceneCloudCover(project, sceneId, cover, 'mask');
 }
 
 /** Copies `source` into rasters/<folder>/<safe name>.tif (a COG); returns the absolute path. */

@@ -22,6 +22,7 @@ export interface NewScene {
   nodata: number | null;
   units: 'linear' | 'dB' | null;
   cloudCover: number | null;
+  cloudCoverSource?: SceneRecord['cloudCoverSource'];
 }
 
 interface SceneRow {
@@ -37,18 +38,20 @@ interface SceneRow {
   nodata: number | null;
   units: 'linear' | 'dB' | null;
   cloud_cover: number | null;
+  cloud_cover_source: SceneRecord['cloudCoverSource'];
   imported_at: string;
 }
 
 export function insertScene(project: Project, scene: NewScene): SceneRecord {
   const { lastInsertRowid } = project.db
     .prepare(
-      `INSERT INTO scenes (name, file, source_path, source_sha256, sensor, level, acquired, bands, grid, data_type, nodata, units, cloud_cover, imported_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO scenes (name, file, source_path, source_sha256, sensor, level, acquired, bands, grid, data_type, nodata, units, cloud_cover, cloud_cover_source, imported_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       scene.name, scene.file, scene.sourcePath, scene.sourceSha256, scene.sensor, scene.level, scene.acquired,
-      JSON.stringify(scene.bands), JSON.stringify(scene.grid), scene.dataType, scene.nodata, scene.units, scene.cloudCover, now(),
+      JSON.stringify(scene.bands), JSON.stringify(scene.grid), scene.dataType, scene.nodata, scene.units, scene.cloudCover,
+      scene.cloudCover === null ? null : (scene.cloudCoverSource ?? 'metadata'), now(),
     );
   return getScene(project, Number(lastInsertRowid));
 }
@@ -74,8 +77,17 @@ export function sceneBySource(project: Project, sha256: string): SceneRecord | n
   return row ? toRecord(row) : null;
 }
 
-export function setSceneCloudCover(project: Project, id: number, cloudCover: number): void {
-  project.db.prepare('UPDATE scenes SET cloud_cover = ? WHERE id = ?').run(cloudCover, id);
+/** Sets a scene's cloud cover and where it came from ('mask' when not said). */
+export function setSceneCloudCover(project: Project, id: number, cloudCover: number, source: 'metadata' | 'mask' | 'detected' = 'mask'): void {
+  project.db.prepare('UPDATE scenes SET cloud_cover = ?, cloud_cover_source = ? WHERE id = ?').run(cloudCover, source, id);
+}
+
+/**
+ * Whether a mask's cover may replace the scene's: when it has none, or only the detector's estimate (a mask of
+ * its day, imported or drawn, knows better; the file's own figure and an earlier mask's are kept).
+ */
+export function coverReplaceable(scene: { cloud_cover: number | null; cloud_cover_source?: string | null }): boolean {
+  return scene.cloud_cover === null || scene.cloud_cover_source === 'detected';
 }
 
 /**
@@ -115,6 +127,7 @@ function toRecord(row: SceneRow): SceneRecord {
     nodata: row.nodata,
     units: row.units,
     cloudCover: row.cloud_cover,
+    cloudCoverSource: row.cloud_cover_source ?? null,
     importedAt: row.imported_at,
   };
 }

@@ -173,6 +173,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE project ADD COLUMN queue_url TEXT;
   UPDATE project SET uid = lower(hex(randomblob(8))) WHERE uid IS NULL;
   `,
+  // 7: reserved for the tiles' loss curves (branch h-loss), merged in its place; nothing here.
+  `
+  SELECT 1;
+  `,
+  // 8: where a scene's cloud cover came from ('metadata', 'mask' of its day, or 'detected' by the cloud
+  // detector), so a mask imported later replaces a detected estimate but never a mask's or the file's own.
+  `
+  ALTER TABLE scenes ADD COLUMN cloud_cover_source TEXT;
+  UPDATE scenes SET cloud_cover_source = CASE
+    WHEN cloud_cover IS NULL THEN NULL
+    WHEN EXISTS (SELECT 1 FROM masks WHERE masks.scene_id = scenes.id AND masks.cloud_cover = scenes.cloud_cover) THEN 'mask'
+    ELSE 'metadata' END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -135,6 +135,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   tileSize: '--tile', overlap: '--overlap', steps: '--steps', seeds: '--seeds', targetSceneId: '--target', maskId: '--mask', refId: '--reference',
   sarSceneId: '--sar', area: '--area', tiles: '--tiles', bands: '--bands', name: '--name', method: '--method', mode: '--mode', backend: '--backend',
   groundTruth: '--ground-truth', stitch: '--no-stitch', queue: '--queue', resultId: 'RESULT_ID', destination: 'OUT.tif',
+  referenceFrom: '--reference-from', masks: '--masks', minCover: '--min-cover', maxCover: '--max-cover',
 };
 
 interface SchemaIssue {

@@ -12,7 +12,7 @@ export function eventPrinter() {
       console.error(`run ${event.runId} tile ${event.tileIndex}: step ${event.step}/${event.steps} loss ${event.loss.toFixed(5)}${event.etaSeconds !== null ? `, ~${event.etaSeconds.toFixed(0)} s left` : ''}${event.runEtaSeconds !== null ? ` (run ~${event.runEtaSeconds.toFixed(0)} s)` : ''}`);
     } else if (event.type === 'tile') {
       if (event.tile.status === 'done' || event.tile.status === 'failed') console.error(`run ${event.tile.runId} tile ${event.tile.index}: ${event.tile.status}${event.tile.error ? ` (${event.tile.error})` : ''}`);
-    } else {
+    } else if (event.type === 'run') {
       const t = event.run.tiles;
       console.error(`run ${event.run.id}: ${event.run.status} (${t.done}/${t.total - t.clear} cloudy tiles done${t.failed ? `, ${t.failed} failed` : ''})`);
     }

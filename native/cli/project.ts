@@ -1,7 +1,8 @@
 /** `clearsky project create|import|list`: a project folder, what goes into it and what it holds. */
 import { IMPORT_KINDS } from '../api.ts';
-import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from '../commands/project.ts';
-import { JSON_OUTPUT, UsageError, oneOf, type Options, type ParsedArgs } from './args.ts';
+import { statSync } from 'node:fs';
+import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, importFolderCommand, listProjectCommand } from '../commands/project.ts';
+import { JSON_OUTPUT, UsageError, oneOf, type Context, type Options, type ParsedArgs } from './args.ts';
 
 export const summary = 'create a project, import rasters into it, list what it holds';
 
@@ -19,7 +20,7 @@ export const options = {
 
 export const positionals = true;
 
-export async function run({ values: v, positionals: words }: ParsedArgs): Promise<number> {
+export async function run({ values: v, positionals: words }: ParsedArgs, context: Context): Promise<number> {
   const [sub, ...args] = words;
   const oneFolder = () => {
     if (args.length !== 1) throw new UsageError(`usage: clearsky project ${sub} DIR`);
@@ -35,6 +36,15 @@ export async function run({ values: v, positionals: words }: ParsedArgs): Promis
   if (sub === 'import') {
     if (args.length < 2) throw new UsageError('usage: clearsky project import DIR PATH... [--kind K]');
     const kind = v.kind === undefined ? undefined : oneOf(v.kind as string, IMPORT_KINDS, '--kind');
+    // One folder: through the service, with each new scene's cloud cover; Ctrl-C keeps the files done.
+    if (args.length === 2 && statSync(args[1], { throwIfNoEntry: false })?.isDirectory()) {
+      const result = await importFolderCommand(args[0], args[1], kind, context.signal, (e) => {
+        if (!v.json && e.file !== null) console.error(`[${e.done + 1}/${e.total}] ${e.phase === 'cover' ? `cloud cover of ${e.file}` : e.file}`);
+      });
+      console.log(v.json ? JSON.stringify(result.outcomes) : formatImportOutcomes(result.outcomes)); // --json: the outcomes, as for files
+      if (result.cancelled) console.error(`clearsky: import stopped; ${result.notImported.length} file${result.notImported.length === 1 ? '' : 's'} not imported (the files done stay): ${result.notImported.join(', ')}`);
+      return result.cancelled ? 130 : result.outcomes.some((o) => o.status === 'failed' || o.status === 'unsure') ? 1 : 0;
+    }
     const outcomes = await importCommand(args[0], { paths: args.slice(1), kind }, (done, total, file) => {
       if (!v.json && total > 1) console.error(`[${done + 1}/${total}] ${file}`);
     });

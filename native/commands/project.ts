@@ -2,7 +2,8 @@
  * `clearsky project create | import | list`: making a project folder, importing rasters into it, and listing
  * its scenes, references and masks with the ids runs are started with.
  */
-import type { ImportOutcome, ImportRequest, MaskRecord, RefRecord, SceneRecord } from '../api.ts';
+import type { ApiEvent, ImportFolderResult, ImportOutcome, ImportRequest, MaskRecord, RefRecord, SceneRecord } from '../api.ts';
+import { Service } from '../service.ts';
 import { importFiles } from '../catalogue/import.ts';
 import { listMasks } from '../catalogue/masks.ts';
 import { createProject, openProject } from '../catalogue/project.ts';
@@ -32,6 +33,22 @@ export async function importCommand(dir: string, request: ImportRequest, onProgr
     return await importFiles(project, request, onProgress);
   } finally {
     project.close();
+  }
+}
+
+/**
+ * A folder imported through the service (progress, cancel between files, each new scene's cloud cover); the
+ * signal (Ctrl-C) keeps the files done and lists the rest.
+ */
+export async function importFolderCommand(dir: string, folder: string, kind: ImportRequest['kind'], signal: AbortSignal, onProgress: (event: Extract<ApiEvent, { type: 'import' }>) => void): Promise<ImportFolderResult> {
+  const service = Service.open(dir, { jobs: false });
+  try {
+    service.subscribe((event) => {
+      if (event.type === 'import') onProgress(event);
+    });
+    return await service.importFolder({ folder, kind }, signal);
+  } finally {
+    await service.close();
   }
 }
 
@@ -68,7 +85,7 @@ export function formatImportOutcomes(outcomes: ImportOutcome[]): string {
       case 'imported':
         if (outcome.kind === 'scene') {
           const s = outcome.record;
-          lines.push(`imported ${outcome.path}: scene ${s.id} ${s.sensor}${s.level ? ` ${s.level}` : ''}${s.units ? ` ${s.units}` : ''}${s.acquired ? ` ${s.acquired}` : ''}, ${s.bands.length} bands → ${s.file}`);
+          lines.push(`imported ${outcome.path}: scene ${s.id} ${s.sensor}${s.level ? ` ${s.level}` : ''}${s.units ? ` ${s.units}` : ''}${s.acquired ? ` ${s.acquired}` : ''}, ${s.bands.length} bands${s.cloudCover === null ? '' : `, ${percent(s.cloudCover)} cloud${s.cloudCoverSource ? ` (${s.cloudCoverSource})` : ''}`} → ${s.file}`);
         } else {
           lines.push(`imported ${outcome.path}: reference ${outcome.record.id} (${outcome.record.bands.join(' ')}) → ${outcome.record.file}`);
         }

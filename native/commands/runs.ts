@@ -7,7 +7,7 @@
  * Several of these (and the app) may be open on one project at once: each works only the runs it holds the
  * lease of (jobs/lease.ts). `clearsky run` returns when its run ended, or when another process took it over.
  */
-import { isFinishedRun, type ApiEvent, type RunMetrics, type RunRecord, type RunRequestInput } from '../api.ts';
+import { isFinishedRun, type ApiEvent, type CloudyDatesRequestInput, type CloudyDatesResult, type RunMetrics, type RunRecord, type RunRequestInput } from '../api.ts';
 import { describeOwner } from '../jobs/lease.ts';
 import { Service, type ServiceOptions } from '../service.ts';
 
@@ -33,6 +33,34 @@ export async function runCommand(dir: string, request: RunRequestInput, options:
   } finally {
     await service.close();
   }
+}
+
+/**
+ * `clearsky run DIR --every-cloudy-date`: one run per cloudy date (Service.runCloudyDates), then, unless
+ * --detach, works them to their end; `onPlanned` hears the dates' list first. Answers the runs at their end.
+ */
+export async function cloudyDatesCommand(dir: string, request: CloudyDatesRequestInput, options: RunCommandOptions & { onPlanned?: (result: CloudyDatesResult) => void } = {}): Promise<CloudyDatesResult> {
+  const service = Service.open(dir, { ...options, jobs: !options.detach, watchOthers: false });
+  try {
+    const unsubscribe = options.onEvent ? service.subscribe(options.onEvent) : () => undefined;
+    const result = await service.runCloudyDates(request);
+    options.onPlanned?.(result);
+    if (options.detach || result.runs.length === 0) return result;
+    const runs = await untilFinished(service, result.runs.map((r) => r.id), options.signal);
+    unsubscribe();
+    return { ...result, runs };
+  } finally {
+    await service.close();
+  }
+}
+
+/** The dates of a batch, one a line: run id and name, or why not. */
+export function formatCloudyDates(result: CloudyDatesResult): string {
+  const cover = (c: number | null) => (c === null ? '  ?  ' : `${(c * 100).toFixed(1).padStart(5)} %`);
+  const lines = result.dates.map((d) => `${(d.acquired ?? d.name).padEnd(14)} ${cover(d.cloudCover)}  ${d.state === 'queued' ? `run ${d.runId} (mask ${d.maskId})` : `${d.state}: ${d.reason}`}`);
+  if (result.reference) lines.unshift(`reference ${result.reference.id} (${result.reference.name})`);
+  lines.push(`${result.runs.length} run${result.runs.length === 1 ? '' : 's'} in batch ${result.batch}`);
+  return lines.join('\n');
 }
 
 export interface ResumeOutcome {

@@ -290,8 +290,8 @@ describe('catalogues of older Clearsky versions, and backups', () => {
         return kept;
       }), before.rows.project);
       assert.deepEqual(scenes.map((scene) => {
-        const { units, source_sha256: sha, ...kept } = scene as Record<string, unknown>;
-        assert.deepEqual([units, sha], [null, null]);
+        const { units, source_sha256: sha, cloud_cover_source: coverSource, ...kept } = scene as Record<string, unknown>;
+        assert.deepEqual([units, sha, coverSource], [null, null, null]);
         return kept;
       }), before.rows.scenes);
     } finally {

@@ -3,7 +3,9 @@
  * chosen (scene, mask, references shown), and the app's error line. `refresh` reloads it all from the API
  * (the runs too, into the runs state).
  */
-import type { ClearskyApi, ItemKind, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api.ts';
+import type { ApiEvent, ClearskyApi, ItemKind, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api.ts';
+
+export type ImportEvent = Extract<ApiEvent, { type: 'import' }>;
 import { call } from '../tools/api-call.ts';
 import type { RunsState } from './runs.svelte.ts';
 
@@ -23,6 +25,8 @@ export class CatalogueState {
   selected = $state<SceneRecord | null>(null);
   selectedMask = $state<MaskRecord | null>(null);
   shownRefIds = $state<number[]>([]);
+  /** A folder import under way (its last progress event), wherever it was started (dialog or the File menu). */
+  importing = $state<ImportEvent | null>(null);
   /** The last failure of a call made for the app as a whole (shown in the header). */
   error = $state<string | null>(null);
 
@@ -55,6 +59,20 @@ export class CatalogueState {
     const { selected, selectedMask } = this;
     if (selected) this.selected = this.scenes.find((scene) => scene.id === selected.id) ?? null;
     if (selectedMask) this.selectedMask = this.masks.find((mask) => mask.id === selectedMask.id) ?? selectedMask;
+  }
+
+  /** Follows a folder import's progress; each file done shows in the catalogue at once. */
+  followImport(event: ApiEvent): void {
+    if (event.type !== 'import') return;
+    const before = this.importing;
+    this.importing = event.state === 'running' ? event : null;
+    if (event.state !== 'running' || (before && before.importId === event.importId && (before.done !== event.done || before.phase !== event.phase))) void this.refresh();
+  }
+
+  /** Stops a folder import between files (the files done stay). */
+  async cancelImport(importId: string): Promise<void> {
+    const outcome = await call(this.#api, 'cancelImport', { importId });
+    if (!outcome.ok) this.error = outcome.error;
   }
 
   /** Chooses a scene, and the mask that goes with it (`maskForScene`). */

@@ -105,7 +105,7 @@ export function applyRunEvent(live: RunLive, event: ApiEvent): RunLive {
     if (tile.status !== 'running' && tiles && tile.index in tiles) next = { ...next, progress: { ...next.progress, [runId]: without(tiles, tile.index) } };
     return next;
   }
-  if (event.type === 'task') return live;
+  if (event.type !== 'progress') return live;
   const fitting: TileProgress = { step: event.step, steps: event.steps, loss: event.loss };
   return {
     ...live,

@@ -71,6 +71,18 @@ export class RunsState {
     else this.#onerror(outcome.error);
   }
 
+  /** Cancels every run of a batch still to finish (finished tiles are kept). */
+  async cancelBatch(batch: string): Promise<void> {
+    const outcome = await call(this.#api, 'cancelBatch', { batch });
+    if (!outcome.ok) return this.#onerror(outcome.error);
+    for (const run of outcome.value) this.upsert(run);
+  }
+
+  /** Runs just queued (a batch): listed at once, before their events come. */
+  added(list: RunRecord[]): void {
+    for (const run of list) this.upsert(run);
+  }
+
   /** Deletes a run that is over (its files in the project go; exports elsewhere stay). */
   async delete(run: RunRecord): Promise<boolean> {
     const outcome = await call(this.#api, 'deleteRun', run.id);
