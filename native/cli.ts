@@ -43,7 +43,8 @@ const USAGE = `usage:
                    --queue: tiles go to \`clearsky worker\` processes through Redis (the project keeps the URL)
   clearsky runs DIR [--json]
   clearsky cancel DIR RUN_ID
-  clearsky export DIR RESULT_ID OUT.tif             a run's result layer (ids: clearsky runs DIR)
+  clearsky export DIR RESULT_ID OUT.tif [--quality] a run's result layer (ids: clearsky runs DIR)
+                   --quality: also OUT.quality.json (a reconstruction's per-tile loss, seed spread, loss curves)
   clearsky report DIR RUN_ID --out REPORT.html      a finished run's QA report: one HTML file (print it to PDF)
   clearsky serve [--project DIR] [--root DIR ...] [--port N] [--workers N]
                    browser mode, on 127.0.0.1 only: open the address it prints (with its token); without
@@ -354,9 +355,9 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`usage: clearsky project create|import|list DIR ...${sub === undefined ? '' : ` (not '${sub}')`}`);
     }
     case 'export': {
-      const { positionals } = parse(rest, common, true);
-      if (positionals.length !== 3) throw new UsageError('usage: clearsky export DIR RESULT_ID OUT.tif');
-      console.error(`wrote ${await exportCommand(positionals[0], integer(positionals[1], 'RESULT_ID'), positionals[2])}`);
+      const { values: v, positionals } = parse(rest, { ...common, quality: { type: 'boolean', default: false } }, true);
+      if (positionals.length !== 3) throw new UsageError('usage: clearsky export DIR RESULT_ID OUT.tif [--quality]');
+      for (const written of await exportCommand(positionals[0], integer(positionals[1], 'RESULT_ID'), positionals[2], v.quality === true)) console.error(`wrote ${written}`);
       return 0;
     }
     case 'report': {

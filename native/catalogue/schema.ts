@@ -173,6 +173,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE project ADD COLUMN queue_url TEXT;
   UPDATE project SET uid = lower(hex(randomblob(8))) WHERE uid IS NULL;
   `,
+  // 7: a quality signal without ground truth: each finished tile's loss curve per seed (JSON, at most 200
+  // points a seed: dip/loss-curve.ts) and the median of the seeds' spread under its mask (digital numbers).
+  `
+  ALTER TABLE tiles ADD COLUMN spread REAL;
+  ALTER TABLE tiles ADD COLUMN curves TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -122,11 +122,11 @@ test('a ground-truth run gets a self-contained report with its parameters, pictu
   assert.match(html, /data-testid="report-metrics"/);
   assert.match(html, new RegExp(`<td>${run.metrics.masked.ssim!.toFixed(3)}</td><td>${run.metrics.masked.rmse!.toFixed(4)}</td>`));
   assert.match(html, new RegExp(`Under the mask \\(${run.metrics.maskedPixels} px\\)`));
-  // One seed: no uncertainty, and it says so; the tiles' final losses, and that no curve is kept.
+  // One seed: no uncertainty, and it says so; the tiles' final losses, and why a baseline has no loss curve.
   assert.match(html, /data-testid="report-no-uncertainty">One seed/);
   const tile = (await service.getRun(run.id)).tileList.find((t) => t.status === 'done')!;
   assert.match(html, new RegExp(`<tr><td>${tile.index}</td><td>${tile.window.width} × ${tile.window.height} at \\(${tile.window.x}, ${tile.window.y}\\)</td><td>done</td>`));
-  assert.match(html, /no loss curve is shown/);
+  assert.match(html, /data-testid="report-no-curve">No loss curve: idw-fill does not train a network\./);
   // The result GeoTIFF's provenance tags, all of them.
   const result = run.results.find((r) => r.kind === 'reconstruction')!;
   const tags = (await readRasterInfo(service.catalogue.resolve(result.file))).metadata;
