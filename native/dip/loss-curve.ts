@@ -19,7 +19,7 @@ export interface LossCurve {
   seed: number;
   /** The last training step of each bucket (1-based). */
   step: number[];
-  /** The mean masked MSE of the readings in the bucket (÷2000 scale, as `finalLoss`). */
+  /** The mean masked MSE of the readings in the bucket (the network's scale, as `finalLoss`). */
   loss: number[];
   /** The lowest reading in the bucket. */
   min: number[];

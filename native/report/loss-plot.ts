@@ -65,7 +65,8 @@ function niceStep(range: number, count: number): number {
   return unit * power;
 }
 
-const fmt = (value: number): string => (value >= 0.01 && value < 1000 ? String(Number(value.toPrecision(2))) : value.toExponential(0).replace('e+', 'e'));
+const fmt = (value: number): string =>
+  value === 0 ? '0' : value >= 0.01 && value < 1000 ? String(Number(value.toPrecision(2))) : value.toExponential(1).replace(/\.0e/, 'e').replace('e+', 'e');
 
 /** The plot's geometry, or null when no line has a point to draw. */
 export function plotGeometry(lines: readonly PlotLine[], width = 360, height = 200): PlotGeometry | null {
@@ -100,6 +101,14 @@ export function plotGeometry(lines: readonly PlotLine[], width = 360, height = 2
       const value = m * 10 ** k;
       const log = Math.log10(value);
       if (log >= lowLog - 1e-9 && log <= highLog + 1e-9) yTicks.push({ y: y(value), label: fmt(value) });
+    }
+  }
+  // A narrow range holds fewer than two of those: label its ends instead (two significant digits).
+  if (yTicks.length < 2) {
+    yTicks.length = 0;
+    for (const log of [lowLog, highLog]) {
+      const value = Number((10 ** log).toPrecision(2));
+      yTicks.push({ y: Math.min(frame.bottom, Math.max(frame.top, y(value))), label: fmt(value) });
     }
   }
   return { width, height, frame, paths, xTicks, yTicks };

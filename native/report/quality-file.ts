@@ -40,7 +40,7 @@ export function qualityFile(run: RunRecord, tiles: readonly TileRecord[], curves
     format: QUALITY_FORMAT,
     run: { id: run.id, name: run.name, method: r.method, mode: dip ? r.mode : null, steps: dip ? r.steps : null, seeds: r.seeds, status: run.status },
     units: {
-      loss: 'masked mean squared error over the clear pixels the network fits, reflectance ÷ 2000 (the last seed\'s final loss)',
+      loss: 'masked mean squared error over the known pixels the network fits, in the network\'s scale (each channel mapped to 1/6..5/6 of its range, docs/engine.md); finalLoss is the last seed\'s',
       spread: 'median over the tile\'s masked pixels of the standard deviation across seeds (mean over bands), digital numbers; null with one seed',
       window: 'pixels of the exported GeoTIFF: x, y of the top-left corner, width, height',
       curves: 'per seed: step (last step of each bucket), loss (mean of the readings in it), min (lowest reading); at most 200 points',

@@ -169,7 +169,7 @@ export function reportHtml(inputs: RunReportInputs, images: RunReportImages, pro
     .map((t) => `<tr><td>${t.index}</td><td>${t.window.width} × ${t.window.height} at (${t.window.x}, ${t.window.y})</td><td>${escape(t.status)}</td><td>${figure(t.loss, 5)}</td><td>${figure(t.spread, 1)}</td><td>${figure(t.seconds, 1)}</td><td>${t.metrics ? figure(t.metrics.masked.ssim, 3) : '–'}</td><td>${t.error ? escape(t.error) : ''}</td></tr>`)
     .join('');
   const losses = `${lossCurves(inputs)}<table class="grid" data-testid="report-tiles"><tr><th>Tile</th><th>Window (px)</th><th>Status</th><th>Final loss</th><th>Seed spread (DN)</th><th>Seconds</th><th>SSIM under mask</th><th>Note</th></tr>${tileRows || '<tr><td colspan="8">no cloudy tiles</td></tr>'}</table>
-<p class="note">Final loss: the masked error over the clear pixels the network fits (÷ 2000 scale), last seed. Seed spread: the median over the tile's masked pixels of the seeds' standard deviation, in the scene's units (with several seeds).</p>`;
+<p class="note">Final loss: the masked mean squared error over the known pixels the network fits, in the network's scale (each channel mapped to 1/6–5/6 of its range), last seed. Seed spread: the median over the tile's masked pixels of the seeds' standard deviation, in the scene's units (with several seeds).</p>`;
 
   const provenanceRows = Object.entries(provenance)
     .filter(([k]) => k.startsWith('CLEARSKY_') || k === 'ATTRIBUTION')

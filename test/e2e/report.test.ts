@@ -3,7 +3,9 @@
  * with a ground-truth run (idw-fill: seconds) made through the service; in Debian's Chromium, Report… offers
  * a name beside the project, refuses a path inside the project with its one-line reason, writes the report,
  * and the report itself opens in the browser with every picture decoded and no request anywhere, and prints
- * to PDF. Screenshots in test/e2e/artifacts/report-app-*.png (the dialog, the report as opened).
+ * to PDF. Screenshots in test/e2e/artifacts/report-app-*.png (the dialog, the report as opened). A two-seed
+ * DIP run beside it shows its loss curves under Jobs (all tiles, then a picked tile's line per seed), outlines
+ * its tiles by seed spread, and exports with its quality file (loss-app-*.png).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -42,6 +44,10 @@ before(async () => {
     for (let i = 0; i < 600 && (await service.getRun(run.id)).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 200));
     assert.equal((await service.getRun(run.id)).status, 'done');
     step('project: Slovenia 20150909, a ground-truth idw-fill run');
+    const dip = await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'dip', mode: 'basic', bands: ['B04', 'B03', 'B02'], steps: 30, seeds: [0, 1], tileSize: 64, overlap: 16 });
+    for (let i = 0; i < 1500 && (await service.getRun(dip.id)).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await service.getRun(dip.id)).status, 'done');
+    step('a two-seed DIP run (30 steps, 64 px tiles)');
   } finally {
     await service.close();
   }
@@ -102,4 +108,52 @@ test('Report… in Jobs writes a self-contained QA report that opens and prints 
   assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
   assert.deepEqual(requests, []);
   assert.deepEqual(reportProblems, []);
+});
+
+test('the loss curves of a run under Jobs: every tile faint with the median bold, a picked tile a line per seed, outlines by seed spread, the quality file on export', { timeout: 300_000 }, async () => {
+  const page = await context!.newPage();
+  const problems = watchPage(page);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(server!.url);
+  const job = page.locator('[data-testid="job"][data-run-id="2"][data-status="done"]');
+  await job.waitFor({ timeout: 30_000 });
+  await job.locator('button.head').click();
+  const panel = page.locator('[data-testid="loss-panel"][data-run-id="2"]');
+  await panel.waitFor({ timeout: 30_000 });
+  const plot = panel.getByTestId('loss-plot');
+  await plot.locator('path[data-role="bold"]').waitFor({ timeout: 30_000 });
+  const tiles = (await panel.getByTestId('loss-tile').locator('option').allInnerTexts()).filter((t) => t.startsWith('tile '));
+  assert.ok(tiles.length >= 2, `tiles to pick: ${tiles.join(', ')}`);
+  assert.equal(await plot.locator('path[data-role="faint"]').count(), tiles.length * 2, 'a faint line per finished tile and seed');
+  await page.waitForSelector('[data-testid="map"][data-status="ready"]', { timeout: 60_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'loss-app-run.png') });
+  await panel.screenshot({ path: path.join(ARTIFACTS, 'loss-app-panel-run.png') });
+
+  // A tile: a line per seed, its final loss and seed spread.
+  const index = tiles[0].slice('tile '.length);
+  await panel.getByTestId('loss-tile').selectOption(index);
+  await plot.locator('path[data-role="seed"]').nth(1).waitFor({ timeout: 30_000 });
+  assert.equal(await plot.locator('path[data-role="seed"]').count(), 2);
+  assert.equal(await plot.locator('path[data-role="faint"]').count(), 0);
+  assert.match(await panel.getByTestId('loss-tile-summary').innerText(), new RegExp(`seed 0\\s+seed 1[\\s\\S]*Tile ${index}: final loss 0\\.\\d{5} · seed spread \\d+\\.\\d DN`));
+  // Outlines by seed spread, with the legend's range.
+  await panel.getByTestId('quality-by').selectOption('spread');
+  await panel.getByTestId('quality-legend').waitFor();
+  assert.match(await panel.getByTestId('quality-legend').innerText(), /\d+\.\d[\s\S]*\d+\.\d DN/);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'loss-app-tile.png') });
+  await panel.screenshot({ path: path.join(ARTIFACTS, 'loss-app-panel-tile.png') });
+
+  // Export with the quality file beside the GeoTIFF.
+  await job.getByRole('button', { name: 'Export reconstruction' }).click();
+  const dialog = page.getByTestId('export-dialog');
+  const destination = path.join(work, 'exports', 'dip.tif');
+  await dialog.locator('input[name="destination"]').fill(destination);
+  await dialog.locator('input[name="with-quality"]').check();
+  await dialog.getByRole('button', { name: 'Export' }).click();
+  await dialog.getByTestId('export-written').waitFor({ timeout: 60_000 });
+  assert.deepEqual(await dialog.getByTestId('export-file').locator('code').allInnerTexts(), [destination, path.join(work, 'exports', 'dip.quality.json')]);
+  const quality = JSON.parse(await fs.readFile(path.join(work, 'exports', 'dip.quality.json'), 'utf8')) as { tiles: { curves: unknown[] }[] };
+  assert.ok(quality.tiles.filter((t) => t.curves.length === 2).length === tiles.length);
+  assert.deepEqual(problems, []);
 });
