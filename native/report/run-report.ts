@@ -250,6 +250,7 @@ function unsure({ run, tiles }: RunReportInputs): string {
   if (run.request.seeds.length < 2) return '';
   const spread = tiles.filter((t) => t.spread !== null).sort((a, b) => b.spread! - a.spread!);
   if (spread.length === 0) return '';
+  if (spread.length === 1) return `<p data-testid="report-unsure">The seeds' median spread under the mask: ${figure(spread[0].spread, 1)} (one tile).</p>`;
   const typical = spread[spread.length >> 1].spread!;
   const top = spread.slice(0, 3).map((t) => `tile ${t.index} (${t.window.width} × ${t.window.height} at ${t.window.x}, ${t.window.y}): ${figure(t.spread, 1)}`);
   return `<p data-testid="report-unsure">Least sure: ${escape(top.join('; '))} — the median seed spread under the mask, against ${figure(typical, 1)} for the typical tile. Look there first.</p>`;

@@ -84,7 +84,10 @@ export function plotGeometry(lines: readonly PlotLine[], width = 360, height = 2
   const y = (loss: number) => frame.bottom - ((Math.log10(loss) - lowLog) / (highLog - lowLog)) * (frame.bottom - frame.top);
   const px = (v: number) => v.toFixed(1);
   const paths = usable.map((line) => ({
-    d: line.points.map(([s, v], i) => `${i === 0 ? 'M' : 'L'}${px(x(s))} ${px(y(v))}`).join(''),
+    // One reading (a run shorter than the reading interval) is a short dash, not an invisible zero-length path.
+    d: line.points.length === 1
+      ? `M${px(x(line.points[0][0]) - 3)} ${px(y(line.points[0][1]))}h6`
+      : line.points.map(([s, v], i) => `${i === 0 ? 'M' : 'L'}${px(x(s))} ${px(y(v))}`).join(''),
     role: line.role,
     colour: line.role === 'seed' ? SEED_COLOURS[(line.seedIndex ?? 0) % SEED_COLOURS.length] : line.role === 'bold' ? '#111827' : '#94a3b8',
   }));
