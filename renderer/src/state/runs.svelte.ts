@@ -71,6 +71,11 @@ export class RunsState {
     } else if (event.type === 'tile' && event.runId === this.selectedRunId && event.tile.status === 'done') {
       this.curvesVersion++;
     }
+    if (event.type === 'run' && isFinishedRun(event.run.status) && event.run.id in this.liveLoss) {
+      // Its curves are stored now (runLossCurves): the live points go.
+      const { [event.run.id]: _done, ...rest } = this.liveLoss;
+      this.liveLoss = rest;
+    }
     if (event.type === 'run' && isFinishedRun(event.run.status)) {
       // The finished record (with its result layers) from the catalogue itself.
       const id = event.run.id;
