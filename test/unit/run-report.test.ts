@@ -140,14 +140,16 @@ test('a ground-truth run gets a self-contained report with its parameters, pictu
 });
 
 test('a two-seed DIP run’s report shows the uncertainty with its ramp', async () => {
-  const run = await finished((await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', bands: ['B04', 'B03', 'B02'], steps: 8, seeds: [0, 1], tileSize: 128 })).id);
+  const run = await finished((await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', bands: ['B04', 'B03', 'B02'], steps: 30, seeds: [0, 1], tileSize: 128 })).id);
   assert.equal(run.status, 'done', run.error ?? '');
   assert.ok(run.results.some((r) => r.kind === 'uncertainty'));
   const destination = path.join(dir, 'out', 'dip.html');
   await service.runReport({ runId: run.id, destination });
   const html = await fs.readFile(destination, 'utf8');
   assert.match(cell(html, 'Method'), /^Deep Image Prior, basic mode$/);
-  assert.equal(cell(html, 'Steps'), '8');
+  assert.equal(cell(html, 'Steps'), '30');
+  // Its loss curves: the one tile's two seeds, read at steps 10, 20 and 30.
+  assert.match(html, /data-testid="report-loss-tile-0"[\s\S]*?(<path d="M[^"]*L[^"]*L[^"]*" fill="none" stroke="#[0-9a-f]+" stroke-width="1.5" data-role="seed"\/>){2}<text/);
   assert.equal(cell(html, 'Seeds'), '0, 1');
   assert.equal(cell(html, 'Bands'), 'B04, B03, B02');
   assert.match(html, /data-testid="report-no-metrics"/);
