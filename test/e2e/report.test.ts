@@ -14,8 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createProject } from '../../native/catalogue/project.ts';
+import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
 import { Service } from '../../native/service.ts';
 import { buildRenderer, CHROMIUM, launchChromium, startServe, stepClock, watchPage, type Served } from '../helpers/browser.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
@@ -129,7 +130,17 @@ test('the loss curves of a run under Jobs: every tile faint with the median bold
   await page.screenshot({ path: path.join(ARTIFACTS, 'loss-app-run.png') });
   await panel.screenshot({ path: path.join(ARTIFACTS, 'loss-app-panel-run.png') });
 
-  // A tile: a line per seed, its final loss and seed spread.
+  // A click on the map picks a run's tile: the scene's bottom-right pixel lies only in the last tile.
+  const toScreen = await screenOfPixel(page);
+  const info = await readRasterInfo(dataFile('slovenia-2015', 'S2L1C_20150909.tif'));
+  await page.mouse.click(...toScreen(info.width - 3, info.height - 3));
+  const last = tiles.at(-1)!.slice('tile '.length);
+  for (let i = 0; i < 50 && (await panel.getByTestId('loss-tile').inputValue()) !== last; i++) await page.waitForTimeout(200);
+  assert.equal(await panel.getByTestId('loss-tile').inputValue(), last, 'the click picked the tile under it');
+  await plot.locator('path[data-role="seed"]').nth(1).waitFor({ timeout: 30_000 });
+  assert.match(await panel.getByTestId('loss-tile-summary').innerText(), new RegExp(`Tile ${last}: final loss`));
+
+  // A tile picked in the list: a line per seed, its final loss and seed spread.
   const index = tiles[0].slice('tile '.length);
   await panel.getByTestId('loss-tile').selectOption(index);
   await plot.locator('path[data-role="seed"]').nth(1).waitFor({ timeout: 30_000 });
@@ -157,3 +168,25 @@ test('the loss curves of a run under Jobs: every tile faint with the median bold
   assert.ok(quality.tiles.filter((t) => t.curves.length === 2).length === tiles.length);
   assert.deepEqual(problems, []);
 });
+
+/** Where a scene pixel (column, row) is on screen now, from the cursor readout at two points (north up). */
+async function screenOfPixel(page: Page): Promise<(col: number, row: number) => [number, number]> {
+  const map = (await page.getByTestId('map').boundingBox())!;
+  const readout = async (x: number, y: number): Promise<[number, number]> => {
+    await page.mouse.move(x, y);
+    const cursor = page.getByTestId('cursor');
+    await cursor.filter({ hasText: / E .* N/ }).waitFor({ timeout: 10_000 });
+    const match = / (-?[\d.]+) E (-?[\d.]+) N/.exec(await cursor.innerText());
+    assert.ok(match, `no coordinates in the cursor readout: ${await cursor.innerText()}`);
+    return [Number(match[1]), Number(match[2])];
+  };
+  const [ax, ay] = [map.x + map.width * 0.3, map.y + map.height * 0.3];
+  const [bx, by] = [map.x + map.width * 0.7, map.y + map.height * 0.7];
+  const [ae, an] = await readout(ax, ay);
+  const [be, bn] = await readout(bx, by);
+  const perX = (be - ae) / (bx - ax);
+  const perY = (bn - an) / (by - ay);
+  const { geoTransform } = await readRasterInfo(dataFile('slovenia-2015', 'S2L1C_20150909.tif'));
+  const [x0, pw, , y0, , ph] = geoTransform!;
+  return (col, row) => [ax + (x0 + pw * (col + 0.5) - ae) / perX, ay + (y0 + ph * (row + 0.5) - an) / perY];
+}
