@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_CHOICES, MODES } from './dip/choices.ts';
+import { MAX_CURVE_POINTS, type LossCurve } from './dip/loss-curve.ts';
 
 // The one place these lists are written: CLI, service and renderer import them from here (the engine's own
 // files take modes and backends from dip/choices.ts, which this re-exports).
@@ -188,7 +189,8 @@ export interface Dependents {
 export const CancelBatchRequest = z.object({ batch: z.string().min(1).max(100) });
 export type CancelBatchRequest = z.infer<typeof CancelBatchRequest>;
 
-export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1) });
+/** `quality`: also write `<destination without .tif>.quality.json` (a reconstruction's per-tile loss, spread and curves). */
+export const ExportRequest = z.object({ resultId: id, destination: z.string().min(1), quality: z.boolean().optional() });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 /** A finished run's QA report (self-contained HTML) written to `destination`. */
 export const RunReportRequest = z.object({ runId: id, destination: z.string().min(1) });
@@ -433,6 +435,31 @@ export function isFinishedRun(status: string): boolean {
   return (FINISHED_RUN_STATUSES as readonly string[]).includes(status);
 }
 export type TileStatus = 'pending' | 'running' | 'done' | 'failed' | 'clear';
+export type { LossCurve } from './dip/loss-curve.ts';
+
+/** How sure a tile's reconstruction is, without ground truth: its loss curve per seed and the seeds' spread. */
+export interface TileQuality {
+  /** One per seed, in seed order (empty for the baselines). */
+  curves: LossCurve[];
+  /** The median over the tile's masked pixels of the seeds' spread (digital numbers); null with one seed. */
+  spread: number | null;
+}
+
+/** A run's tiles' loss curves (those given, or all finished), each with at most `points` points per seed. */
+export const LossCurvesRequest = z.object({
+  runId: id,
+  tiles: z.array(z.number().int().min(0)).max(100_000).optional(),
+  points: z.number().int().min(2).max(MAX_CURVE_POINTS).optional(),
+});
+export type LossCurvesRequest = z.infer<typeof LossCurvesRequest>;
+export type LossCurvesRequestInput = z.input<typeof LossCurvesRequest>;
+
+export interface TileLossCurves extends TileQuality {
+  index: number;
+  status: TileStatus;
+  /** The last seed's final loss, as TileRecord.loss. */
+  loss: number | null;
+}
 
 export interface TileRecord {
   runId: number;
@@ -441,6 +468,8 @@ export interface TileRecord {
   status: TileStatus;
   attempts: number;
   loss: number | null;
+  /** With several seeds: the median over the tile's masked pixels of the seeds' spread (digital numbers), else null. */
+  spread: number | null;
   seconds: number | null;
   error: string | null;
   /** A finished tile's result (relative to the project; `/rasters/<file>` in browser mode): shown while the run goes on. */
@@ -536,6 +565,8 @@ export interface ClearskyApi {
   cancelBatch(request: CancelBatchRequest): Promise<RunRecord[]>;
   listRuns(): Promise<RunRecord[]>;
   getRun(runId: number): Promise<RunRecord & { tileList: TileRecord[] }>;
+  /** The loss curves of a run's finished tiles (or of `tiles`), per seed, thinned to `points` (default all, ≤ 200). */
+  runLossCurves(request: LossCurvesRequestInput): Promise<{ runId: number; tiles: TileLossCurves[] }>;
   cancelRun(runId: number): Promise<RunRecord>;
   /** A cancelled run goes on with its tiles still to do. */
   resumeRun(runId: number): Promise<RunRecord>;
@@ -549,7 +580,7 @@ export interface ClearskyApi {
   dependents(request: ItemRef): Promise<Dependents>;
   /** Deletes a scene, mask or reference with its files; refused (naming them) while runs or references depend on it. */
   deleteItem(request: DeleteItemRequest): Promise<{ kind: ItemKind; id: number }>;
-  exportResult(request: ExportRequest): Promise<{ path: string }>;
+  exportResult(request: ExportRequest): Promise<{ path: string; quality?: string }>;
   /** Writes a finished run's QA report (one HTML file: parameters, before/after, scores, uncertainty, tile losses, provenance). */
   runReport(request: RunReportRequest): Promise<{ path: string }>;
   previewTiles(request: PreviewTilesRequestInput): Promise<TilePreview[]>;
@@ -583,6 +614,7 @@ export const COMMANDS = {
   cancelBatch: z.tuple([CancelBatchRequest]),
   listRuns: z.tuple([]),
   getRun: z.tuple([id]),
+  runLossCurves: z.tuple([LossCurvesRequest]),
   cancelRun: z.tuple([id]),
   resumeRun: z.tuple([id]),
   finishRun: z.tuple([id]),

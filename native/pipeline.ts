@@ -192,6 +192,11 @@ export interface TileReconstruction {
   image: Image;
   bandNames: string[];
   runs: SeedRun[];
+  /**
+   * With several seeds, how sure the tile is: the median over its masked pixels of the seeds' spread (standard
+   * deviation, mean over bands, digital numbers); null with one seed, a baseline, or no masked pixel.
+   */
+  spread: number | null;
 }
 
 /**
@@ -238,7 +243,7 @@ export async function reconstructTileSources(
   if (settings.method !== 'dip') {
     if (settings.method === 'reference-fit' && !window.reference) throw new InputError(undefined, 'the reference-fit baseline needs a reference');
     const filled = settings.method === 'idw-fill' ? inverseDistanceFill(window.s2, cloud) : referenceSubstitution(window.s2, window.reference!, cloud);
-    return { image: stitched(inDigitalNumbers([filled]), window.raw, cloud, settings.stitch), bandNames: names, runs: [] };
+    return { image: stitched(inDigitalNumbers([filled]), window.raw, cloud, settings.stitch), bandNames: names, runs: [], spread: null };
   }
   if (!settings.mode) throw new InputError(undefined, 'a mode is required (basic, ms, mt, msmt, msr or mtr)');
   const result = await inpaint(settings.mode, { ...window, mask: cloud }, {
@@ -250,7 +255,22 @@ export async function reconstructTileSources(
     onProgress: options.onProgress,
   });
   const layers = [result.reconstruction, ...(result.spread ? [result.spread] : [])];
-  return { image: stitched(inDigitalNumbers(layers), window.raw, cloud, settings.stitch), bandNames: [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])], runs: result.runs };
+  return { image: stitched(inDigitalNumbers(layers), window.raw, cloud, settings.stitch), bandNames: [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])], runs: result.runs, spread: result.spread ? medianSpreadUnderMask(result.spread, cloud) : null };
+}
+
+/** The median over the masked pixels of the spread's mean over bands, in digital numbers (null: no masked pixel). */
+export function medianSpreadUnderMask(spread: Image, cloud: Mask): number | null {
+  const values: number[] = [];
+  for (let p = 0; p < cloud.data.length; p++) {
+    if (!cloud.data[p]) continue;
+    let sum = 0;
+    for (let b = 0; b < spread.bands; b++) sum += spread.data[p * spread.bands + b];
+    values.push((sum / spread.bands) * S2_SCALE);
+  }
+  if (values.length === 0) return null;
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
 /**

@@ -48,10 +48,14 @@ import {
   type RunRequestInput,
   type SceneRecord,
   type TileRecord,
+  LossCurvesRequest,
+  type LossCurvesRequestInput,
+  type TileLossCurves,
 } from './api.ts';
 import { backupIfDue, openProject, RUNS_FOLDER, type Project } from './catalogue/project.ts';
 import { SCHEMA_VERSION } from './catalogue/schema.ts';
 import { InputError, throwIfCancelled } from './errors.ts';
+import { qualityFile, qualityPath } from './report/quality-file.ts';
 import { prepareOutputs } from './output-guard.ts';
 import { JobRunner, type RunnerOptions } from './jobs/runner.ts';
 import { RunStore } from './jobs/run-store.ts';
@@ -372,6 +376,11 @@ export class Service implements ProjectApi {
     return { ...this.store.record(runId), tileList: this.store.tiles(runId) };
   }
 
+  async runLossCurves(request: LossCurvesRequestInput): Promise<{ runId: number; tiles: TileLossCurves[] }> {
+    const { runId, tiles, points } = LossCurvesRequest.parse(request);
+    return { runId, tiles: this.store.lossCurves(runId, tiles, points) };
+  }
+
   async cancelRun(runId: number): Promise<RunRecord> {
     this.store.record(runId); // an unknown run is an InputError
     // A runner in another process notices the cancel in the catalogue within a second.
@@ -423,20 +432,32 @@ export class Service implements ProjectApi {
     return this.store.record(runId);
   }
 
-  /** Copies a result layer out of the project (e.g. into a QGIS project folder), atomically, as a COG. */
-  async exportResult(request: ExportRequest): Promise<{ path: string }> {
-    const { resultId, destination } = ExportRequest.parse(request);
-    const row = this.catalogue.db.prepare('SELECT file FROM results WHERE id = ?').get(resultId) as { file: string } | undefined;
+  /**
+   * Copies a result layer out of the project (e.g. into a QGIS project folder), atomically, as a COG; with
+   * `quality`, a reconstruction also gets its run's per-tile quality file beside it (report/quality-file.ts).
+   */
+  async exportResult(request: ExportRequest): Promise<{ path: string; quality?: string }> {
+    const { resultId, destination, quality } = ExportRequest.parse(request);
+    const row = this.catalogue.db.prepare('SELECT file, kind, run_id AS runId FROM results WHERE id = ?').get(resultId) as { file: string; kind: string; runId: number } | undefined;
     if (!row) throw new InputError(undefined, `there is no result ${resultId} in this project`);
+    if (quality && row.kind !== 'reconstruction') throw new InputError(undefined, `result ${resultId} is the run's ${row.kind}: a quality file goes beside the reconstruction`);
     const source = assertFilePresent(this.catalogue, row.file);
     const target = path.resolve(destination);
+    const qualityTarget = quality ? qualityPath(target) : undefined;
     // Never onto the result itself, another project's data, or anywhere in this project (its rasters feed runs).
-    await prepareOutputs({ inputs: [{ path: source, what: `result ${resultId}` }], outputs: [{ path: target, what: 'the export' }], closedFolders: [this.catalogue.dir] });
+    await prepareOutputs({
+      inputs: [{ path: source, what: `result ${resultId}` }],
+      outputs: [{ path: target, what: 'the export' }, ...(qualityTarget ? [{ path: qualityTarget, what: 'the quality file' }] : [])],
+      closedFolders: [this.catalogue.dir],
+    });
     await fs.mkdir(path.dirname(target), { recursive: true });
     await this.tasks.run(`Export ${path.basename(target)}`, (task) =>
       copyRaster(source, target, { signal: task.signal, onProgress: (done, total) => task.progress(done, total, 'writing a Cloud Optimized GeoTIFF, tile by tile') }),
     );
-    return { path: target };
+    if (!qualityTarget) return { path: target };
+    const content = qualityFile(this.store.record(row.runId), this.store.tiles(row.runId), this.store.lossCurves(row.runId));
+    await writeFileAtomically(qualityTarget, (file) => file.writeFile(`${JSON.stringify(content, null, 1)}\n`, 'utf8'));
+    return { path: target, quality: qualityTarget };
   }
 
   /**
@@ -467,6 +488,7 @@ export class Service implements ProjectApi {
       projectName: (await this.project()).name,
       run,
       tiles: this.store.tiles(runId),
+      curves: this.store.lossCurves(runId),
       scene: { id: scene.id, name: scene.name, file: scene.file, acquired: scene.acquired },
       mask: { id: mask.id, name: mask.name, file: mask.file },
       reference: reference && { id: reference.id, name: reference.name, file: reference.file },

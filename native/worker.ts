@@ -99,7 +99,8 @@ async function performQueued(task: Extract<Task, { kind: 'queued-tile' }>, signa
   const result = await reconstructTileSources(sources, settings, { signal, onProgress: progressSender(task.run.runId, tileIndex, start) });
   const seconds = (performance.now() - start) / 1000;
   const loss = result.runs.at(-1)?.finalLoss ?? null;
-  const queued = await encodeTileResult({ image: result.image, bandNames: result.bandNames, loss, seconds, backend: backend.description, worker: `${os.hostname()}:${process.pid}` }, what);
+  const quality = { curves: result.runs.map((r) => r.curve), spread: result.spread };
+  const queued = await encodeTileResult({ image: result.image, bandNames: result.bandNames, loss, seconds, backend: backend.description, worker: `${os.hostname()}:${process.pid}`, quality }, what);
   return { type: 'done', runId: task.run.runId, kind: 'queued-tile', tileIndex, queued };
 }
 
@@ -131,6 +132,11 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
     runId,
     kind: 'tile',
     tileIndex: tile.index,
-    tile: { resultFile: path.join(task.run.tileFolder, TileResultFolder.fileName(tile)), loss: result.runs.at(-1)?.finalLoss ?? null, seconds: (performance.now() - start) / 1000 },
+    tile: {
+      resultFile: path.join(task.run.tileFolder, TileResultFolder.fileName(tile)),
+      loss: result.runs.at(-1)?.finalLoss ?? null,
+      seconds: (performance.now() - start) / 1000,
+      quality: { curves: result.runs.map((r) => r.curve), spread: result.spread },
+    },
   };
 }

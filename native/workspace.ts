@@ -175,6 +175,7 @@ export class Workspace implements ClearskyApi {
   startRun: ClearskyApi['startRun'] = async (request) => this.current().startRun(request);
   listRuns: ClearskyApi['listRuns'] = async () => this.current().listRuns();
   getRun: ClearskyApi['getRun'] = async (runId) => this.current().getRun(runId);
+  runLossCurves: ClearskyApi['runLossCurves'] = async (request) => this.current().runLossCurves(request);
   cancelRun: ClearskyApi['cancelRun'] = async (runId) => this.current().cancelRun(runId);
   resumeRun: ClearskyApi['resumeRun'] = async (runId) => this.current().resumeRun(runId);
   finishRun: ClearskyApi['finishRun'] = async (runId) => this.current().finishRun(runId);

@@ -173,9 +173,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE project ADD COLUMN queue_url TEXT;
   UPDATE project SET uid = lower(hex(randomblob(8))) WHERE uid IS NULL;
   `,
-  // 7: reserved for the tiles' loss curves (branch h-loss), merged in its place; nothing here.
+  // 7: a quality signal without ground truth: each finished tile's loss curve per seed (JSON, at most 200
+  // points a seed: dip/loss-curve.ts) and the median of the seeds' spread under its mask (digital numbers).
   `
-  SELECT 1;
+  ALTER TABLE tiles ADD COLUMN spread REAL;
+  ALTER TABLE tiles ADD COLUMN curves TEXT;
   `,
   // 8: where a scene's cloud cover came from ('metadata', 'mask' of its day, or 'detected' by the cloud
   // detector), so a mask imported later replaces a detected estimate but never a mask's or the file's own.

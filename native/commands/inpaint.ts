@@ -164,7 +164,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
           // The workers' time on the tiles, as one SeedRun for the summary's figures.
           const seconds = queued.seconds.reduce((a, b) => a + b, 0);
           const steps = (method === 'dip' ? (command.steps ?? DEFAULT_STEPS) : 0) * command.seeds.length * queued.seconds.length;
-          if (steps > 0) runs.push({ seed: command.seeds.at(-1)!, steps, seconds, secondsPerStep: seconds / steps, finalLoss: queued.finalLoss ?? 0 });
+          if (steps > 0) runs.push({ seed: command.seeds.at(-1)!, steps, seconds, secondsPerStep: seconds / steps, finalLoss: queued.finalLoss ?? 0, curve: { seed: command.seeds.at(-1)!, step: [], loss: [], min: [] } });
         } finally {
           await queue.close();
         }

@@ -127,11 +127,12 @@ function untilFinished(service: Service, ids: number[], signal?: AbortSignal): P
   });
 }
 
-/** Copies a result layer out of the project (e.g. into a QGIS project folder) as a COG. */
-export async function exportCommand(dir: string, resultId: number, destination: string): Promise<string> {
+/** Copies a result layer out of the project (e.g. into a QGIS project folder) as a COG; with `quality`, its quality file too. Returns the files written. */
+export async function exportCommand(dir: string, resultId: number, destination: string, quality = false): Promise<string[]> {
   const service = Service.open(dir, { jobs: false });
   try {
-    return (await service.exportResult({ resultId, destination })).path;
+    const written = await service.exportResult({ resultId, destination, quality });
+    return [written.path, ...(written.quality ? [written.quality] : [])];
   } finally {
     await service.close();
   }

@@ -7,6 +7,7 @@ import { createImage, type Image, type Mask } from './image.ts';
 import { clearRing } from './mask-ops.ts';
 import { checkRepresentation, setupMode, type DipProblem, type Mode, type Representation, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
+import type { LossCurve } from './loss-curve.ts';
 
 export interface HoldoutOptions {
   /** Width in pixels of the clear ring around the clouds the held-out pixels come from. Default 8. */
@@ -39,6 +40,8 @@ export interface SeedRun {
   steps: number;
   seconds: number;
   secondsPerStep: number;
+  /** The fit's loss curve (at most MAX_CURVE_POINTS points, loss-curve.ts). */
+  curve: LossCurve;
   /** With early stopping: the step whose network gave the result, and its held-out error. */
   bestStep?: number;
   holdoutLoss?: number;
@@ -71,7 +74,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
     backend = fit.backend;
     if (options.refuseCapped !== false) checkRepresentation(setup.problem, fit.output, sources, options.bandNames);
     reconstructions.push(decode(fit.output));
-    runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep, bestStep: fit.bestStep, holdoutLoss: fit.holdoutLoss });
+    runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep, curve: fit.curve, bestStep: fit.bestStep, holdoutLoss: fit.holdoutLoss });
   }
   const reconstruction = reconstructions.length === 1 ? reconstructions[0] : medianOf(reconstructions);
   const spread = reconstructions.length > 1 ? standardDeviationOf(reconstructions) : undefined;

@@ -11,6 +11,7 @@ import * as tf from './tf.ts';
 import { createImage, type Image } from './image.ts';
 import type { DipProblem } from './modes.ts';
 import { DipNetwork, type NetworkConfig } from './network.ts';
+import { LossRecorder, type LossCurve } from './loss-curve.ts';
 
 export type InputKind = 'meshgrid' | 'noise';
 
@@ -57,6 +58,8 @@ export interface FitResult {
   output: Image;
   finalLoss: number;
   steps: number;
+  /** The loss read every `progressEvery` steps, compacted (loss-curve.ts). */
+  curve: LossCurve;
   /** With early stopping: the step whose network gave the result, and its held-out error. */
   bestStep?: number;
   holdoutLoss?: number;
@@ -112,6 +115,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
   const start = performance.now();
   let lastLoss = Number.NaN;
   let stepsDone = 0;
+  const recorder = new LossRecorder();
   try {
     for (let step = 1; step <= steps; step++) {
       if (options.signal?.aborted) throw new CancelledError();
@@ -127,6 +131,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
       await stopping?.settle();
       if (step % progressEvery === 0 || step === steps) {
         lastLoss = (await loss!.data())[0];
+        recorder.add(step, lastLoss);
         options.onProgress?.({ step, steps, loss: lastLoss, elapsedSeconds: (performance.now() - start) / 1000 });
       }
       loss!.dispose();
@@ -145,6 +150,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
       output,
       finalLoss: lastLoss,
       steps: stepsDone,
+      curve: recorder.curve(seed),
       seconds,
       secondsPerStep: seconds / Math.max(1, stepsDone),
       backend: tf.getBackend(),

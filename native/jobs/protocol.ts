@@ -2,6 +2,7 @@
  * Messages between the job runner and its worker processes (over the child-process IPC channel, in the
  * desktop app too: workers are forked there as well). Plain JSON. Paths are absolute: workers know nothing of the catalogue.
  */
+import type { TileQuality } from '../api.ts';
 import type { GroundTruthScores } from '../ground-truth.ts';
 import type { ReconstructionSettings, RunInputFiles } from '../pipeline.ts';
 import type { TileResultData } from './queue/tile-payload.ts';
@@ -46,7 +47,7 @@ export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: n
 /** Per tile: clear (nothing to do), cloudy (to reconstruct), or all cloud (nothing to learn from: cannot be done). */
 export type TileSurveyState = 'clear' | 'cloudy' | 'all-cloud';
 export type SurveyResult = { tiles: { index: number; window: { x: number; y: number; width: number; height: number }; state: TileSurveyState }[] };
-export type TileResult = { resultFile: string; loss: number | null; seconds: number };
+export type TileResult = { resultFile: string; loss: number | null; seconds: number; quality: TileQuality };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; pid: number }

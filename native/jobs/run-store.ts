@@ -10,9 +10,10 @@
  * lease as free, and a deferred read-then-write cannot fail with SQLITE_BUSY when another process wrote between.
  */
 import type Database from 'better-sqlite3';
-import { ACTIVE_RUN_STATUSES, isActiveRun, isFinishedRun, type ResultRecord, type RunMetrics, type RunRecord, type RunRequest, type RunStatus, type TileRecord, type TileStatus } from '../api.ts';
+import { ACTIVE_RUN_STATUSES, isActiveRun, isFinishedRun, type LossCurve, type ResultRecord, type RunMetrics, type RunRecord, type RunRequest, type RunStatus, type TileLossCurves, type TileQuality, type TileRecord, type TileStatus } from '../api.ts';
 import type { GroundTruthScores } from '../ground-truth.ts';
 import { InputError } from '../errors.ts';
+import { thinCurve } from '../dip/loss-curve.ts';
 import { isStale } from './lease.ts';
 import type { RunInputFiles } from '../pipeline.ts';
 import type { TileSurveyState } from './protocol.ts';
@@ -53,6 +54,8 @@ interface TileRow {
   seconds: number | null;
   metrics: string | null;
   error: string | null;
+  spread: number | null;
+  curves: string | null;
 }
 
 const now = () => new Date().toISOString();
@@ -196,10 +199,11 @@ export class RunStore {
    * Records a tile's result; false (nothing written) when `owner` no longer holds the run, or the tile is not
    * running (already recorded, or given back): a result that arrives twice is recorded once.
    */
-  tileDone(runId: number, index: number, resultFile: string, loss: number | null, seconds: number, owner: string): boolean {
+  tileDone(runId: number, index: number, resultFile: string, loss: number | null, seconds: number, owner: string, quality?: TileQuality): boolean {
+    const curves = quality && quality.curves.length > 0 ? JSON.stringify(quality.curves) : null;
     const info = this.db
-      .prepare(`UPDATE tiles SET status = 'done', result_file = ?, loss = ?, seconds = ?, error = NULL, updated_at = ? WHERE run_id = ? AND idx = ? AND status = 'running' AND ${OWNS}`)
-      .run(resultFile, loss, seconds, now(), runId, index, runId, owner);
+      .prepare(`UPDATE tiles SET status = 'done', result_file = ?, loss = ?, seconds = ?, spread = ?, curves = ?, error = NULL, updated_at = ? WHERE run_id = ? AND idx = ? AND status = 'running' AND ${OWNS}`)
+      .run(resultFile, loss, seconds, quality?.spread ?? null, curves, now(), runId, index, runId, owner);
     return info.changes > 0;
   }
 
@@ -232,6 +236,22 @@ export class RunStore {
 
   tiles(runId: number): TileRecord[] {
     return (this.db.prepare('SELECT * FROM tiles WHERE run_id = ? ORDER BY idx').all(runId) as TileRow[]).map(tileRecord);
+  }
+
+  /**
+   * The loss curves of the run's finished tiles (or of `indexes`, whatever their state), each thinned to
+   * `points` per seed: a 600-tile run's overview asks for few points, one tile's plot for all of them.
+   */
+  lossCurves(runId: number, indexes?: readonly number[], points?: number): TileLossCurves[] {
+    this.row(runId); // an unknown run is an InputError
+    const rows = this.db.prepare('SELECT idx, status, loss, spread, curves FROM tiles WHERE run_id = ? ORDER BY idx').all(runId) as Pick<TileRow, 'idx' | 'status' | 'loss' | 'spread' | 'curves'>[];
+    const wanted = indexes && new Set(indexes);
+    return rows
+      .filter((row) => (wanted ? wanted.has(row.idx) : row.status === 'done'))
+      .map((row) => {
+        const curves = row.curves === null ? [] : (JSON.parse(row.curves) as LossCurve[]);
+        return { index: row.idx, status: row.status, loss: row.loss, spread: row.spread, curves: points ? curves.map((c) => thinCurve(c, points)) : curves };
+      });
   }
 
   tile(runId: number, index: number): TileRecord {
@@ -351,6 +371,7 @@ function tileRecord(row: TileRow): TileRecord {
     status: row.status,
     attempts: row.attempts,
     loss: row.loss,
+    spread: row.spread,
     seconds: row.seconds,
     error: row.error,
     resultFile: row.result_file,

@@ -315,7 +315,7 @@ export class JobRunner {
       this.emitRun(runId);
     } else if (message.kind === 'tile') {
       const tile = message.tile!;
-      if (!this.store.tileDone(runId, message.tileIndex!, this.project.relative(tile.resultFile), tile.loss, tile.seconds, this.owner)) return;
+      if (!this.store.tileDone(runId, message.tileIndex!, this.project.relative(tile.resultFile), tile.loss, tile.seconds, this.owner, tile.quality)) return;
       this.emitTile(runId, message.tileIndex!);
       this.emitRun(runId);
     } else {

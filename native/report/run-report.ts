@@ -3,10 +3,12 @@
  * script) that can be mailed and opened anywhere, and printed to PDF from a browser. It says what went in
  * (scene, mask, reference, SAR, method and parameters), shows the area before and after with the mask
  * outline, the scores against ground truth where the run had it, the seeds' spread where there were several,
- * each tile's final loss (per-step loss curves are not stored: the report says so rather than draw one), and
- * the provenance tags of the result GeoTIFF.
+ * each tile's loss curves (a line per seed; with many tiles all faint and their median bold), final loss and
+ * seed spread (the quality signal without ground truth), where the result is least sure, and the provenance
+ * tags of the result GeoTIFF.
  */
-import type { RunRecord, TileRecord } from '../api.ts';
+import type { RunRecord, TileLossCurves, TileRecord } from '../api.ts';
+import { curvePoints, medianCurve, plotGeometry, plotSvg, SEED_COLOURS } from './loss-plot.ts';
 import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
 import { readRasterInfo } from '../raster/geotiff-reader.ts';
 import type { Window } from '../raster/raster-info.ts';
@@ -35,6 +37,8 @@ export interface RunReportInputs {
   projectName: string;
   run: RunRecord;
   tiles: TileRecord[];
+  /** The loss curves of the run's finished tiles (RunStore.lossCurves). */
+  curves: TileLossCurves[];
   scene: NamedInput & { acquired: string | null };
   mask: NamedInput;
   reference: NamedInput | null;
@@ -171,10 +175,10 @@ export function reportHtml(inputs: RunReportInputs, images: RunReportImages, pro
 
   const tileRows = tiles
     .filter((t) => t.status !== 'clear')
-    .map((t) => `<tr><td>${t.index}</td><td>${t.window.width} × ${t.window.height} at (${t.window.x}, ${t.window.y})</td><td>${escape(t.status)}</td><td>${figure(t.loss, 5)}</td><td>${figure(t.seconds, 1)}</td><td>${t.metrics ? figure(t.metrics.masked.ssim, 3) : '–'}</td><td>${t.error ? escape(t.error) : ''}</td></tr>`)
+    .map((t) => `<tr><td>${t.index}</td><td>${t.window.width} × ${t.window.height} at (${t.window.x}, ${t.window.y})</td><td>${escape(t.status)}</td><td>${figure(t.loss, 5)}</td><td>${figure(t.spread, 1)}</td><td>${figure(t.seconds, 1)}</td><td>${t.metrics ? figure(t.metrics.masked.ssim, 3) : '–'}</td><td>${t.error ? escape(t.error) : ''}</td></tr>`)
     .join('');
-  const losses = `<table class="grid" data-testid="report-tiles"><tr><th>Tile</th><th>Window (px)</th><th>Status</th><th>Final loss</th><th>Seconds</th><th>SSIM under mask</th><th>Note</th></tr>${tileRows || '<tr><td colspan="7">no cloudy tiles</td></tr>'}</table>
-<p class="note" data-testid="report-no-curve">Clearsky keeps each tile's final loss, not the loss at every step, so no loss curve is shown.</p>`;
+  const losses = `${lossCurves(inputs)}<table class="grid" data-testid="report-tiles"><tr><th>Tile</th><th>Window (px)</th><th>Status</th><th>Final loss</th><th>Seed spread (DN)</th><th>Seconds</th><th>SSIM under mask</th><th>Note</th></tr>${tileRows || '<tr><td colspan="8">no cloudy tiles</td></tr>'}</table>
+<p class="note">Final loss: the masked mean squared error over the known pixels the network fits, in the network's scale (each channel mapped to 1/6–5/6 of its range), last seed. Seed spread: the median over the tile's masked pixels of the seeds' standard deviation, in the scene's units (with several seeds).</p>`;
 
   const provenanceRows = Object.entries(provenance)
     .filter(([k]) => k.startsWith('CLEARSKY_') || k === 'ATTRIBUTION')
@@ -192,6 +196,8 @@ table.kv th { font-weight: 600; white-space: nowrap; } table.grid td, table.grid
 figcaption { font-size: 12px; color: #3b4550; margin-top: 4px; } img.ramp { image-rendering: auto; margin-top: 4px; }
 .ramp-labels { display: flex; justify-content: space-between; width: 240px; font-size: 11px; }
 td.wrap { word-break: break-all; }
+.multiples { display: flex; flex-wrap: wrap; gap: 8px 16px; } .multiples figure { width: 240px; }
+.seed-key { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin: 0 4px 0 10px; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
 </style></head>
 <body>
@@ -208,11 +214,53 @@ ${table(parameters, 'report-parameters')}
 ${metrics}
 <h2>Uncertainty</h2>
 ${uncertainty}
-<h2>Loss per tile</h2>
+${unsure(inputs)}
+<h2>Loss curves and tile quality</h2>
 ${losses}
 <h2>Provenance</h2>
 <p class="note">The metadata tags of the result GeoTIFF (QGIS shows them under Information).</p>
 <table class="kv" data-testid="report-provenance">${provenanceRows.map(([k, v]) => `<tr><th>${escape(k)}</th><td class="wrap">${escape(v)}</td></tr>`).join('')}</table>
 </body></html>
 `;
+}
+
+/** Small multiples (a plot per tile, a line per seed) up to this many tiles; beyond, one plot of all. */
+const SMALL_MULTIPLES = 12;
+
+/** The loss curves: every tile and seed faint with the median bold, then per tile when there are few. */
+function lossCurves({ run, curves }: RunReportInputs): string {
+  const withCurves = curves.filter((t) => t.curves.some((c) => c.step.length > 0));
+  if (withCurves.length === 0) {
+    const why = run.request.method === 'dip' ? 'this run was made before Clearsky kept loss curves' : `${run.request.method} does not train a network`;
+    return `<p class="note" data-testid="report-no-curve">No loss curve: ${escape(why)}.</p>`;
+  }
+  const seeds = run.request.seeds;
+  const all = withCurves.flatMap((t) => t.curves);
+  const overview = plotGeometry([...all.map((c) => ({ points: curvePoints(c), role: 'faint' as const })), { points: medianCurve(all), role: 'bold' }], 640, 240);
+  const parts = [
+    `<figure data-testid="report-loss-overview">${overview ? plotSvg(overview, `Loss curves of ${withCurves.length} tiles`, 'report-loss-plot') : ''}<figcaption>Loss per step of ${withCurves.length} tile${withCurves.length === 1 ? '' : 's'} × ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (faint), and their median (bold); log scale. A curve far above the others marks a tile the network could not fit as well.</figcaption></figure>`,
+  ];
+  if (withCurves.length <= SMALL_MULTIPLES) {
+    const key = seeds.map((seed, i) => `<span class="seed-key" style="background:${SEED_COLOURS[i % SEED_COLOURS.length]}"></span>seed ${escape(seed)}`).join('');
+    const multiples = withCurves
+      .map((t) => {
+        const geometry = plotGeometry(t.curves.map((c, i) => ({ points: curvePoints(c), role: 'seed' as const, seedIndex: i })), 240, 150);
+        return geometry ? `<figure>${plotSvg(geometry, `Tile ${t.index}`, `report-loss-tile-${t.index}`)}<figcaption>Tile ${t.index}: final loss ${figure(t.loss, 5)}${t.spread === null ? '' : `, seed spread ${figure(t.spread, 1)}`}</figcaption></figure>`
+          : '';
+      })
+      .join('');
+    parts.push(`<p class="note">Per tile, a line per seed:${key}</p><div class="multiples" data-testid="report-loss-multiples">${multiples}</div>`);
+  }
+  return parts.join('\n');
+}
+
+/** Where the result is least sure without ground truth: the tiles whose seeds disagree most. */
+function unsure({ run, tiles }: RunReportInputs): string {
+  if (run.request.seeds.length < 2) return '';
+  const spread = tiles.filter((t) => t.spread !== null).sort((a, b) => b.spread! - a.spread!);
+  if (spread.length === 0) return '';
+  if (spread.length === 1) return `<p data-testid="report-unsure">The seeds' median spread under the mask: ${figure(spread[0].spread, 1)} (one tile).</p>`;
+  const typical = spread[spread.length >> 1].spread!;
+  const top = spread.slice(0, 3).map((t) => `tile ${t.index} (${t.window.width} × ${t.window.height} at ${t.window.x}, ${t.window.y}): ${figure(t.spread, 1)}`);
+  return `<p data-testid="report-unsure">Least sure: ${escape(top.join('; '))} — the median seed spread under the mask, against ${figure(typical, 1)} for the typical tile. Look there first.</p>`;
 }

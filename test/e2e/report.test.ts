@@ -3,13 +3,18 @@
  * with a ground-truth run (idw-fill: seconds) made through the service; in Debian's Chromium, Report… offers
  * a name beside the project, refuses a path inside the project with its one-line reason, writes the report,
  * and the report itself opens in the browser with every picture decoded and no request anywhere, and prints
- * to PDF. Screenshots in test/e2e/artifacts/report-app-*.png (the dialog, the report as opened).
+ * to PDF. Screenshots in test/e2e/artifacts/report-app-*.png (the dialog, the report as opened). A two-seed
+ * DIP run beside it shows its loss curves under Jobs (all tiles, then a picked tile's line per seed), outlines
+ * its tiles by seed spread, and exports with its quality file (loss-app-*.png).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
 import { stepClock, watchPage } from '../helpers/browser.ts';
 import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';
@@ -35,6 +40,10 @@ before(async () => {
       for (let i = 0; i < 600 && (await service.getRun(run.id)).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 200));
       assert.equal((await service.getRun(run.id)).status, 'done');
       step('project: Slovenia 20150909, a ground-truth idw-fill run');
+      const dip = await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'dip', mode: 'basic', bands: ['B04', 'B03', 'B02'], steps: 30, seeds: [0, 1], tileSize: 64, overlap: 16 });
+      for (let i = 0; i < 1500 && (await service.getRun(dip.id)).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await service.getRun(dip.id)).status, 'done');
+      step('a two-seed DIP run (30 steps, 64 px tiles)');
     },
   });
   ({ work, projectDir } = session);
@@ -92,3 +101,83 @@ test('Report… in Jobs writes a self-contained QA report that opens and prints 
   assert.deepEqual(requests, []);
   assert.deepEqual(reportProblems, []);
 });
+
+test('the loss curves of a run under Jobs: every tile faint with the median bold, a picked tile a line per seed, outlines by seed spread, the quality file on export', { timeout: 300_000 }, async () => {
+  const page = await session!.context.newPage();
+  const problems = watchPage(page);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(session!.url);
+  const job = page.locator('[data-testid="job"][data-run-id="2"][data-status="done"]');
+  await job.waitFor({ timeout: 30_000 });
+  await job.locator('button.head').click();
+  const panel = page.locator('[data-testid="loss-panel"][data-run-id="2"]');
+  await panel.waitFor({ timeout: 30_000 });
+  const plot = panel.getByTestId('loss-plot');
+  await plot.locator('path[data-role="bold"]').waitFor({ timeout: 30_000 });
+  const tiles = (await panel.getByTestId('loss-tile').locator('option').allInnerTexts()).filter((t) => t.startsWith('tile '));
+  assert.ok(tiles.length >= 2, `tiles to pick: ${tiles.join(', ')}`);
+  assert.equal(await plot.locator('path[data-role="faint"]').count(), tiles.length * 2, 'a faint line per finished tile and seed');
+  await page.waitForSelector('[data-testid="map"][data-status="ready"]', { timeout: 60_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'loss-app-run.png') });
+  await panel.screenshot({ path: path.join(ARTIFACTS, 'loss-app-panel-run.png') });
+
+  // A click on the map picks a run's tile: the scene's bottom-right pixel lies only in the last tile.
+  const toScreen = await screenOfPixel(page);
+  const info = await readRasterInfo(dataFile('slovenia-2015', 'S2L1C_20150909.tif'));
+  await page.mouse.click(...toScreen(info.width - 3, info.height - 3));
+  const last = tiles.at(-1)!.slice('tile '.length);
+  for (let i = 0; i < 50 && (await panel.getByTestId('loss-tile').inputValue()) !== last; i++) await page.waitForTimeout(200);
+  assert.equal(await panel.getByTestId('loss-tile').inputValue(), last, 'the click picked the tile under it');
+  await plot.locator('path[data-role="seed"]').nth(1).waitFor({ timeout: 30_000 });
+  assert.match(await panel.getByTestId('loss-tile-summary').innerText(), new RegExp(`Tile ${last}: final loss`));
+
+  // A tile picked in the list: a line per seed, its final loss and seed spread.
+  const index = tiles[0].slice('tile '.length);
+  await panel.getByTestId('loss-tile').selectOption(index);
+  await plot.locator('path[data-role="seed"]').nth(1).waitFor({ timeout: 30_000 });
+  assert.equal(await plot.locator('path[data-role="seed"]').count(), 2);
+  assert.equal(await plot.locator('path[data-role="faint"]').count(), 0);
+  assert.match(await panel.getByTestId('loss-tile-summary').innerText(), new RegExp(`seed 0\\s+seed 1[\\s\\S]*Tile ${index}: final loss 0\\.\\d{5} · seed spread \\d+\\.\\d DN`));
+  // Outlines by seed spread, with the legend's range.
+  await panel.getByTestId('quality-by').selectOption('spread');
+  await panel.getByTestId('quality-legend').waitFor();
+  assert.match(await panel.getByTestId('quality-legend').innerText(), /\d+\.\d[\s\S]*\d+\.\d DN/);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'loss-app-tile.png') });
+  await panel.screenshot({ path: path.join(ARTIFACTS, 'loss-app-panel-tile.png') });
+
+  // Export with the quality file beside the GeoTIFF.
+  await job.getByRole('button', { name: 'Export reconstruction' }).click();
+  const dialog = page.getByTestId('export-dialog');
+  const destination = path.join(work, 'exports', 'dip.tif');
+  await dialog.locator('input[name="destination"]').fill(destination);
+  await dialog.locator('input[name="with-quality"]').check();
+  await dialog.getByRole('button', { name: 'Export' }).click();
+  await dialog.getByTestId('export-written').waitFor({ timeout: 60_000 });
+  assert.deepEqual(await dialog.getByTestId('export-file').locator('code').allInnerTexts(), [destination, path.join(work, 'exports', 'dip.quality.json')]);
+  const quality = JSON.parse(await fs.readFile(path.join(work, 'exports', 'dip.quality.json'), 'utf8')) as { tiles: { curves: unknown[] }[] };
+  assert.ok(quality.tiles.filter((t) => t.curves.length === 2).length === tiles.length);
+  assert.deepEqual(problems, []);
+});
+
+/** Where a scene pixel (column, row) is on screen now, from the cursor readout at two points (north up). */
+async function screenOfPixel(page: Page): Promise<(col: number, row: number) => [number, number]> {
+  const map = (await page.getByTestId('map').boundingBox())!;
+  const readout = async (x: number, y: number): Promise<[number, number]> => {
+    await page.mouse.move(x, y);
+    const cursor = page.getByTestId('cursor');
+    await cursor.filter({ hasText: / E .* N/ }).waitFor({ timeout: 10_000 });
+    const match = / (-?[\d.]+) E (-?[\d.]+) N/.exec(await cursor.innerText());
+    assert.ok(match, `no coordinates in the cursor readout: ${await cursor.innerText()}`);
+    return [Number(match[1]), Number(match[2])];
+  };
+  const [ax, ay] = [map.x + map.width * 0.3, map.y + map.height * 0.3];
+  const [bx, by] = [map.x + map.width * 0.7, map.y + map.height * 0.7];
+  const [ae, an] = await readout(ax, ay);
+  const [be, bn] = await readout(bx, by);
+  const perX = (be - ae) / (bx - ax);
+  const perY = (bn - an) / (by - ay);
+  const { geoTransform } = await readRasterInfo(dataFile('slovenia-2015', 'S2L1C_20150909.tif'));
+  const [x0, pw, , y0, , ph] = geoTransform!;
+  return (col, row) => [ax + (x0 + pw * (col + 0.5) - ae) / perX, ay + (y0 + ph * (row + 0.5) - an) / perY];
+}

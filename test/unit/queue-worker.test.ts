@@ -129,6 +129,13 @@ test('a queued tile comes back as the same reconstruction as in this process, on
     assert.ok(maxDifference(result.image.data, local.image.data) < 0.5, `max difference ${maxDifference(result.image.data, local.image.data)} DN`);
     assert.ok(Math.abs(result.loss! - local.runs[0].finalLoss) < 1e-4, `${result.loss} vs ${local.runs[0].finalLoss}`);
     assert.match(result.backend, /native/);
+    // The tile's loss curve came back through Redis: the loss read every 10 steps, as in this process.
+    const quality = result.quality;
+    assert.ok(quality, 'the result carries its quality');
+    assert.deepEqual(quality.curves.map((c) => [c.seed, c.step]), [[0, [10, 20, 30]]]);
+    assert.deepEqual(quality.curves[0].step, local.runs[0].curve.step);
+    assert.ok(quality.curves[0].loss.every((v, i) => Math.abs(v - local.runs[0].curve.loss[i]) <= 1e-3 * local.runs[0].curve.loss[i] + 1e-6), `${quality.curves[0].loss} vs ${local.runs[0].curve.loss}`);
+    assert.equal(quality.spread, null, 'one seed: no spread');
     assert.ok(progress.some((p) => p.runKey === 'equal:1' && p.tileIndex === 4 && p.progress.steps === 30), 'progress reached the owner');
     assert.equal(doneLines(worker, 'equal:1:4').length, 1, worker.stderr());
 

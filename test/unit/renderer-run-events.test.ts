@@ -26,7 +26,7 @@ function run(id: number, status: RunStatus, extra: Partial<RunRecord> = {}): Run
 }
 
 function tile(index: number, status: TileRecord['status'], extra: Partial<TileRecord> = {}): TileRecord {
-  return { runId: 7, index, window: { x: index * 48, y: 0, width: 64, height: 64 }, status, attempts: 0, loss: null, seconds: null, error: null, resultFile: null, metrics: null, ...extra };
+  return { runId: 7, index, window: { x: index * 48, y: 0, width: 64, height: 64 }, status, attempts: 0, loss: null, spread: null, seconds: null, error: null, resultFile: null, metrics: null, ...extra };
 }
 
 const progress = (runId: number, tileIndex: number, step: number, runEtaSeconds: number | null = 30): ApiEvent => ({

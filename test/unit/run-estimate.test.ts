@@ -26,7 +26,7 @@ function run(id: number, extra: Partial<RunRecord> & { method?: 'dip' | 'idw-fil
 }
 
 const tile = (index: number, seconds: number | null, status: TileRecord['status'] = 'done', size = 128): TileRecord => ({
-  runId: 1, index, window: { x: 0, y: 0, width: size, height: size }, status, attempts: 1, loss: null, seconds, error: null, resultFile: null, metrics: null,
+  runId: 1, index, window: { x: 0, y: 0, width: size, height: size }, status, attempts: 1, loss: null, spread: null, seconds, error: null, resultFile: null, metrics: null,
 });
 
 test('a step is timed on the finished tiles: median seconds per step and seed, scaled to a 256² tile', () => {

@@ -122,11 +122,11 @@ test('a ground-truth run gets a self-contained report with its parameters, pictu
   assert.match(html, /data-testid="report-metrics"/);
   assert.match(html, new RegExp(`<td>${run.metrics.masked.ssim!.toFixed(3)}</td><td>${run.metrics.masked.rmse!.toFixed(4)}</td>`));
   assert.match(html, new RegExp(`Under the mask \\(${run.metrics.maskedPixels} px\\)`));
-  // One seed: no uncertainty, and it says so; the tiles' final losses, and that no curve is kept.
+  // One seed: no uncertainty, and it says so; the tiles' final losses, and why a baseline has no loss curve.
   assert.match(html, /data-testid="report-no-uncertainty">One seed/);
   const tile = (await service.getRun(run.id)).tileList.find((t) => t.status === 'done')!;
   assert.match(html, new RegExp(`<tr><td>${tile.index}</td><td>${tile.window.width} × ${tile.window.height} at \\(${tile.window.x}, ${tile.window.y}\\)</td><td>done</td>`));
-  assert.match(html, /no loss curve is shown/);
+  assert.match(html, /data-testid="report-no-curve">No loss curve: idw-fill does not train a network\./);
   // The result GeoTIFF's provenance tags, all of them.
   const result = run.results.find((r) => r.kind === 'reconstruction')!;
   const tags = (await readRasterInfo(service.catalogue.resolve(result.file))).metadata;
@@ -140,14 +140,16 @@ test('a ground-truth run gets a self-contained report with its parameters, pictu
 });
 
 test('a two-seed DIP run’s report shows the uncertainty with its ramp', async () => {
-  const run = await finished((await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', bands: ['B04', 'B03', 'B02'], steps: 8, seeds: [0, 1], tileSize: 128 })).id);
+  const run = await finished((await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', bands: ['B04', 'B03', 'B02'], steps: 30, seeds: [0, 1], tileSize: 128 })).id);
   assert.equal(run.status, 'done', run.error ?? '');
   assert.ok(run.results.some((r) => r.kind === 'uncertainty'));
   const destination = path.join(dir, 'out', 'dip.html');
   await service.runReport({ runId: run.id, destination });
   const html = await fs.readFile(destination, 'utf8');
   assert.match(cell(html, 'Method'), /^Deep Image Prior, basic mode$/);
-  assert.equal(cell(html, 'Steps'), '8');
+  assert.equal(cell(html, 'Steps'), '30');
+  // Its loss curves: the one tile's two seeds, read at steps 10, 20 and 30.
+  assert.match(html, /data-testid="report-loss-tile-0"[\s\S]*?(<path d="M[^"]*L[^"]*L[^"]*" fill="none" stroke="#[0-9a-f]+" stroke-width="1.5" data-role="seed"\/>){2}<text/);
   assert.equal(cell(html, 'Seeds'), '0, 1');
   assert.equal(cell(html, 'Bands'), 'B04, B03, B02');
   assert.match(html, /data-testid="report-no-metrics"/);

@@ -47,6 +47,7 @@ class RecordingApi implements ClearskyApi {
   startRun: ClearskyApi['startRun'] = (request) => this.answer('startRun', [request], run(7));
   listRuns = () => this.answer('listRuns', [], [run(1), run(2)]);
   getRun: ClearskyApi['getRun'] = (runId) => this.answer('getRun', [runId], { ...run(runId), tileList: [] });
+  runLossCurves: ClearskyApi['runLossCurves'] = (request) => this.answer('runLossCurves', [request], { runId: request.runId, tiles: [] });
   cancelRun: ClearskyApi['cancelRun'] = (runId) => this.answer('cancelRun', [runId], { ...run(runId), status: 'cancelled' });
   setSceneDate: ClearskyApi['setSceneDate'] = (request) => this.answer('setSceneDate', [request], { id: request.sceneId, name: 's', file: 'rasters/s.tif', sensor: 'S2', level: null, acquired: request.date, bands: [], grid: MASK.grid, dataType: 'uint16', nodata: null, units: null, cloudCover: null, importedAt: '2024-01-01T00:00:00.000Z' });
   resumeRun: ClearskyApi['resumeRun'] = (runId) => this.answer('resumeRun', [runId], { ...run(runId), status: 'running' });
@@ -521,7 +522,7 @@ describe('events', () => {
     const sent: ApiEvent[] = [
       { type: 'run', run: run(5) },
       { type: 'progress', runId: 5, tileIndex: 0, step: 1, steps: 10, loss: 0.5, etaSeconds: null, runEtaSeconds: null },
-      { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, seconds: 2, error: null, resultFile: 'runs/5/tiles/tile-r0-c0.tif', metrics: null } },
+      { type: 'tile', runId: 5, tile: { runId: 5, index: 0, window: { x: 0, y: 0, width: 256, height: 256 }, status: 'done', attempts: 1, loss: 0.1, spread: null, seconds: 2, error: null, resultFile: 'runs/5/tiles/tile-r0-c0.tif', metrics: null } },
     ];
     for (const event of sent) api.emit(event);
     for (const client of [first, second]) {

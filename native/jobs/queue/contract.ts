@@ -14,6 +14,7 @@
  * a finished job (`settle`) only after it recorded the result, so a result that arrived while the owner was
  * gone is still there when it resumes.
  */
+import type { TileQuality } from '../../api.ts';
 import type { Image } from '../../dip/image.ts';
 import type { ReconstructionSettings, TileSources } from '../../pipeline.ts';
 
@@ -60,6 +61,8 @@ export type QueuedOutcome =
       /** The backend the worker used, and which worker (host and pid). */
       backend: string;
       worker: string;
+      /** The loss curve per seed and the seeds' spread; absent from a worker older than this field. */
+      quality?: TileQuality;
     }
   | { type: 'failed'; error: string; userError: boolean; cancelled: boolean };
 

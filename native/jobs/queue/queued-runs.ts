@@ -232,7 +232,7 @@ export class QueuedRuns {
           const run = await this.openRun(runId);
           await run.folder.write(run.plan.tiles[index], outcome.image, outcome.bandNames);
           const resultFile = this.options.project.relative(path.join(run.folder.folder, TileResultFolder.fileName(run.plan.tiles[index])));
-          if (store.tileDone(runId, index, resultFile, outcome.loss, outcome.seconds, owner)) {
+          if (store.tileDone(runId, index, resultFile, outcome.loss, outcome.seconds, owner, outcome.quality)) {
             store.setBackend(runId, `${outcome.backend} (queue ${queue.display})`);
             this.options.emitTile(runId, index);
             this.options.emitRun(runId);

@@ -9,7 +9,8 @@
 import { promisify } from 'node:util';
 import { deflate as deflateCallback, inflateSync } from 'node:zlib';
 import { z } from 'zod';
-import { BACKEND_CHOICES, METHODS, MODES } from '../../api.ts';
+import { BACKEND_CHOICES, METHODS, MODES, type TileQuality } from '../../api.ts';
+import { MAX_CURVE_POINTS } from '../../dip/loss-curve.ts';
 import type { Image, Mask } from '../../dip/image.ts';
 import { InputError } from '../../errors.ts';
 import type { TileSources } from '../../pipeline.ts';
@@ -72,7 +73,18 @@ export const TileJobData = z.strictObject({
 });
 export type TileJobData = z.infer<typeof TileJobData>;
 
-/** A queued tile's return value. */
+/** One seed's loss curve (dip/loss-curve.ts): parallel arrays of one length, steps strictly increasing. */
+const points = z.array(z.number()).max(MAX_CURVE_POINTS);
+const LossCurveData = z
+  .strictObject({ seed: z.number().int().min(0), step: z.array(z.number().int().min(1)).max(MAX_CURVE_POINTS), loss: points, min: points })
+  .refine((c) => c.loss.length === c.step.length && c.min.length === c.step.length, 'its step, loss and min lists differ in length')
+  .refine((c) => c.step.every((s, i) => i === 0 || s > c.step[i - 1]), 'its steps do not increase');
+const TileQualityData = z.strictObject({
+  curves: z.array(LossCurveData).max(16),
+  spread: z.number().min(0).nullable(),
+});
+
+/** A queued tile's return value. `quality` is optional: a worker from before it still answers validly. */
 export const TileResultData = z.strictObject({
   version: z.literal(PAYLOAD_VERSION),
   image: PackedArray,
@@ -81,6 +93,7 @@ export const TileResultData = z.strictObject({
   seconds: z.number().min(0),
   backend: z.string().min(1).max(200),
   worker: z.string().min(1).max(300),
+  quality: TileQualityData.optional(),
 });
 export type TileResultData = z.infer<typeof TileResultData>;
 
@@ -193,8 +206,20 @@ export function decodeTileJob(data: unknown, what: string): { runKey: string; ti
   };
 }
 
-export async function encodeTileResult(result: { image: Image; bandNames: string[]; loss: number | null; seconds: number; backend: string; worker: string }, what: string): Promise<TileResultData> {
-  const data: TileResultData = { version: PAYLOAD_VERSION, image: await packImage(result.image), bandNames: result.bandNames, loss: result.loss, seconds: result.seconds, backend: result.backend, worker: result.worker };
+export async function encodeTileResult(
+  result: { image: Image; bandNames: string[]; loss: number | null; seconds: number; backend: string; worker: string; quality?: TileQuality },
+  what: string,
+): Promise<TileResultData> {
+  const data: TileResultData = {
+    version: PAYLOAD_VERSION,
+    image: await packImage(result.image),
+    bandNames: result.bandNames,
+    loss: result.loss,
+    seconds: result.seconds,
+    backend: result.backend,
+    worker: result.worker,
+    ...(result.quality ? { quality: result.quality } : {}),
+  };
   assertBounded(what, data, 'its result');
   return data;
 }
@@ -205,7 +230,16 @@ export function decodeTileResult(value: unknown, what: string): Extract<QueuedOu
   if (!parsed.success) throw new PayloadError(what, `not a clearsky tile result (${zodProblem(parsed.error)})`);
   const result = parsed.data;
   if (result.image.type !== 'float32' || result.image.bands !== result.bandNames.length) throw new PayloadError(what, `the result has ${result.image.bands} ${result.image.type} bands for ${result.bandNames.length} band names`);
-  return { type: 'done', image: unpackImage(result.image, what, 'the result'), bandNames: result.bandNames, loss: result.loss, seconds: result.seconds, backend: result.backend, worker: result.worker };
+  return {
+    type: 'done',
+    image: unpackImage(result.image, what, 'the result'),
+    bandNames: result.bandNames,
+    loss: result.loss,
+    seconds: result.seconds,
+    backend: result.backend,
+    worker: result.worker,
+    ...(result.quality ? { quality: result.quality } : {}),
+  };
 }
 
 /** A failed job's reason says whether the user (bad input, a refused reconstruction) or a cancel ended it. */

@@ -6,6 +6,7 @@
  */
 import { isActiveRun, isFinishedRun, type ApiEvent, type ClearskyApi, type RunRecord } from '../../../native/api.ts';
 import { call } from '../tools/api-call.ts';
+import { addProgress, type LiveLoss, type QualityBy } from './loss-curves.ts';
 import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, forgetRun, upsertRun, type RunLive } from './run-events.ts';
 
 /** Runs whose finished tiles the map shows one by one: those going on, and cancelled ones (they have no mosaic). */
@@ -19,6 +20,14 @@ export class RunsState {
   /** Replaced whole by each update (the pure functions return new values), so not deeply reactive. */
   live = $state.raw<RunLive>(emptyLive());
   readonly selectedRun = $derived(this.runs.find((r) => r.id === this.selectedRunId) ?? null);
+  /** The loss of the tiles being fitted, per seed, as the progress events said it (the curves grow live). */
+  liveLoss = $state.raw<LiveLoss>({});
+  /** The selected run's tile whose loss curve is shown; null: the whole run's. */
+  lossTile = $state<number | null>(null);
+  /** What the run's tile outlines on the map show: their state, or a quality signal. */
+  qualityBy = $state<QualityBy>('status');
+  /** Counts the selected run's finished tiles as they come: the loss panel fetches the stored curves again. */
+  curvesVersion = $state(0);
 
   readonly #api: ClearskyApi;
   readonly #onerror: (message: string) => void;
@@ -43,6 +52,8 @@ export class RunsState {
   /** Another project: none of the last one's runs is chosen or followed. */
   reset(): void {
     this.selectedRunId = null;
+    this.lossTile = null;
+    this.liveLoss = {};
     this.live = { ...this.live, progress: {}, eta: {} };
   }
 
@@ -53,6 +64,18 @@ export class RunsState {
       if (showsLiveTiles(event.run.status)) void this.#seedLiveTiles(event.run.id);
     }
     this.live = applyRunEvent(this.live, event);
+    if (event.type === 'progress') {
+      const run = this.runs.find((r) => r.id === event.runId);
+      // A tile's steps count on across its seeds: the run's steps per seed say where each seed starts.
+      if (run) this.liveLoss = addProgress(this.liveLoss, event, run.request.steps);
+    } else if (event.type === 'tile' && event.runId === this.selectedRunId && event.tile.status === 'done') {
+      this.curvesVersion++;
+    }
+    if (event.type === 'run' && isFinishedRun(event.run.status) && event.run.id in this.liveLoss) {
+      // Its curves are stored now (runLossCurves): the live points go.
+      const { [event.run.id]: _done, ...rest } = this.liveLoss;
+      this.liveLoss = rest;
+    }
     if (event.type === 'run' && isFinishedRun(event.run.status)) {
       // The finished record (with its result layers) from the catalogue itself.
       const id = event.run.id;

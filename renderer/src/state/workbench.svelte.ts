@@ -14,6 +14,7 @@ import { MaskEditor, type EditKind, type EditState } from '../tools/mask-editor.
 import { PixelPicker } from '../tools/pixel-picker.ts';
 import { sarFitting } from '../tools/run-estimate.ts';
 import { TileGrid, type GridTileState } from '../tools/tile-grid.ts';
+import { qualityColour, qualityRange, qualityValue, type QualityBy } from './loss-curves.ts';
 import type { CatalogueState } from './catalogue.svelte.ts';
 import { runOverlays, tileLabel } from './run-events.ts';
 import type { RunsState } from './runs.svelte.ts';
@@ -105,10 +106,17 @@ export class Workbench {
   /** The map is ready: the tools add their layers and interactions to it. */
   attach(map: OlMap): void {
     this.#map = map;
-    this.#grid = new TileGrid(map, (indices) => {
-      this.planSelection = indices;
-      this.wholeScene = false;
-    });
+    this.#grid = new TileGrid(
+      map,
+      (indices) => {
+        this.planSelection = indices;
+        this.wholeScene = false;
+      },
+      // A click on a run's tile shows its loss curve (not while inspecting pixels or editing).
+      (index) => {
+        if (this.tool === 'none' && this.#runs.selectedRunId !== null) this.pickLossTile(index);
+      },
+    );
     this.#editor = this.#newEditor(map);
     this.#detectLayer = new DetectionPreviewLayer(map);
     // A scene too big to preview whole is previewed in the part in view: that part follows the view.
@@ -137,8 +145,8 @@ export class Workbench {
       if (event.run.id === followed) this.#reshowRunTiles();
     } else if (event.type === 'tile') {
       if (event.runId !== followed) return;
-      if (this.#grid?.has(event.tile.index)) this.#grid.update(event.tile.index, event.tile.status, event.tile.loss !== null ? `loss ${event.tile.loss.toFixed(3)}` : undefined);
-      else this.#reshowRunTiles();
+      if (this.#grid?.has(event.tile.index) && this.#runs.qualityBy === 'status') this.#grid.update(event.tile.index, event.tile.status, event.tile.loss !== null ? `loss ${event.tile.loss.toFixed(3)}` : undefined);
+      else this.#reshowRunTiles(); // coloured by quality: a new value may move the range
     } else if (event.type === 'progress' && event.runId === followed) {
       if (this.#grid?.has(event.tileIndex)) this.#grid.update(event.tileIndex, 'running', `${event.step}/${event.steps}`);
       else this.#reshowRunTiles();
@@ -170,6 +178,7 @@ export class Workbench {
   selectRun(run: RunRecord): void {
     const runs = this.#runs;
     runs.selectedRunId = runs.selectedRunId === run.id ? null : run.id;
+    runs.lossTile = null;
     if (runs.selectedRunId !== null) {
       const scene = this.#catalogue.scenes.find((s) => s.id === run.request.targetSceneId);
       if (scene && scene.id !== this.#catalogue.selected?.id) this.selectScene(scene);
@@ -183,6 +192,19 @@ export class Workbench {
     this.#runs.upsert(run);
     this.setTool('none');
     this.#runs.selectedRunId = run.id;
+    this.#runs.lossTile = null;
+    void this.showRunTiles();
+  }
+
+  /** Shows a tile's loss curve (null: the run's), and marks the tile on the map. */
+  pickLossTile(index: number | null): void {
+    this.#runs.lossTile = index;
+    this.#grid?.pick(index);
+  }
+
+  /** Outlines the selected run's tiles by their state, final loss or seed spread. */
+  setQualityBy(by: QualityBy): void {
+    this.#runs.qualityBy = by;
     void this.showRunTiles();
   }
 
@@ -223,13 +245,20 @@ export class Workbench {
     if (this.#runs.selectedRunId !== run.id || (this.tool as Tool) === 'plan' || !gt || !selected) return;
     const offset = run.request.area ?? { x: 0, y: 0 };
     const live = this.#runs.live;
-    const tiles = outcome.value.tileList.map((tile) => ({
-      index: tile.index,
-      window: { ...tile.window, x: tile.window.x + offset.x, y: tile.window.y + offset.y },
-      state: tile.status as GridTileState,
-      label: tileLabel(live, run.id, tile),
-    }));
+    const by = this.#runs.qualityBy;
+    const range = qualityRange(outcome.value.tileList, by);
+    const tiles = outcome.value.tileList.map((tile) => {
+      const value = qualityValue(tile, by);
+      return {
+        index: tile.index,
+        window: { ...tile.window, x: tile.window.x + offset.x, y: tile.window.y + offset.y },
+        state: tile.status as GridTileState,
+        label: tileLabel(live, run.id, tile),
+        outline: value !== null && range ? qualityColour(value, range) : undefined,
+      };
+    });
     grid.show(gt, selected.grid, tiles, false);
+    grid.pick(this.#runs.lossTile);
   }
 
   // ---- tools ---------------------------------------------------------------------------------------------

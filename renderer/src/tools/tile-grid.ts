@@ -3,7 +3,9 @@
  * vector layer above the rasters. While planning, a click toggles the tile under it (the one whose centre is
  * nearest, since tiles overlap) and Shift+drag selects every tile whose centre is in the box; OpenLayers'
  * own Shift+drag zoom is paused meanwhile. Colours: clear tiles faint, cloudy amber, all-cloud red hatched-
- * looking dashes, selected blue; a run's tiles by status (pending, running, done, failed, clear).
+ * looking dashes, selected blue; a run's tiles by status (pending, running, done, failed, clear), or their
+ * outline by a quality signal (`outline`); a click on a run's tile picks it (its loss curve is shown) and the
+ * picked tile gets a double outline — never a fill, which would tint the image under QA.
  */
 import type OlMap from 'ol/Map.js';
 import type MapBrowserEvent from 'ol/MapBrowserEvent.js';
@@ -29,6 +31,8 @@ export interface GridTile {
   state: GridTileState;
   /** Shown on the tile, e.g. "42 %" or "step 120/400". */
   label?: string;
+  /** An outline colour in place of the state's (a run's tiles coloured by final loss or seed spread). */
+  outline?: string;
 }
 
 /**
@@ -49,19 +53,24 @@ export const TILE_COLOURS: Record<GridTileState, { stroke: string; fill: string;
 
 export const SELECTED_TILE = { stroke: 'rgba(64,156,255,1)', fill: 'rgba(64,156,255,0.28)' };
 
-function styleOf(feature: FeatureLike, resolution: number): Style {
+/** The picked tile of a run (its loss curve shown): a white line inside a dark one, no fill. */
+const PICKED = [new Style({ stroke: new Stroke({ color: 'rgba(0,0,0,0.85)', width: 6 }), zIndex: 3 }), new Style({ stroke: new Stroke({ color: '#fff', width: 2.5 }), zIndex: 4 })];
+
+function styleOf(feature: FeatureLike, resolution: number): Style | Style[] {
   const state = feature.get('state') as GridTileState;
   const selected = feature.get('selected') === true;
   const colour = TILE_COLOURS[state];
   const label = feature.get('label') as string | undefined;
-  return new Style({
-    stroke: new Stroke({ color: selected ? SELECTED_TILE.stroke : colour.stroke, width: selected ? 2.5 : colour.width, lineDash: selected ? undefined : colour.dash }),
+  const outline = feature.get('outline') as string | undefined;
+  const style = new Style({
+    stroke: new Stroke({ color: selected ? SELECTED_TILE.stroke : (outline ?? colour.stroke), width: selected ? 2.5 : outline ? 3 : colour.width, lineDash: selected || outline ? undefined : colour.dash }),
     fill: new Fill({ color: selected ? SELECTED_TILE.fill : colour.fill }),
     text: label && resolution < (feature.get('size') as number) / 40
       ? new Text({ text: label, font: '11px system-ui, sans-serif', fill: new Fill({ color: '#fff' }), stroke: new Stroke({ color: 'rgba(0,0,0,0.7)', width: 3 }), overflow: false })
       : undefined,
     zIndex: selected ? 2 : state === 'clear' ? 0 : 1,
   });
+  return feature.get('picked') === true ? [...PICKED, style] : style;
 }
 
 export class TileGrid {
@@ -74,11 +83,14 @@ export class TileGrid {
   private gt: GeoTransform | null = null;
   private sceneSize = { width: 0, height: 0 };
   private selecting = false;
+  private picked: number | null = null;
   readonly selected = new Set<number>();
 
   constructor(
     private readonly map: OlMap,
     private readonly onselection: (selected: number[]) => void,
+    /** A click on a run's tile (when not planning): the tile under it, or null off every cloudy tile. */
+    private readonly onpick: (index: number | null) => void = () => undefined,
   ) {
     map.addLayer(this.layer);
     this.keys.push(map.on('singleclick', (event) => this.click(event)));
@@ -108,7 +120,7 @@ export class TileGrid {
     this.source.addFeatures(tiles.map((tile) => {
       const feature = new Feature({ geometry: new Polygon([windowRing(gt, tile.window)]) });
       feature.setId(tile.index);
-      feature.setProperties({ state: tile.state, label: tile.label, index: tile.index, size: Math.abs(tile.window.width * gt[1]), selected: this.selected.has(tile.index) });
+      feature.setProperties({ state: tile.state, label: tile.label, outline: tile.outline, index: tile.index, size: Math.abs(tile.window.width * gt[1]), selected: this.selected.has(tile.index), picked: tile.index === this.picked });
       return feature;
     }));
     this.layer.setVisible(true);
@@ -120,14 +132,21 @@ export class TileGrid {
   }
 
   /** Updates one tile's state and label in place (from `tile` and `progress` events). */
-  update(index: number, state: GridTileState, label?: string): void {
+  update(index: number, state: GridTileState, label?: string, outline?: string): void {
     const tile = this.tiles.find((t) => t.index === index);
     if (tile) {
       tile.state = state;
       tile.label = label;
+      tile.outline = outline;
     }
     const feature = this.source.getFeatureById(index);
-    feature?.setProperties({ state, label });
+    feature?.setProperties({ state, label, outline });
+  }
+
+  /** Marks the run's tile whose loss curve is shown (null: none). */
+  pick(index: number | null): void {
+    this.picked = index;
+    for (const feature of this.source.getFeatures()) feature.set('picked', feature.getId() === index);
   }
 
   hide(): void {
@@ -191,23 +210,36 @@ export class TileGrid {
   }
 
   private click(event: MapBrowserEvent<PointerEvent | KeyboardEvent | WheelEvent>): void {
-    if (!this.selecting || !this.gt) return;
-    const [col, row] = mapToPixel(this.gt, event.coordinate[0], event.coordinate[1]);
+    if (!this.gt || this.tiles.length === 0) return;
+    if (!this.selecting) {
+      // Only a run's cloudy tiles have a curve: a click on a clear part or off the grid picks nothing.
+      const tile = this.tileAt(event.coordinate, (t) => t.state !== 'clear');
+      if (tile) this.onpick(tile.index);
+      return;
+    }
+    const best = this.tileAt(event.coordinate);
+    if (!best || !this.isSelectable(best)) return;
+    if (this.selected.has(best.index)) this.selected.delete(best.index);
+    else this.selected.add(best.index);
+    this.restyle();
+  }
+
+  /** The tile under a map coordinate: of those holding it, the one whose centre is nearest (tiles overlap). */
+  private tileAt(coordinate: number[], among: (tile: GridTile) => boolean = () => true): GridTile | undefined {
+    if (!this.gt) return undefined;
+    const [col, row] = mapToPixel(this.gt, coordinate[0], coordinate[1]);
     let best: GridTile | undefined;
     let bestDistance = Infinity;
     for (const tile of this.tiles) {
       const w = tile.window;
-      if (col < w.x || col >= w.x + w.width || row < w.y || row >= w.y + w.height) continue;
+      if (!among(tile) || col < w.x || col >= w.x + w.width || row < w.y || row >= w.y + w.height) continue;
       const distance = Math.hypot(col - (w.x + w.width / 2), row - (w.y + w.height / 2));
       if (distance < bestDistance) {
         bestDistance = distance;
         best = tile;
       }
     }
-    if (!best || !this.isSelectable(best)) return;
-    if (this.selected.has(best.index)) this.selected.delete(best.index);
-    else this.selected.add(best.index);
-    this.restyle();
+    return best;
   }
 
   private restyle(): void {

@@ -1,0 +1,56 @@
+/**
+ * The quality file written beside an exported reconstruction (`OUT.quality.json`): per cloudy tile its final
+ * loss, the seeds' spread under its mask, its steps and its loss curve per seed. The blind-setting quality
+ * signal (no ground truth) travels with the GeoTIFF, so whoever opens it in QGIS can see which tiles are unsure.
+ */
+import type { LossCurve, RunRecord, TileLossCurves, TileRecord } from '../api.ts';
+
+export const QUALITY_FORMAT = 'clearsky-quality/1';
+
+export interface QualityFile {
+  format: typeof QUALITY_FORMAT;
+  run: { id: number; name: string | null; method: string; mode: string | null; steps: number | null; seeds: number[]; status: string };
+  /** What the numbers mean, for a reader without the docs. */
+  units: { loss: string; spread: string; window: string; curves: string };
+  tiles: {
+    index: number;
+    /** Pixels of the exported GeoTIFF (the run's area). */
+    window: TileRecord['window'];
+    status: TileRecord['status'];
+    finalLoss: number | null;
+    spread: number | null;
+    /** The training steps each seed ran (the last step of its curve); null without a curve. */
+    steps: number | null;
+    seconds: number | null;
+    curves: LossCurve[];
+  }[];
+}
+
+/** `out.tif` → `out.quality.json` (any `.tif`/`.tiff` suffix, any case, is replaced). */
+export function qualityPath(destination: string): string {
+  return `${destination.replace(/\.tiff?$/i, '')}.quality.json`;
+}
+
+/** The quality file's content from the run's record, its tiles and their curves (the cloudy tiles only). */
+export function qualityFile(run: RunRecord, tiles: readonly TileRecord[], curves: readonly TileLossCurves[]): QualityFile {
+  const byIndex = new Map(curves.map((c) => [c.index, c.curves]));
+  const r = run.request;
+  const dip = r.method === 'dip';
+  return {
+    format: QUALITY_FORMAT,
+    run: { id: run.id, name: run.name, method: r.method, mode: dip ? r.mode : null, steps: dip ? r.steps : null, seeds: r.seeds, status: run.status },
+    units: {
+      loss: 'masked mean squared error over the known pixels the network fits, in the network\'s scale (each channel mapped to 1/6..5/6 of its range, docs/engine.md); finalLoss is the last seed\'s',
+      spread: 'median over the tile\'s masked pixels of the standard deviation across seeds (mean over bands), digital numbers; null with one seed',
+      window: 'pixels of the exported GeoTIFF: x, y of the top-left corner, width, height',
+      curves: 'per seed: step (last step of each bucket), loss (mean of the readings in it), min (lowest reading); at most 200 points',
+    },
+    tiles: tiles
+      .filter((t) => t.status !== 'clear')
+      .map((t) => {
+        const seedCurves = byIndex.get(t.index) ?? [];
+        const last = seedCurves.at(-1)?.step.at(-1);
+        return { index: t.index, window: t.window, status: t.status, finalLoss: t.loss, spread: t.spread, steps: last ?? null, seconds: t.seconds, curves: seedCurves };
+      }),
+  };
+}
