@@ -20,6 +20,9 @@ import { workerCommand } from './commands/worker.ts';
 import { parseQueueUrl } from './jobs/queue/queue-url.ts';
 import { Workspace } from './workspace.ts';
 import { runEval, formatEvalTable } from './commands/eval.ts';
+import { formatSetTable, parseEvalModes, runSetEval } from './commands/eval-table.ts';
+import { parseSetNames, resolveEvalSets } from './commands/eval-sets.ts';
+import { dataFolder } from './data-folder.ts';
 import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, listProjectCommand } from './commands/project.ts';
 import { parseMode, type Mode } from './dip/modes.ts';
 import { parseBandList } from './raster/bands.ts';
@@ -34,6 +37,9 @@ const USAGE = `usage:
                    [--queue redis://[user:password@]host:port[/db]] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
                 [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+  clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N]
+                [--seeds 0,1,2] [--out ROWS.jsonl] [--backend ...] [--json]
+                every method on the public sets, one table; --out appends rows and skips those done
   clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N] [--backend ...]
@@ -134,7 +140,23 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'eval': {
-      const { values: v } = parse(rest, { ...common, ...sources, masks: { type: 'string' }, 'mask-bands': { type: 'string' }, modes: { type: 'string', default: 'basic,mt' } });
+      const { values: v } = parse(rest, { ...common, ...sources, masks: { type: 'string' }, 'mask-bands': { type: 'string' }, modes: { type: 'string' }, set: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } });
+      if (v.set !== undefined) {
+        // The public sets (eval-table.ts): rows appended to --out as they finish, one table at the end.
+        const rows = await runSetEval({
+          sets: resolveEvalSets(parseSetNames(v.set as string), dataFolder(v.data as string | undefined)),
+          modes: v.modes === undefined ? undefined : parseEvalModes(v.modes as string),
+          steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
+          seeds: v.seed === undefined && v.seeds === undefined ? undefined : seedsFrom(v),
+          backend: parseBackendChoice(v.backend as string),
+          out: v.out as string | undefined,
+          signal: interrupt.signal,
+          onProgress: progressPrinter(),
+          onNote: (line) => console.error(line),
+        });
+        console.log(v.json ? JSON.stringify(rows) : formatSetTable(rows));
+        return 0;
+      }
       const rows = await runEval({
         target: required(v.target, '--target'),
         masks: required(v.masks, '--masks'),
@@ -143,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
         sar: v.sar as string | undefined,
         ...sarOptions(v),
         bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
-        modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
+        modes: ((v.modes as string | undefined) ?? 'basic,mt').split(',').map((m): Mode => parseMode(m.trim())),
         steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
         seeds: seedsFrom(v),
         backend: parseBackendChoice(v.backend as string),
