@@ -341,7 +341,10 @@ export async function writeRunOutputs(
   const like = { ...info, width: plan.width, height: plan.height };
   const pixelOffset = { x: inputs.area.x, y: inputs.area.y };
   // Pixels that show the input whatever the tiles say: nodata always, clear pixels when stitching.
-  const keepFor = async (window: Window, raw: Float32Array): Promise<Uint8Array> => {
+  const keepFor = async (window: Window, shown: Float32Array): Promise<Uint8Array> => {
+    // In a ground-truth run the input shown has its masked pixels hidden (0 in every band), which a nodata of 0
+    // would take for nodata and keep: the reconstruction under the whole mask was lost. Nodata is the file's own.
+    const raw = settings.groundTruth ? (await inputs.sources.readRaw(window)).data : shown;
     const keep = nodataPixels(window, raw, bands, info.nodata);
     if (settings.stitch) {
       const cloud = await inputs.mask.read(window);

@@ -1,5 +1,8 @@
 /** `clearsky eval`: the paper's ground-truth protocol, real masks pasted onto a clear target and scored. */
 import { runEval, formatEvalTable } from '../commands/eval.ts';
+import { formatSetTable, parseEvalModes, runSetEval } from '../commands/eval-table.ts';
+import { parseSetNames, resolveEvalSets } from '../commands/eval-sets.ts';
+import { dataFolder } from '../data-folder.ts';
 import { parseBackendChoice } from '../dip/backends/select.ts';
 import { parseMode, type Mode } from '../dip/modes.ts';
 import { parseBandList } from '../raster/bands.ts';
@@ -9,16 +12,38 @@ import { progressPrinter } from './progress.ts';
 export const summary = 'score modes and baselines against ground truth (real masks on a clear scene)';
 
 export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
-              [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]`;
+              [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N]
+              [--seeds 0,1,2] [--out ROWS.jsonl] [--backend ...] [--json]
+              every method on the public sets, one table; --out appends rows and skips those done`;
 
 export const options = {
   ...SOURCES, ...BACKEND, ...STEPS, ...JSON_OUTPUT,
   masks: { type: 'string' },
   'mask-bands': { type: 'string' },
-  modes: { type: 'string', default: 'basic,mt' },
+  modes: { type: 'string' },
+  set: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
 } satisfies Options;
 
 export async function run({ values: v }: ParsedArgs, context: Context): Promise<number> {
+  if (v.set !== undefined) {
+    // The public sets (eval-table.ts): rows appended to --out as they finish, one table at the end.
+    const rows = await runSetEval({
+      sets: resolveEvalSets(parseSetNames(v.set as string), dataFolder(v.data as string | undefined)),
+      modes: v.modes === undefined ? undefined : parseEvalModes(v.modes as string),
+      steps: optionalInteger(v.steps, '--steps'),
+      seeds: v.seed === undefined && v.seeds === undefined ? undefined : seedsFrom(v),
+      backend: parseBackendChoice(v.backend as string),
+      out: v.out as string | undefined,
+      signal: context.signal,
+      onProgress: progressPrinter(),
+      onNote: (line) => console.error(line),
+    });
+    console.log(v.json ? JSON.stringify(rows) : formatSetTable(rows));
+    return 0;
+  }
   const rows = await runEval({
     target: required(v.target, '--target'),
     masks: required(v.masks, '--masks'),
@@ -27,7 +52,7 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
     sar: v.sar as string | undefined,
     ...sarOptions(v),
     bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
-    modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
+    modes: ((v.modes as string | undefined) ?? 'basic,mt').split(',').map((m): Mode => parseMode(m.trim())),
     steps: optionalInteger(v.steps, '--steps'),
     seeds: seedsFrom(v),
     backend: parseBackendChoice(v.backend as string),

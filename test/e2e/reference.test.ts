@@ -104,7 +104,10 @@ test('build a reference in the app, run mt with it and two seeds, inspect it, ex
   const run = page.getByTestId('run-dialog');
   assert.equal(await run.locator('select[name="mode"] option[value="mt"]').isDisabled(), true, 'mt is offered before a reference is chosen');
   await run.locator('select[name="reference"]').selectOption({ label: (await page.getByTestId('ref').first().locator('.title').innerText()).trim() });
-  await run.locator('select[name="mode"]').selectOption('mt');
+  // A reference chosen: MT is what the dialog recommends and now preselects (defaultMethod).
+  assert.equal(await run.locator('select[name="method"]').inputValue(), 'dip');
+  assert.equal(await run.locator('select[name="mode"]').inputValue(), 'mt');
+  assert.match(await run.getByTestId('run-recommendation').innerText(), /^Recommended for these sources: dip, mt — /);
   await run.locator('input[name="steps"]').fill('20');
   await run.locator('input[name="seeds"]').fill('0,1');
   await run.locator('input[name="bands"]').fill('B04,B03,B02');

@@ -238,6 +238,11 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   assert.match(await runDialog.getByTestId('run-area').innerText(), /1 tile selected \(\d+\)/);
   // A mode needing a reference is disabled while none is chosen.
   assert.equal(await runDialog.locator('select[name="mode"] option[value="mt"]').isDisabled(), true);
+  // The scene alone: the recommended method (defaultMethod) is preselected, saying why; the user overrides it.
+  assert.equal(await runDialog.locator('select[name="method"]').inputValue(), 'idw-fill');
+  assert.match(await runDialog.getByTestId('run-recommendation').innerText(), /^Recommended for these sources: idw-fill — /);
+  await runDialog.locator('select[name="method"]').selectOption('dip');
+  assert.match(await runDialog.getByTestId('run-recommendation').innerText(), /^Your choice; recommended for these sources: idw-fill/);
   await runDialog.locator('input[name="steps"]').fill('20');
   await runDialog.locator('input[name="bands"]').fill('B04,B03,B02');
   await shot(page, '6-run-dialog');
@@ -320,6 +325,7 @@ test('the workflow: create a project, import, plan tiles, run, watch, see the re
   await bar.getByRole('button', { name: 'Whole scene' }).click();
   await bar.getByRole('button', { name: 'Run…' }).click();
   assert.match(await runDialog.getByTestId('run-area').innerText(), /whole scene/);
+  await runDialog.locator('select[name="method"]').selectOption('dip'); // the network: a run long enough to cancel
   await runDialog.locator('input[name="bands"]').fill('B04,B03,B02');
   await runDialog.getByRole('button', { name: 'Start run' }).click();
   await runDialog.waitFor({ state: 'detached' });

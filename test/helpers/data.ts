@@ -1,9 +1,9 @@
-/** Where the real Sentinel sample data lives: ../shared/data beside the repository, or $CLEARSKY_DATA. */
+/** Where the real Sentinel sample data lives: ../shared/data beside the repository, or $CLEARSKY_DATA (native/data-folder.ts decides). */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dataFolder, REPO_ROOT } from '../../native/data-folder.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DATA_DIR = process.env.CLEARSKY_DATA ?? path.resolve(REPO_ROOT, '../shared/data');
+export { REPO_ROOT };
+export const DATA_DIR = dataFolder();
 
 export function dataFile(...parts: string[]): string {
   return path.join(DATA_DIR, ...parts);

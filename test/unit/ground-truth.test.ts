@@ -15,7 +15,10 @@ import { formatRuns } from '../../native/commands/runs.ts';
 import { createImage, createMask } from '../../native/dip/image.ts';
 import { BlockScores, scoreReconstruction, ssimBorder } from '../../native/dip/metrics.ts';
 import { Service } from '../../native/service.ts';
+import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
+import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
 import { dataFile } from '../helpers/data.ts';
+import { gdalTranslate } from '../helpers/gdal.ts';
 
 const TARGET = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
 const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
@@ -124,6 +127,32 @@ test('a ground-truth run in a project scores its result as `clearsky eval` does,
     // An ordinary run has no scores.
     const plain = await finished(service, (await service.startRun({ targetSceneId: scene.id, maskId: other.id, method: 'idw-fill', tileSize: 128 })).id);
     assert.equal(plain.metrics, null);
+  } finally {
+    await service.close();
+  }
+});
+
+test('a ground-truth run of a scene whose nodata is 0 reconstructs under the mask (hidden pixels are not nodata)', async () => {
+  // T33UUU declares nodata 0. The truth under the mask is hidden as 0 in every band; the mosaic once took those
+  // pixels for nodata and kept them, so the result was 0 under the whole mask (RMSE 0.6, SSIM 0.005).
+  const projectDir = path.join(dir, 't33uuu');
+  createProject(projectDir).close();
+  const crop = path.join(dir, 't33uuu-crop.tif');
+  gdalTranslate(['-q', '-srcwin', '0', '0', '256', '256', '-b', '4', '-b', '3', '-b', '2', dataFile('T33UUU-20170216', 'S2L1C_T33UUU_20170216_10m.tif'), crop]);
+  const cloud = new Float32Array(256 * 256);
+  for (let y = 60; y < 140; y++) cloud.fill(1, y * 256 + 80, y * 256 + 170);
+  const maskFile = path.join(dir, 't33uuu-mask.tif');
+  await writeGeoTiff(maskFile, { width: 256, height: 256, bands: 1, data: cloud }, { dataType: 'uint8', like: await readRasterInfo(crop) });
+  const service = Service.open(projectDir, { workers: 1 });
+  try {
+    const outcomes = await service.importFiles({ paths: [crop, maskFile] });
+    assert.ok(outcomes.every((o) => o.status === 'imported'), JSON.stringify(outcomes));
+    const [scene] = await service.listScenes();
+    const [mask] = await service.listMasks();
+    const run = await finished(service, (await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'idw-fill', tileSize: 128, groundTruth: true })).id);
+    assert.equal(run.status, 'done', run.error ?? '');
+    assert.ok(run.metrics!.masked.rmse! < 0.1, `RMSE under the mask ${run.metrics!.masked.rmse}`);
+    assert.ok(run.metrics!.masked.ssim! > 0.3, `SSIM under the mask ${run.metrics!.masked.ssim}`);
   } finally {
     await service.close();
   }

@@ -2,7 +2,7 @@
  * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
  * neither. The run dialog disables a mode whose source is not chosen and says why.
  */
-import { isOwnMask, MODES, type MaskRecord, type Mode, type SceneRecord } from '../../../native/api.ts';
+import { defaultMethod, isOwnMask, MODES, type DefaultMethod, type MaskRecord, type Mode, type ReconstructionMethod, type SceneRecord } from '../../../native/api.ts';
 
 export type { Mode };
 
@@ -41,4 +41,25 @@ export interface TileProgress {
  */
 export function groundTruthBlocked(scene: SceneRecord, mask: MaskRecord): string | null {
   return isOwnMask(scene, mask) ? 'this is the scene’s own cloud mask: under it lies cloud, not ground truth. Choose a mask of another date' : null;
+}
+
+export interface MethodChoice {
+  method: ReconstructionMethod;
+  mode: Mode;
+}
+
+/**
+ * The dialog's method and mode: what defaultMethod recommends for the chosen sources (reference, SAR), until the
+ * user picks a method or a mode of their own; theirs then stays whatever sources they choose next.
+ */
+export function methodForSources(current: MethodChoice, hasReference: boolean, hasSar: boolean, overridden: boolean): MethodChoice & { recommended: DefaultMethod } {
+  const recommended = defaultMethod({ reference: hasReference, sar: hasSar });
+  return overridden ? { ...current, recommended } : { method: recommended.method, mode: recommended.mode, recommended };
+}
+
+/** The dialog's one line: what is recommended for these sources and why, and whether the choice shown is it. */
+export function recommendationLine(current: MethodChoice, recommended: DefaultMethod): string {
+  const name = recommended.method === 'dip' ? `dip, ${recommended.mode}` : recommended.method;
+  const same = current.method === recommended.method && (current.method !== 'dip' || current.mode === recommended.mode);
+  return `${same ? 'Recommended' : 'Your choice; recommended'} for these sources: ${name} — ${recommended.why}`;
 }

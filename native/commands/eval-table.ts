@@ -1,0 +1,389 @@
+/**
+ * `clearsky eval --set …`: every method on the public sets (eval-sets.ts), one row per set × case × method ×
+ * seed, and one table of medians with their spread. Rows are appended to a JSONL file as they finish, and a
+ * rerun with the same file skips the rows it already holds (a full run at 4000 steps takes hours).
+ *
+ * What each method sees is what the app gives it: DIP results are stitched (clear pixels kept exactly, the
+ * app's default), and `default` is defaultMethod() for the set's sources, with its steps and seeds unless
+ * --steps/--seeds are given.
+ */
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { BackendChoice, ReconstructionMethod } from '../api.ts';
+import { defaultMethod } from '../default-method.ts';
+import { selectBackend } from '../dip/backends/select.ts';
+import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
+import { createMask, cropMask, hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
+import { inpaint } from '../dip/inpaint.ts';
+import { describeSsim, scoreReconstruction, type Scores } from '../dip/metrics.ts';
+import { MODES, parseMode, type Mode } from '../dip/modes.ts';
+import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
+import { InputError } from '../errors.ts';
+import { assertSafeOutputs } from '../output-guard.ts';
+import { scoreGroundTruth } from '../ground-truth.ts';
+import { planRun, reconstructTile, surveyTiles, writeRunOutputs, type ReconstructionSettings, type RunInputs } from '../pipeline.ts';
+import { openCloudDetector } from '../raster/cloud-detect.ts';
+import { openRaster, readBands } from '../raster/geotiff-reader.ts';
+import { assertHasClearPixels } from '../raster/mask.ts';
+import type { Window } from '../raster/raster-info.ts';
+import { TileResultFolder } from '../raster/tile-results.ts';
+import { loadMask, loadSources, openSources } from '../source-files.ts';
+import { setFiles, setSources, type EvalSet, type Pair, type PastedSet, type TiledSet } from './eval-sets.ts';
+
+export type EvalModeChoice = Mode | 'default';
+
+export interface SetEvalCommand {
+  sets: EvalSet[];
+  /** Modes to run (baselines always run); 'default' = defaultMethod for the set's sources. Default: every mode the set's sources allow, and 'default'. */
+  modes?: EvalModeChoice[];
+  steps?: number;
+  /** Default [0]; `default` then uses defaultMethod's seeds. */
+  seeds?: number[];
+  backend: BackendChoice;
+  /** JSONL file the rows are appended to; rows already in it are not run again. */
+  out?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: FitProgress & { label: string }) => void;
+  /** A line for the user (a skipped method, a resumed row). */
+  onNote?: (line: string) => void;
+}
+
+export interface SetEvalRow {
+  set: string;
+  /** The mask band (slovenia), the pair (sen12mscr) or the crop (t33uuu). */
+  case: string;
+  /** Share of the scored pixels under the mask. */
+  cover: number;
+  /** 'basic', 'mt', …, 'reference-fit', 'idw-fill', or 'default (…)'. */
+  method: string;
+  mode: Mode | null;
+  seed: number | null;
+  steps: number;
+  ssim_mask: number | null;
+  rmse_mask: number | null;
+  ssim_whole: number | null;
+  rmse_whole: number | null;
+  /** Wall seconds of the reconstruction (all tiles), without reading and scoring. */
+  seconds: number;
+  tiles: number;
+  seconds_per_tile: number;
+  mask_source: string;
+  truth: string;
+}
+
+interface MethodChoice {
+  label: string;
+  method: ReconstructionMethod;
+  mode: Mode | null;
+  steps: number;
+  seeds: (number | null)[];
+}
+
+/** `--modes`: modes and `default`, comma-separated; `all` (undefined) = every mode the set allows, and default. */
+export function parseEvalModes(text: string): EvalModeChoice[] | undefined {
+  const words = text.split(',').map((w) => w.trim()).filter(Boolean);
+  if (words.length === 0 || words.includes('all')) return undefined;
+  return words.map((w) => (w.toLowerCase() === 'default' ? 'default' : parseMode(w)));
+}
+
+const needsReference = (mode: Mode) => mode === 'mt' || mode === 'msmt' || mode === 'mtr';
+const needsSar = (mode: Mode) => mode === 'ms' || mode === 'msmt' || mode === 'msr';
+
+/** The methods run on `set`: the modes its sources allow, `default`, and the baselines (once each: no seed). */
+export function methodsFor(set: EvalSet, command: Pick<SetEvalCommand, 'modes' | 'steps' | 'seeds' | 'onNote'>): MethodChoice[] {
+  const sources = setSources(set);
+  const allowed = (mode: Mode) => (!needsReference(mode) || sources.reference) && (!needsSar(mode) || sources.sar);
+  const choices: MethodChoice[] = [];
+  const seeds = command.seeds ?? [0];
+  for (const choice of command.modes ?? [...MODES.filter(allowed), 'default' as const]) {
+    if (choice === 'default') {
+      const picked = defaultMethod(sources);
+      const dip = picked.method === 'dip';
+      choices.push({
+        label: `default (${dip ? picked.mode : picked.method})`,
+        method: picked.method,
+        mode: dip ? picked.mode : null,
+        steps: dip ? (command.steps ?? picked.steps) : 0,
+        seeds: dip ? (command.seeds ?? picked.seeds) : [null],
+      });
+    } else if (!allowed(choice)) {
+      command.onNote?.(`${set.name}: ${choice} skipped, it needs ${needsReference(choice) ? 'a reference' : 'SAR'} and the set has none`);
+    } else {
+      choices.push({ label: choice, method: 'dip', mode: choice, steps: command.steps ?? DEFAULT_STEPS, seeds });
+    }
+  }
+  if (sources.reference) choices.push({ label: 'reference-fit', method: 'reference-fit', mode: null, steps: 0, seeds: [null] });
+  choices.push({ label: 'idw-fill', method: 'idw-fill', mode: null, steps: 0, seeds: [null] });
+  return choices;
+}
+
+const rowKey = (r: Pick<SetEvalRow, 'set' | 'case' | 'method' | 'seed' | 'steps'>) => `${r.set}|${r.case}|${r.method}|${r.seed}|${r.steps}`;
+
+/** Runs every set's rows not already in `command.out`; returns all rows (those found there too). */
+export async function runSetEval(command: SetEvalCommand): Promise<SetEvalRow[]> {
+  if (command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
+  // Rows are appended to --out: never onto one of the sets' files (nor a folder, a device…).
+  if (command.out) await assertSafeOutputs({ inputs: command.sets.flatMap(setFiles).map((file) => ({ path: file, what: 'a set file' })), outputs: [{ path: command.out, what: '--out' }] });
+  const rows = command.out ? await readRows(command.out) : [];
+  const done = new Set(rows.map(rowKey));
+  if (rows.length) command.onNote?.(`${command.out}: ${rows.length} rows already done, not run again`);
+  const plans = command.sets.map((set) => ({ set, methods: methodsFor(set, command) }));
+  if (plans.some((p) => p.methods.some((m) => m.method === 'dip'))) await selectBackend(command.backend);
+  const record = async (row: SetEvalRow) => {
+    rows.push(row);
+    done.add(rowKey(row));
+    if (command.out) await fs.appendFile(command.out, JSON.stringify(row) + '\n');
+  };
+  const context: RunContext = { command, isDone: (key) => done.has(rowKey(key)), record };
+  for (const { set, methods } of plans) {
+    if (set.kind === 'pasted') await runPasted(set, methods, context);
+    else if (set.kind === 'pairs') for (const pair of set.pairs) await runPair(set, pair, methods, context);
+    else await runTiled(set, methods, context);
+  }
+  return rows;
+}
+
+interface RunContext {
+  command: SetEvalCommand;
+  isDone(key: Pick<SetEvalRow, 'set' | 'case' | 'method' | 'seed' | 'steps'>): boolean;
+  record(row: SetEvalRow): Promise<void>;
+}
+
+async function readRows(file: string): Promise<SetEvalRow[]> {
+  if (!existsSync(file)) return [];
+  const text = await fs.readFile(file, 'utf8');
+  const lines = text.split('\n');
+  const rows = lines.flatMap((line, i) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as SetEvalRow];
+    } catch {
+      // The last line cut short by a kill: that row is run again (on a line of its own, below).
+      if (lines.slice(i + 1).every((l) => !l.trim())) return [];
+      throw new InputError(file, `line ${i + 1} is not a row of clearsky eval --out`);
+    }
+  });
+  if (text.length > 0 && !text.endsWith('\n')) await fs.appendFile(file, '\n');
+  return rows;
+}
+
+/** Reconstruction of one whole image (the sets small enough to fit the network at once). */
+async function reconstructWhole(
+  choice: MethodChoice,
+  seed: number | null,
+  sources: { s2: Image; mask: Mask; reference?: Image; sar?: Image; invalid?: Mask },
+  bandNames: string[],
+  label: string,
+  command: SetEvalCommand,
+): Promise<{ pred: Image; seconds: number }> {
+  const start = performance.now();
+  let pred: Image;
+  if (choice.method === 'idw-fill') pred = inverseDistanceFill(sources.s2, sources.mask);
+  else if (choice.method === 'reference-fit') pred = referenceSubstitution(sources.s2, sources.reference!, sources.mask);
+  else {
+    const result = await inpaint(choice.mode!, sources, {
+      bandNames,
+      steps: choice.steps,
+      seeds: [seed ?? 0],
+      stitch: true,
+      signal: command.signal,
+      onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })),
+    });
+    pred = result.reconstruction;
+  }
+  return { pred, seconds: (performance.now() - start) / 1000 };
+}
+
+function scoreRow(scores: { masked: Pick<Scores, 'ssim' | 'rmse'>; whole: Pick<Scores, 'ssim' | 'rmse'> }) {
+  const finite = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
+  return { ssim_mask: finite(scores.masked.ssim), rmse_mask: finite(scores.masked.rmse), ssim_whole: finite(scores.whole.ssim), rmse_whole: finite(scores.whole.rmse) };
+}
+
+async function runPasted(set: PastedSet, methods: MethodChoice[], { command, isDone, record }: RunContext): Promise<void> {
+  const sources = await loadSources({ target: set.target, bands: set.bands, references: set.references });
+  const truth = sources.s2;
+  const bandNames = sources.target.bandNames.map((n, b) => n ?? `band ${b + 1}`);
+  for (const band of set.maskBands) {
+    const mask = await loadMask(set.masks, band, sources.target.info);
+    const cloudy = hideMasked(truth, mask);
+    for (const choice of methods) {
+      for (const seed of choice.seeds) {
+        const key = { set: set.name, case: `mask ${band}`, method: choice.label, seed, steps: choice.steps };
+        if (isDone(key)) continue;
+        const label = `${set.name} mask ${band} ${choice.label}${seed === null ? '' : ` seed ${seed}`}`;
+        const { pred, seconds } = await reconstructWhole(choice, seed, { ...sources, s2: cloudy, mask }, bandNames, label, command);
+        await record({ ...key, cover: maskCover(mask), mode: choice.mode, ...scoreRow(scoreReconstruction(truth, pred, mask)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+      }
+    }
+  }
+}
+
+/** The whole detected mask (cloud ∪ shadow) of a scene, at the detector's defaults. */
+async function detectedMask(file: string): Promise<Mask> {
+  const detector = await openCloudDetector(file);
+  try {
+    const { width, height } = detector.grid;
+    return await detector.read({ x: 0, y: 0, width, height });
+  } finally {
+    await detector.close();
+  }
+}
+
+/**
+ * Where the truth can be scored: not nodata in either image (`invalid`), and nothing the detector finds (cloud,
+ * shadow) on the cloud-free image itself. Null when that is every pixel.
+ */
+export async function truthValid(clearFile: string, invalid: (Mask | undefined)[]): Promise<Mask | null> {
+  const onClear = await detectedMask(clearFile);
+  const valid = createMask(onClear.width, onClear.height);
+  let all = true;
+  for (let p = 0; p < valid.data.length; p++) {
+    valid.data[p] = onClear.data[p] || invalid.some((m) => m?.data[p]) ? 0 : 1;
+    if (!valid.data[p]) all = false;
+  }
+  return all ? null : valid;
+}
+
+/** Scores under the mask and over the image, counting only `valid` pixels (when given): what is invalid in the truth is not scored. */
+export function scoreWhereValid(truth: Image, pred: Image, mask: Mask, valid: Mask | null) {
+  if (!valid) return scoreReconstruction(truth, pred, mask);
+  // Invalid pixels take the truth's value in the prediction too, so they do not move the SSIM of the valid pixels
+  // whose window reaches them.
+  pred = { ...pred, data: pred.data.slice() };
+  for (let p = 0; p < valid.data.length; p++) if (!valid.data[p]) pred.data.set(truth.data.subarray(p * truth.bands, (p + 1) * truth.bands), p * truth.bands);
+  const inMask = { ...mask, data: mask.data.map((m, p) => (m && valid.data[p] ? 1 : 0)) };
+  // Over the valid pixels: the masked scores of the valid mask (its SSIM = the SSIM map's mean over them).
+  return { masked: scoreReconstruction(truth, pred, inMask).masked, whole: scoreReconstruction(truth, pred, valid).masked };
+}
+
+async function runPair(set: EvalSet & { kind: 'pairs' }, pair: Pair, methods: MethodChoice[], { command, isDone, record }: RunContext): Promise<void> {
+  const todo = methods.flatMap((choice) => choice.seeds.map((seed) => ({ choice, seed, key: { set: set.name, case: pair.name, method: choice.label, seed, steps: choice.steps } }))).filter((t) => !isDone(t.key));
+  if (todo.length === 0) return;
+  const sources = await loadSources({ target: pair.cloudy, bands: set.bands, sar: pair.sar });
+  const clear = await loadSources({ target: pair.clear, bands: set.bands });
+  const truth = clear.s2;
+  const mask = await detectedMask(pair.cloudy);
+  if (sources.invalid) for (let p = 0; p < mask.data.length; p++) if (sources.invalid.data[p]) mask.data[p] = 0;
+  assertHasClearPixels(mask, `${pair.cloudy} (detected mask)`);
+  const valid = await truthValid(pair.clear, [clear.invalid, sources.invalid]);
+  const scored = valid ? valid.data.reduce((n, v) => n + v, 0) : mask.data.length;
+  const cover = mask.data.reduce((n, m, p) => n + (m && (!valid || valid.data[p]) ? 1 : 0), 0) / Math.max(1, scored);
+  const bandNames = sources.target.bandNames.map((n, b) => n ?? `band ${b + 1}`);
+  for (const { choice, seed, key } of todo) {
+    const label = `${set.name} ${pair.name} ${choice.label}${seed === null ? '' : ` seed ${seed}`}`;
+    // The method sees the cloudy image; its pixels under the mask are unknown to it (weight 0) either way.
+    const { pred, seconds } = await reconstructWhole(choice, seed, { ...sources, mask }, bandNames, label, command);
+    await record({ ...key, cover, mode: choice.mode, ...scoreRow(scoreWhereValid(truth, pred, mask, valid)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+  }
+}
+
+/** The set's mask on its area: the real mask enlarged `maskScale` times (nearest neighbour), repeated if the area is larger. */
+export async function tiledSetMask(set: TiledSet): Promise<Mask> {
+  const raster = await openRaster(set.maskFile);
+  try {
+    const source = await readBands(raster, [0]);
+    const { width, height } = set.area;
+    const mask = createMask(width, height);
+    for (let y = 0; y < height; y++) {
+      const sy = Math.floor(y / set.maskScale) % source.height;
+      for (let x = 0; x < width; x++) mask.data[y * width + x] = source.data[sy * source.width + (Math.floor(x / set.maskScale) % source.width)] ? 1 : 0;
+    }
+    return mask;
+  } finally {
+    await raster.close();
+  }
+}
+
+async function runTiled(set: TiledSet, methods: MethodChoice[], { command, isDone, record }: RunContext): Promise<void> {
+  const crop = `${set.area.width}×${set.area.height}+${set.area.x}+${set.area.y}`;
+  const todo = methods.flatMap((choice) => choice.seeds.map((seed) => ({ choice, seed, key: { set: set.name, case: crop, method: choice.label, seed, steps: choice.steps } }))).filter((t) => !isDone(t.key));
+  if (todo.length === 0) return;
+  const sources = await openSources({ target: set.target, bands: set.bands });
+  const folderRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-eval-'));
+  try {
+    const whole = await tiledSetMask(set);
+    const { area } = set;
+    const shift = (w: Window = { x: 0, y: 0, width: area.width, height: area.height }): Window => ({ ...w, x: w.x + area.x, y: w.y + area.y });
+    // A project run's inputs, with the mask held in memory on the area's grid (it is made here, not a file).
+    const inputs: RunInputs = {
+      files: { target: set.target, bands: set.bands, mask: set.maskFile, maskBand: 1, area },
+      target: sources.target,
+      area,
+      sources: { read: (w) => sources.read(shift(w)), readRaw: (w) => sources.readRaw(shift(w)) },
+      mask: { path: set.maskFile, band: 1, read: async (w) => (w ? cropMask(whole, w) : { ...whole, data: whole.data.slice() }) },
+      close: () => sources.close(),
+    };
+    const plan = planRun(inputs, { tileSize: set.tileSize, overlap: set.overlap });
+    const survey = await surveyTiles(plan, inputs);
+    for (const [n, { choice, seed, key }] of todo.entries()) {
+      const folder = await TileResultFolder.open(path.join(folderRoot, `tiles-${n}`), plan, sources.target.info, area);
+      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: choice.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true };
+      const start = performance.now();
+      for (const [i, tile] of survey.cloudy.entries()) {
+        const label = `${set.name} ${choice.label}${seed === null ? '' : ` seed ${seed}`} tile ${i + 1}/${survey.cloudy.length}`;
+        const result = await reconstructTile(inputs, tile, settings, { signal: command.signal, onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })) });
+        await folder.write(tile, result.image, result.bandNames);
+      }
+      const seconds = (performance.now() - start) / 1000;
+      const out = path.join(folderRoot, `result-${n}.tif`);
+      await writeRunOutputs(inputs, plan, folder, { ...settings, backend: 'eval' }, { out });
+      const scores = await scoreGroundTruth(inputs, out, []);
+      const tiles = survey.cloudy.length;
+      await record({
+        ...key,
+        cover: survey.cloudPixels / Math.max(1, survey.validPixels),
+        mode: choice.mode,
+        ssim_mask: scores.run.masked.ssim,
+        rmse_mask: scores.run.masked.rmse,
+        ssim_whole: scores.run.whole.ssim,
+        rmse_whole: scores.run.whole.rmse,
+        seconds,
+        tiles,
+        seconds_per_tile: seconds / Math.max(1, tiles),
+        mask_source: set.maskSource,
+        truth: set.truth,
+      });
+      await fs.rm(path.join(folderRoot, `tiles-${n}`), { recursive: true, force: true });
+      await fs.rm(out, { force: true });
+    }
+  } finally {
+    await sources.close();
+    await fs.rm(folderRoot, { recursive: true, force: true });
+  }
+}
+
+/** Median and spread (min–max) of the finite values; null where there are none. */
+export function medianSpread(values: (number | null)[]): { median: number; min: number; max: number } | null {
+  const sorted = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return { median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2, min: sorted[0], max: sorted.at(-1)! };
+}
+
+/** One table: rows = set × method, medians over cases (masks, pairs) and seeds, with min–max. */
+export function formatSetTable(rows: SetEvalRow[]): string {
+  const cell = (values: (number | null)[]) => {
+    const s = medianSpread(values);
+    return s === null ? '–' : s.min === s.max ? s.median.toFixed(3) : `${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
+  };
+  const lines = [
+    '| set | method | SSIM mask | RMSE mask | SSIM whole | RMSE whole | runs | s/tile | steps |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const sets = [...new Set(rows.map((r) => r.set))];
+  const notes: string[] = [];
+  for (const set of sets) {
+    const ofSet = rows.filter((r) => r.set === set);
+    for (const method of [...new Set(ofSet.map((r) => r.method))]) {
+      const r = ofSet.filter((x) => x.method === method);
+      const perTile = medianSpread(r.map((x) => x.seconds_per_tile));
+      const steps = [...new Set(r.map((x) => x.steps))].join(', ');
+      lines.push(`| ${set} | ${method} | ${cell(r.map((x) => x.ssim_mask))} | ${cell(r.map((x) => x.rmse_mask))} | ${cell(r.map((x) => x.ssim_whole))} | ${cell(r.map((x) => x.rmse_whole))} | ${r.length} | ${perTile ? perTile.median.toFixed(1) : '–'} | ${steps} |`);
+    }
+    const cases = new Set(ofSet.map((r) => r.case)).size;
+    notes.push(`${set} (${cases} case${cases === 1 ? '' : 's'}): clouds = ${ofSet[0].mask_source}; truth = ${ofSet[0].truth}.`);
+  }
+  return [...lines, '', 'Median (min–max) over cases and seeds; baselines run once (no seed).', ...notes, `${describeSsim()}; RMSE in the ÷2000 scale; DIP results stitched (clear pixels kept).`].join('\n');
+}
