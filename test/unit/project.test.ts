@@ -353,7 +353,7 @@ describe('bad input', () => {
     const project = freshProject();
     const dir = project.dir;
     project.db.exec('DROP INDEX scenes_by_source; DROP INDEX refs_by_source; DROP INDEX masks_by_source;');
-    for (const [table, column] of [['scenes', 'units'], ['scenes', 'source_sha256'], ['refs', 'source_path'], ['refs', 'source_sha256'], ['masks', 'source_path'], ['masks', 'source_sha256'], ['masks', 'source_file'], ['masks', 'acquired'], ['runs', 'metrics'], ['runs', 'owner'], ['runs', 'heartbeat_at'], ['project', 'uid'], ['project', 'queue_url'], ['scenes', 'cloud_cover_source']]) {
+    for (const [table, column] of [['scenes', 'units'], ['scenes', 'source_sha256'], ['refs', 'source_path'], ['refs', 'source_sha256'], ['masks', 'source_path'], ['masks', 'source_sha256'], ['masks', 'source_file'], ['masks', 'acquired'], ['runs', 'metrics'], ['runs', 'owner'], ['runs', 'heartbeat_at'], ['project', 'uid'], ['project', 'queue_url'], ['scenes', 'cloud_cover_source'], ['tiles', 'spread'], ['tiles', 'curves']]) {
       project.db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
     }
     project.db.pragma('user_version = 1');
