@@ -27,13 +27,13 @@ import type { SarUnits } from './raster/preprocess.ts';
 
 const USAGE = `usage:
   clearsky inpaint --target S2.tif --mask M.tif [--mask-band N] [--reference R.tif ...] [--sar S1.tif]
-                   [--sar-bands VV,VH] [--sar-units linear|db] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr [--steps 4000]
+                   [--sar-bands VV,VH] [--sar-units linear|db] [--bands B04,B03,B02] --mode basic|ms|mt|msmt|msr|mtr|mtfit [--steps 4000]
                    [--method dip|reference-fit|idw-fill]
                    [--seed 0 | --seeds 0,1,2,3] [--backend auto|tensorflow|webgpu|native|wasm|cpu] [--stitch]
                    [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--resample]
                    [--queue redis://[user:password@]host:port[/db]] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
-                [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+                [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--backend ...] [--json]
   clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N] [--backend ...]
@@ -144,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
         ...sarOptions(v),
         bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
         modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
-        steps: v.steps === undefined ? undefined : integer(v.steps, '--steps'),
+        steps: v.steps === undefined ? undefined : integerList(v.steps as string, '--steps'),
         seeds: seedsFrom(v),
         backend: parseBackendChoice(v.backend as string),
         signal: interrupt.signal,
