@@ -33,7 +33,7 @@ const USAGE = `usage:
                    [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--resample]
                    [--queue redis://[user:password@]host:port[/db]] --out OUT.tif [--json]
   clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
-                [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--backend ...] [--json]
+                [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--json]
   clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
                [--method dip|reference-fit|idw-fill] [--mode basic|...] [--steps 4000] [--seeds 0,1]
                [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N] [--backend ...]
@@ -134,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'eval': {
-      const { values: v } = parse(rest, { ...common, ...sources, masks: { type: 'string' }, 'mask-bands': { type: 'string' }, modes: { type: 'string', default: 'basic,mt' } });
+      const { values: v } = parse(rest, { ...common, ...sources, masks: { type: 'string' }, 'mask-bands': { type: 'string' }, modes: { type: 'string', default: 'basic,mt' }, stitch: { type: 'boolean', default: false } });
       const rows = await runEval({
         target: required(v.target, '--target'),
         masks: required(v.masks, '--masks'),
@@ -146,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
         modes: (v.modes as string).split(',').map((m): Mode => parseMode(m.trim())),
         steps: v.steps === undefined ? undefined : integerList(v.steps as string, '--steps'),
         seeds: seedsFrom(v),
+        engine: { stitch: v.stitch as boolean },
         backend: parseBackendChoice(v.backend as string),
         signal: interrupt.signal,
         onProgress: progressPrinter(),

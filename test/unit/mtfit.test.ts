@@ -148,3 +148,17 @@ test('a project run in mode mt-fit reconstructs with the project’s reference; 
     assert.equal(raster.metadata.CLEARSKY_MODE, 'mtfit');
   });
 });
+
+test('`clearsky eval --stitch` scores what a stitched result hands out: the clear pixels are the truth', async () => {
+  const args = ['eval', '--target', TARGET, '--masks', MASKS, '--mask-bands', String(MASK_BAND), ...CLEAR_REFS.flatMap((f) => ['--reference', f]), '--bands', 'B04,B03,B02', '--modes', 'mt-fit', '--steps', '1', '--json'];
+  const parse = (stdout: string) => (JSON.parse(stdout.trim().split('\n').at(-1)!) as { method: string; cover: number; rmse_mask: number; rmse_whole: number }[]).find((r) => r.method === 'mtfit')!;
+  const plain = await runClearsky(args, dir);
+  const stitched = await runClearsky([...args, '--stitch'], dir);
+  assert.equal(stitched.code, 0, stitched.stderr);
+  const a = parse(plain.stdout);
+  const b = parse(stitched.stdout);
+  // Under the mask the same network output; outside it, stitched pixels are the truth, so all the error is the mask's.
+  assert.ok(Math.abs(a.rmse_mask - b.rmse_mask) < 1e-9, `${a.rmse_mask} vs ${b.rmse_mask}`);
+  assert.ok(Math.abs(b.rmse_whole ** 2 - b.cover * b.rmse_mask ** 2) < 1e-9, `whole ${b.rmse_whole}, mask ${b.rmse_mask}, cover ${b.cover}`);
+  assert.ok(a.rmse_whole ** 2 > a.cover * a.rmse_mask ** 2 * 1.01, 'without --stitch the clear pixels are the network’s');
+});
