@@ -245,7 +245,7 @@ export async function reconstructTileSources(
     const filled = settings.method === 'idw-fill' ? inverseDistanceFill(window.s2, cloud) : referenceSubstitution(window.s2, window.reference!, cloud);
     return { image: stitched(inDigitalNumbers([filled]), window.raw, cloud, settings.stitch), bandNames: names, runs: [], spread: null };
   }
-  if (!settings.mode) throw new InputError(undefined, 'a mode is required (basic, ms, mt, msmt, msr or mtr)');
+  if (!settings.mode) throw new InputError(undefined, 'a mode is required (basic, ms, mt, msmt, msr, mtr or mtfit)');
   const result = await inpaint(settings.mode, { ...window, mask: cloud }, {
     ...settings.engine,
     bandNames: names,

@@ -78,6 +78,7 @@ import { getRef, listRefs, refFile } from './catalogue/refs.ts';
 import { getScene, listScenes, sceneFile } from './catalogue/scenes.ts';
 import { detectedCover, ensureCloudCover } from './catalogue/cloud-cover.ts';
 import { randomBytes } from 'node:crypto';
+import { REFERENCE_MODES } from './dip/choices.ts';
 import { ssimBorder } from './dip/metrics.ts';
 import { Tasks } from './tasks.ts';
 
@@ -234,6 +235,8 @@ export class Service implements ProjectApi {
     const relative = (absolute: string) => this.catalogue.relative(absolute);
     const mask = maskFile(this.catalogue, request.maskId);
     if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
+    // Refused now rather than as a run whose every tile fails.
+    if (request.method === 'dip' && REFERENCE_MODES.has(request.mode) && request.refId === undefined) throw new InputError(undefined, `mode ${request.mode} needs a multi-temporal reference (refId)`);
     if (request.groundTruth) checkGroundTruth(this.catalogue, request);
     if (request.tiles) checkTiles(this.catalogue, request, request.tiles);
     if (request.sarBands && request.sarSceneId !== undefined) {

@@ -12,7 +12,7 @@ import { progressPrinter } from './progress.ts';
 export const summary = 'score modes and baselines against ground truth (real masks on a clear scene)';
 
 export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
-              [--bands ...] --modes basic,mt,... [--steps N] [--seeds 0,...] [--backend ...] [--json]
+              [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--json]
 clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N]
               [--seeds 0,1,2] [--out ROWS.jsonl] [--backend ...] [--json]
               every method on the public sets, one table; --out appends rows and skips those done`;
@@ -25,6 +25,7 @@ export const options = {
   set: { type: 'string' },
   data: { type: 'string' },
   out: { type: 'string' },
+  stitch: { type: 'boolean', default: false },
 } satisfies Options;
 
 export async function run({ values: v }: ParsedArgs, context: Context): Promise<number> {
@@ -53,8 +54,9 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
     ...sarOptions(v),
     bands: v.bands === undefined ? undefined : parseBandList(v.bands as string),
     modes: ((v.modes as string | undefined) ?? 'basic,mt').split(',').map((m): Mode => parseMode(m.trim())),
-    steps: optionalInteger(v.steps, '--steps'),
+    steps: v.steps === undefined ? undefined : integerList(v.steps as string, '--steps'),
     seeds: seedsFrom(v),
+    engine: { stitch: v.stitch as boolean },
     backend: parseBackendChoice(v.backend as string),
     signal: context.signal,
     onProgress: progressPrinter(),

@@ -26,7 +26,8 @@ export interface EvalCommand {
   sarUnits?: SarUnits;
   bands?: string[];
   modes: Mode[];
-  steps?: number;
+  /** Steps of each training; several (e.g. [100, 250, 500, 1000]) train once to the largest and score at each. */
+  steps?: number | number[];
   seeds: number[];
   backend: BackendChoice;
   engine?: Omit<InpaintOptions, 'seeds' | 'steps' | 'onProgress' | 'signal'>;
@@ -39,6 +40,8 @@ export interface EvalRow {
   cover: number;
   method: string;
   seed: number | null;
+  /** Training steps of a mode's row (null for a baseline). */
+  steps: number | null;
   ssim_mask: number;
   rmse_mask: number;
   ssim_whole: number;
@@ -48,7 +51,10 @@ export interface EvalRow {
 
 export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
   // Zero steps would score the untrained network's output as a mode's reconstruction.
-  if (command.modes.length > 0 && command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
+  const checkpoints = [...new Set(command.steps === undefined ? [DEFAULT_STEPS] : [command.steps].flat())].sort((a, b) => a - b);
+  const bad = checkpoints.find((n) => !(n >= 1));
+  if (command.modes.length > 0 && bad !== undefined) throw new InputError(undefined, `--steps must be at least 1, not ${bad}`);
+  const steps = checkpoints.at(-1)!;
   const sources = await loadSources({
     target: command.target,
     bands: command.bands,
@@ -67,25 +73,31 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
     const band = command.maskBands[i];
     const cover = maskCover(mask);
     const cloudy = hideMasked(truth, mask);
-    const row = (method: string, seed: number | null, pred: Image, secondsPerStep: number | null): EvalRow => {
+    const row = (method: string, seed: number | null, steps: number | null, pred: Image, secondsPerStep: number | null): EvalRow => {
       const scores = scoreReconstruction(truth, pred, mask);
-      return { mask: band, cover, method, seed, ssim_mask: scores.masked.ssim, rmse_mask: scores.masked.rmse, ssim_whole: scores.whole.ssim, rmse_whole: scores.whole.rmse, seconds_per_step: secondsPerStep };
+      return { mask: band, cover, method, seed, steps, ssim_mask: scores.masked.ssim, rmse_mask: scores.masked.rmse, ssim_whole: scores.whole.ssim, rmse_whole: scores.whole.rmse, seconds_per_step: secondsPerStep };
     };
     for (const mode of command.modes) {
       for (const seed of command.seeds) {
+        const earlier: EvalRow[] = [];
         const result = await inpaint(mode, { ...sources, s2: cloudy, mask }, {
           ...command.engine,
           bandNames: sources.target.bandNames.map((name, b) => name ?? `band ${b + 1}`),
-          steps: command.steps ?? DEFAULT_STEPS,
+          steps,
           seeds: [seed],
           signal: command.signal,
           onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label: `mask ${band} ${mode} seed ${seed}` })),
+          // The network at each earlier checkpoint is what a run of that many steps returns (same seed, same steps so far).
+          checkpoints: checkpoints.slice(0, -1),
+          onCheckpoint: ({ step, reconstruction }) => {
+            earlier.push(row(mode, seed, step, reconstruction, null));
+          },
         });
-        rows.push(row(mode, seed, result.reconstruction, result.runs[0].secondsPerStep));
+        rows.push(...earlier, row(mode, seed, steps, result.reconstruction, result.runs[0].secondsPerStep));
       }
     }
-    if (sources.reference) rows.push(row('reference-fit', null, referenceSubstitution(cloudy, sources.reference, mask), null));
-    rows.push(row('idw-fill', null, inverseDistanceFill(cloudy, mask), null));
+    if (sources.reference) rows.push(row('reference-fit', null, null, referenceSubstitution(cloudy, sources.reference, mask), null));
+    rows.push(row('idw-fill', null, null, inverseDistanceFill(cloudy, mask), null));
   }
   return rows;
 }
@@ -93,7 +105,9 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
 
 /** A table like the paper's Table 2: per method, the median over masks and seeds. */
 export function formatEvalTable(rows: EvalRow[]): string {
-  const methods = [...new Set(rows.map((r) => r.method))];
+  // A mode scored at several step counts gets a line per count.
+  const label = (r: EvalRow) => (r.steps !== null && new Set(rows.filter((x) => x.method === r.method).map((x) => x.steps)).size > 1 ? `${r.method} @ ${r.steps} steps` : r.method);
+  const methods = [...new Set(rows.map(label))];
   const median = (values: number[]) => {
     const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
     const mid = sorted.length >> 1;
@@ -104,7 +118,7 @@ export function formatEvalTable(rows: EvalRow[]): string {
     '|---|---|---|---|---|---|---|',
   ];
   for (const method of methods) {
-    const r = rows.filter((row) => row.method === method);
+    const r = rows.filter((row) => label(row) === method);
     const sps = r.map((x) => x.seconds_per_step).filter((x): x is number => x !== null);
     lines.push(`| ${method} | ${median(r.map((x) => x.ssim_mask)).toFixed(3)} | ${median(r.map((x) => x.rmse_mask)).toFixed(3)} | ${median(r.map((x) => x.ssim_whole)).toFixed(3)} | ${median(r.map((x) => x.rmse_whole)).toFixed(3)} | ${r.length} | ${sps.length ? median(sps).toFixed(3) : '-'} |`);
   }

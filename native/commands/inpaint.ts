@@ -101,7 +101,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
   for (const out of [command.out, command.uncertainty, command.maskOut]) if (out) await assertWritableFolder(out);
   if (command.queue !== undefined) checkQueueUrl(command.queue);
   const method = command.method ?? 'dip';
-  if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr or mtr)');
+  if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr, mtr or mtfit)');
   // Zero steps would write the untrained network's output as a "reconstruction".
   if (method === 'dip' && command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
   if (method === 'reference-fit' && command.references.length === 0) throw new InputError(undefined, '--method reference-fit needs --reference');

@@ -3,8 +3,11 @@
  * Kept apart from modes.ts and backends/select.ts, which load tfjs and the rasters, so that native/api.ts (and
  * through it the renderer) can list them without pulling in the engine.
  */
-export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr'] as const;
+/** mtfit (beyond the paper): the reference-fit baseline plus the network's correction (modes.ts). */
+export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr', 'mtfit'] as const;
 export type Mode = (typeof MODES)[number];
+/** The modes that learn from a multi-temporal reference, and cannot run without one. */
+export const REFERENCE_MODES: ReadonlySet<Mode> = new Set(['mt', 'msmt', 'mtr', 'mtfit']);
 
 export const AUTO_ORDER = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export const BACKEND_CHOICES = ['auto', ...AUTO_ORDER] as const;

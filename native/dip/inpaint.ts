@@ -18,7 +18,7 @@ export interface HoldoutOptions {
   patience?: number;
 }
 
-export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping'> {
+export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping' | 'onCheckpointOutput'> {
   /** Beyond the paper, off by default: early stopping on held-out clear pixels near the clouds. */
   earlyStopping?: boolean | HoldoutOptions;
   /** One fit per seed. Default [0]. */
@@ -32,6 +32,8 @@ export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' |
   /** For measurement only: false hands out a reconstruction capped at the network's range instead of refusing it. */
   refuseCapped?: boolean;
   onProgress?: (progress: FitProgress & { seed: number; seedIndex: number; seeds: number }) => void;
+  /** At each of `checkpoints`, one seed's S2 reconstruction as a run of that many steps would give it (stitched if asked). */
+  onCheckpoint?: (checkpoint: { step: number; seed: number; reconstruction: Image }) => void | Promise<void>;
 }
 
 export interface SeedRun {
@@ -70,6 +72,11 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
       seed,
       earlyStopping: holdout && { holdout: holdout.weights, every: holdout.every, patience: holdout.patience },
       onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
+      onCheckpointOutput: options.onCheckpoint && ((step, output) => {
+        const reconstruction = decode(output);
+        if (options.stitch) stitchClearPixels(reconstruction, sources.s2, sources.mask);
+        return options.onCheckpoint!({ step, seed, reconstruction });
+      }),
     });
     backend = fit.backend;
     if (options.refuseCapped !== false) checkRepresentation(setup.problem, fit.output, sources, options.bandNames);

@@ -28,6 +28,11 @@ export interface NetworkConfig {
   /** Kernel of the first decoder convolution at each level. Default 5. */
   upKernel?: number;
   head?: HeadActivation;
+  /**
+   * Start the head's 1×1 convolution at zero (weights and bias), so the untrained network outputs 0 everywhere:
+   * for a mode whose reconstruction is a baseline plus the network's correction, step 0 is the baseline.
+   */
+  zeroHead?: boolean;
   /** Negative slope of the LeakyReLUs. Default 0.2. */
   leak?: number;
   /** Seed of the weight initialisation. */
@@ -78,6 +83,7 @@ export class DipNetwork {
       downKernel: config.downKernel ?? 3,
       upKernel: config.upKernel ?? 5,
       head: config.head ?? 'sigmoid',
+      zeroHead: config.zeroHead ?? false,
       leak: config.leak ?? 0.2,
       seed: config.seed ?? 0,
     };
@@ -186,16 +192,19 @@ export class DipNetwork {
       this.activation(`up${i}.act2`);
       channels = w;
     }
-    this.conv('head.conv', 1, channels, outputChannels, 1);
+    this.conv('head.conv', 1, channels, outputChannels, 1, this.config.zeroHead);
     if (this.config.head === 'sigmoid') this.layers.push({ kind: 'sigmoid', name: 'head.sigmoid' });
   }
 
   // Variables stay unnamed: tfjs names must be unique per process, and several networks may coexist.
   /** PyTorch's default initialisation (kaiming-uniform with a = √5): U(±1/√fan_in) for weights and biases. */
-  private conv(name: string, k: number, cin: number, cout: number, stride: number): void {
+  private conv(name: string, k: number, cin: number, cout: number, stride: number, zero = false): void {
     const bound = 1 / Math.sqrt(k * k * cin);
-    const filter = tf.variable(tf.randomUniform([k, k, cin, cout], -bound, bound, 'float32', this.nextSeed()), true) as tf.Variable<tf.Rank.R4>;
-    const bias = tf.variable(tf.randomUniform([cout], -bound, bound, 'float32', this.nextSeed()), true) as tf.Variable<tf.Rank.R1>;
+    // The seeds are drawn either way, so a zero head leaves every other layer's start as it was.
+    const filterSeed = this.nextSeed();
+    const biasSeed = this.nextSeed();
+    const filter = tf.variable(zero ? tf.zeros([k, k, cin, cout]) : tf.randomUniform([k, k, cin, cout], -bound, bound, 'float32', filterSeed), true) as tf.Variable<tf.Rank.R4>;
+    const bias = tf.variable(zero ? tf.zeros([cout]) : tf.randomUniform([cout], -bound, bound, 'float32', biasSeed), true) as tf.Variable<tf.Rank.R1>;
     this.layers.push({ kind: 'conv', name, filter, bias, stride, pad: (k - 1) >> 1 });
   }
 

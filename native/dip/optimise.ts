@@ -42,6 +42,12 @@ export interface FitOptions {
   earlyStopping?: { holdout: Float32Array; every?: number; patience?: number };
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress) => void;
+  /**
+   * After each of these steps, the clean output as a run of that many steps would return it (without early
+   * stopping) is handed to `onCheckpointOutput`: one training gives a steps-vs-quality curve.
+   */
+  checkpoints?: readonly number[];
+  onCheckpointOutput?: (step: number, output: Image) => void | Promise<void>;
   /** Read the loss back (a device sync) every this many steps. Default 10. */
   progressEvery?: number;
 }
@@ -88,6 +94,7 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
     inputChannels,
     outputChannels: target.bands,
     head: problem.head,
+    zeroHead: problem.zeroHead,
     seed,
   });
   const multiple = network.sizeMultiple;
@@ -135,17 +142,14 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
         options.onProgress?.({ step, steps, loss: lastLoss, elapsedSeconds: (performance.now() - start) / 1000 });
       }
       loss!.dispose();
+      if (options.onCheckpointOutput && options.checkpoints?.includes(step)) await options.onCheckpointOutput(step, await readOutput(ema ? tf.clone(ema) : network.apply(z), target.width, target.height));
       // Let timers, signals and IPC run between steps, so a cancel takes effect within a step.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (stopping?.exhausted(step)) break;
     }
     const seconds = (performance.now() - start) / 1000;
     stopping?.restoreBest(network.variables);
-    const outputT = ema ?? network.apply(z);
-    const cropped = tf.tidy(() => tf.slice(outputT, [0, 0, 0, 0], [1, target.height, target.width, target.bands]));
-    const output = createImage(target.width, target.height, target.bands);
-    output.data.set(await cropped.data() as Float32Array);
-    tf.dispose([outputT, cropped]);
+    const output = await readOutput(ema ? tf.clone(ema) : network.apply(z), target.width, target.height);
     return {
       output,
       finalLoss: lastLoss,
@@ -164,6 +168,15 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
     network.dispose();
     tf.dispose([z, targetT, weightsT, weightSum]);
   }
+}
+
+/** The output over the problem's grid: the padded network output cropped and read back (and disposed). */
+async function readOutput(outputT: tf.Tensor4D, width: number, height: number): Promise<Image> {
+  const cropped = tf.tidy(() => tf.slice(outputT, [0, 0, 0, 0], [1, height, width, outputT.shape[3]]));
+  const output = createImage(width, height, outputT.shape[3]);
+  output.data.set(await cropped.data() as Float32Array);
+  tf.dispose([outputT, cropped]);
+  return output;
 }
 
 /** Watches the error on held-out elements and keeps a copy of the weights at its minimum. */

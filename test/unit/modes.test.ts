@@ -34,11 +34,11 @@ test('stacked modes stack [S2, reference, SAR] and mask only the S2 channels', (
 
 test('each mode that needs a reference or SAR says so when it is missing', () => {
   const { s2, mask } = sources();
-  for (const mode of ['mt', 'msmt', 'mtr']) assert.throws(() => setupMode(parseMode(mode), { s2, mask }), /needs a multi-temporal reference/);
+  for (const mode of ['mt', 'msmt', 'mtr', 'mt-fit']) assert.throws(() => setupMode(parseMode(mode), { s2, mask }), /needs a multi-temporal reference/);
   for (const mode of ['ms', 'msr']) assert.throws(() => setupMode(parseMode(mode), { s2, mask }), /needs Sentinel-1 SAR/);
   assert.throws(() => parseMode('stacked'), /unknown mode 'stacked'/);
   assert.equal(parseMode('MS-MT'), 'msmt');
-  assert.equal(MODES.length, 6);
+  assert.equal(MODES.length, 7);
 });
 
 test('sources on another grid or with other bands are refused', () => {

@@ -79,6 +79,7 @@ test('modes needing a reference or SAR are blocked, saying what is missing', () 
   assert.match(modeBlocked('msmt', true, false) ?? '', /needs a SAR scene/);
   assert.match(modeBlocked('msr', false, false) ?? '', /SAR/);
   assert.equal(modeBlocked('mtr', true, false), null);
+  assert.match(modeBlocked('mtfit', false, false) ?? '', /mtfit needs a reference/);
 });
 
 test('a detection preview covers a small scene whole, and of a big one the part in view, cut to what the back end answers', () => {

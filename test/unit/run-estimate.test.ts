@@ -58,6 +58,9 @@ test('far fewer steps than the method needs are warned about; enough are not', (
   assert.match(fewStepsWarning(20) ?? '', /20 steps is far below what the method needs \(the paper fits 4000\)/);
   assert.equal(fewStepsWarning(1000), null);
   assert.equal(fewStepsWarning(4000), null);
+  // mtfit is the other way round: it starts at its baseline and more steps take it away from it.
+  assert.equal(fewStepsWarning(50, 'mtfit'), null);
+  assert.match(fewStepsWarning(4000, 'mtfit') ?? '', /4000 steps: mtfit starts at the reference-fit baseline .* Try 100 or fewer/);
 });
 
 test('the SAR scenes that fit the target are those on its grid', () => {

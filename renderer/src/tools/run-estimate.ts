@@ -61,8 +61,18 @@ export function estimateSeconds(figure: StepFigure, cloudyTiles: number, steps: 
   return cloudyTiles * steps * seeds * figure.secondsPerStep256 * ((tileSize * tileSize) / (256 * 256));
 }
 
-/** Why the steps are too few for a result (a warning, not a refusal: fine for a trial); null when they are enough. */
-export function fewStepsWarning(steps: number): string | null {
+/** mtfit starts at its baseline and, measured on Slovenia, only departs from it with more steps than this (docs/measurements.md). */
+export const MTFIT_STEPS = 100;
+
+/**
+ * Why the steps are too few for a result (a warning, not a refusal: fine for a trial); for mtfit, why they are
+ * too many; null when they are right.
+ */
+export function fewStepsWarning(steps: number, mode?: string): string | null {
+  if (mode === 'mtfit') {
+    if (!Number.isFinite(steps) || steps <= MTFIT_STEPS) return null;
+    return `${steps} steps: mtfit starts at the reference-fit baseline and, as measured, only falls below it with more than ${MTFIT_STEPS} steps. Try ${MTFIT_STEPS} or fewer.`;
+  }
   if (!Number.isFinite(steps) || steps >= FEW_STEPS) return null;
   return `${steps} steps is far below what the method needs (the paper fits ${PAPER_STEPS}): the network will not have learnt the scene’s detail yet. Fine for a trial, not for a result.`;
 }

@@ -13,10 +13,11 @@ export const MODE_LABELS: Record<Mode, string> = {
   msmt: 'msmt — S2 + reference + SAR',
   msr: 'msr — S2 − SAR (residual)',
   mtr: 'mtr — S2 − reference (residual)',
+  mtfit: 'mtfit — reference-fit baseline + learnt correction',
 };
 
 export function modeNeeds(mode: Mode): { reference: boolean; sar: boolean } {
-  return { reference: mode === 'mt' || mode === 'msmt' || mode === 'mtr', sar: mode === 'ms' || mode === 'msmt' || mode === 'msr' };
+  return { reference: mode === 'mt' || mode === 'msmt' || mode === 'mtr' || mode === 'mtfit', sar: mode === 'ms' || mode === 'msmt' || mode === 'msr' };
 }
 
 /** Why `mode` cannot run with what is chosen; null when it can. */
