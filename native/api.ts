@@ -15,7 +15,7 @@ import { MAX_CURVE_POINTS, type LossCurve } from './dip/loss-curve.ts';
 export const METHODS = ['dip', 'reference-fit', 'idw-fill'] as const;
 export type ReconstructionMethod = (typeof METHODS)[number];
 /** The engine owns its modes and the backend order (auto tries them in it); listed here for the API's users. */
-export { AUTO_ORDER, BACKEND_CHOICES, MODES, type BackendChoice, type Mode } from './dip/choices.ts';
+export { AUTO_ORDER, BACKEND_CHOICES, MODES, REFERENCE_MODES, SAR_MODES, type BackendChoice, type Mode } from './dip/choices.ts';
 /** What the app picks for the sources a user has (the run dialog's preselection, `clearsky eval --modes default`). */
 export { defaultMethod, DEFAULT_METHOD_STEPS, type AvailableSources, type DefaultMethod } from './default-method.ts';
 export const IMPORT_KINDS = ['S2', 'S1', 'mask', 'scl', 'probability', 'reference'] as const;

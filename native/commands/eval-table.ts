@@ -19,6 +19,7 @@ import { createMask, cropMask, hideMasked, maskCover, type Image, type Mask } fr
 import { inpaint } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction, type Scores } from '../dip/metrics.ts';
 import { MODES, parseMode, type Mode } from '../dip/modes.ts';
+import { REFERENCE_MODES, SAR_MODES } from '../dip/choices.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { InputError } from '../errors.ts';
 import { assertSafeOutputs } from '../output-guard.ts';
@@ -88,8 +89,8 @@ export function parseEvalModes(text: string): EvalModeChoice[] | undefined {
   return words.map((w) => (w.toLowerCase() === 'default' ? 'default' : parseMode(w)));
 }
 
-const needsReference = (mode: Mode) => mode === 'mt' || mode === 'msmt' || mode === 'mtr';
-const needsSar = (mode: Mode) => mode === 'ms' || mode === 'msmt' || mode === 'msr';
+const needsReference = (mode: Mode) => REFERENCE_MODES.has(mode);
+const needsSar = (mode: Mode) => SAR_MODES.has(mode);
 
 /** The methods run on `set`: the modes its sources allow, `default`, and the baselines (once each: no seed). */
 export function methodsFor(set: EvalSet, command: Pick<SetEvalCommand, 'modes' | 'steps' | 'seeds' | 'onNote'>): MethodChoice[] {

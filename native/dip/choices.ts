@@ -8,6 +8,8 @@ export const MODES = ['basic', 'ms', 'mt', 'msmt', 'msr', 'mtr', 'mtfit'] as con
 export type Mode = (typeof MODES)[number];
 /** The modes that learn from a multi-temporal reference, and cannot run without one. */
 export const REFERENCE_MODES: ReadonlySet<Mode> = new Set(['mt', 'msmt', 'mtr', 'mtfit']);
+/** The modes that learn from a Sentinel-1 scene, and cannot run without one. */
+export const SAR_MODES: ReadonlySet<Mode> = new Set(['ms', 'msmt', 'msr']);
 
 export const AUTO_ORDER = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export const BACKEND_CHOICES = ['auto', ...AUTO_ORDER] as const;

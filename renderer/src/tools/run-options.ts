@@ -2,7 +2,7 @@
  * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
  * neither. The run dialog disables a mode whose source is not chosen and says why.
  */
-import { defaultMethod, isOwnMask, MODES, type DefaultMethod, type MaskRecord, type Mode, type ReconstructionMethod, type SceneRecord } from '../../../native/api.ts';
+import { defaultMethod, isOwnMask, MODES, REFERENCE_MODES, SAR_MODES, type DefaultMethod, type MaskRecord, type Mode, type ReconstructionMethod, type SceneRecord } from '../../../native/api.ts';
 
 export type { Mode };
 
@@ -17,7 +17,7 @@ export const MODE_LABELS: Record<Mode, string> = {
 };
 
 export function modeNeeds(mode: Mode): { reference: boolean; sar: boolean } {
-  return { reference: mode === 'mt' || mode === 'msmt' || mode === 'mtr' || mode === 'mtfit', sar: mode === 'ms' || mode === 'msmt' || mode === 'msr' };
+  return { reference: REFERENCE_MODES.has(mode), sar: SAR_MODES.has(mode) };
 }
 
 /** Why `mode` cannot run with what is chosen; null when it can. */
