@@ -9,20 +9,20 @@ import tseslint from 'typescript-eslint';
 
 /** Node and Electron are not there in the renderer: it reaches the back end only through the API. */
 const RENDERER_NO_NODE = [
-  { regex: '^(node:|electron$|electron/)', message: 'The renderer runs in a browser page: no Node or Electron; ask the back end through the API (native/api.ts).' },
+  { regex: '^(node:|electron$|electron/)', message: 'The renderer runs in a browser page: no Node or Electron; ask the back end through the API (native/api/contract.ts).' },
 ];
 
 /**
  * What the renderer may import from native/ (anything else there runs only in Node):
  * - api.ts: the contract, types and the lists (methods, modes, backends, run statuses);
  * - http-client.ts: the API over HTTP, browser mode's transport (fetch and TextDecoder only);
- * - raster/crs.ts: the bundled proj4 definitions, so the map projects scenes exactly as the back end does
+ * - raster/geo/crs.ts: the bundled proj4 definitions, so the map projects scenes exactly as the back end does
  *   (pure data and proj4, no file access).
  */
 const RENDERER_NATIVE = [
   {
     regex: '(^|/)native/(?!(api|http-client|raster/crs)\\.ts$)',
-    message: 'The renderer imports from native/ only the contract (api.ts), http-client.ts and raster/crs.ts (docs/architecture.md).',
+    message: 'The renderer imports from native/ only the contract (api.ts), http-client.ts and raster/geo/crs.ts (docs/architecture.md).',
   },
 ];
 

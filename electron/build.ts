@@ -5,9 +5,9 @@
  * - `main.js`: the main process (ESM, Electron 41 runs ESM mains), with native/ bundled in;
  * - `preload.cjs`: the preload (CommonJS: sandboxed preloads cannot be ES modules, nor require packages, so
  *   everything it uses is bundled; only `electron` stays a require);
- * - `api-host.js`: native/api-host.ts, the workspace host (catalogue, import, export, the job runner), which the
+ * - `api-host.js`: native/project/host.ts, the workspace host (catalogue, import, export, the job runner), which the
  *   main process forks with its own binary and ELECTRON_RUN_AS_NODE=1 so that it never blocks the window;
- * - `worker.js`: native/worker.ts, which the workspace host forks the same way for DIP work.
+ * - `worker.js`: native/jobs/worker.ts, which the workspace host forks the same way for DIP work.
  *
  * Packages stay outside the bundles (`node_modules`, with their native modules, ship beside them). Modules
  * of native/ find files next to themselves through `import.meta.url` (package.json, the native addon, the
@@ -76,7 +76,7 @@ export async function buildElectron(outdir = DEFAULT_OUTDIR): Promise<BuildResul
     }),
     build({
       ...common,
-      entryPoints: [path.join(REPO_ROOT, 'native', 'api-host.ts')],
+      entryPoints: [path.join(REPO_ROOT, 'native', 'project', 'host.ts')],
       outfile: result.apiHost,
       format: 'esm',
       packages: 'external',
@@ -84,7 +84,7 @@ export async function buildElectron(outdir = DEFAULT_OUTDIR): Promise<BuildResul
     }),
     build({
       ...common,
-      entryPoints: [path.join(REPO_ROOT, 'native', 'worker.ts')],
+      entryPoints: [path.join(REPO_ROOT, 'native', 'jobs', 'worker.ts')],
       outfile: result.worker,
       format: 'esm',
       packages: 'external',

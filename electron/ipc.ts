@@ -1,9 +1,9 @@
 /**
- * The API over Electron IPC: one `ipcMain.handle` channel per command of `COMMANDS` (native/api.ts), so new
+ * The API over Electron IPC: one `ipcMain.handle` channel per command of `COMMANDS` (native/api/contract.ts), so new
  * commands need nothing here, and the event stream. Every call is checked twice before it reaches the
- * API (in the app, the proxy of the workspace host process, native/api-host-client.ts): the sender must be
+ * API (in the app, the proxy of the workspace host process, native/project/host-client.ts): the sender must be
  * the top frame of one of the app's windows showing the app's own origin (`clearsky://app`), and the
- * arguments must match the command's schema. Checking, calling and the reply are native/dispatch.ts's, the
+ * arguments must match the command's schema. Checking, calling and the reply are native/api/dispatch.ts's, the
  * same as browser mode's server.
  *
  * Paths are confined by the `Workspace` itself (its roots, as in browser mode; the desktop app's are
@@ -23,8 +23,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
-import { COMMANDS, type ClearskyApi, type CommandName } from '../native/api.ts';
-import { dispatch } from '../native/dispatch.ts';
+import { COMMANDS, type ClearskyApi, type CommandName } from '../native/api/contract.ts';
+import { dispatch } from '../native/api/dispatch.ts';
 import { APP_ORIGIN, commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, SHOW_IN_FOLDER, type Reply } from './channels.ts';
 
 /** What commands answer in the app with no project open (main.ts gives it to the `Workspace`): where to open one. */

@@ -4,8 +4,8 @@
  * settings in the user data folder. Everything else lives in modules that tests load without Electron:
  * security.ts (webPreferences, navigation, permissions), ipc.ts (the API over IPC), protocol.ts (the app
  * and the project's rasters on `clearsky:`), settings.ts. This process only brokers: the open project is
- * browser mode's `Workspace` (native/workspace.ts) in the workspace host, a process of its own
- * (native/api-host.ts), reached through its proxy (native/api-host-client.ts), so a long import or export
+ * browser mode's `Workspace` (native/project/workspace.ts) in the workspace host, a process of its own
+ * (native/project/host.ts), reached through its proxy (native/project/host-client.ts), so a long import or export
  * never freezes the window; the File menu and the renderer's `openProject` both switch it. If the host dies,
  * the proxy starts it again and reopens the project; the window is told and reloaded.
  *
@@ -16,8 +16,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
-import type { ApiEvent, RunRecord } from '../native/api.ts';
-import { startApiHost } from '../native/api-host-client.ts';
+import type { ApiEvent, RunRecord } from '../native/api/contract.ts';
+import { startApiHost } from '../native/project/host-client.ts';
 import { CATALOGUE_FILE } from '../native/catalogue/project.ts';
 import { APP_URL, SCHEME } from './channels.ts';
 import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc, registerShellIpc } from './ipc.ts';

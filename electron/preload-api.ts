@@ -1,6 +1,6 @@
 /**
  * What the preload gives the renderer, and nothing else:
- * - `window.clearsky`: the `ClearskyApi` of native/api.ts — one method per command of `COMMANDS` (each an
+ * - `window.clearsky`: the `ClearskyApi` of native/api/contract.ts — one method per command of `COMMANDS` (each an
  *   `ipcRenderer.invoke` on the command's channel, its reply envelope unwrapped) and `subscribe`;
  * - `window.clearskyShell`: `{ pathForFile(file) }`, the path of a dropped `File` (webUtils.getPathForFile),
  *   for importing by drag and drop; the renderer cannot see paths otherwise; and `showInFolder(path)`, an
@@ -10,7 +10,7 @@
  * keep `ClearskyApi` and `COMMANDS` in step. No Electron import at run time: preload.ts passes the modules.
  */
 import type { ContextBridge, IpcRenderer, IpcRendererEvent, WebUtils } from 'electron';
-import { COMMANDS, type ApiEvent, type ClearskyApi, type CommandName } from '../native/api.ts';
+import { COMMANDS, type ApiEvent, type ClearskyApi, type CommandName } from '../native/api/contract.ts';
 import { commandChannel, EVENT_CHANNEL, EVENTS_OFF, EVENTS_ON, SHOW_IN_FOLDER, type Reply } from './channels.ts';
 
 /** Compile-time: the API's methods are exactly the commands plus `subscribe`. */

@@ -1,6 +1,6 @@
 /**
  * The preload of the app's window (sandboxed, context-isolated; bundled to CommonJS by electron/build.ts):
- * exposes `window.clearsky` (the typed API of native/api.ts over IPC) and `window.clearskyShell`
+ * exposes `window.clearsky` (the typed API of native/api/contract.ts over IPC) and `window.clearskyShell`
  * (`pathForFile`, for drag-and-drop import), nothing else. See preload-api.ts.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';

@@ -21,7 +21,7 @@ export interface WindowState {
 export interface Settings {
   recentProjects: string[];
   window: WindowState;
-  /** The folders the page's paths must lie in (native/workspace.ts); empty: the home folder. Edited by hand. */
+  /** The folders the page's paths must lie in (native/project/workspace.ts); empty: the home folder. Edited by hand. */
   roots: string[];
 }
 

@@ -5,12 +5,12 @@
  * A failure leaves no file and no record behind.
  */
 import fs from 'node:fs/promises';
-import { BuildReferenceRequest, type BuildReferenceRequestInput, type RefRecord } from '../api.ts';
+import { BuildReferenceRequest, type BuildReferenceRequestInput, type RefRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
-import { commonProvenance } from '../provenance.ts';
-import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
-import { openReference, type MaskChoice } from '../raster/reference.ts';
-import { UNFOLLOWED, type TaskContext } from '../tasks.ts';
+import { commonProvenance } from '../reconstruction/provenance.ts';
+import { writeGeoTiffFromBlocks } from '../raster/tiff/geotiff-writer.ts';
+import { openReference, type MaskChoice } from '../raster/sentinel/reference.ts';
+import { UNFOLLOWED, type TaskContext } from '../project/tasks.ts';
 import { FOLDERS, uniquePath } from './import.ts';
 import { listMasks, maskFile } from './masks.ts';
 import type { Project } from './project.ts';

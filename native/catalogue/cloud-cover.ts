@@ -1,9 +1,9 @@
 /**
  * A Sentinel-2 scene's cloud cover when neither its file nor a mask of its day gave one: estimated by the
- * cloud detector (raster/cloud-detect.ts) at its default settings, read in strips so a large scene costs
+ * cloud detector (raster/sentinel/cloud-detect.ts) at its default settings, read in strips so a large scene costs
  * one strip of memory, and kept in the catalogue (source 'detected': a mask imported later replaces it).
  */
-import { openCloudDetector } from '../raster/cloud-detect.ts';
+import { openCloudDetector } from '../raster/sentinel/cloud-detect.ts';
 import type { Project } from './project.ts';
 import { getScene, sceneFile } from './scenes.ts';
 

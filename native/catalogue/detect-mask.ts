@@ -1,5 +1,5 @@
 /**
- * Clouds and shadows found in a Sentinel-2 scene of the project (raster/cloud-detect.ts): saved as the scene's
+ * Clouds and shadows found in a Sentinel-2 scene of the project (raster/sentinel/cloud-detect.ts): saved as the scene's
  * next mask version (source 'detected', its own GeoTIFF and outline in rasters/masks/, the settings in its
  * parameters), or previewed as an outline without writing anything. The user then edits it by drawing, as any
  * mask (edit-mask.ts).
@@ -9,14 +9,14 @@
  * every threshold and dilation) is kept for the project's next previews and its save.
  */
 import fs from 'node:fs/promises';
-import { DetectMaskRequest, PREVIEW_DETECTION_MAX_PIXELS, PreviewDetectionRequest, type DetectionPreview, type DetectMaskRequestInput, type MaskRecord, type PreviewDetectionRequestInput } from '../api.ts';
+import { DetectMaskRequest, PREVIEW_DETECTION_MAX_PIXELS, PreviewDetectionRequest, type DetectionPreview, type DetectMaskRequestInput, type MaskRecord, type PreviewDetectionRequestInput } from '../api/contract.ts';
 import { InputError, throwIfCancelled } from '../errors.ts';
-import { UNFOLLOWED, type TaskContext } from '../tasks.ts';
-import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
-import { writeFileAtomically } from '../raster/atomic-file.ts';
-import { openCloudDetector, type CloudDetector, type DetectionInfo } from '../raster/cloud-detect.ts';
-import { writeMaskFrom } from '../raster/cloud-masks.ts';
-import { maskOutline } from '../raster/outline.ts';
+import { UNFOLLOWED, type TaskContext } from '../project/tasks.ts';
+import { COPERNICUS_ATTRIBUTION } from '../reconstruction/provenance.ts';
+import { writeFileAtomically } from '../raster/tiff/atomic-file.ts';
+import { openCloudDetector, type CloudDetector, type DetectionInfo } from '../raster/sentinel/cloud-detect.ts';
+import { writeMaskFrom } from '../raster/sentinel/cloud-masks.ts';
+import { maskOutline } from '../raster/geo/outline.ts';
 import { FOLDERS, uniquePath } from './import.ts';
 import { insertMask } from './masks.ts';
 import type { Project } from './project.ts';

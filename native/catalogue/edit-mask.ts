@@ -6,16 +6,16 @@
  * (for a scene that has no mask yet) and becomes the scene's next mask version.
  */
 import fs from 'node:fs/promises';
-import { EditMaskRequest, type EditMaskRequestInput, type Grid, type MaskRecord } from '../api.ts';
+import { EditMaskRequest, type EditMaskRequestInput, type Grid, type MaskRecord } from '../api/contract.ts';
 import { createImage, createMask, type Mask } from '../dip/image.ts';
 import { InputError } from '../errors.ts';
-import { readRasterInfo, withRaster } from '../raster/geotiff-reader.ts';
-import { writeGeoTiff } from '../raster/geotiff-writer.ts';
-import { readMaskBand } from '../raster/mask.ts';
-import { maskOutline } from '../raster/outline.ts';
-import type { RasterInfo } from '../raster/raster-info.ts';
-import { burnPolygon, mapToPixel, type PolygonRings } from '../raster/rasterise.ts';
-import { writeFileAtomically } from '../raster/atomic-file.ts';
+import { readRasterInfo, withRaster } from '../raster/tiff/geotiff-reader.ts';
+import { writeGeoTiff } from '../raster/tiff/geotiff-writer.ts';
+import { readMaskBand } from '../raster/sentinel/mask.ts';
+import { maskOutline } from '../raster/geo/outline.ts';
+import type { RasterInfo } from '../raster/tiff/raster-info.ts';
+import { burnPolygon, mapToPixel, type PolygonRings } from '../raster/geo/rasterise.ts';
+import { writeFileAtomically } from '../raster/tiff/atomic-file.ts';
 import { FOLDERS, uniquePath } from './import.ts';
 import { getMask, insertMask, maskFile, type NewMask } from './masks.ts';
 import type { Project } from './project.ts';

@@ -3,12 +3,12 @@
  * user compares it with (a reference, a run's results and its mask, a Sentinel-1 scene). Each raster is read as a 1×1 window at
  * its own pixel under the coordinate (results of a run over an area are smaller than the scene), never whole.
  */
-import type { InspectPixelRequest, PixelValues } from '../api.ts';
+import type { InspectPixelRequest, PixelValues } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { RunStore } from '../jobs/run-store.ts';
-import { withRaster } from '../raster/geotiff-reader.ts';
-import { readBands } from '../raster/geotiff-reader.ts';
-import { mapToPixel } from '../raster/rasterise.ts';
+import { withRaster } from '../raster/tiff/geotiff-reader.ts';
+import { readBands } from '../raster/tiff/geotiff-reader.ts';
+import { mapToPixel } from '../raster/geo/rasterise.ts';
 import { getMask } from './masks.ts';
 import type { Project } from './project.ts';
 import { assertFilePresent } from './records.ts';

@@ -4,7 +4,7 @@
  * run or reference uses is refused, naming them (scenes.ts, masks.ts, refs.ts); runs go through the service,
  * which removes their folder too.
  */
-import type { ItemKind } from '../api.ts';
+import type { ItemKind } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import { deleteMask, getMask } from './masks.ts';
 import type { Project } from './project.ts';

@@ -4,7 +4,7 @@
  * cloud cover and outline (GeoJSON) and, when known, the scene it belongs to: rows ↔ MaskRecord.
  */
 import { rmSync } from 'node:fs';
-import type { Grid, MaskRecord } from '../api.ts';
+import type { Grid, MaskRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { Project } from './project.ts';
 import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';

@@ -16,7 +16,7 @@ import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, read
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
-import { sweepStaleTemporaries } from '../raster/temporaries.ts';
+import { sweepStaleTemporaries } from '../raster/tiff/temporaries.ts';
 
 export const CATALOGUE_FILE = 'project.sqlite';
 export const RASTERS_FOLDER = 'rasters';

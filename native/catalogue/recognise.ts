@@ -19,11 +19,11 @@
  * reason; the user then says which (`--kind`).
  */
 import path from 'node:path';
-import type { ImportRequest } from '../api.ts';
-import { DATA_TYPES } from '../raster/data-types.ts';
-import { readBands, type Raster } from '../raster/geotiff-reader.ts';
-import { canonicalS2BandName, S2_BAND_ORDER } from '../raster/bands.ts';
-import type { RasterInfo } from '../raster/raster-info.ts';
+import type { ImportRequest } from '../api/contract.ts';
+import { DATA_TYPES } from '../raster/tiff/data-types.ts';
+import { readBands, type Raster } from '../raster/tiff/geotiff-reader.ts';
+import { canonicalS2BandName, S2_BAND_ORDER } from '../raster/sentinel/bands.ts';
+import type { RasterInfo } from '../raster/tiff/raster-info.ts';
 
 export type ImportKind = NonNullable<ImportRequest['kind']>;
 

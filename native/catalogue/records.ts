@@ -4,9 +4,9 @@
  * disk before it is used.
  */
 import { existsSync } from 'node:fs';
-import type { Grid } from '../api.ts';
+import type { Grid } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
-import type { RasterInfo } from '../raster/raster-info.ts';
+import type { RasterInfo } from '../raster/tiff/raster-info.ts';
 import type { Project } from './project.ts';
 
 /** The grid of a raster: size, CRS and geotransform, and its bounds [minX, minY, maxX, maxY] from the four corners. */

@@ -3,7 +3,7 @@
  * dynamic), with the scenes they were made from (ref_scenes): rows ↔ RefRecord.
  */
 import { rmSync } from 'node:fs';
-import type { Grid, RefRecord } from '../api.ts';
+import type { Grid, RefRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { Project } from './project.ts';
 import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';

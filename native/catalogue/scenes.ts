@@ -2,7 +2,7 @@
  * The scenes of a project (Sentinel-2 and Sentinel-1 rasters in rasters/): rows ↔ SceneRecord.
  */
 import { rmSync } from 'node:fs';
-import type { Grid, SceneRecord } from '../api.ts';
+import type { Grid, SceneRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { Project } from './project.ts';
 import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';

@@ -4,8 +4,8 @@
  * one line naming the flag.
  */
 import type { ParseArgsConfig } from 'node:util';
-import { BACKEND_CHOICES, METHODS, MODES } from '../api.ts';
-import type { SarUnits } from '../raster/preprocess.ts';
+import { BACKEND_CHOICES, METHODS, MODES } from '../api/contract.ts';
+import type { SarUnits } from '../raster/sentinel/preprocess.ts';
 
 /**
  * A mistake in the command line itself (a missing or malformed flag). `hint: false` where the line already

@@ -2,10 +2,10 @@
 import { runEval, formatEvalTable } from '../commands/eval.ts';
 import { formatSetTable, parseEvalModes, runSetEval } from '../commands/eval-table.ts';
 import { parseSetNames, resolveEvalSets } from '../commands/eval-sets.ts';
-import { dataFolder } from '../data-folder.ts';
+import { dataFolder } from '../commands/data-folder.ts';
 import { parseBackendChoice } from '../dip/backends/select.ts';
 import { parseMode, type Mode } from '../dip/modes.ts';
-import { parseBandList } from '../raster/bands.ts';
+import { parseBandList } from '../raster/sentinel/bands.ts';
 import { BACKEND, JSON_OUTPUT, SOURCES, STEPS, integerList, optionalInteger, required, sarOptions, seedsFrom, type Context, type Options, type ParsedArgs } from './args.ts';
 import { progressPrinter } from './progress.ts';
 

@@ -1,9 +1,9 @@
 /** `clearsky inpaint`: one scene's cloudy pixels reconstructed into a GeoTIFF, outside any project. */
-import { METHODS } from '../api.ts';
+import { METHODS } from '../api/contract.ts';
 import { runInpaint } from '../commands/inpaint.ts';
 import { parseBackendChoice } from '../dip/backends/select.ts';
 import { parseMode } from '../dip/modes.ts';
-import { parseBandList } from '../raster/bands.ts';
+import { parseBandList } from '../raster/sentinel/bands.ts';
 import { BACKEND, CHOICES, JSON_OUTPUT, SOURCES, STEPS, oneOf, optionalInteger, required, sarOptions, seedsFrom, type Context, type Options, type ParsedArgs } from './args.ts';
 import { progressPrinter, tilePrinter } from './progress.ts';
 

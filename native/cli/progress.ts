@@ -1,5 +1,5 @@
 /** What long commands print on stderr while they work: steps, tiles and run events, at a readable pace. */
-import type { ApiEvent } from '../api.ts';
+import type { ApiEvent } from '../api/contract.ts';
 
 /** Run events on stderr: tile and run changes as they come, step progress at most every 2 s. */
 export function eventPrinter() {

@@ -1,5 +1,5 @@
 /** `clearsky project create|import|list`: a project folder, what goes into it and what it holds. */
-import { IMPORT_KINDS } from '../api.ts';
+import { IMPORT_KINDS } from '../api/contract.ts';
 import { statSync } from 'node:fs';
 import { createProjectCommand, formatImportOutcomes, formatProjectListing, importCommand, importFolderCommand, listProjectCommand } from '../commands/project.ts';
 import { JSON_OUTPUT, UsageError, oneOf, type Context, type Options, type ParsedArgs } from './args.ts';

@@ -1,6 +1,6 @@
 /** `clearsky reference`: the multi-temporal reference (a static mean or a dynamic latest-clear) as a file. */
 import { formatReferenceSummary, runReference } from '../commands/reference.ts';
-import { parseBandList } from '../raster/bands.ts';
+import { parseBandList } from '../raster/sentinel/bands.ts';
 import { JSON_OUTPUT, UsageError, required, type Options, type ParsedArgs } from './args.ts';
 
 export const summary = 'build a multi-temporal reference from clear scenes';

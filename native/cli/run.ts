@@ -3,10 +3,10 @@
  * RunRequest as they are (numbers read, lists split); the contract's schema checks it, so the command line
  * refuses exactly what the app and the HTTP API refuse, naming the flag.
  */
-import { BatchRunParameters, CloudyDatesRequest, RunRequest, isFinishedRun } from '../api.ts';
+import { BatchRunParameters, CloudyDatesRequest, RunRequest, isFinishedRun } from '../api/contract.ts';
 import { cloudyDatesCommand, formatCloudyDates, formatLease, formatRuns, runCommand } from '../commands/runs.ts';
 import { modeName } from '../dip/modes.ts';
-import { parseBandList } from '../raster/bands.ts';
+import { parseBandList } from '../raster/sentinel/bands.ts';
 import { BACKEND, CHOICES, JSON_OUTPUT, STEPS, UsageError, numberOrText, optionalInteger, projectDir, schemaProblems, type Context, type Options, type ParsedArgs } from './args.ts';
 import { eventPrinter } from './progress.ts';
 

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../server.ts';
-import { Workspace } from '../workspace.ts';
+import { startServer } from '../http/server.ts';
+import { Workspace } from '../project/workspace.ts';
 import { BACKEND, JSON_OUTPUT, integer, optionalInteger, required, type Context, type Options, type ParsedArgs } from './args.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

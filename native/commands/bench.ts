@@ -3,7 +3,7 @@
  */
 import { createAdam } from '../dip/adam.ts';
 import * as tf from '../dip/tf.ts';
-import type { BackendChoice } from '../api.ts';
+import type { BackendChoice } from '../api/contract.ts';
 import { selectBackend, type AdapterInfo } from '../dip/backends/select.ts';
 import { DipNetwork } from '../dip/network.ts';
 import { meshgrid } from '../dip/optimise.ts';

@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import type { Window } from '../raster/raster-info.ts';
+import type { Window } from '../raster/tiff/raster-info.ts';
 
 export const EVAL_SETS = ['slovenia', 'sen12mscr', 't33uuu'] as const;
 export type EvalSetName = (typeof EVAL_SETS)[number];

@@ -3,7 +3,7 @@
  * every mode and baseline reconstructs it; the result is scored inside the mask and over the whole image.
  */
 import { InputError } from '../errors.ts';
-import type { BackendChoice } from '../api.ts';
+import type { BackendChoice } from '../api/contract.ts';
 import { selectBackend } from '../dip/backends/select.ts';
 import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
 import { hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
@@ -11,8 +11,8 @@ import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction } from '../dip/metrics.ts';
 import type { Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
-import type { SarUnits } from '../raster/preprocess.ts';
-import { loadMask, loadSources } from '../source-files.ts';
+import type { SarUnits } from '../raster/sentinel/preprocess.ts';
+import { loadMask, loadSources } from '../reconstruction/source-files.ts';
 
 export interface EvalCommand {
   target: string;

@@ -9,21 +9,21 @@
  */
 import fs from 'node:fs/promises';
 import { InputError } from '../errors.ts';
-import { METHODS, type BackendChoice, type ReconstructionMethod } from '../api.ts';
+import { METHODS, type BackendChoice, type ReconstructionMethod } from '../api/contract.ts';
 import { selectBackend } from '../dip/backends/select.ts';
 import type { InpaintOptions, SeedRun } from '../dip/inpaint.ts';
 import { RepresentationError, type Mode } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
-import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs } from '../pipeline.ts';
-import type { SarUnits } from '../raster/preprocess.ts';
-import { TileResultFolder } from '../raster/tile-results.ts';
-import { planTiles, type Tile } from '../raster/tiling.ts';
+import { openRunInputs, planRun, reconstructTile, surveyTiles, writeRunOutputs } from '../reconstruction/pipeline.ts';
+import type { SarUnits } from '../raster/sentinel/preprocess.ts';
+import { TileResultFolder } from '../raster/tiles/tile-results.ts';
+import { planTiles, type Tile } from '../raster/tiles/tiling.ts';
 import { checkQueueUrl } from '../jobs/queue/project-queue.ts';
 import { reconstructOnQueue } from '../jobs/queue/queued-inpaint.ts';
 import { connectTileQueue, type QueueConnect } from '../jobs/queue/queued-runs.ts';
 import { assertWritableFolder } from './output-folder.ts';
-import { prepareOutputs } from '../output-guard.ts';
-import { tileFolderPrefix } from '../raster/temporaries.ts';
+import { prepareOutputs } from '../project/output-guard.ts';
+import { tileFolderPrefix } from '../raster/tiff/temporaries.ts';
 
 export interface InpaintCommand {
   target: string;

@@ -1,19 +1,19 @@
 /**
  * `clearsky mask`: a cloud mask GeoTIFF (UInt8, 1 = cloud, 0 = clear) from a binary mask, a Sentinel-2 SCL
  * layer or a cloud-probability raster, on the target's grid (`like`) or the source's own, or detected from the
- * scene's own bands (`detect`, on the scene's grid; raster/cloud-detect.ts), optionally dilated,
+ * scene's own bands (`detect`, on the scene's grid; raster/sentinel/cloud-detect.ts), optionally dilated,
  * optionally with its outline as GeoJSON. Everything that can be checked is checked before any pixel is
  * read; outputs are written atomically, so a failure leaves no file behind.
  */
 import { createRequire } from 'node:module';
-import { writeFileAtomically } from '../raster/atomic-file.ts';
-import { openCloudDetector, type DetectionInfo, type DetectOptions } from '../raster/cloud-detect.ts';
-import { writeCloudMask, writeMaskFrom, type CloudMaskSource } from '../raster/cloud-masks.ts';
-import { readRasterInfo } from '../raster/geotiff-reader.ts';
-import { maskOutline } from '../raster/outline.ts';
-import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
+import { writeFileAtomically } from '../raster/tiff/atomic-file.ts';
+import { openCloudDetector, type DetectionInfo, type DetectOptions } from '../raster/sentinel/cloud-detect.ts';
+import { writeCloudMask, writeMaskFrom, type CloudMaskSource } from '../raster/sentinel/cloud-masks.ts';
+import { readRasterInfo } from '../raster/tiff/geotiff-reader.ts';
+import { maskOutline } from '../raster/geo/outline.ts';
+import { COPERNICUS_ATTRIBUTION } from '../reconstruction/provenance.ts';
 import { assertWritableFolder } from './output-folder.ts';
-import { prepareOutputs } from '../output-guard.ts';
+import { prepareOutputs } from '../project/output-guard.ts';
 import { InputError } from '../errors.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };

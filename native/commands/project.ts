@@ -2,8 +2,8 @@
  * `clearsky project create | import | list`: making a project folder, importing rasters into it, and listing
  * its scenes, references and masks with the ids runs are started with.
  */
-import type { ApiEvent, ImportFolderResult, ImportOutcome, ImportRequest, MaskRecord, RefRecord, SceneRecord } from '../api.ts';
-import { Service } from '../service.ts';
+import type { ApiEvent, ImportFolderResult, ImportOutcome, ImportRequest, MaskRecord, RefRecord, SceneRecord } from '../api/contract.ts';
+import { Service } from '../project/service.ts';
 import { importFiles } from '../catalogue/import.ts';
 import { listMasks } from '../catalogue/masks.ts';
 import { createProject, openProject } from '../catalogue/project.ts';

@@ -7,11 +7,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { writeGeoTiffFromBlocks } from '../raster/geotiff-writer.ts';
-import { AGE_NODATA, openReference, parseMaskChoice, type MaskChoice, type ReferenceMethod, type ReferenceScene } from '../raster/reference.ts';
-import { commonProvenance } from '../provenance.ts';
+import { writeGeoTiffFromBlocks } from '../raster/tiff/geotiff-writer.ts';
+import { AGE_NODATA, openReference, parseMaskChoice, type MaskChoice, type ReferenceMethod, type ReferenceScene } from '../raster/sentinel/reference.ts';
+import { commonProvenance } from '../reconstruction/provenance.ts';
 import { assertWritableFolder } from './output-folder.ts';
-import { prepareOutputs } from '../output-guard.ts';
+import { prepareOutputs } from '../project/output-guard.ts';
 
 export interface ReferenceCommand {
   scenes: string[];

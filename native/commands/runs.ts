@@ -7,9 +7,9 @@
  * Several of these (and the app) may be open on one project at once: each works only the runs it holds the
  * lease of (jobs/lease.ts). `clearsky run` returns when its run ended, or when another process took it over.
  */
-import { isFinishedRun, type ApiEvent, type CloudyDatesRequestInput, type CloudyDatesResult, type RunMetrics, type RunRecord, type RunRequestInput } from '../api.ts';
+import { isFinishedRun, type ApiEvent, type CloudyDatesRequestInput, type CloudyDatesResult, type RunMetrics, type RunRecord, type RunRequestInput } from '../api/contract.ts';
 import { describeOwner } from '../jobs/lease.ts';
-import { Service, type ServiceOptions } from '../service.ts';
+import { Service, type ServiceOptions } from '../project/service.ts';
 
 export interface RunCommandOptions extends ServiceOptions {
   detach?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The engine's choices: its input modes, and the backends it knows in the order `auto` tries them (best first).
- * Kept apart from modes.ts and backends/select.ts, which load tfjs and the rasters, so that native/api.ts (and
+ * Kept apart from modes.ts and backends/select.ts, which load tfjs and the rasters, so that native/api/contract.ts (and
  * through it the renderer) can list them without pulling in the engine.
  */
 /** mtfit (beyond the paper): the reference-fit baseline plus the network's correction (modes.ts). */

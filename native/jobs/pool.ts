@@ -1,5 +1,5 @@
 /**
- * A pool of worker processes (native/worker.ts), each loading the engine once and doing one task at a time.
+ * A pool of worker processes (native/jobs/worker.ts), each loading the engine once and doing one task at a time.
  * A worker that dies is replaced, and whoever gave it the task hears that the task failed. Workers are forked
  * child processes with an IPC channel, in the desktop app too (Electron's binary as Node: see `WorkerLaunch`).
  */
@@ -8,16 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, ProbeAnswer, Task } from './protocol.ts';
-import { listWebGpuAdapters, type ListedAdapter } from '../dip/backends/webgpu-adapter.ts';
+import { listWebGpuAdapters, type ListedAdapter } from '../dip/backends/webgpu/adapter.ts';
 
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../worker.ts');
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
 // Resolved here, not by the worker: `--import tsx` would be looked up from the current folder, which can be anywhere.
 const TSX = import.meta.resolve('tsx');
 /** Workers that die before they are ready this many times in a row mean a broken installation, not bad luck. */
 const MAX_FAILED_STARTS = 3;
 
 /**
- * How worker processes are started when not this Node with tsx on native/worker.ts: the Electron shell gives
+ * How worker processes are started when not this Node with tsx on native/jobs/worker.ts: the Electron shell gives
  * its own binary (`process.execPath` with ELECTRON_RUN_AS_NODE=1) and the worker bundled to JavaScript.
  */
 export interface WorkerLaunch {
@@ -32,7 +32,7 @@ export interface WorkerLaunch {
 }
 
 export interface PoolOptions {
-  /** How workers are started (default: `node --import tsx native/worker.ts`). */
+  /** How workers are started (default: `node --import tsx native/jobs/worker.ts`). */
   launch?: WorkerLaunch;
   /** How many workers. Default: one per GPU where the GPU backend can run, else one per two cores. */
   workers?: number;

@@ -2,9 +2,9 @@
  * Messages between the job runner and its worker processes (over the child-process IPC channel, in the
  * desktop app too: workers are forked there as well). Plain JSON. Paths are absolute: workers know nothing of the catalogue.
  */
-import type { TileQuality } from '../api.ts';
-import type { GroundTruthScores } from '../ground-truth.ts';
-import type { ReconstructionSettings, RunInputFiles } from '../pipeline.ts';
+import type { TileQuality } from '../api/contract.ts';
+import type { GroundTruthScores } from '../reconstruction/ground-truth.ts';
+import type { ReconstructionSettings, RunInputFiles } from '../reconstruction/pipeline.ts';
 import type { TileResultData } from './queue/tile-payload.ts';
 
 export interface Tiling {

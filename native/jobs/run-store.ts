@@ -10,14 +10,14 @@
  * lease as free, and a deferred read-then-write cannot fail with SQLITE_BUSY when another process wrote between.
  */
 import type Database from 'better-sqlite3';
-import { ACTIVE_RUN_STATUSES, isActiveRun, isFinishedRun, type LossCurve, type ResultRecord, type RunMetrics, type RunRecord, type RunRequest, type RunStatus, type TileLossCurves, type TileQuality, type TileRecord, type TileStatus } from '../api.ts';
-import type { GroundTruthScores } from '../ground-truth.ts';
+import { ACTIVE_RUN_STATUSES, isActiveRun, isFinishedRun, type LossCurve, type ResultRecord, type RunMetrics, type RunRecord, type RunRequest, type RunStatus, type TileLossCurves, type TileQuality, type TileRecord, type TileStatus } from '../api/contract.ts';
+import type { GroundTruthScores } from '../reconstruction/ground-truth.ts';
 import { InputError } from '../errors.ts';
 import { thinCurve } from '../dip/loss-curve.ts';
 import { isStale } from './lease.ts';
-import type { RunInputFiles } from '../pipeline.ts';
+import type { RunInputFiles } from '../reconstruction/pipeline.ts';
 import type { TileSurveyState } from './protocol.ts';
-import type { Window } from '../raster/raster-info.ts';
+import type { Window } from '../raster/tiff/raster-info.ts';
 
 /** What a run row's `parameters` column holds: the validated request and its input files (project-relative). */
 export interface RunParameters {

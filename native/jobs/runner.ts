@@ -19,10 +19,10 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isActiveRun, type ApiEvent, type ResultRecord, type RunStatus } from '../api.ts';
+import { isActiveRun, type ApiEvent, type ResultRecord, type RunStatus } from '../api/contract.ts';
 import { RUNS_FOLDER, type Project } from '../catalogue/project.ts';
-import { sweepStaleTemporaries } from '../raster/temporaries.ts';
-import { TileResultFolder } from '../raster/tile-results.ts';
+import { sweepStaleTemporaries } from '../raster/tiff/temporaries.ts';
+import { TileResultFolder } from '../raster/tiles/tile-results.ts';
 import { HEARTBEAT_MS, newOwnerId } from './lease.ts';
 import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';

@@ -4,9 +4,9 @@
  *
  * Pure (no DOM), so the report writes it as a string and the app draws the same geometry: the renderer may not
  * import from here (docs/architecture.md), so renderer/src/tools/loss-plot.ts is a copy of this file's
- * geometry, and test/unit/loss-curves.test.ts checks the two agree.
+ * geometry, and test/unit/dip/loss-curves.test.ts checks the two agree.
  */
-import type { LossCurve } from '../api.ts';
+import type { LossCurve } from '../api/contract.ts';
 
 export type LineRole = 'faint' | 'bold' | 'seed';
 export interface PlotLine {

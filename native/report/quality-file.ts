@@ -3,7 +3,7 @@
  * loss, the seeds' spread under its mask, its steps and its loss curve per seed. The blind-setting quality
  * signal (no ground truth) travels with the GeoTIFF, so whoever opens it in QGIS can see which tiles are unsure.
  */
-import type { LossCurve, RunRecord, TileLossCurves, TileRecord } from '../api.ts';
+import type { LossCurve, RunRecord, TileLossCurves, TileRecord } from '../api/contract.ts';
 
 export const QUALITY_FORMAT = 'clearsky-quality/1';
 

@@ -7,12 +7,12 @@
  * seed spread (the quality signal without ground truth), where the result is least sure, and the provenance
  * tags of the result GeoTIFF.
  */
-import type { RunRecord, TileLossCurves, TileRecord } from '../api.ts';
+import type { RunRecord, TileLossCurves, TileRecord } from '../api/contract.ts';
 import { curvePoints, medianCurve, plotGeometry, plotSvg, SEED_COLOURS } from './loss-plot.ts';
-import { COPERNICUS_ATTRIBUTION } from '../provenance.ts';
-import { readRasterInfo } from '../raster/geotiff-reader.ts';
-import type { Window } from '../raster/raster-info.ts';
-import { UNFOLLOWED, type TaskContext } from '../tasks.ts';
+import { COPERNICUS_ATTRIBUTION } from '../reconstruction/provenance.ts';
+import { readRasterInfo } from '../raster/tiff/geotiff-reader.ts';
+import type { Window } from '../raster/tiff/raster-info.ts';
+import { UNFOLLOWED, type TaskContext } from '../project/tasks.ts';
 import {
   bandCuts,
   displayBands,

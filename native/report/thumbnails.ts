@@ -6,9 +6,9 @@
  */
 import { PNG } from 'pngjs';
 import { throwIfCancelled } from '../errors.ts';
-import { readBands, withRaster, type Raster } from '../raster/geotiff-reader.ts';
-import { resolveBands } from '../raster/bands.ts';
-import type { Window } from '../raster/raster-info.ts';
+import { readBands, withRaster, type Raster } from '../raster/tiff/geotiff-reader.ts';
+import { resolveBands } from '../raster/sentinel/bands.ts';
+import type { Window } from '../raster/tiff/raster-info.ts';
 
 /** The longest side of a thumbnail, in pixels. */
 export const THUMBNAIL_SIDE = 480;

@@ -1,12 +1,12 @@
 /**
- * How the renderer reaches the back end: always through the one typed API (`native/api.ts`), never Node.
+ * How the renderer reaches the back end: always through the one typed API (`native/api/contract.ts`), never Node.
  * In the desktop app the Electron shell's preload exposes that API over IPC as `window.clearsky`, picked
  * here when present; in browser mode (`clearsky serve`) it is the HTTP client on the page's own origin, whose
  * requests (and the map's raster reads) carry the server's token in the cookie that opening the address
- * `clearsky serve` printed has set (native/server.ts): no code here handles it.
+ * `clearsky serve` printed has set (native/http/server.ts): no code here handles it.
  */
-import type { ClearskyApi } from '../../native/api.ts';
-import { createHttpClient } from '../../native/http-client.ts';
+import type { ClearskyApi } from '../../native/api/contract.ts';
+import { createHttpClient } from '../../native/http/client.ts';
 
 /** The desktop shell's extras (electron/preload-api.ts); absent in browser mode. */
 export interface ClearskyShell {

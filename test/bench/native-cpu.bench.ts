@@ -13,9 +13,9 @@ import * as tf from '../../native/dip/tf.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
 import { createAdam } from '../../native/dip/adam.ts';
 import { meshgrid } from '../../native/dip/optimise.ts';
-import { loadNativeAddon } from '../../native/dip/backends/native-addon.ts';
-import { registerNativeCpuBackend, nativeCpuUnavailableReason } from '../../native/dip/backends/native-cpu.ts';
-import { fallbackCounts } from '../../native/dip/backends/native-kernel-util.ts';
+import { loadNativeAddon } from '../../native/dip/backends/native/addon.ts';
+import { registerNativeCpuBackend, nativeCpuUnavailableReason } from '../../native/dip/backends/native/cpu.ts';
+import { fallbackCounts } from '../../native/dip/backends/native/kernel-util.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
-"""The PyTorch half of test/bench/parity.ts: loads Clearsky's initial weights into torch_dip.py's network,
+"""The PyTorch half of test/bench/parity.bench.ts: loads Clearsky's initial weights into torch_dip.py's network,
 compares the step-1 gradients, trains the same steps without input noise and scores both outputs.
-Usage: parity.py WORKDIR (written by parity.ts). Prints one line."""
+Usage: parity.py WORKDIR (written by parity.bench.ts). Prints one line."""
 import json
 import os
 import sys

@@ -3,8 +3,8 @@
  * convolutions that dominate a DIP training step (ENGINE-NOTES.md):
  *   forward                 stock Conv2D (XNNPACK)
  *   input grad, stock       tfjs-backend-wasm's own Conv2DBackpropInput
- *   input grad, ours        native/dip/backends/wasm-conv-backprop-input.ts
- *   filter grad, ours       native/dip/backends/wasm-conv-backprop-filter.ts
+ *   input grad, ours        native/dip/backends/wasm/conv-backprop-input.ts
+ *   filter grad, ours       native/dip/backends/wasm/conv-backprop-filter.ts
  *   filter grad, alt T      the textbook alternative: conv of xᵀ with dyᵀ, dilation = stride
  *   filter grad, alt GEMM   the other alternative: im2col(x)ᵀ · dy through wasm BatchMatMul
  * and the time of Tile, Sum and Mean (stock and ours) for what BatchNorm and bias gradients ask of them.
@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm-kernels.ts';
+import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm/kernels.ts';
 
 interface Shape {
   size: number;

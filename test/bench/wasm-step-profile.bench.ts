@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '../../native/dip/tf.ts';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm-kernels.ts';
+import { registerWasmTrainingKernels } from '../../native/dip/backends/wasm/kernels.ts';
 import { DipNetwork } from '../../native/dip/network.ts';
 
 const { values: options } = parseArgs({

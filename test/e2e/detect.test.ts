@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import type { MaskRecord, SceneRecord } from '../../native/api.ts';
+import type { MaskRecord, SceneRecord } from '../../native/api/contract.ts';
 import { stepClock, watchPage } from '../helpers/browser.ts';
 import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { runClearsky } from '../helpers/cli.ts';

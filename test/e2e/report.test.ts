@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
+import { readRasterInfo } from '../../native/raster/tiff/geotiff-reader.ts';
 import { stepClock, watchPage } from '../helpers/browser.ts';
 import { startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { dataFile, REPO_ROOT } from '../helpers/data.ts';

@@ -9,9 +9,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import type { ImportOutcome } from '../../native/api.ts';
+import type { ImportOutcome } from '../../native/api/contract.ts';
 import { createProject } from '../../native/catalogue/project.ts';
-import { Service } from '../../native/service.ts';
+import { Service } from '../../native/project/service.ts';
 import { buildRenderer, CHROMIUM, launchChromium, startServe, type Served } from './browser.ts';
 import { REPO_ROOT } from './data.ts';
 

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from './data.ts';
 
-/** Re-exported for test/bench/pan.ts, which imports it from here. */
+/** Re-exported for test/bench/pan.bench.ts, which imports it from here. */
 export type { Box } from './screenshot.ts';
 
 export const CHROMIUM = process.env.CLEARSKY_CHROMIUM ?? '/usr/bin/chromium';

@@ -1,7 +1,7 @@
 /**
  * Judging the cloud detector on the SEN12MS-CR pairs (a cloudy image and a cloud-free one of the same grid):
  * a reference mask made from their difference, and precision, recall and IoU against it. Used by the
- * detector's tests and its benchmark (test/bench/detect.ts).
+ * detector's tests and its benchmark (test/bench/detect.bench.ts).
  *
  * The reference (`referenceMask`): per pixel, the largest change over B02, B03, B04 and B08, |cloudy − clear|
  * in reflectance, taking for the clear image the best of the 3 × 3 pixels around (the two are sometimes 1 px
@@ -12,9 +12,9 @@
  */
 import { createMask, type Mask } from '../../native/dip/image.ts';
 import { dilateMask } from '../../native/dip/mask-ops.ts';
-import { resolveBands } from '../../native/raster/bands.ts';
-import { openCloudDetector, type DetectOptions } from '../../native/raster/cloud-detect.ts';
-import { readBands, withRaster } from '../../native/raster/geotiff-reader.ts';
+import { resolveBands } from '../../native/raster/sentinel/bands.ts';
+import { openCloudDetector, type DetectOptions } from '../../native/raster/sentinel/cloud-detect.ts';
+import { readBands, withRaster } from '../../native/raster/tiff/geotiff-reader.ts';
 import { dataFile } from './data.ts';
 
 export const REFERENCE_CHANGE = 0.06;

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { InputError } from '../../native/errors.ts';
-import { openRaster, readBands } from '../../native/raster/geotiff-reader.ts';
+import { openRaster, readBands } from '../../native/raster/tiff/geotiff-reader.ts';
 
 /** Pixels × bands one read asks for, as a caller reading a large scene window by window would. */
 const WINDOW_VALUES = 4 * 1024 * 1024;

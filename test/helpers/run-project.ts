@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { createProject, type Project } from '../../native/catalogue/project.ts';
-import { readRasterInfo } from '../../native/raster/geotiff-reader.ts';
-import { writeGeoTiff } from '../../native/raster/geotiff-writer.ts';
+import { readRasterInfo } from '../../native/raster/tiff/geotiff-reader.ts';
+import { writeGeoTiff } from '../../native/raster/tiff/geotiff-writer.ts';
 import { dataFile } from './data.ts';
 import { gdalTranslate } from './gdal.ts';
 

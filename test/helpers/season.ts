@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeCloudMask } from '../../native/raster/cloud-masks.ts';
+import { writeCloudMask } from '../../native/raster/sentinel/cloud-masks.ts';
 import { dataFile } from './data.ts';
 
 export const SEASON_SCENES = ['S2L1C_20150711.tif', 'S2L1C_20150731.tif', 'S2L1C_20150820.tif', 'S2L1C_20150830.tif', 'S2L1C_20150909.tif'];

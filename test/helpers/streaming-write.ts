@@ -6,7 +6,7 @@
  * parent's size.) Usage: node --import tsx test/helpers/streaming-write.ts OUT WIDTH HEIGHT BANDS
  */
 import { readFileSync } from 'node:fs';
-import { writeGeoTiffFromBlocks, type BlockSource } from '../../native/raster/geotiff-writer.ts';
+import { writeGeoTiffFromBlocks, type BlockSource } from '../../native/raster/tiff/geotiff-writer.ts';
 
 /** Peak resident bytes of this process so far (Linux); elsewhere the current RSS, a lower bound. */
 function peakRss(): number {

@@ -3,8 +3,8 @@
  * rectangular cloud, as the owner of a run reads them for the queue (pipeline.ts readTileSources).
  */
 import { createMask } from '../../native/dip/image.ts';
-import type { TileSources } from '../../native/pipeline.ts';
-import { openSources } from '../../native/source-files.ts';
+import type { TileSources } from '../../native/reconstruction/pipeline.ts';
+import { openSources } from '../../native/reconstruction/source-files.ts';
 import { dataFile } from './data.ts';
 
 export const NIGERIA_S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');

@@ -42,8 +42,8 @@ describe('the renderer reaches native/ only through the contract', () => {
   });
 
   it('reports a dynamic import(…) of the back end too', async () => {
-    await assertForbidden('renderer/src/x.ts', "export const load = () => import('../../native/workspace.ts');\n", /only the contract/);
-    await assertAllowed('renderer/src/x.ts', "export const load = () => import('../../native/http-client.ts');\n");
+    await assertForbidden('renderer/src/x.ts', "export const load = () => import('../../native/project/workspace.ts');\n", /only the contract/);
+    await assertAllowed('renderer/src/x.ts', "export const load = () => import('../../native/http/client.ts');\n");
   });
 
   it('reports it in a Svelte component\'s script too', async () => {
@@ -58,8 +58,8 @@ describe('the renderer reaches native/ only through the contract', () => {
   });
 
   it('allows the contract, the HTTP client, the CRS definitions and the renderer\'s own modules', async () => {
-    await assertAllowed('renderer/src/x.ts', "import { isActiveRun, type RunRecord } from '../../native/api.ts';\nexport const f = (r: RunRecord) => isActiveRun(r.status);\n");
-    await assertAllowed('renderer/src/x.ts', "import { createHttpClient } from '../../native/http-client.ts';\nvoid createHttpClient;\n");
+    await assertAllowed('renderer/src/x.ts', "import { isActiveRun, type RunRecord } from '../../native/api/contract.ts';\nexport const f = (r: RunRecord) => isActiveRun(r.status);\n");
+    await assertAllowed('renderer/src/x.ts', "import { createHttpClient } from '../../native/http/client.ts';\nvoid createHttpClient;\n");
     await assertAllowed('renderer/src/map/x.ts', "import { proj4Definition } from '../../../native/raster/crs.ts';\nvoid proj4Definition;\n");
     await assertAllowed('renderer/src/map/x.ts', "import { rasterUrl } from '../transport.ts';\nimport { Map } from 'ol';\nvoid rasterUrl; void Map;\n");
   });
@@ -71,7 +71,7 @@ describe('the renderer reaches native/ only through the contract', () => {
 
 describe('native/ knows neither Electron nor the DOM', () => {
   it('reports an import of electron or of the shell', async () => {
-    await assertForbidden('native/service.ts', "import { app } from 'electron';\nvoid app;\n", /no Electron imports/);
+    await assertForbidden('native/project/service.ts', "import { app } from 'electron';\nvoid app;\n", /no Electron imports/);
     await assertForbidden('native/jobs/x.ts', "import { registerIpc } from '../../electron/ipc.ts';\nvoid registerIpc;\n", /does not import the Electron shell/);
     await assertForbidden('native/x.ts', "import { createTransport } from '../renderer/src/transport.ts';\nvoid createTransport;\n", /does not import the renderer/);
   });

@@ -3,8 +3,8 @@
  *
  *   tensorflow  @tensorflow/tfjs-node-gpu (CUDA), then @tensorflow/tfjs-node (libtensorflow on the CPU);
  *               optional dependencies, absent where libtensorflow could not be downloaded at install
- *   webgpu      @tensorflow/tfjs-backend-webgpu on Dawn's Node bindings (`webgpu`, webgpu-adapter.ts) with
- *               our kernels where the stock ones are slow (webgpu-kernels.ts). `auto` takes it only on a
+ *   webgpu      @tensorflow/tfjs-backend-webgpu on Dawn's Node bindings (`webgpu`, webgpu/adapter.ts) with
+ *               our kernels where the stock ones are slow (webgpu/kernels.ts). `auto` takes it only on a
  *               hardware adapter: a software one (SwiftShader, lavapipe) is slower than `native`, but
  *               `--backend webgpu` uses it (that is how a machine without a GPU tests this path)
  *   native      'clearsky-cpu': tfjs' cpu backend with convolutions on oneDNN through our addon
@@ -13,7 +13,7 @@
  */
 import * as tf from '../tf.ts';
 import { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice } from '../choices.ts';
-import type { AdapterInfo } from './webgpu-adapter.ts';
+import type { AdapterInfo } from './webgpu/adapter.ts';
 
 export type { AdapterInfo };
 
@@ -48,7 +48,7 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     throw new Error(failures.join('; '));
   },
   webgpu: async (auto) => {
-    const { openWebGpu, probeWebGpu, describeAdapter } = await import('./webgpu-adapter.ts');
+    const { openWebGpu, probeWebGpu, describeAdapter } = await import('./webgpu/adapter.ts');
     if (auto) {
       const probed = await probeWebGpu();
       if (probed.software) throw new Error(`only a software adapter (${describeAdapter(probed)}), slower than the CPU backends; --backend webgpu uses it`);
@@ -56,20 +56,20 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     const adapter = await openWebGpu();
     const description = `webgpu (${describeAdapter(adapter)})`;
     await import('@tensorflow/tfjs-backend-webgpu');
-    const { registerWebGpuKernels } = await import('./webgpu-kernels.ts');
+    const { registerWebGpuKernels } = await import('./webgpu/kernels.ts');
     registerWebGpuKernels();
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
     return { tfBackend: 'webgpu', description, adapter };
   },
   native: async () => {
-    const { registerNativeCpuBackend, nativeCpuUnavailableReason } = await import('./native-cpu.ts');
+    const { registerNativeCpuBackend, nativeCpuUnavailableReason } = await import('./native/cpu.ts');
     if (!registerNativeCpuBackend()) throw new Error(nativeCpuUnavailableReason());
     if (!(await tf.setBackend('clearsky-cpu'))) throw new Error('the clearsky-cpu backend did not start');
     return { tfBackend: 'clearsky-cpu', description: 'native (oneDNN CPU)' };
   },
   wasm: async () => {
     await import('@tensorflow/tfjs-backend-wasm');
-    const { registerWasmTrainingKernels } = await import('./wasm-kernels.ts');
+    const { registerWasmTrainingKernels } = await import('./wasm/kernels.ts');
     registerWasmTrainingKernels();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
     return { tfBackend: 'wasm', description: 'wasm (SIMD)' };

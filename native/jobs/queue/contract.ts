@@ -14,9 +14,9 @@
  * a finished job (`settle`) only after it recorded the result, so a result that arrived while the owner was
  * gone is still there when it resumes.
  */
-import type { TileQuality } from '../../api.ts';
+import type { TileQuality } from '../../api/contract.ts';
 import type { Image } from '../../dip/image.ts';
-import type { ReconstructionSettings, TileSources } from '../../pipeline.ts';
+import type { ReconstructionSettings, TileSources } from '../../reconstruction/pipeline.ts';
 
 /** The queue's name in Redis (one per Redis database; several projects and owners share it). */
 export const TILE_QUEUE_NAME = 'clearsky-tiles';

@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors.ts';
 import type { FitProgress } from '../../dip/optimise.ts';
-import { readTileSources, type ReconstructionSettings, type RunInputs } from '../../pipeline.ts';
-import type { TileResultFolder } from '../../raster/tile-results.ts';
-import type { Tile } from '../../raster/tiling.ts';
+import { readTileSources, type ReconstructionSettings, type RunInputs } from '../../reconstruction/pipeline.ts';
+import type { TileResultFolder } from '../../raster/tiles/tile-results.ts';
+import type { Tile } from '../../raster/tiles/tiling.ts';
 import type { QueuedOutcome, TileQueueClient } from './contract.ts';
 
 export interface QueuedTilesOptions {

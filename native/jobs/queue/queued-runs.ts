@@ -14,9 +14,9 @@
  */
 import path from 'node:path';
 import type { Project } from '../../catalogue/project.ts';
-import { openRunInputs, planRun, readTileSources, type RunInputs } from '../../pipeline.ts';
-import { TileResultFolder } from '../../raster/tile-results.ts';
-import type { TilePlan } from '../../raster/tiling.ts';
+import { openRunInputs, planRun, readTileSources, type RunInputs } from '../../reconstruction/pipeline.ts';
+import { TileResultFolder } from '../../raster/tiles/tile-results.ts';
+import type { TilePlan } from '../../raster/tiles/tiling.ts';
 import type { RunContext } from '../protocol.ts';
 import type { RunStore } from '../run-store.ts';
 import type { QueuedOutcome, QueuedProgress, TileQueueClient } from './contract.ts';

@@ -9,11 +9,11 @@
 import { promisify } from 'node:util';
 import { deflate as deflateCallback, inflateSync } from 'node:zlib';
 import { z } from 'zod';
-import { BACKEND_CHOICES, METHODS, MODES, type TileQuality } from '../../api.ts';
+import { BACKEND_CHOICES, METHODS, MODES, type TileQuality } from '../../api/contract.ts';
 import { MAX_CURVE_POINTS } from '../../dip/loss-curve.ts';
 import type { Image, Mask } from '../../dip/image.ts';
 import { InputError } from '../../errors.ts';
-import type { TileSources } from '../../pipeline.ts';
+import type { TileSources } from '../../reconstruction/pipeline.ts';
 import type { QueuedOutcome, QueuedProgress, QueuedSettings, QueuedTile } from './contract.ts';
 
 /** Tile sides a queued tile may have (a run's tiles are at most 1024 px). */

@@ -2,7 +2,7 @@
  * The Compare view's pure parts (no OpenLayers, so they are unit-tested on their own): a run's panel title,
  * its scores line, the tiles to pick from, a pixel window's map extent and how many columns the panels take.
  */
-import type { RunMetrics, RunRecord, TilePreview, TileRecord } from '../../../native/api.ts';
+import type { RunMetrics, RunRecord, TilePreview, TileRecord } from '../../../native/api/contract.ts';
 import { windowRing, type GeoTransform, type PixelWindow } from '../tools/geometry.ts';
 
 /** The panel's title: "#12 mt · 4000 steps · 3 seeds", or "#13 idw-fill (baseline)". */

@@ -9,7 +9,7 @@
 import type OlMap from 'ol/Map.js';
 import type { ViewOptions } from 'ol/View.js';
 import type { Extent } from 'ol/extent.js';
-import type { SceneRecord } from '../../../native/api.ts';
+import type { SceneRecord } from '../../../native/api/contract.ts';
 import type { RasterOverlay } from './overlays.ts';
 import { createRasterLayer, layerStretch, sharesSceneStretch, stretchByBandName, type CompositeId, type RasterLayer, type RasterLayerSpec, type SceneLayer } from './scene-layer.ts';
 

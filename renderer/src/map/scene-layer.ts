@@ -16,7 +16,7 @@ import ImageLayer from 'ol/layer/Image.js';
 import WebGLTileLayer from 'ol/layer/WebGLTile.js';
 import ImageStatic from 'ol/source/ImageStatic.js';
 import GeoTIFF from 'ol/source/GeoTIFF.js';
-import type { SceneRecord } from '../../../native/api.ts';
+import type { SceneRecord } from '../../../native/api/contract.ts';
 import type { RasterOverlay } from './overlays.ts';
 import { rasterUrl } from '../transport.ts';
 import { registerEpsg } from './projection.ts';

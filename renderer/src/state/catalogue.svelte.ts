@@ -3,7 +3,7 @@
  * chosen (scene, mask, references shown), and the app's error line. `refresh` reloads it all from the API
  * (the runs too, into the runs state).
  */
-import type { ApiEvent, ClearskyApi, ItemKind, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api.ts';
+import type { ApiEvent, ClearskyApi, ItemKind, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api/contract.ts';
 
 export type ImportEvent = Extract<ApiEvent, { type: 'import' }>;
 import { call } from '../tools/api-call.ts';

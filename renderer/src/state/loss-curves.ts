@@ -1,9 +1,9 @@
 /**
- * The loss curves as the app shows them (pure, unit-tested in test/unit/renderer-loss-curves.test.ts): the
+ * The loss curves as the app shows them (pure, unit-tested in test/unit/renderer/renderer-loss-curves.test.ts): the
  * points of a tile still training, grown from the `progress` events, and the outline colour of a tile by its
  * quality signal (final loss or seed spread) — an outline only, never a fill over the image under QA.
  */
-import type { ApiEvent, LossCurve, TileRecord } from '../../../native/api.ts';
+import type { ApiEvent, LossCurve, TileRecord } from '../../../native/api/contract.ts';
 
 /** Per run, per tile: a list of [step, loss] per seed, as the progress events said them. */
 export type LiveLoss = Record<number, Record<number, [number, number][][]>>;

@@ -4,7 +4,7 @@
  * (each tile's latest step, the tiles finished so far, the run's ETA) is merged from events and dropped when
  * the run ends. Pure functions over plain values: `state/runs.svelte.ts` keeps their results in runes.
  */
-import { isFinishedRun, type ApiEvent, type RefRecord, type RunRecord, type RunStatus, type SceneRecord, type TileRecord } from '../../../native/api.ts';
+import { isFinishedRun, type ApiEvent, type RefRecord, type RunRecord, type RunStatus, type SceneRecord, type TileRecord } from '../../../native/api/contract.ts';
 import type { RasterOverlay } from '../map/overlays.ts';
 import type { TileProgress } from '../tools/run-options.ts';
 

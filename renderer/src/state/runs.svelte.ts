@@ -4,7 +4,7 @@
  * events. The merging rules are the pure functions of `run-events.ts`; this module holds their results in
  * runes and makes the calls they need.
  */
-import { isActiveRun, isFinishedRun, type ApiEvent, type ClearskyApi, type RunRecord } from '../../../native/api.ts';
+import { isActiveRun, isFinishedRun, type ApiEvent, type ClearskyApi, type RunRecord } from '../../../native/api/contract.ts';
 import { call } from '../tools/api-call.ts';
 import { addProgress, type LiveLoss, type QualityBy } from './loss-curves.ts';
 import { addFinishedTiles, applyRunEvent, emptyLive, followLiveTiles, followsLiveTiles, forgetRun, upsertRun, type RunLive } from './run-events.ts';

@@ -3,7 +3,7 @@
  * reports): the latest `task` event of each, from the API's event stream, until it ends. Cancel asks the back
  * end to stop one (`cancelTask`); the action's own command then fails with "… cancelled".
  */
-import type { ApiEvent, ClearskyApi, TaskEvent } from '../../../native/api.ts';
+import type { ApiEvent, ClearskyApi, TaskEvent } from '../../../native/api/contract.ts';
 import { call } from '../tools/api-call.ts';
 
 export class TasksState {

@@ -5,7 +5,7 @@
  * `mask-editor.ts`, `pixel-picker.ts`) get the map when it is ready (`attach`).
  */
 import type OlMap from 'ol/Map.js';
-import { PREVIEW_DETECTION_MAX_PIXELS, type ApiEvent, type ClearskyApi, type DetectionPreview, type MaskRecord, type PixelValues, type ProjectInfo, type RefRecord, type RunRecord, type SceneRecord, type TilePreview } from '../../../native/api.ts';
+import { PREVIEW_DETECTION_MAX_PIXELS, type ApiEvent, type ClearskyApi, type DetectionPreview, type MaskRecord, type PixelValues, type ProjectInfo, type RefRecord, type RunRecord, type SceneRecord, type TilePreview } from '../../../native/api/contract.ts';
 import type { RasterOverlay } from '../map/overlays.ts';
 import { call } from '../tools/api-call.ts';
 import { DetectionPreviewLayer } from '../tools/detection-preview.ts';

@@ -2,7 +2,7 @@
  * Calls one API command and turns every failure into a message for the panel that asked: the UI shows errors,
  * never throws them unhandled.
  */
-import type { ClearskyApi, CommandName } from '../../../native/api.ts';
+import type { ClearskyApi, CommandName } from '../../../native/api/contract.ts';
 
 type Commands = Omit<ClearskyApi, 'subscribe'>;
 

@@ -5,7 +5,7 @@
  */
 import GeoJSON from 'ol/format/GeoJSON.js';
 import type OlMap from 'ol/Map.js';
-import type { MaskOutline } from '../../../native/api.ts';
+import type { MaskOutline } from '../../../native/api/contract.ts';
 import { createOutlineLayer, epsgFromGeoJsonCrs } from '../map/outline-layer.ts';
 import { registerEpsg } from '../map/projection.ts';
 

@@ -3,7 +3,7 @@
  * beside the project folder (exports never go inside it), and the names of the optional extra files (the run's
  * mask and uncertainty) next to it, as `clearsky inpaint --mask-out/--uncertainty` would write them.
  */
-import type { ResultRecord, RunRecord } from '../../../native/api.ts';
+import type { ResultRecord, RunRecord } from '../../../native/api/contract.ts';
 
 /** The folder holding `dir` (either separator), or '' when it has none. */
 export function parentFolder(dir: string): string {

@@ -1,10 +1,10 @@
 /**
  * The loss-curve plot's geometry for the app (a line per seed of a tile, or a run's tiles faint with their
  * median bold; steps linear, loss on a log axis). A copy of native/report/loss-plot.ts's geometry, which the
- * report draws: the renderer may import only native/api.ts (docs/architecture.md), and
- * test/unit/loss-curves.test.ts checks the two give the same plot.
+ * report draws: the renderer may import only native/api/contract.ts (docs/architecture.md), and
+ * test/unit/dip/loss-curves.test.ts checks the two give the same plot.
  */
-import type { LossCurve } from '../../../native/api.ts';
+import type { LossCurve } from '../../../native/api/contract.ts';
 
 export type LineRole = 'faint' | 'bold' | 'seed';
 export interface PlotLine {

@@ -3,7 +3,7 @@
  * side per band (matched by name) with their differences, the SAR values (with dB for linear sigma0), a small
  * spectral plot's polylines, and on which side of the map the panel goes so that it never covers the pixel.
  */
-import type { PixelValues } from '../../../native/api.ts';
+import type { PixelValues } from '../../../native/api/contract.ts';
 
 export interface CompareRow {
   band: string;

@@ -5,7 +5,7 @@
  * (getRun) and says where the figure comes from; with no finished tile on that backend it says so, rather than
  * guess.
  */
-import type { RunRecord, SceneRecord, TileRecord } from '../../../native/api.ts';
+import type { RunRecord, SceneRecord, TileRecord } from '../../../native/api/contract.ts';
 
 /** The paper fits 4000 steps; far fewer leave the network short of the scene's detail. */
 export const PAPER_STEPS = 4000;

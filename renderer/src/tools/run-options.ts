@@ -2,7 +2,7 @@
  * What each reconstruction mode needs (METHOD.md): a multi-temporal reference, Sentinel-1 SAR, both or
  * neither. The run dialog disables a mode whose source is not chosen and says why.
  */
-import { defaultMethod, isOwnMask, MODES, REFERENCE_MODES, SAR_MODES, type DefaultMethod, type MaskRecord, type Mode, type ReconstructionMethod, type SceneRecord } from '../../../native/api.ts';
+import { defaultMethod, isOwnMask, MODES, REFERENCE_MODES, SAR_MODES, type DefaultMethod, type MaskRecord, type Mode, type ReconstructionMethod, type SceneRecord } from '../../../native/api/contract.ts';
 
 export type { Mode };
 
