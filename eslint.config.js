@@ -14,15 +14,15 @@ const RENDERER_NO_NODE = [
 
 /**
  * What the renderer may import from native/ (anything else there runs only in Node):
- * - api.ts: the contract, types and the lists (methods, modes, backends, run statuses);
- * - http-client.ts: the API over HTTP, browser mode's transport (fetch and TextDecoder only);
+ * - api/contract.ts: the contract, types and the lists (methods, modes, backends, run statuses);
+ * - http/client.ts: the API over HTTP, browser mode's transport (fetch and TextDecoder only);
  * - raster/geo/crs.ts: the bundled proj4 definitions, so the map projects scenes exactly as the back end does
  *   (pure data and proj4, no file access).
  */
 const RENDERER_NATIVE = [
   {
-    regex: '(^|/)native/(?!(api|http-client|raster/crs)\\.ts$)',
-    message: 'The renderer imports from native/ only the contract (api.ts), http-client.ts and raster/geo/crs.ts (docs/architecture.md).',
+    regex: '(^|/)native/(?!(api/contract|http/client|raster/geo/crs)\\.ts$)',
+    message: 'The renderer imports from native/ only the contract (api/contract.ts), http/client.ts and raster/geo/crs.ts (docs/architecture.md).',
   },
 ];
 
@@ -36,8 +36,8 @@ const NATIVE_NO_ELECTRON = [
 /** The engine computes images from arrays; it knows nothing of projects, runs or transports. */
 const ENGINE_ALONE = [
   {
-    regex: '(^|/)(catalogue|jobs|commands|cli)/|(^|/)(service|server|workspace|worker|http-client|cli)\\.ts$',
-    message: 'The DIP engine (native/dip/) does not import the catalogue, jobs, commands, the service, the server or the CLI (docs/architecture.md).',
+    regex: '(^|/)(catalogue|project|jobs|http|reconstruction|report|commands|cli)/|(^|/)cli\\.ts$',
+    message: 'The DIP engine (native/dip/) does not import the catalogue, the project, jobs, HTTP, reconstructions, reports, commands or the CLI (docs/architecture.md).',
   },
 ];
 

@@ -18,7 +18,7 @@ export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'ClearskyBatchNormTrainGrad';
  * Batch norm followed by LeakyReLU, as the network applies them back to back: inputs x, scale, offset; attrs
  * epsilon, leak; outputs y and stats ([2, C]: the mean, then invStd). Its gradient: inputs dy, x, stats, scale,
  * offset; attr leak; outputs dx, dScale, dOffset. A GPU backend registers them to save the activation's
- * passes (webgpu-batch-norm.ts); every other backend composes the two ops.
+ * passes (backends/webgpu/batch-norm.ts); every other backend composes the two ops.
  */
 export const BATCH_NORM_LEAKY_RELU_KERNEL = 'ClearskyBatchNormLeakyRelu';
 export const BATCH_NORM_LEAKY_RELU_GRAD_KERNEL = 'ClearskyBatchNormLeakyReluGrad';

@@ -35,10 +35,11 @@ async function assertAllowed(file: string, code: string): Promise<void> {
 
 describe('the renderer reaches native/ only through the contract', () => {
   it('reports an import of the service, the catalogue or the engine from a renderer module', async () => {
-    await assertForbidden('renderer/src/map/x.ts', "import { Workspace } from '../../../native/workspace.ts';\nvoid Workspace;\n", /only the contract/);
+    await assertForbidden('renderer/src/map/x.ts', "import { Workspace } from '../../../native/project/workspace.ts';\nvoid Workspace;\n", /only the contract/);
     await assertForbidden('renderer/src/x.ts', "import { openProject } from '../../native/catalogue/project.ts';\nvoid openProject;\n", /only the contract/);
     await assertForbidden('renderer/src/tools/x.ts', "import type { Image } from '../../../native/dip/image.ts';\nexport type I = Image;\n", /only the contract/);
     await assertForbidden('renderer/src/x.ts', "export { InputError } from '../../native/errors.ts';\n", /only the contract/);
+    await assertForbidden('renderer/src/x.ts', "import { dispatch } from '../../native/api/dispatch.ts';\nvoid dispatch;\n", /only the contract/);
   });
 
   it('reports a dynamic import(…) of the back end too', async () => {
@@ -48,7 +49,7 @@ describe('the renderer reaches native/ only through the contract', () => {
 
   it('reports it in a Svelte component\'s script too', async () => {
     const component = (from: string) => `<script lang="ts">\n  import { readRasterInfo } from '${from}';\n  void readRasterInfo;\n</script>\n<p>x</p>\n`;
-    await assertForbidden('renderer/src/panels/X.svelte', component('../../../native/raster/geotiff-reader.ts'), /only the contract/);
+    await assertForbidden('renderer/src/panels/X.svelte', component('../../../native/raster/tiff/geotiff-reader.ts'), /only the contract/);
     await assertAllowed('renderer/src/panels/X.svelte', component('../tools/geometry.ts'));
   });
 
@@ -60,7 +61,7 @@ describe('the renderer reaches native/ only through the contract', () => {
   it('allows the contract, the HTTP client, the CRS definitions and the renderer\'s own modules', async () => {
     await assertAllowed('renderer/src/x.ts', "import { isActiveRun, type RunRecord } from '../../native/api/contract.ts';\nexport const f = (r: RunRecord) => isActiveRun(r.status);\n");
     await assertAllowed('renderer/src/x.ts', "import { createHttpClient } from '../../native/http/client.ts';\nvoid createHttpClient;\n");
-    await assertAllowed('renderer/src/map/x.ts', "import { proj4Definition } from '../../../native/raster/crs.ts';\nvoid proj4Definition;\n");
+    await assertAllowed('renderer/src/map/x.ts', "import { proj4Definition } from '../../../native/raster/geo/crs.ts';\nvoid proj4Definition;\n");
     await assertAllowed('renderer/src/map/x.ts', "import { rasterUrl } from '../transport.ts';\nimport { Map } from 'ol';\nvoid rasterUrl; void Map;\n");
   });
 
@@ -95,14 +96,19 @@ describe('the engine does not reach up', () => {
   it('reports an import of the catalogue, jobs, the service or the server from native/dip/', async () => {
     await assertForbidden('native/dip/x.ts', "import { openProject } from '../catalogue/project.ts';\nvoid openProject;\n", /DIP engine/);
     await assertForbidden('native/dip/backends/x.ts', "import { RunStore } from '../../jobs/run-store.ts';\nvoid RunStore;\n", /DIP engine/);
-    await assertForbidden('native/dip/x.ts', "import { Service } from '../service.ts';\nvoid Service;\n", /DIP engine/);
-    await assertForbidden('native/dip/x.ts', "import { startServer } from '../server.ts';\nvoid startServer;\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import { Service } from '../project/service.ts';\nvoid Service;\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import { startServer } from '../http/server.ts';\nvoid startServer;\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import { Workspace } from '../project/workspace.ts';\nvoid Workspace;\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import { createHttpClient } from '../http/client.ts';\nvoid createHttpClient;\n", /DIP engine/);
+    await assertForbidden('native/dip/backends/x.ts', "import '../../jobs/worker.ts';\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import { runTile } from '../reconstruction/pipeline.ts';\nvoid runTile;\n", /DIP engine/);
+    await assertForbidden('native/dip/x.ts', "import '../cli.ts';\n", /DIP engine/);
     await assertForbidden('native/dip/x.ts', "import { integer } from '../cli/args.ts';\nvoid integer;\n", /DIP engine/);
   });
 
   it('reports a dynamic import(…) of them, not of the engine\'s own backends', async () => {
     await assertForbidden('native/dip/backends/x.ts', "export const load = () => import('../../catalogue/project.ts');\n", /DIP engine/);
-    await assertAllowed('native/dip/backends/x.ts', "export const load = () => import('./webgpu-adapter.ts');\n");
+    await assertAllowed('native/dip/backends/x.ts', "export const load = () => import('./webgpu/adapter.ts');\n");
   });
 
   it('keeps native/\'s own rules there too', async () => {
@@ -124,6 +130,6 @@ describe('the shell does not import the renderer', () => {
   });
 
   it('allows electron and the contract', async () => {
-    await assertAllowed('electron/x.ts', "import { app } from 'electron';\nimport { COMMANDS } from '../native/api.ts';\nvoid app; void COMMANDS;\n");
+    await assertAllowed('electron/x.ts', "import { app } from 'electron';\nimport { COMMANDS } from '../native/api/contract.ts';\nvoid app; void COMMANDS;\n");
   });
 });
