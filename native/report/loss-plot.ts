@@ -2,9 +2,8 @@
  * Loss curves as an SVG plot: the steps on a linear x axis, the loss on a log y axis (DIP's loss falls over
  * decades), a line per seed of a tile, or every tile of a run faint with the median across them bold.
  *
- * Pure (no DOM), so the report writes it as a string and the app draws the same geometry: the renderer may not
- * import from here (docs/architecture.md), so renderer/src/tools/loss-plot.ts is a copy of this file's
- * geometry, and test/unit/dip/loss-curves.test.ts checks the two agree.
+ * Pure (no DOM, no Node), so the report writes it as a string and the app draws the same geometry from this
+ * very module (the renderer may import it: docs/architecture.md).
  */
 import type { LossCurve } from '../api/contract.ts';
 

@@ -58,10 +58,12 @@ describe('the renderer reaches native/ only through the contract', () => {
     await assertForbidden('renderer/src/x.ts', "import { ipcRenderer } from 'electron';\nvoid ipcRenderer;\n", /no Node or Electron/);
   });
 
-  it('allows the contract, the HTTP client, the CRS definitions and the renderer\'s own modules', async () => {
+  it('allows the contract, the HTTP client, the CRS definitions, the loss plot and the renderer\'s own modules', async () => {
     await assertAllowed('renderer/src/x.ts', "import { isActiveRun, type RunRecord } from '../../native/api/contract.ts';\nexport const f = (r: RunRecord) => isActiveRun(r.status);\n");
     await assertAllowed('renderer/src/x.ts', "import { createHttpClient } from '../../native/http/client.ts';\nvoid createHttpClient;\n");
     await assertAllowed('renderer/src/map/x.ts', "import { proj4Definition } from '../../../native/raster/geo/crs.ts';\nvoid proj4Definition;\n");
+    await assertAllowed('renderer/src/panels/x.ts', "import { plotGeometry } from '../../../native/report/loss-plot.ts';\nvoid plotGeometry;\n");
+    await assertForbidden('renderer/src/panels/x.ts', "import { writeRunReport } from '../../../native/report/run-report.ts';\nvoid writeRunReport;\n", /only the contract/);
     await assertAllowed('renderer/src/map/x.ts', "import { rasterUrl } from '../transport.ts';\nimport { Map } from 'ol';\nvoid rasterUrl; void Map;\n");
   });
 

@@ -20,7 +20,6 @@ import { readBands, withRaster } from '../../../native/raster/tiff/geotiff-reade
 import { medianCurve, plotGeometry } from '../../../native/report/loss-plot.ts';
 import { QUALITY_FORMAT, type QualityFile } from '../../../native/report/quality-file.ts';
 import { Service } from '../../../native/project/service.ts';
-import * as rendererPlot from '../../../renderer/src/tools/loss-plot.ts';
 import { runClearsky } from '../../helpers/cli.ts';
 import { dataFile } from '../../helpers/data.ts';
 
@@ -226,7 +225,7 @@ test('4000 steps read every 10 are kept as 200 points: each the mean and the low
   assert.ok(thin.min.every((m, i) => m <= thin.loss[i]));
 });
 
-test('the app draws the same plot as the report (renderer/src/tools/loss-plot.ts is a copy the renderer may import)', () => {
+test('the loss plot: the median across seeds, log y, nothing drawn without a finite point', () => {
   const curves: LossCurve[] = [
     { seed: 0, step: [10, 20, 30, 40], loss: [0.5, 0.1, 0.02, 0.01], min: [0.5, 0.1, 0.02, 0.01] },
     { seed: 1, step: [10, 20, 30], loss: [0.4, 0.2, 0.05], min: [0.4, 0.2, 0.05] },
@@ -236,8 +235,6 @@ test('the app draws the same plot as the report (renderer/src/tools/loss-plot.ts
   const lines = [...curves.map((c, i) => ({ points: c.step.map((s, j) => [s, c.loss[j]] as [number, number]), role: 'seed' as const, seedIndex: i })), { points: medianCurve(curves), role: 'bold' as const }];
   const native = plotGeometry(lines, 300, 160);
   assert.ok(native);
-  assert.deepEqual(rendererPlot.plotGeometry(lines, 300, 160), native);
-  assert.deepEqual(rendererPlot.medianCurve(curves), medianCurve(curves));
   // Log y: a loss ten times lower is the same distance lower, wherever it is.
   assert.equal(native.yTicks.length > 2, true);
   assert.equal(plotGeometry([{ points: [[10, 0], [20, Number.NaN]], role: 'faint' }]), null, 'nothing drawable: no plot');
