@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RunRecord } from '../../../native/api/contract.ts';
+import { MODES, type RunRecord } from '../../../native/api/contract.ts';
 import { runClearsky } from '../../helpers/cli.ts';
 import { projectWithScene } from '../../helpers/run-project.ts';
 
@@ -42,7 +42,7 @@ test('a bad value of each kind: exit 2, one line naming the flag and what it tak
     [withFlag('--steps', '2.5'), /^clearsky: --steps must be an integer, not '2\.5'$/], // not a whole number
     [withFlag('--overlap', '300'), /^clearsky: --overlap must be at most 256$/], // out of range
     [withFlag('--target', '0'), /^clearsky: --target must be more than 0$/], // not an id
-    [withFlag('--mode', 'stacked'), /^clearsky: --mode: expected one of basic, ms, mt, msmt, msr, mtr, not 'stacked'$/], // not in the list
+    [withFlag('--mode', 'stacked'), new RegExp(`^clearsky: --mode: expected one of ${MODES.join(', ')}, not 'stacked'$`)], // not in the list
     [withFlag('--method', 'magic'), /^clearsky: --method: expected one of dip, reference-fit, idw-fill, not 'magic'$/],
     [withFlag('--backend', 'gpu'), /^clearsky: --backend: expected one of auto, tensorflow, webgpu, native, wasm, cpu, not 'gpu'$/],
     [withFlag('--seeds', '0,x'), /^clearsky: --seeds \(seeds\.1\) must be a number, not 'x'$/], // an item of a list
