@@ -17,7 +17,7 @@
 import { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RASTERS_FOLDER, RUNS_FOLDER } from '../native/catalogue/project.ts';
+import { RASTERS_FOLDER, RUNS_FOLDER } from '../native/catalogue/layout.ts';
 import { decodeSegments, openConfined, parseRange, type OpenFile } from '../native/http/files.ts';
 import { CONTENT_TYPES, SECURITY_HEADERS } from '../native/http/headers.ts';
 
