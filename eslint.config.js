@@ -47,6 +47,17 @@ const ELECTRON_NO_RENDERER = [
   { regex: '(^|/)renderer/', message: 'electron/ does not import the renderer: it loads the built page (docs/architecture.md).' },
 ];
 
+/**
+ * The catalogue is the workspace host's (native/project/host.ts): the main process needs only the project
+ * folder's names, so it does not load better-sqlite3 (electron-packaging.test.ts checks the bundle).
+ */
+const ELECTRON_NO_CATALOGUE = [
+  {
+    regex: '(^|/)native/catalogue/(?!layout\\.ts$)',
+    message: 'electron/ imports from native/catalogue/ only layout.ts (the folder\'s names): the catalogue and SQLite are the workspace host\'s (docs/architecture.md).',
+  },
+];
+
 /** Static imports and re-exports (`no-restricted-imports`), and `import('…')` with a literal path (`no-restricted-syntax`). */
 const restrict = (...groups) => ({
   'no-restricted-imports': ['error', { patterns: groups.flat() }],
@@ -105,6 +116,6 @@ export default tseslint.config(
   },
   {
     files: ['electron/**/*.ts'],
-    rules: restrict(ELECTRON_NO_RENDERER),
+    rules: restrict(ELECTRON_NO_RENDERER, ELECTRON_NO_CATALOGUE),
   },
 );

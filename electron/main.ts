@@ -18,7 +18,7 @@ import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
 import type { ApiEvent, RunRecord } from '../native/api/contract.ts';
 import { startApiHost } from '../native/project/host-client.ts';
-import { CATALOGUE_FILE } from '../native/catalogue/project.ts';
+import { CATALOGUE_FILE } from '../native/catalogue/layout.ts';
 import { APP_URL, SCHEME } from './channels.ts';
 import { appRoots, NO_PROJECT_IN_APP, OUTSIDE_ROOTS_IN_APP, registerIpc, registerShellIpc } from './ipc.ts';
 import { createProtocolHandler, SCHEME_PRIVILEGES } from './protocol.ts';

@@ -7,7 +7,7 @@
  *   `rasters/` and `runs/` folders, with Range requests (206/416) as in browser mode.
  *
  * The app and the rasters are one origin, so the renderer's browser-mode code (relative URLs, the
- * Content-Security-Policy's `'self'`) works unchanged. Path checks are browser mode's (native/http/server.ts:
+ * Content-Security-Policy's `'self'`) works unchanged. Path checks are browser mode's (native/http/files.ts:
  * `decodeSegments`, `openConfined`, `parseRange`): segments decoded once, no `..`, encoded slashes, double
  * encoding, hidden files, or symlinks out of the folder; a refused path answers like a missing file.
  * Only GET and HEAD; every answer carries the CSP.
@@ -17,8 +17,9 @@
 import { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RASTERS_FOLDER, RUNS_FOLDER } from '../native/catalogue/project.ts';
-import { CONTENT_TYPES, decodeSegments, openConfined, parseRange, SECURITY_HEADERS, type OpenFile } from '../native/http/server.ts';
+import { RASTERS_FOLDER, RUNS_FOLDER } from '../native/catalogue/layout.ts';
+import { decodeSegments, openConfined, parseRange, type OpenFile } from '../native/http/files.ts';
+import { CONTENT_TYPES, SECURITY_HEADERS } from '../native/http/headers.ts';
 
 import { APP_HOST, APP_ORIGIN, SCHEME } from './channels.ts';
 

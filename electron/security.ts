@@ -3,7 +3,7 @@
  * navigation, new windows, webviews and permission requests, and which links may open in the user's browser.
  *
  * - The renderer is sandboxed and context-isolated, without Node, with web security on; it reaches the back
- *   end only through the preload's API. Its Content-Security-Policy is browser mode's (native/http/server.ts),
+ *   end only through the preload's API. Its Content-Security-Policy is browser mode's (native/http/headers.ts),
  *   sent with every answer of the `clearsky:` protocol (protocol.ts).
  * - It may not navigate anywhere (the app is one page; `reload` is not a navigation), open windows, attach
  *   webviews or get any permission (camera, notifications, geolocation, clipboard, HID/USB/serial…).

@@ -17,11 +17,11 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import { sweepStaleTemporaries } from '../raster/tiff/temporaries.ts';
+import { BACKUPS_FOLDER, CATALOGUE_FILE, isInside, RASTERS_FOLDER, RUNS_FOLDER } from './layout.ts';
 
-export const CATALOGUE_FILE = 'project.sqlite';
-export const RASTERS_FOLDER = 'rasters';
-export const RUNS_FOLDER = 'runs';
-export const BACKUPS_FOLDER = 'backups';
+// The folder's names live in layout.ts (no SQLite there); re-exported for the modules that open projects too.
+export { BACKUPS_FOLDER, CATALOGUE_FILE, isInside, RASTERS_FOLDER, RUNS_FOLDER };
+
 /** `PRAGMA application_id` of a Clearsky catalogue: ASCII 'ClSk' (0x436C536B). */
 export const APPLICATION_ID = 0x436c536b;
 /** How many backups `backups/` keeps (the newest). */
@@ -366,10 +366,4 @@ function backupTime(name: string): number {
 /** A fresh name beside `file` in the form the stale-temporary sweep knows (it names this process). */
 function temporaryBeside(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-}
-
-/** Is `candidate` the folder itself or inside it (after resolving `..`)? */
-export function isInside(folder: string, candidate: string): boolean {
-  const relative = path.relative(folder, candidate);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }

@@ -126,9 +126,15 @@ describe('the engine does not reach up', () => {
   });
 });
 
-describe('the shell does not import the renderer', () => {
+describe('the shell does not import the renderer, nor the catalogue beyond its layout', () => {
   it('reports an import of renderer code from electron/', async () => {
     await assertForbidden('electron/main.ts', "import { createTransport } from '../renderer/src/transport.ts';\nvoid createTransport;\n", /does not import the renderer/);
+  });
+
+  it('reports an import of the catalogue beyond its layout from electron/ (main stays without SQLite)', async () => {
+    await assertForbidden('electron/main.ts', "import { CATALOGUE_FILE } from '../native/catalogue/project.ts';\nvoid CATALOGUE_FILE;\n", /only layout\.ts/);
+    await assertForbidden('electron/x.ts', "export const load = () => import('../native/catalogue/scenes.ts');\n", /only layout\.ts/);
+    await assertAllowed('electron/x.ts', "import { RUNS_FOLDER } from '../native/catalogue/layout.ts';\nvoid RUNS_FOLDER;\n");
   });
 
   it('allows electron and the contract', async () => {

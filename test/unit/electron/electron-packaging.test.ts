@@ -100,7 +100,12 @@ test('the build bundles the workspace host beside main, preload and worker; the 
     assert.equal(built.apiHost, path.join(outdir, 'api-host.js'));
     for (const file of [built.main, built.preload, built.apiHost, built.worker]) assert.ok(existsSync(file), file);
     // main.js starts the host by that name (electron/main.ts), and the package holds dist/electron/** (above).
-    assert.match(readFileSync(built.main, 'utf8'), /["']api-host\.js["']/);
+    const main = readFileSync(built.main, 'utf8');
+    assert.match(main, /["']api-host\.js["']/);
+    // The catalogue is the host's: main needs only the project folder's names (catalogue/layout.ts), so it
+    // does not load better-sqlite3 (a native module built for Electron's ABI) at start. The host does.
+    assert.doesNotMatch(main, /better-sqlite3/, 'main.js loads better-sqlite3');
+    assert.match(readFileSync(built.apiHost, 'utf8'), /from ["']better-sqlite3["']/);
     // Started as the app starts it: no tsx loader, so the bundle must hold every module of native/ it needs.
     const host = startApiHost({ launch: { execPath: process.execPath, script: built.apiHost, env: { ELECTRON_RUN_AS_NODE: '1' } }, service: { jobs: false }, workspace: { roots: [projects] } });
     try {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createProject } from '../../../native/catalogue/project.ts';
-import { CONTENT_SECURITY_POLICY } from '../../../native/http/server.ts';
+import { CONTENT_SECURITY_POLICY } from '../../../native/http/headers.ts';
 import { createProtocolHandler } from '../../../electron/protocol.ts';
 import { dataFile } from '../../helpers/data.ts';
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Session, WebContents } from 'electron';
-import { CONTENT_SECURITY_POLICY } from '../../../native/http/server.ts';
+import { CONTENT_SECURITY_POLICY } from '../../../native/http/headers.ts';
 import { SCHEME_PRIVILEGES } from '../../../electron/protocol.ts';
 import { denyPermissions, hardenContents, isSafeExternalUrl, windowOptions } from '../../../electron/security.ts';
 import { addRecent, loadSettings, MAX_RECENT, restoreBounds, saveSettings, SETTINGS_FILE } from '../../../electron/settings.ts';

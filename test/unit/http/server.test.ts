@@ -16,7 +16,9 @@ import { fromArrayBuffer, fromUrl } from 'geotiff';
 import type { ApiEvent, ClearskyApi, MaskRecord, ProjectInfo, RefRecord, RunRecord } from '../../../native/api/contract.ts';
 import { InputError } from '../../../native/errors.ts';
 import { createHttpClient, HttpApiError, readServerSentEvents } from '../../../native/http/client.ts';
-import { CONTENT_SECURITY_POLICY, parseRange, startServer, type RunningServer } from '../../../native/http/server.ts';
+import { parseRange } from '../../../native/http/files.ts';
+import { CONTENT_SECURITY_POLICY } from '../../../native/http/headers.ts';
+import { startServer, type RunningServer } from '../../../native/http/server.ts';
 import { dataFile } from '../../helpers/data.ts';
 
 const SECRET = 'SQLite format 3 -- the catalogue must never be served';
