@@ -208,7 +208,7 @@ test('--modes default runs what defaultMethod picks for the set’s sources; --j
   assert.equal((await fs.readFile(out, 'utf8')).trim().split('\n').length, 27);
   // The table: one row per set × method, medians with their spread.
   const table = await runClearsky(args.filter((a) => a !== '--json'), dir);
-  assert.match(table.stdout, /\| slovenia \| default \(mt\) \| 0\.\d{3} \(0\.\d{3}–0\.\d{3}\) \|/);
+  assert.match(table.stdout, /\| slovenia \| default \(mtfit\) \| 0\.\d{3} \(0\.\d{3}–0\.\d{3}\) \|/);
   assert.match(table.stdout, /slovenia \(9 cases\): clouds = real s2cloudless masks/);
 });
 
