@@ -1,7 +1,7 @@
 /**
  * End to end in browser mode, many dates at once (issue 17): an empty project; in Chromium the user imports a
- * folder holding a season of real Slovenia scenes and a mask file (Import… → Folder…, with progress), sees the
- * timeline of the dates with their cloud cover (the all-cloud day tall, the clear days flat, the masked day at
+ * folder holding a season of real Slovenia scenes and a mask file (Import… → Folder…, its progress in the task
+ * strip), sees the timeline of the dates with their cloud cover (the all-cloud day tall, the clear days flat, the masked day at
  * its mask's 19 %), chooses a date by its mark, and queues "Run every cloudy date…": the reference built once
  * from the clear dates, mode mt, 5 steps in 64-px tiles. Jobs groups the batch (n of N over, each run's own
  * progress), and both runs finish done. No console errors, no request but to 127.0.0.1.
@@ -62,6 +62,8 @@ test('import a season folder, see its timeline with cloud cover, run every cloud
   await dialog.locator('input[name="folder"]').fill(season);
   await dialog.getByRole('button', { name: 'Import folder' }).click();
   await dialog.getByTestId('import-progress').waitFor({ timeout: 30_000 });
+  // Its progress and Cancel are the task strip's, as for every long action: one task named after the folder.
+  await page.getByTestId('task-strip').getByText('Import season-2015', { exact: true }).waitFor({ timeout: 30_000 });
   await shot(page, 'import-progress');
   await dialog.getByTestId('import-outcomes').waitFor({ timeout: 120_000 });
   assert.equal(await dialog.locator('[data-testid="import-outcomes"] li[data-status="imported"]').count(), 6);
