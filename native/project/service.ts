@@ -174,8 +174,12 @@ export class Service implements ProjectApi {
         signal: task.signal,
         onNotImported: (file) => notImported.push(file),
       });
-      const scenes = outcomes.flatMap((o) => (o.status === 'imported' && o.kind === 'scene' && o.record.sensor === 'S2' ? [o.record.id] : []));
-      const uncovered = scenes.filter((id) => getScene(this.catalogue, id).cloudCover === null);
+      // Duplicates too: an import cancelled before the cloud cover, run again, gives the scenes it kept theirs.
+      const scenes = outcomes.flatMap((o) => ((o.status === 'imported' || o.status === 'duplicate') && o.kind === 'scene' ? [o.status === 'imported' ? o.record.id : o.id] : []));
+      const uncovered = scenes.filter((id) => {
+        const scene = getScene(this.catalogue, id);
+        return scene.sensor === 'S2' && scene.cloudCover === null;
+      });
       for (const [index, sceneId] of uncovered.entries()) {
         if (task.signal.aborted) break;
         task.progress(index, uncovered.length, `cloud cover of ${getScene(this.catalogue, sceneId).name}`);

@@ -145,6 +145,9 @@ describe('cancelling a folder import', () => {
       const rest = await service.importFolder({ folder: season });
       assert.equal(rest.outcomes.filter((o) => o.status === 'duplicate').length, 2);
       assert.equal((await service.listScenes()).length, 5);
+      // The cancel came before the cloud cover: the two kept get theirs now, as the new ones do.
+      assert.deepEqual((await service.listScenes()).filter((s) => s.cloudCover === null).map((s) => s.name), []);
+      assert.ok(byDay(await service.listScenes(), '2015-07-11').cloudCover! > 0.95, 'the all-cloud day kept from before the cancel');
     } finally {
       await service.close();
     }
