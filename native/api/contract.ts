@@ -80,23 +80,18 @@ export const ImportRequest = z.object({
 export type ImportRequest = z.infer<typeof ImportRequest>;
 
 /**
- * A whole folder imported (every .tif / .tiff below it, as importFiles does for a folder), with `import` events
- * (n of N, the file) and cancellation (cancelImport with the same importId): the files done by then stay
- * imported, the rest are not. Sentinel-2 scenes that get no cloud cover from their file or a mask of their
+ * A whole folder imported (every .tif / .tiff below it, as importFiles does for a folder) as a task: its `task`
+ * events say the file under way (n of N), and cancelTask stops it between files: the files done by then stay
+ * imported, the rest are not (it answers, not fails, with `cancelled` and `notImported`). Sentinel-2 scenes that get no cloud cover from their file or a mask of their
  * day have it estimated by the cloud detector at its default threshold.
  */
 export const ImportFolderRequest = z.object({
   folder: z.string().min(1).max(4096),
   kind: z.enum(IMPORT_KINDS).optional(),
-  /** Chosen by the caller (any short text), so it can cancel the import before the first event arrives. */
-  importId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'an import id: 1–64 letters, digits, _ . : -').optional(),
 });
 export type ImportFolderRequest = z.infer<typeof ImportFolderRequest>;
-export const CancelImportRequest = z.object({ importId: z.string().min(1).max(64) });
-export type CancelImportRequest = z.infer<typeof CancelImportRequest>;
 
 export interface ImportFolderResult {
-  importId: string;
   outcomes: ImportOutcome[];
   /** True when cancelled: `notImported` lists the files not reached (those done stay imported). */
   cancelled: boolean;
@@ -531,8 +526,6 @@ export interface TaskEvent {
 export type ApiEvent =
   | TaskEvent
   | { type: 'run'; run: RunRecord }
-  /** A folder import's progress: `done` of `total` files (phase 'import'), then scenes' cloud cover (phase 'cover'). */
-  | { type: 'import'; importId: string; phase: 'import' | 'cover'; done: number; total: number; file: string | null; state: 'running' | 'done' | 'cancelled' }
   | { type: 'tile'; runId: number; tile: TileRecord }
   | {
       type: 'progress';
@@ -554,9 +547,8 @@ export interface ClearskyApi {
   listRefs(): Promise<RefRecord[]>;
   listMasks(): Promise<MaskRecord[]>;
   importFiles(request: ImportRequest): Promise<ImportOutcome[]>;
-  /** Imports a whole folder with progress events; cancelImport stops it between files. */
+  /** Imports a whole folder as a task; cancelTask stops it between files and it answers what it did. */
   importFolder(request: ImportFolderRequest): Promise<ImportFolderResult>;
-  cancelImport(request: CancelImportRequest): Promise<{ importId: string; cancelled: boolean }>;
   /** Dates a scene whose file has no date; its day's masks on its grid are linked to it, as at import. */
   setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord>;
   buildReference(request: BuildReferenceRequestInput): Promise<RefRecord>;
@@ -608,7 +600,6 @@ export const COMMANDS = {
   listMasks: z.tuple([]),
   importFiles: z.tuple([ImportRequest]),
   importFolder: z.tuple([ImportFolderRequest]),
-  cancelImport: z.tuple([CancelImportRequest]),
   setSceneDate: z.tuple([SetSceneDateRequest]),
   buildReference: z.tuple([BuildReferenceRequest]),
   startRun: z.tuple([RunRequest]),

@@ -38,8 +38,12 @@ export async function run({ values: v, positionals: words }: ParsedArgs, context
     const kind = v.kind === undefined ? undefined : oneOf(v.kind as string, IMPORT_KINDS, '--kind');
     // One folder: through the service, with each new scene's cloud cover; Ctrl-C keeps the files done.
     if (args.length === 2 && statSync(args[1], { throwIfNoEntry: false })?.isDirectory()) {
+      let shown = '';
       const result = await importFolderCommand(args[0], args[1], kind, context.signal, (e) => {
-        if (!v.json && e.file !== null) console.error(`[${e.done + 1}/${e.total}] ${e.phase === 'cover' ? `cloud cover of ${e.file}` : e.file}`);
+        // One line per step (a file, a scene's cloud cover); the first ("looking for rasters") has no count yet.
+        if (v.json || e.state !== 'running' || e.total === 0 || e.step === shown) return;
+        shown = e.step;
+        console.error(`[${e.done + 1}/${e.total}] ${e.step}`);
       });
       console.log(v.json ? JSON.stringify(result.outcomes) : formatImportOutcomes(result.outcomes)); // --json: the outcomes, as for files
       if (result.cancelled) console.error(`clearsky: import stopped; ${result.notImported.length} file${result.notImported.length === 1 ? '' : 's'} not imported (the files done stay): ${result.notImported.join(', ')}`);

@@ -2,7 +2,7 @@
  * `clearsky project create | import | list`: making a project folder, importing rasters into it, and listing
  * its scenes, references and masks with the ids runs are started with.
  */
-import type { ApiEvent, ImportFolderResult, ImportOutcome, ImportRequest, MaskRecord, RefRecord, SceneRecord } from '../api/contract.ts';
+import type { ImportFolderResult, ImportOutcome, ImportRequest, MaskRecord, RefRecord, SceneRecord, TaskEvent } from '../api/contract.ts';
 import { Service } from '../project/service.ts';
 import { importFiles } from '../catalogue/import.ts';
 import { listMasks } from '../catalogue/masks.ts';
@@ -38,13 +38,17 @@ export async function importCommand(dir: string, request: ImportRequest, onProgr
 
 /**
  * A folder imported through the service (progress, cancel between files, each new scene's cloud cover); the
- * signal (Ctrl-C) keeps the files done and lists the rest.
+ * signal (Ctrl-C) keeps the files done and lists the rest. `onProgress` gets the import's task events.
  */
-export async function importFolderCommand(dir: string, folder: string, kind: ImportRequest['kind'], signal: AbortSignal, onProgress: (event: Extract<ApiEvent, { type: 'import' }>) => void): Promise<ImportFolderResult> {
+export async function importFolderCommand(dir: string, folder: string, kind: ImportRequest['kind'], signal: AbortSignal, onProgress: (event: TaskEvent) => void): Promise<ImportFolderResult> {
   const service = Service.open(dir, { jobs: false });
   try {
+    // The import's task is the first one this service starts (its only one): follow that one.
+    let taskId: string | undefined;
     service.subscribe((event) => {
-      if (event.type === 'import') onProgress(event);
+      if (event.type !== 'task') return;
+      taskId ??= event.taskId;
+      if (event.taskId === taskId) onProgress(event);
     });
     return await service.importFolder({ folder, kind }, signal);
   } finally {

@@ -10,7 +10,6 @@ import {
   RunReportRequest,
   ImportRequest,
   ImportFolderRequest,
-  CancelImportRequest,
   CloudyDatesRequest,
   CancelBatchRequest,
   isActiveRun,
@@ -100,10 +99,6 @@ export class Service implements ProjectApi {
   private readonly backupTimer: NodeJS.Timeout;
   /** Imports, references, detections, exports and reports going on: their progress and Cancel (tasks.ts). */
   private readonly tasks = new Tasks();
-  /** Events of this service's own (folder imports); the runner's come from the runner. */
-  private readonly listeners = new Set<(event: ApiEvent) => void>();
-  /** Folder imports under way, by importId: cancelImport aborts them. */
-  private readonly imports = new Map<string, AbortController>();
 
   private constructor(
     readonly catalogue: Project,
@@ -160,63 +155,46 @@ export class Service implements ProjectApi {
   }
 
   /**
-   * Imports every raster of a folder with progress events, then estimates the cloud cover of the Sentinel-2
-   * scenes it brought that got none from their file or a mask of their day. `signal` (or cancelImport with the
-   * importId) stops it between files: the files done stay imported, the rest are listed as not imported.
+   * Imports every raster of a folder as a task (its events: the file under way, n of N), then estimates the cloud
+   * cover of the Sentinel-2 scenes it brought that got none from their file or a mask of their day (a step per
+   * scene). Cancelled (cancelTask, or `signal`: Ctrl-C), it stops between files and answers what it did: the
+   * files done stay imported, the rest are listed as not imported, and its task ends 'cancelled'.
    */
   async importFolder(input: ImportFolderRequest, signal?: AbortSignal): Promise<ImportFolderResult> {
     const request = ImportFolderRequest.parse(input);
-    const importId = request.importId ?? `import-${randomBytes(6).toString('hex')}`;
-    if (this.imports.has(importId)) throw new InputError(undefined, `an import with id ${importId} is under way already`);
     const folder = path.resolve(request.folder);
     const stat = await fs.stat(folder).catch(() => null);
     if (!stat) throw new InputError(request.folder, 'no such folder');
     if (!stat.isDirectory()) throw new InputError(request.folder, 'is not a folder: import a file with importFiles');
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    signal?.addEventListener('abort', onAbort);
-    if (signal?.aborted) controller.abort();
-    this.imports.set(importId, controller);
-    const notImported: string[] = [];
-    let total = 0;
-    const emit = (phase: 'import' | 'cover', done: number, count: number, file: string | null, state: 'running' | 'done' | 'cancelled') =>
-      this.emit({ type: 'import', importId, phase, done, total: count, file, state });
-    try {
-      emit('import', 0, 0, null, 'running');
-      const outcomes = await importFiles(this.catalogue, { paths: [folder], kind: request.kind }, (done, count, file) => {
-        total = count;
-        emit('import', done, count, file, 'running');
-      }, undefined, { signal: controller.signal, onNotImported: (file) => notImported.push(file) });
-      const scenes = outcomes.flatMap((o) => (o.status === 'imported' && o.kind === 'scene' && o.record.sensor === 'S2' ? [o.record.id] : []));
-      const uncovered = scenes.filter((id) => getScene(this.catalogue, id).cloudCover === null);
+    return this.tasks.run(`Import ${path.basename(folder)}`, async (task) => {
+      const notImported: string[] = [];
+      task.progress(0, 0, 'looking for rasters');
+      // No task passed down: a cancel lets the file under way finish (never half imported) and stops before the next.
+      const outcomes = await importFiles(this.catalogue, { paths: [folder], kind: request.kind }, (done, count, file) => task.progress(done, count, path.basename(file)), undefined, {
+        signal: task.signal,
+        onNotImported: (file) => notImported.push(file),
+      });
+      // Duplicates too: an import cancelled before the cloud cover, run again, gives the scenes it kept theirs.
+      const scenes = outcomes.flatMap((o) => ((o.status === 'imported' || o.status === 'duplicate') && o.kind === 'scene' ? [o.status === 'imported' ? o.record.id : o.id] : []));
+      const uncovered = scenes.filter((id) => {
+        const scene = getScene(this.catalogue, id);
+        return scene.sensor === 'S2' && scene.cloudCover === null;
+      });
       for (const [index, sceneId] of uncovered.entries()) {
-        if (controller.signal.aborted) break;
-        emit('cover', index, uncovered.length, getScene(this.catalogue, sceneId).name, 'running');
+        if (task.signal.aborted) break;
+        task.progress(index, uncovered.length, `cloud cover of ${getScene(this.catalogue, sceneId).name}`);
         try {
-          await ensureCloudCover(this.catalogue, sceneId, controller.signal);
+          await ensureCloudCover(this.catalogue, sceneId, task.signal);
         } catch (error) {
-          if (controller.signal.aborted) break;
+          if (task.signal.aborted) break;
           // A scene the detector cannot read (bands missing) keeps no cover; the import itself stands.
           console.error(`clearsky: cloud cover of scene ${sceneId}: ${(error as Error).message}`);
         }
       }
-      const cancelled = controller.signal.aborted;
-      emit('import', total - notImported.length, total, null, cancelled ? 'cancelled' : 'done');
       // Re-read: the scenes' records now carry their cover.
       const fresh = outcomes.map((o) => (o.status === 'imported' && o.kind === 'scene' ? { ...o, record: getScene(this.catalogue, o.record.id) } : o));
-      return { importId, outcomes: fresh, cancelled, notImported };
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      this.imports.delete(importId);
-    }
-  }
-
-  /** Stops a folder import under way between files (false when none has this id: it finished or never began). */
-  async cancelImport(request: { importId: string }): Promise<{ importId: string; cancelled: boolean }> {
-    const { importId } = CancelImportRequest.parse(request);
-    const controller = this.imports.get(importId);
-    controller?.abort();
-    return { importId, cancelled: controller !== undefined };
+      return { outcomes: fresh, cancelled: task.signal.aborted, notImported };
+    }, { signal });
   }
 
   async setSceneDate(request: SetSceneDateRequest): Promise<SceneRecord> {
@@ -579,29 +557,16 @@ export class Service implements ProjectApi {
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {
-    this.listeners.add(listener);
     const runs = this.runner ? this.runner.subscribe(listener) : () => undefined;
     const tasks = this.tasks.subscribe(listener);
     return () => {
-      this.listeners.delete(listener);
       runs();
       tasks();
     };
   }
 
-  private emit(event: ApiEvent): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event);
-      } catch {
-        // One broken listener must not stop the others (as the runner's events).
-      }
-    }
-  }
-
   async close(): Promise<void> {
     this.tasks.cancelAll();
-    for (const controller of this.imports.values()) controller.abort();
     clearInterval(this.backupTimer);
     await this.runner?.close();
     this.catalogue.close();

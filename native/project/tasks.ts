@@ -5,6 +5,10 @@
  * errors.ts) and writes its files atomically (raster/tiff/atomic-file.ts), so a cancelled task leaves no file and,
  * recording last, no catalogue row.
  *
+ * A task ends in one of two ways when cancelled: work that throws after the abort (most) rejects with a
+ * CancelledError; work that notices the abort, stops early and returns what it did (a folder import keeps the
+ * files done and lists the rest) resolves with that value, and its last event says 'cancelled' all the same.
+ *
  * Runs have their own, persistent progress and cancel (jobs/); tasks live only as long as their call.
  */
 import { randomBytes } from 'node:crypto';
@@ -31,15 +35,21 @@ export class Tasks {
 
   /**
    * Runs `work` as a task named `label`. A task of the same `group` still going on is cancelled first (a newer
-   * detection preview replaces the older one). Cancelled, it rejects with a CancelledError "<label> cancelled".
+   * detection preview replaces the older one). Cancelled, it rejects with a CancelledError "<label> cancelled", or
+   * resolves with what `work` returned if it returned (it stopped early). `signal` (Ctrl-C on the command line)
+   * cancels it too.
    */
-  async run<T>(label: string, work: (task: TaskContext) => Promise<T>, options: { group?: string } = {}): Promise<T> {
+  async run<T>(label: string, work: (task: TaskContext) => Promise<T>, options: { group?: string; signal?: AbortSignal } = {}): Promise<T> {
     if (options.group !== undefined) {
       for (const other of this.running.values()) if (other.group === options.group) other.controller.abort();
     }
     const taskId = `${this.prefix}-${this.next++}`;
     const controller = new AbortController();
     this.running.set(taskId, { controller, group: options.group });
+    const outer = options.signal;
+    const abort = () => controller.abort();
+    if (outer?.aborted) abort();
+    outer?.addEventListener('abort', abort);
     let last = { step: '', done: 0, total: 0 };
     let sentPercent = -1;
     const send = (state: TaskEvent['state']) => this.emit({ type: 'task', taskId, label, ...last, state });
@@ -57,7 +67,8 @@ export class Tasks {
     };
     try {
       const value = await work(task);
-      send('done');
+      // Aborted but returned: the work stopped early and says what it did.
+      send(controller.signal.aborted ? 'cancelled' : 'done');
       return value;
     } catch (error) {
       // Aborted, whatever the work threw on its way out (a closed stream, say), it was cancelled.
@@ -68,6 +79,7 @@ export class Tasks {
       send('cancelled');
       throw new CancelledError(`${label} cancelled`);
     } finally {
+      outer?.removeEventListener('abort', abort);
       this.running.delete(taskId);
     }
   }

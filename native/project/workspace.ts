@@ -167,7 +167,6 @@ export class Workspace implements ClearskyApi {
     await this.confine(ImportFolderRequest.parse(request).folder);
     return project.importFolder(request);
   };
-  cancelImport: ClearskyApi['cancelImport'] = async (request) => this.current().cancelImport(request);
   runCloudyDates: ClearskyApi['runCloudyDates'] = async (request) => this.current().runCloudyDates(request);
   cancelBatch: ClearskyApi['cancelBatch'] = async (request) => this.current().cancelBatch(request);
   setSceneDate: ClearskyApi['setSceneDate'] = async (request) => this.current().setSceneDate(request);

@@ -1,7 +1,7 @@
 /**
  * End to end in browser mode, many dates at once (issue 17): an empty project; in Chromium the user imports a
- * folder holding a season of real Slovenia scenes and a mask file (Import… → Folder…, with progress), sees the
- * timeline of the dates with their cloud cover (the all-cloud day tall, the clear days flat, the masked day at
+ * folder holding a season of real Slovenia scenes and a mask file (Import… → Folder…, its progress in the task
+ * strip; cancelled there, then imported again for the rest), sees the timeline of the dates with their cloud cover (the all-cloud day tall, the clear days flat, the masked day at
  * its mask's 19 %), chooses a date by its mark, and queues "Run every cloudy date…": the reference built once
  * from the clear dates, mode mt, 5 steps in 64-px tiles. Jobs groups the batch (n of N over, each run's own
  * progress), and both runs finish done. No console errors, no request but to 127.0.0.1.
@@ -62,9 +62,27 @@ test('import a season folder, see its timeline with cloud cover, run every cloud
   await dialog.locator('input[name="folder"]').fill(season);
   await dialog.getByRole('button', { name: 'Import folder' }).click();
   await dialog.getByTestId('import-progress').waitFor({ timeout: 30_000 });
+  // Its progress and Cancel are the task strip's, as for every long action: one task named after the folder.
+  const task = page.getByTestId('task').filter({ hasText: 'Import season-2015' });
+  await task.waitFor({ timeout: 30_000 });
   await shot(page, 'import-progress');
-  await dialog.getByTestId('import-outcomes').waitFor({ timeout: 120_000 });
-  assert.equal(await dialog.locator('[data-testid="import-outcomes"] li[data-status="imported"]').count(), 6);
+  // Cancelled there: the file under way finishes, the dialog names the files not imported.
+  await task.getByRole('button', { name: 'Cancel' }).click();
+  const cancelled = dialog.getByTestId('import-cancelled');
+  await cancelled.waitFor({ timeout: 60_000 });
+  const notImported = Number(/; (\d+) not imported/.exec((await cancelled.textContent()) ?? '')?.[1]);
+  const outcomes = dialog.locator('[data-testid="import-outcomes"] li');
+  const done = await outcomes.count();
+  assert.equal(done + notImported, 6, 'every file of the folder is either done or named as not imported');
+  assert.ok(notImported > 0, 'stopped before the end');
+  const kept = await dialog.locator('[data-testid="import-outcomes"] li[data-status="imported"]').count();
+  await shot(page, 'import-cancelled');
+  // Imported again: the rest come in, those kept are duplicates.
+  await dialog.getByRole('button', { name: 'Import folder' }).click();
+  await cancelled.waitFor({ state: 'detached', timeout: 10_000 });
+  await dialog.getByTestId('import-progress').waitFor({ state: 'detached', timeout: 120_000 });
+  assert.equal(await dialog.locator('[data-testid="import-outcomes"] li[data-status="imported"]').count(), 6 - kept);
+  assert.equal(await dialog.locator('[data-testid="import-outcomes"] li[data-status="duplicate"]').count(), kept);
   await shot(page, 'import-done');
   await dialog.getByText('Close', { exact: true }).click();
   step('folder imported');

@@ -4,8 +4,6 @@
  * (the runs too, into the runs state).
  */
 import type { ApiEvent, ClearskyApi, ItemKind, MaskRecord, ProjectInfo, RefRecord, SceneRecord } from '../../../native/api/contract.ts';
-
-export type ImportEvent = Extract<ApiEvent, { type: 'import' }>;
 import { call } from '../tools/api-call.ts';
 import type { RunsState } from './runs.svelte.ts';
 
@@ -25,8 +23,6 @@ export class CatalogueState {
   selected = $state<SceneRecord | null>(null);
   selectedMask = $state<MaskRecord | null>(null);
   shownRefIds = $state<number[]>([]);
-  /** A folder import under way (its last progress event), wherever it was started (dialog or the File menu). */
-  importing = $state<ImportEvent | null>(null);
   /** The last failure of a call made for the app as a whole (shown in the header). */
   error = $state<string | null>(null);
 
@@ -61,19 +57,19 @@ export class CatalogueState {
     if (selectedMask) this.selectedMask = this.masks.find((mask) => mask.id === selectedMask.id) ?? selectedMask;
   }
 
-  /** Follows a folder import's progress; each file done shows in the catalogue at once. */
-  followImport(event: ApiEvent): void {
-    if (event.type !== 'import') return;
-    const before = this.importing;
-    this.importing = event.state === 'running' ? event : null;
-    if (event.state !== 'running' || (before && before.importId === event.importId && (before.done !== event.done || before.phase !== event.phase))) void this.refresh();
+  /**
+   * Follows the imports going on (tasks named "Import …", from the dialog or the File menu): each file done (a
+   * new step: the next file) and each import's end shows in the catalogue at once.
+   */
+  followImports(event: ApiEvent): void {
+    if (event.type !== 'task' || !event.label.startsWith('Import ')) return;
+    const before = this.#importSteps.get(event.taskId);
+    if (event.state !== 'running') this.#importSteps.delete(event.taskId);
+    else this.#importSteps.set(event.taskId, event.step);
+    if (event.state !== 'running' || (before !== undefined && before !== event.step)) void this.refresh();
   }
-
-  /** Stops a folder import between files (the files done stay). */
-  async cancelImport(importId: string): Promise<void> {
-    const outcome = await call(this.#api, 'cancelImport', { importId });
-    if (!outcome.ok) this.error = outcome.error;
-  }
+  /** The step each import going on is at, by task id. */
+  readonly #importSteps = new Map<string, string>();
 
   /** Chooses a scene, and the mask that goes with it (`maskForScene`). */
   choose(scene: SceneRecord): void {

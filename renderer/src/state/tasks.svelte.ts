@@ -1,7 +1,8 @@
 /**
  * The long actions going on in the back end that are not runs (imports, references, detections, exports,
  * reports): the latest `task` event of each, from the API's event stream, until it ends. Cancel asks the back
- * end to stop one (`cancelTask`); the action's own command then fails with "… cancelled".
+ * end to stop one (`cancelTask`); the action's own command then fails with "… cancelled" (a folder import
+ * instead answers with the files done and those not imported).
  */
 import type { ApiEvent, ClearskyApi, TaskEvent } from '../../../native/api/contract.ts';
 import { call } from '../tools/api-call.ts';

@@ -4,18 +4,19 @@
  * in the catalogue), and one run per cloudy date in one action with the reference built once.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ApiEvent, SceneRecord } from '../../../native/api/contract.ts';
+import type { SceneRecord, TaskEvent } from '../../../native/api/contract.ts';
 import { detectedCover } from '../../../native/catalogue/cloud-cover.ts';
 import { createProject } from '../../../native/catalogue/project.ts';
 import { InputError } from '../../../native/errors.ts';
 import { writeCloudMask } from '../../../native/raster/sentinel/cloud-masks.ts';
 import { Service } from '../../../native/project/service.ts';
 import { runClearsky } from '../../helpers/cli.ts';
-import { dataFile } from '../../helpers/data.ts';
+import { dataFile, REPO_ROOT } from '../../helpers/data.ts';
 import { makeSeasonFolder, SEASON_MASK, SEASON_SCENES } from '../../helpers/season.ts';
 
 const STACK = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
@@ -43,13 +44,15 @@ const byDay = (scenes: SceneRecord[], day: string) => scenes.find((s) => s.acqui
 
 describe('importing a folder of dates', () => {
   let service: Service;
-  const events: ApiEvent[] = [];
+  const events: TaskEvent[] = [];
   let result: Awaited<ReturnType<Service['importFolder']>>;
 
   before(async () => {
     service = await openNew('import');
-    service.subscribe((event) => events.push(event));
-    result = await service.importFolder({ folder: season, importId: 'season-1' });
+    service.subscribe((event) => {
+      if (event.type === 'task') events.push(event);
+    });
+    result = await service.importFolder({ folder: season });
   });
   after(async () => {
     await service?.close();
@@ -63,12 +66,18 @@ describe('importing a folder of dates', () => {
     const failed = result.outcomes.filter((o) => o.status === 'failed');
     assert.equal(failed.length, 1);
     assert.match(failed[0].status === 'failed' ? failed[0].error : '', /notes\.tif/);
-    const progress = events.filter((e): e is Extract<ApiEvent, { type: 'import' }> => e.type === 'import' && e.importId === 'season-1');
-    const files = progress.filter((e) => e.phase === 'import' && e.file !== null);
+    // One task, named after the folder: looking for rasters, each file (n of N), each scene's cloud cover, done.
+    assert.deepEqual(new Set(events.map((e) => e.label)), new Set([`Import ${path.basename(season)}`]));
+    assert.deepEqual(new Set(events.map((e) => e.taskId)).size, 1);
+    assert.deepEqual([events[0].step, events[0].total], ['looking for rasters', 0]);
+    const files = events.filter((e) => e.total === 7);
     assert.deepEqual(files.map((e) => e.done), [0, 1, 2, 3, 4, 5, 6]);
-    assert.ok(files.every((e) => e.total === 7));
-    assert.deepEqual(files.map((e) => path.basename(e.file!)), [...SEASON_SCENES, SEASON_MASK, 'notes.tif'].sort());
-    assert.equal(progress.at(-1)!.state, 'done');
+    assert.deepEqual(files.map((e) => e.step), [...SEASON_SCENES, SEASON_MASK, 'notes.tif'].sort());
+    const cover = events.filter((e) => e.step.startsWith('cloud cover of ') && e.state === 'running');
+    assert.deepEqual(cover.map((e) => [e.done, e.total]), [[0, 4], [1, 4], [2, 4], [3, 4]], 'the four scenes without a mask of their day');
+    assert.deepEqual(events.slice(1, -1).map((e) => e.state), Array(events.length - 2).fill('running'));
+    assert.deepEqual(events.slice(1, -1), [...files, ...cover], 'files first, then cloud cover, in order');
+    assert.equal(events.at(-1)!.state, 'done');
   });
 
   it('gives each scene its cloud cover: the mask of its day where it has one, else the detector’s, kept in the catalogue', async () => {
@@ -115,26 +124,30 @@ describe('cancelling a folder import', () => {
   it('keeps the files done before the cancel, imports none after it, and says which were not imported', async () => {
     const service = await openNew('cancel');
     try {
-      const events: Extract<ApiEvent, { type: 'import' }>[] = [];
-      service.subscribe((event) => {
-        if (event.type !== 'import') return;
+      const events: TaskEvent[] = [];
+      const stop = service.subscribe((event) => {
+        if (event.type !== 'task') return;
         events.push(event);
-        // Cancelled while the second file is under way: that one finishes, the rest are not started.
-        if (event.phase === 'import' && event.done === 1 && event.file !== null) void service.cancelImport({ importId: 'cut' });
+        // Cancelled from the task strip while the second file is under way: it finishes, the rest are not started.
+        if (event.state === 'running' && event.done === 1 && event.total > 0) void service.cancelTask(event.taskId);
       });
-      const result = await service.importFolder({ folder: season, importId: 'cut' });
+      const result = await service.importFolder({ folder: season });
       assert.equal(result.cancelled, true);
       const imported = result.outcomes.filter((o) => o.status === 'imported').map((o) => path.basename(o.path));
       assert.deepEqual(imported, SEASON_SCENES.slice(0, 2));
       assert.deepEqual(result.notImported.map((f) => path.basename(f)), [...SEASON_SCENES.slice(2), SEASON_MASK, 'notes.tif'].sort());
       assert.deepEqual((await service.listScenes()).map((s) => s.name), ['S2L1C_20150711', 'S2L1C_20150731']);
       assert.equal((await service.listMasks()).length, 0);
-      assert.equal(events.at(-1)!.state, 'cancelled');
-      assert.equal((await service.cancelImport({ importId: 'cut' })).cancelled, false, 'over: nothing to cancel');
+      assert.deepEqual(events.map((e) => [e.step, e.state]), [['looking for rasters', 'running'], [SEASON_SCENES[0], 'running'], [SEASON_SCENES[1], 'running'], [SEASON_SCENES[1], 'cancelled']], 'no cloud cover once cancelled');
+      assert.equal((await service.cancelTask(events[0].taskId)).cancelled, false, 'over: nothing to cancel');
+      stop();
       // The rest comes in when the folder is imported again; the two done are duplicates, not copies.
       const rest = await service.importFolder({ folder: season });
       assert.equal(rest.outcomes.filter((o) => o.status === 'duplicate').length, 2);
       assert.equal((await service.listScenes()).length, 5);
+      // The cancel came before the cloud cover: the two kept get theirs now, as the new ones do.
+      assert.deepEqual((await service.listScenes()).filter((s) => s.cloudCover === null).map((s) => s.name), []);
+      assert.ok(byDay(await service.listScenes(), '2015-07-11').cloudCover! > 0.95, 'the all-cloud day kept from before the cancel');
     } finally {
       await service.close();
     }
@@ -203,6 +216,24 @@ describe('a run per cloudy date', () => {
 });
 
 describe('the command line', () => {
+  it('prints [n/N] file from the import task, and Ctrl-C keeps the files done, names the rest and exits 130', { timeout: 120_000 }, async () => {
+    const project = path.join(dir, 'cli-cut');
+    assert.equal((await runClearsky(['project', 'create', project], dir)).code, 0);
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), 'project', 'import', project, season], { cwd: dir });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      const before = stderr;
+      stderr += chunk.toString();
+      if (!/\[2\/7\]/.test(before) && /\[2\/7\]/.test(stderr)) child.kill('SIGINT'); // while the second file is under way
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, stderr);
+    assert.deepEqual(stderr.match(/^\[\d\/7\] .*$/gm), [`[1/7] ${SEASON_SCENES[0]}`, `[2/7] ${SEASON_SCENES[1]}`]);
+    assert.match(stderr, /import stopped; 5 files not imported \(the files done stay\): .*S2L1C_20150820\.tif/);
+    const listed = await runClearsky(['project', 'list', project, '--json'], dir);
+    assert.deepEqual((JSON.parse(listed.stdout) as { scenes: SceneRecord[] }).scenes.map((s) => s.name), ['S2L1C_20150711', 'S2L1C_20150731']);
+  });
+
   it('imports a folder with each scene’s cover, and queues a run per cloudy date with --every-cloudy-date', { timeout: 120_000 }, async () => {
     const project = path.join(dir, 'cli');
     assert.equal((await runClearsky(['project', 'create', project], dir)).code, 0);

@@ -41,8 +41,7 @@ class RecordingApi implements ClearskyApi {
   listMasks = () => this.answer('listMasks', [], []);
   importFiles: ClearskyApi['importFiles'] = (request) =>
     this.answer('importFiles', [request], request.paths.map((p) => ({ path: p, status: 'failed' as const, error: 'not a raster' })));
-  importFolder: ClearskyApi['importFolder'] = (request) => this.answer('importFolder', [request], { importId: request.importId ?? 'i', outcomes: [], cancelled: false, notImported: [] });
-  cancelImport: ClearskyApi['cancelImport'] = (request) => this.answer('cancelImport', [request], { importId: request.importId, cancelled: true });
+  importFolder: ClearskyApi['importFolder'] = (request) => this.answer('importFolder', [request], { outcomes: [], cancelled: false, notImported: [] });
   runCloudyDates: ClearskyApi['runCloudyDates'] = (request) => this.answer('runCloudyDates', [request], { batch: 'b', reference: null, runs: [], dates: [] });
   cancelBatch: ClearskyApi['cancelBatch'] = (request) => this.answer('cancelBatch', [request], []);
   buildReference: ClearskyApi['buildReference'] = (request) => this.answer('buildReference', [request], REF);

@@ -199,7 +199,7 @@ test('a service open beside `clearsky run` watches that run without working it, 
   try {
     const other = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill']), dir);
     assert.equal(other.code, 0, other.stderr);
-    const ofRun = (runId: number) => events.filter((e) => (e.type === 'run' ? e.run.id : e.type === 'task' || e.type === 'import' ? null : e.runId) === runId);
+    const ofRun = (runId: number) => events.filter((e) => (e.type === 'run' ? e.run.id : e.type === 'task' ? null : e.runId) === runId);
     await until(() => ofRun(1).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service says run 1 is done');
     assert.ok(ofRun(1).every((e) => e.type === 'run'), 'only run events for run 1: the service computed none of its tiles');
     assert.ok(ofRun(1).some((e) => e.type === 'run' && e.run.status !== 'done' && e.run.lease !== null), 'run 1 was seen while the other process held it');

@@ -104,6 +104,39 @@ test('a task sends at most one event per whole percent of a step, every new step
   assert.deepEqual(tasks.ids(), []);
 });
 
+test('a task that notices its cancel and returns what it did resolves with that, its last event cancelled; an outer signal cancels it too', async () => {
+  const tasks = new Tasks();
+  const events: TaskEvent[] = [];
+  tasks.subscribe((event) => events.push(event));
+  const files = ['a.tif', 'b.tif', 'c.tif'];
+  const importing = (task: Parameters<Parameters<Tasks['run']>[1]>[0]) => async () => {
+    const done: string[] = [];
+    for (const [index, file] of files.entries()) {
+      if (task.signal.aborted) break; // between files: the ones done stay
+      task.progress(index, files.length, file);
+      await new Promise((resolve) => setImmediate(resolve));
+      done.push(file);
+    }
+    return done;
+  };
+  const unsubscribe = tasks.subscribe((event) => {
+    if (event.step === 'a.tif' && event.state === 'running') tasks.cancel(event.taskId);
+  });
+  const stopped = tasks.run('Import season', (task) => importing(task)());
+  assert.deepEqual(await stopped, ['a.tif'], 'resolves with what it did, not a CancelledError');
+  assert.deepEqual(events.map((e) => [e.step, e.state]), [['a.tif', 'running'], ['a.tif', 'cancelled']]);
+  unsubscribe();
+
+  // Ctrl-C on the command line: the caller's own signal, aborted before or during.
+  const outer = new AbortController();
+  outer.abort();
+  assert.deepEqual(await tasks.run('Import early', (task) => importing(task)(), { signal: outer.signal }), []);
+  assert.equal(events.at(-1)!.state, 'cancelled');
+  assert.deepEqual(await tasks.run('Import all', (task) => importing(task)()), files);
+  assert.equal(events.at(-1)!.state, 'done', 'not aborted: done');
+  assert.deepEqual(tasks.ids(), []);
+});
+
 describe('tasks: progress and cancel', { timeout: 600_000 }, () => {
   test('an import of the real 1536×768 scene cancelled while writing its tiles leaves no file and no scene; imported again, it reports every tile', async () => {
     const cancelled = await withTask(service, () => service.importFiles({ paths: [T33UUU] }), midWay(/writing tiles/));
