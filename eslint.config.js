@@ -42,6 +42,14 @@ const ENGINE_ALONE = [
   },
 ];
 
+/** GeoTIFF in and out is below the Sentinel knowledge: sentinel/ reads and writes through tiff/, never back. */
+const TIFF_NO_SENTINEL = [
+  {
+    regex: '(^|/)sentinel/',
+    message: 'native/raster/tiff/ (GeoTIFF in and out) does not import raster/sentinel/: sentinel/ builds on tiff/ (docs/architecture.md).',
+  },
+];
+
 /** The shell loads the renderer's built page; it does not import its code. */
 const ELECTRON_NO_RENDERER = [
   { regex: '(^|/)renderer/', message: 'electron/ does not import the renderer: it loads the built page (docs/architecture.md).' },
@@ -113,6 +121,10 @@ export default tseslint.config(
   {
     files: ['native/dip/**/*.ts'],
     rules: restrict(NATIVE_NO_ELECTRON, ENGINE_ALONE),
+  },
+  {
+    files: ['native/raster/tiff/**/*.ts'],
+    rules: restrict(NATIVE_NO_ELECTRON, TIFF_NO_SENTINEL),
   },
   {
     files: ['electron/**/*.ts'],

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import type { Grid, MaskRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { Project } from './project.ts';
-import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
+import { type CatalogueRow, assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
 
 export interface NewMask {
   name: string;
@@ -29,22 +29,8 @@ export interface NewMask {
   outlineFile: string | null;
 }
 
-interface MaskRow {
-  id: number;
-  name: string;
-  file: string;
-  band: number;
-  source: MaskRecord['source'];
-  scene_id: number | null;
-  acquired: string | null;
-  version: number;
-  parameters: string;
-  grid: string;
-  cloud_cover: number | null;
-  outline_file: string | null;
-  source_file: string | null;
-  created_at: string;
-}
+/** A row of `masks` (source_path and source_sha256 are written, not read back). */
+type MaskRow = CatalogueRow<MaskRecord, 'parameters' | 'grid'>;
 
 export function insertMask(project: Project, mask: NewMask): MaskRecord {
   const version = mask.version ?? nextVersion(project, mask.sceneId);

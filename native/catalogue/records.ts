@@ -40,6 +40,19 @@ export function sameGrid(a: Grid, b: Grid): boolean {
   return a.geoTransform.every((value, i) => Math.abs(value - b.geoTransform![i]) <= pixel * 1e-6);
 }
 
+/** `cloudCoverSource` → `cloud_cover_source`: a record's field name as the catalogue's column. */
+type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `_${Lowercase<Head>}`}${SnakeCase<Tail>}`
+  : S;
+
+/**
+ * A catalogue row of a record (api/contract.ts): the record's fields under their column names, those stored as
+ * JSON as text. Derived, so that a field added to the record cannot be forgotten in the row.
+ */
+export type CatalogueRow<R, JsonFields extends keyof R = never> = {
+  [K in keyof R as SnakeCase<K & string>]-?: K extends JsonFields ? string : Exclude<R[K], undefined>;
+};
+
 export function parseJson<T>(text: string, what: string): T {
   try {
     return JSON.parse(text) as T;

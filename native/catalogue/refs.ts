@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import type { Grid, RefRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { Project } from './project.ts';
-import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
+import { type CatalogueRow, assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
 
 export interface NewRef {
   name: string;
@@ -21,16 +21,8 @@ export interface NewRef {
   sceneIds: number[];
 }
 
-interface RefRow {
-  id: number;
-  name: string;
-  file: string;
-  method: RefRecord['method'];
-  date: string | null;
-  bands: string;
-  grid: string;
-  created_at: string;
-}
+/** A row of `refs`; the scenes it was made from are rows of `ref_scenes`. */
+type RefRow = CatalogueRow<Omit<RefRecord, 'sceneIds'>, 'bands' | 'grid'>;
 
 /** Inserts the reference and its scene links in one transaction. */
 export function insertRef(project: Project, ref: NewRef): RefRecord {

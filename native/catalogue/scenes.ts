@@ -2,45 +2,16 @@
  * The scenes of a project (Sentinel-2 and Sentinel-1 rasters in rasters/): rows ↔ SceneRecord.
  */
 import { rmSync } from 'node:fs';
-import type { Grid, SceneRecord } from '../api/contract.ts';
+import type { SceneRecord } from '../api/contract.ts';
 import { InputError } from '../errors.ts';
 import type { Project } from './project.ts';
-import { assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
+import { type CatalogueRow, assertFilePresent, describeRuns, notFound, now, parseJson, runsUsing } from './records.ts';
 
-export interface NewScene {
-  name: string;
-  /** Relative to the project. */
-  file: string;
-  sourcePath: string | null;
-  sourceSha256: string | null;
-  sensor: 'S2' | 'S1';
-  level: string | null;
-  acquired: string | null;
-  bands: (string | null)[];
-  grid: Grid;
-  dataType: string;
-  nodata: number | null;
-  units: 'linear' | 'dB' | null;
-  cloudCover: number | null;
-  cloudCoverSource?: SceneRecord['cloudCoverSource'];
-}
+/** What an import knows of a scene: its record but for the catalogue's id and time, and where it came from. */
+export type NewScene = Omit<SceneRecord, 'id' | 'importedAt'> & { sourcePath: string | null; sourceSha256: string | null };
 
-interface SceneRow {
-  id: number;
-  name: string;
-  file: string;
-  sensor: 'S2' | 'S1';
-  level: string | null;
-  acquired: string | null;
-  bands: string;
-  grid: string;
-  data_type: string;
-  nodata: number | null;
-  units: 'linear' | 'dB' | null;
-  cloud_cover: number | null;
-  cloud_cover_source: SceneRecord['cloudCoverSource'];
-  imported_at: string;
-}
+/** A row of `scenes` (source_path and source_sha256 are read only by sceneBySource's WHERE). */
+type SceneRow = CatalogueRow<SceneRecord, 'bands' | 'grid'>;
 
 export function insertScene(project: Project, scene: NewScene): SceneRecord {
   const { lastInsertRowid } = project.db

@@ -12,53 +12,25 @@
  * No console errors, no failed requests. Screenshots: test/e2e/artifacts/detect-ui-*.png.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { PNG } from 'pngjs';
-import type { MaskRecord, SceneRecord } from '../../native/api/contract.ts';
-import { stepClock, watchPage } from '../helpers/browser.ts';
-import { startAppSession, type AppSession } from '../helpers/app-session.ts';
-import { runClearsky } from '../helpers/cli.ts';
-import { dataFile, REPO_ROOT } from '../helpers/data.ts';
-import { cyanPixels, type Box } from '../helpers/screenshot.ts';
+import { mapBox, openApp, projectListing, screenshots, startNigeriaSession, type NigeriaSession } from '../helpers/app-page.ts';
+import { stepClock } from '../helpers/browser.ts';
+import { cyanPixels } from '../helpers/screenshot.ts';
 
-const S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
-const S1 = dataFile('nigeria-sen12mscr', 's1.tif');
-const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
-
-let session: AppSession | undefined;
-let projectDir: string;
-let s2: SceneRecord;
-let s1: SceneRecord;
+let session: NigeriaSession | undefined;
 const step = stepClock();
-
-async function listing(): Promise<{ scenes: SceneRecord[]; masks: MaskRecord[] }> {
-  const result = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as { scenes: SceneRecord[]; masks: MaskRecord[] };
-}
+const shot = screenshots('detect-ui');
+const listing = () => projectListing(session!.projectDir);
 
 before(async () => {
-  session = await startAppSession({ prefix: 'clearsky-detect-ui-', folder: 'nigeria', name: 'Detect e2e', imports: [S2, S1], step });
-  projectDir = session.projectDir;
-  const { scenes, masks } = await listing();
-  assert.deepEqual(masks, [], 'the scene came with a mask');
-  s2 = scenes.find((s) => s.sensor === 'S2')!;
-  s1 = scenes.find((s) => s.sensor === 'S1')!;
+  session = await startNigeriaSession({ prefix: 'clearsky-detect-ui-', name: 'Detect e2e', step });
+  assert.deepEqual((await listing()).masks, [], 'the scene came with a mask');
 });
 
 after(async () => {
   await session?.close();
 });
-
-async function shot(page: Page, name: string): Promise<PNG> {
-  return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `detect-ui-${name}.png`) }));
-}
-
-async function mapBox(page: Page): Promise<Box> {
-  return (await page.getByTestId('map').boundingBox())!;
-}
 
 /** The cover the bar shows once no preview is being computed, as a number of percent. */
 async function coverShown(page: Page): Promise<number> {
@@ -81,9 +53,8 @@ async function setThreshold(page: Page, value: number): Promise<void> {
 }
 
 test('detect clouds on the Nigeria scene: preview with its cover, tune threshold and dilation, cancel, then save a new mask version', { timeout: 600_000 }, async () => {
-  const page = await session!.context.newPage();
-  const problems = watchPage(page);
-  await page.goto(session!.url);
+  const { page, problems } = await openApp(session!);
+  const { s1, s2 } = session!;
   const detectButton = page.getByRole('button', { name: 'Detect clouds' });
 
   // 1. Not on the SAR scene; offered beside Draw mask on the optical one.

@@ -15,44 +15,25 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Page } from 'playwright-core';
-import { PNG } from 'pngjs';
-import type { MaskRecord, SceneRecord } from '../../native/api/contract.ts';
 import { readBands, withRaster } from '../../native/raster/tiff/geotiff-reader.ts';
 import { readMask } from '../../native/raster/sentinel/mask.ts';
-import { stepClock, watchPage } from '../helpers/browser.ts';
-import { startAppSession, type AppSession } from '../helpers/app-session.ts';
-import { runClearsky } from '../helpers/cli.ts';
-import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { NIGERIA_S2, openApp, projectListing, screenOfPixel, screenshots, startNigeriaSession, type NigeriaSession } from '../helpers/app-page.ts';
+import { stepClock } from '../helpers/browser.ts';
 import { cyanPixels, luminanceStats, type Box } from '../helpers/screenshot.ts';
 
-const S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
-const S1 = dataFile('nigeria-sen12mscr', 's1.tif');
-const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 /** The polygon drawn, in the scene's pixels (column, row): around the cumulus in the north-west. */
 const CUMULUS: [number, number][] = [[14, 10], [78, 7], [92, 52], [80, 112], [30, 110], [5, 62]];
 
-let session: AppSession | undefined;
-let projectDir: string;
-let s2: SceneRecord;
-let s1: SceneRecord;
-
+let session: NigeriaSession | undefined;
 const step = stepClock();
-
-async function listing(): Promise<{ scenes: SceneRecord[]; masks: MaskRecord[] }> {
-  const result = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as { scenes: SceneRecord[]; masks: MaskRecord[] };
-}
+/** A screenshot of the page (saved as draw-mask-NAME.png). */
+const shot = screenshots('draw-mask');
+const listing = () => projectListing(session!.projectDir);
 
 before(async () => {
-  session = await startAppSession({ prefix: 'clearsky-draw-mask-', folder: 'nigeria', name: 'Nigeria e2e', imports: [S2, S1], step });
-  projectDir = session.projectDir;
-  const { scenes, masks } = await listing();
-  assert.deepEqual(scenes.map((s) => s.sensor).sort(), ['S1', 'S2']);
-  assert.deepEqual(masks, [], 'the scene came with a mask');
-  s2 = scenes.find((s) => s.sensor === 'S2')!;
-  s1 = scenes.find((s) => s.sensor === 'S1')!;
+  session = await startNigeriaSession({ prefix: 'clearsky-draw-mask-', name: 'Nigeria e2e', step });
+  const { s1, s2 } = session;
+  assert.deepEqual((await listing()).masks, [], 'the scene came with a mask');
   step(`project with ${s2.name} (S2) and ${s1.name} (S1), no mask`);
 });
 
@@ -60,41 +41,9 @@ after(async () => {
   await session?.close();
 });
 
-/** A screenshot of the page (saved as draw-mask-NAME.png). */
-async function shot(page: Page, name: string): Promise<PNG> {
-  return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `draw-mask-${name}.png`) }));
-}
-
-/** Map coordinates under the mouse, from the map's cursor readout ("EPSG:32631 713000 E 1288000 N · …"). */
-async function mapCoordinateAt(page: Page, x: number, y: number): Promise<[number, number]> {
-  await page.mouse.move(x, y);
-  const cursor = page.getByTestId('cursor');
-  await cursor.filter({ hasText: / E .* N/ }).waitFor({ timeout: 10_000 });
-  const match = / (-?\d+) E (-?\d+) N/.exec(await cursor.innerText());
-  assert.ok(match, `no coordinates in the cursor readout: ${await cursor.innerText()}`);
-  return [Number(match[1]), Number(match[2])];
-}
-
-/**
- * Where a pixel of the scene (column, row; fractions allowed) is on screen: the map is north up and not
- * rotated, so two readouts of the cursor give its scale and offset.
- */
-async function screenOfPixel(page: Page, map: Box): Promise<(col: number, row: number) => [number, number]> {
-  const [ax, ay] = [map.x + map.width * 0.3, map.y + map.height * 0.3];
-  const [bx, by] = [map.x + map.width * 0.7, map.y + map.height * 0.7];
-  const [ae, an] = await mapCoordinateAt(page, ax, ay);
-  const [be, bn] = await mapCoordinateAt(page, bx, by);
-  const perX = (be - ae) / (bx - ax);
-  const perY = (bn - an) / (by - ay);
-  assert.ok(perX > 0 && perY < 0, `the map is not north up (${perX}, ${perY} m per screen pixel)`);
-  const [x0, pw, , y0, , ph] = s2.grid.geoTransform!;
-  return (col, row) => [ax + (x0 + pw * col - ae) / perX, ay + (y0 + ph * row - an) / perY];
-}
-
 test('draw a mask from scratch over the cumulus of a scene without one, save it, and reconstruct with it (dip, S2 + SAR)', { timeout: 600_000 }, async () => {
-  const page = await session!.context.newPage();
-  const problems = watchPage(page);
-  await page.goto(session!.url);
+  const { page, problems } = await openApp(session!);
+  const { s1, s2 } = session!;
 
   // 1. The S2 scene on the map: no mask is chosen, so the mask tool draws a new one.
   const scene = page.getByTestId('scene').filter({ hasText: s2.name });
@@ -118,7 +67,7 @@ test('draw a mask from scratch over the cumulus of a scene without one, save it,
   assert.match(await bar.innerText(), new RegExp(`New mask on ${s2.name}`));
   assert.equal(await bar.getByRole('button', { name: 'Save as a new mask' }).isDisabled(), true, 'Save before any polygon');
   const mapBox = (await page.getByTestId('map').boundingBox())!; // below the bar
-  const toScreen = await screenOfPixel(page, mapBox);
+  const toScreen = await screenOfPixel(page, s2.grid.geoTransform!, { map: mapBox });
   const corners = CUMULUS.map(([col, row]) => toScreen(col, row));
   for (const [x, y] of corners) {
     assert.ok(x > mapBox.x + 50 && x < mapBox.x + mapBox.width - 10 && y > mapBox.y + 5 && y < mapBox.y + mapBox.height - 5, `a corner (${x}, ${y}) is off the map ${JSON.stringify(mapBox)}`);
@@ -150,7 +99,7 @@ test('draw a mask from scratch over the cumulus of a scene without one, save it,
   await page.waitForSelector('[data-testid="map"][data-outline-status="ready"]', { timeout: 30_000 });
   await page.waitForTimeout(1500);
   // The bar has gone, so the map is taller: where the scene is on screen is read again (as in the scene's shot).
-  const toSaved = await screenOfPixel(page, (await page.getByTestId('map').boundingBox())!);
+  const toSaved = await screenOfPixel(page, s2.grid.geoTransform!);
   const box = (from: [number, number], to: [number, number]): Box => ({ x: from[0], y: from[1], width: to[0] - from[0], height: to[1] - from[1] });
   const around = box(toSaved(2, 1), toSaved(95, 115));
   const elsewhere = box(toSaved(130, 150), toSaved(190, 220));
@@ -170,15 +119,15 @@ test('draw a mask from scratch over the cumulus of a scene without one, save it,
   assert.equal(drawn.name, `${s2.name} · drawn`);
   const polygonArea = Math.abs(CUMULUS.reduce((sum, [x, y], i) => sum + x * CUMULUS[(i + 1) % CUMULUS.length][1] - CUMULUS[(i + 1) % CUMULUS.length][0] * y, 0)) / 2;
   assert.ok(Math.abs(drawn.cloudCover! - polygonArea / (256 * 256)) < 0.01, `cloud cover ${drawn.cloudCover} for a polygon of ${polygonArea / (256 * 256)} of the scene`);
-  const mask = await readMask(path.join(projectDir, drawn.file));
-  const blue = await withRaster(S2, (raster) => readBands(raster, [1]));
+  const mask = await readMask(path.join(session!.projectDir, drawn.file));
+  const blue = await withRaster(NIGERIA_S2, (raster) => readBands(raster, [1]));
   let [inside, outside, nIn, nOut] = [0, 0, 0, 0];
   for (let i = 0; i < mask.data.length; i++) {
     if (mask.data[i]) [inside, nIn] = [inside + blue.data[i], nIn + 1];
     else [outside, nOut] = [outside + blue.data[i], nOut + 1];
   }
   assert.ok(inside / nIn > 1.5 * (outside / nOut), `B02 under the mask ${(inside / nIn).toFixed(0)}, elsewhere ${(outside / nOut).toFixed(0)}: the polygon missed the cumulus`);
-  assert.ok(existsSync(path.join(projectDir, drawn.outlineFile!)), 'no outline file');
+  assert.ok(existsSync(path.join(session!.projectDir, drawn.outlineFile!)), 'no outline file');
   step(`mask ${drawn.id} saved: v${drawn.version}, ${(drawn.cloudCover! * 100).toFixed(1)} % cloud; B02 ${(inside / nIn).toFixed(0)} under it, ${(outside / nOut).toFixed(0)} elsewhere`);
 
   // 4. Plan run → Whole scene → Run…: dip, ms (S2 + SAR), 10 steps, true colour.
@@ -220,7 +169,7 @@ test('draw a mask from scratch over the cumulus of a scene without one, save it,
   await page.locator('[data-testid="layer"][data-layer-status="ready"]').filter({ hasText: 'Run #1 reconstruction' }).waitFor({ timeout: 60_000 });
   await page.waitForTimeout(2000);
   const resultShot = await shot(page, '5-result');
-  const toResult = await screenOfPixel(page, (await page.getByTestId('map').boundingBox())!);
+  const toResult = await screenOfPixel(page, s2.grid.geoTransform!);
   const moved = Math.hypot(toResult(30, 30)[0] - toSaved(30, 30)[0], toResult(30, 30)[1] - toSaved(30, 30)[1]);
   assert.ok(moved < 3, `the view moved by ${moved.toFixed(1)} px since the mask was saved`);
   // Inside the polygon, clear of its outline: the cumulus in the saved mask's shot, the result now.

@@ -21,66 +21,37 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { PNG } from 'pngjs';
-import type { MaskRecord, SceneRecord } from '../../native/api/contract.ts';
+import type { SceneRecord } from '../../native/api/contract.ts';
 import { readBands, withRaster } from '../../native/raster/tiff/geotiff-reader.ts';
 import { readMask } from '../../native/raster/sentinel/mask.ts';
 import { Service } from '../../native/project/service.ts';
-import { stepClock, watchPage } from '../helpers/browser.ts';
+import { mapBox, mapCoordinateAt, NIGERIA_S2, openApp, projectListing, screenOfPixel as screenOfRasterPixel, screenshots } from '../helpers/app-page.ts';
 import { startAppSession, type AppSession } from '../helpers/app-session.ts';
-import { runClearsky } from '../helpers/cli.ts';
-import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { stepClock } from '../helpers/browser.ts';
 import { changedPixels, type Box } from '../helpers/screenshot.ts';
 
-const S2 = dataFile('nigeria-sen12mscr', 's2_cloudy.tif');
-const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
+const S2 = NIGERIA_S2;
 const SIZE = 256;
 
 let session: AppSession | undefined;
 let projectDir: string;
 let scene: SceneRecord;
 const step = stepClock();
+const shot = screenshots('map-qa');
 
 before(async () => {
   session = await startAppSession({ prefix: 'clearsky-map-qa-', folder: 'nigeria', name: 'Map QA e2e', imports: [S2], step });
   projectDir = session.projectDir;
-  const result = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
-  [scene] = (JSON.parse(result.stdout) as { scenes: SceneRecord[] }).scenes;
+  [scene] = (await projectListing(projectDir)).scenes;
 });
 
 after(async () => {
   await session?.close();
 });
 
-async function shot(page: Page, name: string): Promise<PNG> {
-  return PNG.sync.read(await page.screenshot({ path: path.join(ARTIFACTS, `map-qa-${name}.png`) }));
-}
-
-async function mapBox(page: Page): Promise<Box> {
-  return (await page.getByTestId('map').boundingBox())!;
-}
-
-/** Map coordinates under the mouse, from the cursor readout ("EPSG:32631 713000 E 1288000 N · …"). */
-async function mapCoordinateAt(page: Page, x: number, y: number): Promise<[number, number]> {
-  await page.mouse.move(x, y);
-  const cursor = page.getByTestId('cursor');
-  await cursor.filter({ hasText: / E .* N/ }).waitFor({ timeout: 10_000 });
-  const match = / (-?[\d.]+) E (-?[\d.]+) N/.exec(await cursor.innerText());
-  assert.ok(match, `no coordinates in the cursor readout: ${await cursor.innerText()}`);
-  return [Number(match[1]), Number(match[2])];
-}
-
 /** Where a scene pixel corner (column, row; fractions allowed) is on screen now (north up: two readouts). */
 async function screenOfPixel(page: Page): Promise<(col: number, row: number) => [number, number]> {
-  const map = await mapBox(page);
-  const [ax, ay] = [map.x + map.width * 0.25, map.y + map.height * 0.25];
-  const [bx, by] = [map.x + map.width * 0.75, map.y + map.height * 0.75];
-  const [ae, an] = await mapCoordinateAt(page, ax, ay);
-  const [be, bn] = await mapCoordinateAt(page, bx, by);
-  const perX = (be - ae) / (bx - ax);
-  const perY = (bn - an) / (by - ay);
-  const [x0, pw, , y0, , ph] = scene.grid.geoTransform!;
-  return (col, row) => [ax + (x0 + pw * col - ae) / perX, ay + (y0 + ph * row - an) / perY];
+  return screenOfRasterPixel(page, scene.grid.geoTransform!, { at: [0.25, 0.75] });
 }
 
 /** The scene's on-screen rectangle, and whether all of it is inside the map. */
@@ -109,9 +80,7 @@ async function drawPolygon(page: Page, corners: [number, number][]): Promise<voi
 }
 
 test('the map for QA: bars re-fit, edge snapping, undo/redo, layer list beside the map, exact tiles, outlined tiles, swipe drag, crisp pixels, resize', { timeout: 900_000 }, async () => {
-  const page = await session!.context.newPage();
-  const problems = watchPage(page);
-  await page.goto(session!.url);
+  const { page, problems } = await openApp(session!);
   await page.getByTestId('scene').filter({ hasText: scene.name }).click();
   await page.waitForSelector(`[data-testid="map"][data-status="ready"][data-rendered="${scene.id}"]`, { timeout: 60_000 });
   await settle(page, 1000);
@@ -194,8 +163,7 @@ test('the map for QA: bars re-fit, edge snapping, undo/redo, layer list beside t
   await bar.getByRole('button', { name: 'Save as a new mask' }).click();
   await page.getByTestId('chosen-mask').filter({ hasText: 'drawn' }).waitFor({ timeout: 60_000 });
   await bar.waitFor({ state: 'detached' });
-  const listed = await runClearsky(['project', 'list', projectDir, '--json'], REPO_ROOT);
-  const [drawn] = (JSON.parse(listed.stdout) as { masks: MaskRecord[] }).masks;
+  const [drawn] = (await projectListing(projectDir)).masks;
   const mask = await readMask(path.join(projectDir, drawn.file));
   const at = (col: number, row: number): number => mask.data[row * SIZE + col];
   const topRow = Array.from({ length: 56 }, (_, col) => at(col, 0));

@@ -22,15 +22,13 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Dialog, Page } from 'playwright-core';
+import type { Dialog } from 'playwright-core';
 import type { ApiEvent } from '../../native/api/contract.ts';
 import { Service } from '../../native/project/service.ts';
-import { stepClock, watchPage } from '../helpers/browser.ts';
-import { startAppSession, type AppSession } from '../helpers/app-session.ts';
-import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { openApp, screenshots, startNigeriaSession, type NigeriaSession } from '../helpers/app-page.ts';
+import { stepClock } from '../helpers/browser.ts';
 
-const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
-let session: AppSession | undefined;
+let session: NigeriaSession | undefined;
 let work: string;
 let projectDir: string;
 const step = stepClock();
@@ -51,10 +49,8 @@ async function cancelledRun(service: Service, sceneId: number, maskId: number, s
 }
 
 before(async () => {
-  session = await startAppSession({
+  session = await startNigeriaSession({
     prefix: 'clearsky-panels-',
-    folder: 'nigeria',
-    imports: [dataFile('nigeria-sen12mscr', 's2_cloudy.tif'), dataFile('nigeria-sen12mscr', 's1.tif')],
     root: true,
     workers: 1,
     step,
@@ -77,14 +73,10 @@ after(async () => {
   await session?.close();
 });
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `panels-${name}.png`) });
-}
+const shot = screenshots('panels');
 
 test('cancelled runs, export, the run dialog, the legend and the shortcut sheet', { timeout: 600_000 }, async () => {
-  const page = await session!.context.newPage();
-  const problems = watchPage(page);
-  await page.goto(session!.url);
+  const { page, problems } = await openApp(session!);
   await page.getByTestId('scene').first().waitFor({ timeout: 30_000 });
   await page.getByTestId('scene').filter({ hasText: 'S2' }).click();
 

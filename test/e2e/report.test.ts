@@ -15,11 +15,11 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { readRasterInfo } from '../../native/raster/tiff/geotiff-reader.ts';
+import { openApp, screenOfPixel as screenOfRasterPixel } from '../helpers/app-page.ts';
+import { ARTIFACTS, startAppSession, type AppSession } from '../helpers/app-session.ts';
 import { stepClock, watchPage } from '../helpers/browser.ts';
-import { startAppSession, type AppSession } from '../helpers/app-session.ts';
-import { dataFile, REPO_ROOT } from '../helpers/data.ts';
+import { dataFile } from '../helpers/data.ts';
 
-const ARTIFACTS = path.join(REPO_ROOT, 'test/e2e/artifacts');
 let session: AppSession | undefined;
 let work: string;
 let projectDir: string;
@@ -54,9 +54,7 @@ after(async () => {
 });
 
 test('Report… in Jobs writes a self-contained QA report that opens and prints in the browser', { timeout: 300_000 }, async () => {
-  const page = await session!.context.newPage();
-  const problems = watchPage(page);
-  await page.goto(session!.url);
+  const { page, problems } = await openApp(session!);
   const job = page.locator('[data-testid="job"][data-run-id="1"][data-status="done"]');
   await job.waitFor({ timeout: 30_000 });
   await job.getByRole('button', { name: 'Report…' }).click();
@@ -103,10 +101,7 @@ test('Report… in Jobs writes a self-contained QA report that opens and prints 
 });
 
 test('the loss curves of a run under Jobs: every tile faint with the median bold, a picked tile a line per seed, outlines by seed spread, the quality file on export', { timeout: 300_000 }, async () => {
-  const page = await session!.context.newPage();
-  const problems = watchPage(page);
-  await page.setViewportSize({ width: 1400, height: 900 });
-  await page.goto(session!.url);
+  const { page, problems } = await openApp(session!, { width: 1400, height: 900 });
   const job = page.locator('[data-testid="job"][data-run-id="2"][data-status="done"]');
   await job.waitFor({ timeout: 30_000 });
   await job.locator('button.head').click();
@@ -160,24 +155,9 @@ test('the loss curves of a run under Jobs: every tile faint with the median bold
   assert.deepEqual(problems, []);
 });
 
-/** Where a scene pixel (column, row) is on screen now, from the cursor readout at two points (north up). */
+/** Where a scene pixel's centre (column, row) is on screen now. */
 async function screenOfPixel(page: Page): Promise<(col: number, row: number) => [number, number]> {
-  const map = (await page.getByTestId('map').boundingBox())!;
-  const readout = async (x: number, y: number): Promise<[number, number]> => {
-    await page.mouse.move(x, y);
-    const cursor = page.getByTestId('cursor');
-    await cursor.filter({ hasText: / E .* N/ }).waitFor({ timeout: 10_000 });
-    const match = / (-?[\d.]+) E (-?[\d.]+) N/.exec(await cursor.innerText());
-    assert.ok(match, `no coordinates in the cursor readout: ${await cursor.innerText()}`);
-    return [Number(match[1]), Number(match[2])];
-  };
-  const [ax, ay] = [map.x + map.width * 0.3, map.y + map.height * 0.3];
-  const [bx, by] = [map.x + map.width * 0.7, map.y + map.height * 0.7];
-  const [ae, an] = await readout(ax, ay);
-  const [be, bn] = await readout(bx, by);
-  const perX = (be - ae) / (bx - ax);
-  const perY = (bn - an) / (by - ay);
   const { geoTransform } = await readRasterInfo(dataFile('slovenia-2015', 'S2L1C_20150909.tif'));
-  const [x0, pw, , y0, , ph] = geoTransform!;
-  return (col, row) => [ax + (x0 + pw * (col + 0.5) - ae) / perX, ay + (y0 + ph * (row + 0.5) - an) / perY];
+  const toScreen = await screenOfRasterPixel(page, geoTransform!);
+  return (col, row) => toScreen(col + 0.5, row + 0.5);
 }

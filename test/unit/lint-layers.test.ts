@@ -126,6 +126,19 @@ describe('the engine does not reach up', () => {
   });
 });
 
+describe('GeoTIFF in and out does not reach up to Sentinel', () => {
+  it('reports an import of raster/sentinel/ from raster/tiff/, static or dynamic', async () => {
+    await assertForbidden('native/raster/tiff/x.ts', "import { normaliseS2 } from '../sentinel/preprocess.ts';\nvoid normaliseS2;\n", /does not import raster\/sentinel/);
+    await assertForbidden('native/raster/tiff/x.ts', "export const load = () => import('../sentinel/mask.ts');\n", /does not import raster\/sentinel/);
+  });
+
+  it('keeps native/\'s own rules there, and lets sentinel/ import tiff/', async () => {
+    await assertForbidden('native/raster/tiff/x.ts', "import { app } from 'electron';\nvoid app;\n", /no Electron imports/);
+    await assertAllowed('native/raster/tiff/x.ts', "import { DATA_TYPES } from './data-types.ts';\nvoid DATA_TYPES;\n");
+    await assertAllowed('native/raster/sentinel/x.ts', "import { nodataTest } from '../tiff/data-types.ts';\nvoid nodataTest;\n");
+  });
+});
+
 describe('the shell does not import the renderer, nor the catalogue beyond its layout', () => {
   it('reports an import of renderer code from electron/', async () => {
     await assertForbidden('electron/main.ts', "import { createTransport } from '../renderer/src/transport.ts';\nvoid createTransport;\n", /does not import the renderer/);

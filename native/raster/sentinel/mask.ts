@@ -6,7 +6,8 @@ import { InputError } from '../../errors.ts';
 import { createMask, type Image, type Mask } from '../../dip/image.ts';
 import { readBands, withRaster, type Raster } from '../tiff/geotiff-reader.ts';
 import { assertSameGrid, type GridInfo } from '../geo/grid.ts';
-import { assertFinite, nodataTest } from './preprocess.ts';
+import { assertFinite } from './preprocess.ts';
+import { nodataTest } from '../tiff/data-types.ts';
 import type { Window } from '../tiff/raster-info.ts';
 
 /** One band (0-based) of an open raster as a mask. NaN or infinite values are an InputError. */

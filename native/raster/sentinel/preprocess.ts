@@ -12,7 +12,7 @@
  */
 import { InputError } from '../../errors.ts';
 import { createImage, type Image } from '../../dip/image.ts';
-import { DATA_TYPES, fitToDataType, type RasterDataType } from '../tiff/data-types.ts';
+import { DATA_TYPES, fitToDataType, nodataTest, type RasterDataType } from '../tiff/data-types.ts';
 import type { RasterInfo } from '../tiff/raster-info.ts';
 
 export const S2_MAX_DIGITAL_NUMBER = 10000;
@@ -55,12 +55,6 @@ export function normaliseS2(image: Image, file: string, nodata: number | null = 
     out.data[i] = isNodata(dn) ? 0 : (dn < 0 ? 0 : dn > S2_MAX_DIGITAL_NUMBER ? S2_MAX_DIGITAL_NUMBER : dn) / S2_SCALE;
   }
   return out;
-}
-
-/** Whether a value is the nodata value (NaN matches NaN); never true when there is none. */
-export function nodataTest(nodata: number | null): (value: number) => boolean {
-  if (nodata === null) return () => false;
-  return Number.isNaN(nodata) ? (value) => Number.isNaN(value) : (value) => value === nodata;
 }
 
 /** The network's scale → digital numbers for writing as `dataType`: × 2000, rounded and clipped for integer types. */

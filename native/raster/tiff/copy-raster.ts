@@ -5,8 +5,7 @@
  */
 import type { Image } from '../../dip/image.ts';
 import { InputError } from '../../errors.ts';
-import { DATA_TYPES } from './data-types.ts';
-import { nodataTest } from '../sentinel/preprocess.ts';
+import { DATA_TYPES, nodataTest } from './data-types.ts';
 import { readBands, withRaster, type Raster } from './geotiff-reader.ts';
 import { writeGeoTiffFromBlocks } from './geotiff-writer.ts';
 import type { Window } from './raster-info.ts';

@@ -1,6 +1,6 @@
 /**
  * Pixel data types: how each maps to TIFF's SampleFormat/BitsPerSample, to a JS typed array, and to GDAL's
- * names (what `gdalinfo` prints), plus the value range an integer type can hold.
+ * names (what `gdalinfo` prints), plus the value range an integer type can hold and the test for a file's nodata value.
  */
 
 export type RasterDataType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
@@ -53,4 +53,10 @@ export function fitToDataType(value: number, dataType: RasterDataType): number {
   if (!info.isInteger) return value;
   const rounded = Math.round(value);
   return rounded < info.min ? info.min : rounded > info.max ? info.max : rounded;
+}
+
+/** Whether a value is the nodata value (NaN matches NaN); never true when there is none. */
+export function nodataTest(nodata: number | null): (value: number) => boolean {
+  if (nodata === null) return () => false;
+  return Number.isNaN(nodata) ? (value) => Number.isNaN(value) : (value) => value === nodata;
 }
