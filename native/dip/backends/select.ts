@@ -88,8 +88,9 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     if (precision === 'bf16' && !addon.info().bf16) {
       throw new InputError(undefined, '--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX); use --precision fp32');
     }
-    // Set every time: the addon keeps the last precision for the whole process.
-    addon.setConvPrecision(precision === 'bf16' ? 1 : 0);
+    // Set every time: the addon keeps the last precision for the whole process. An addon built before
+    // precisions existed (not rebuilt yet) has only fp32 and no setter.
+    if (precision === 'bf16' || typeof addon.setConvPrecision === 'function') addon.setConvPrecision(precision === 'bf16' ? 1 : 0);
     if (!(await tf.setBackend('clearsky-cpu'))) throw new Error('the clearsky-cpu backend did not start');
     return { tfBackend: 'clearsky-cpu', description: `native (oneDNN CPU${precision === 'bf16' ? ', bf16 convolutions' : ''})`, precision };
   },
