@@ -53,6 +53,8 @@ export const CHOICES = { backend: BACKEND_CHOICES.join('|'), method: METHODS.joi
 
 // Flags several commands take, written once.
 export const BACKEND = { backend: { type: 'string', default: 'auto' } } satisfies Options;
+/** The native backend's convolution arithmetic (bench, eval). */
+export const PRECISION = { precision: { type: 'string' } } satisfies Options;
 export const JSON_OUTPUT = { json: { type: 'boolean', default: false } } satisfies Options;
 export const STEPS = { steps: { type: 'string' } } satisfies Options;
 /** A reconstruction's files and seeds, as `inpaint` and `eval` take them. */

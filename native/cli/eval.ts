@@ -3,22 +3,22 @@ import { runEval, formatEvalTable } from '../commands/eval.ts';
 import { formatSetTable, parseEvalModes, runSetEval } from '../commands/eval-table.ts';
 import { parseSetNames, resolveEvalSets } from '../commands/eval-sets.ts';
 import { dataFolder } from '../commands/data-folder.ts';
-import { parseBackendChoice } from '../dip/backends/select.ts';
+import { parseBackendChoice, parsePrecision } from '../dip/backends/select.ts';
 import { parseMode, type Mode } from '../dip/modes.ts';
 import { parseBandList } from '../raster/sentinel/bands.ts';
-import { BACKEND, JSON_OUTPUT, SOURCES, STEPS, integerList, optionalInteger, required, sarOptions, seedsFrom, type Context, type Options, type ParsedArgs } from './args.ts';
+import { BACKEND, JSON_OUTPUT, PRECISION, SOURCES, STEPS, integerList, optionalInteger, required, sarOptions, seedsFrom, type Context, type Options, type ParsedArgs } from './args.ts';
 import { progressPrinter } from './progress.ts';
 
 export const summary = 'score modes and baselines against ground truth (real masks on a clear scene)';
 
 export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
-              [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--json]
+              [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--precision fp32|bf16] [--json]
 clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N]
               [--seeds 0,1,2] [--out ROWS.jsonl] [--backend ...] [--json]
               every method on the public sets, one table; --out appends rows and skips those done`;
 
 export const options = {
-  ...SOURCES, ...BACKEND, ...STEPS, ...JSON_OUTPUT,
+  ...SOURCES, ...BACKEND, ...PRECISION, ...STEPS, ...JSON_OUTPUT,
   masks: { type: 'string' },
   'mask-bands': { type: 'string' },
   modes: { type: 'string' },
@@ -29,6 +29,7 @@ export const options = {
 } satisfies Options;
 
 export async function run({ values: v }: ParsedArgs, context: Context): Promise<number> {
+  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision as string);
   if (v.set !== undefined) {
     // The public sets (eval-table.ts): rows appended to --out as they finish, one table at the end.
     const rows = await runSetEval({
@@ -37,6 +38,7 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
       steps: optionalInteger(v.steps, '--steps'),
       seeds: v.seed === undefined && v.seeds === undefined ? undefined : seedsFrom(v),
       backend: parseBackendChoice(v.backend as string),
+      precision,
       out: v.out as string | undefined,
       signal: context.signal,
       onProgress: progressPrinter(),
@@ -58,6 +60,7 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
     seeds: seedsFrom(v),
     engine: { stitch: v.stitch as boolean },
     backend: parseBackendChoice(v.backend as string),
+    precision,
     signal: context.signal,
     onProgress: progressPrinter(),
   });

@@ -4,6 +4,7 @@
 import { createAdam } from '../dip/adam.ts';
 import * as tf from '../dip/tf.ts';
 import type { BackendChoice } from '../api/contract.ts';
+import type { Precision } from '../dip/choices.ts';
 import { selectBackend, type AdapterInfo } from '../dip/backends/select.ts';
 import { DipNetwork } from '../dip/network.ts';
 import { meshgrid } from '../dip/optimise.ts';
@@ -14,6 +15,8 @@ export interface BenchOptions {
   steps: number;
   warmup?: number;
   backend?: BackendChoice;
+  /** The native backend's convolutions: fp32 or bf16. */
+  precision?: Precision;
 }
 
 export interface BenchResult {
@@ -56,7 +59,7 @@ export function benchProblem(size: number, outputs: number) {
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const info = await selectBackend(options.backend ?? 'auto');
+  const info = await selectBackend(options.backend ?? 'auto', { precision: options.precision });
   const { size, outputs } = options;
   const problem = benchProblem(size, outputs);
   try {

@@ -19,7 +19,7 @@ import { createMask, cropMask, hideMasked, maskCover, type Image, type Mask } fr
 import { inpaint } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction, type Scores } from '../dip/metrics.ts';
 import { MODES, parseMode, type Mode } from '../dip/modes.ts';
-import { REFERENCE_MODES, SAR_MODES } from '../dip/choices.ts';
+import { REFERENCE_MODES, SAR_MODES, type Precision } from '../dip/choices.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { InputError } from '../errors.ts';
 import { assertSafeOutputs } from '../project/output-guard.ts';
@@ -43,6 +43,7 @@ export interface SetEvalCommand {
   /** Default [0]; `default` then uses defaultMethod's seeds. */
   seeds?: number[];
   backend: BackendChoice;
+  precision?: Precision;
   /** JSONL file the rows are appended to; rows already in it are not run again. */
   out?: string;
   signal?: AbortSignal;
@@ -131,7 +132,7 @@ export async function runSetEval(command: SetEvalCommand): Promise<SetEvalRow[]>
   const done = new Set(rows.map(rowKey));
   if (rows.length) command.onNote?.(`${command.out}: ${rows.length} rows already done, not run again`);
   const plans = command.sets.map((set) => ({ set, methods: methodsFor(set, command) }));
-  if (plans.some((p) => p.methods.some((m) => m.method === 'dip'))) await selectBackend(command.backend);
+  if (plans.some((p) => p.methods.some((m) => m.method === 'dip'))) await selectBackend(command.backend, { precision: command.precision });
   const record = async (row: SetEvalRow) => {
     rows.push(row);
     done.add(rowKey(row));

@@ -4,6 +4,7 @@
  */
 import { InputError } from '../errors.ts';
 import type { BackendChoice } from '../api/contract.ts';
+import type { Precision } from '../dip/choices.ts';
 import { selectBackend } from '../dip/backends/select.ts';
 import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
 import { hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
@@ -30,6 +31,8 @@ export interface EvalCommand {
   steps?: number | number[];
   seeds: number[];
   backend: BackendChoice;
+  /** The native backend's convolutions: fp32 or bf16. */
+  precision?: Precision;
   engine?: Omit<InpaintOptions, 'seeds' | 'steps' | 'onProgress' | 'signal'>;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
@@ -66,7 +69,7 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
   const truth = sources.s2;
   const masks: Mask[] = [];
   for (const band of command.maskBands) masks.push(await loadMask(command.masks, band, sources.target.info));
-  await selectBackend(command.backend);
+  await selectBackend(command.backend, { precision: command.precision });
 
   const rows: EvalRow[] = [];
   for (const [i, mask] of masks.entries()) {

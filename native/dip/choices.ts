@@ -14,3 +14,6 @@ export const SAR_MODES: ReadonlySet<Mode> = new Set(['ms', 'msmt', 'msr']);
 export const AUTO_ORDER = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export const BACKEND_CHOICES = ['auto', ...AUTO_ORDER] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** The convolutions' arithmetic on the native backend: fp32, or bf16 inputs with fp32 accumulation (backends/select.ts). */
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];

@@ -4,6 +4,7 @@
 
 #include <dnnl.hpp>
 
+#include "conv.h"
 #include "napi_util.h"
 #include "signals.h"
 
@@ -16,7 +17,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// info(): { onednn: "2.6.3", threads, isa } (isa: oneDNN's cpu_isa value in use).
+// info(): { onednn: "2.6.3", threads, isa, bf16 } (isa: oneDNN's cpu_isa value in use; bf16: whether that
+// ISA has bf16 instructions, i.e. setConvPrecision(1) is allowed).
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const dnnl_version_t* v = dnnl_version();
@@ -24,6 +26,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   out.Set("threads", omp_get_max_threads());
   out.Set("isa", static_cast<int>(dnnl::get_effective_cpu_isa()));
+  out.Set("bf16", clearsky::cpuSupportsBf16());
   return out;
 }
 

@@ -14,21 +14,27 @@ namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
-constexpr auto f32 = memory::data_type::f32;
+using DataType = memory::data_type;
+constexpr auto f32 = DataType::f32;
 
 Layout gLayout[3] = {Layout::Auto, Layout::Auto, Layout::Auto};
+Precision gPrecision = Precision::F32;
+
+// The type of the inputs the primitive reads (src, weights, diff_dst); outputs stay f32.
+DataType inputType() { return gPrecision == Precision::BF16 ? DataType::bf16 : f32; }
 
 struct ConvDescs {
   memory::desc src, weights, bias, dst;  // the caller's layouts
   memory::dims strides, dilates, padL, padR;
 };
 
-ConvDescs describe(const ConvGeometry& g) {
+// The caller's layouts in type `t` for src, weights and dst (bias is always f32).
+ConvDescs describe(const ConvGeometry& g, DataType t = f32) {
   ConvDescs d;
-  d.src = memory::desc({g.batch, g.inChannels, g.inHeight, g.inWidth}, f32, Tag::nhwc);
-  d.weights = memory::desc({g.outChannels, g.inChannels, g.filterHeight, g.filterWidth}, f32, Tag::hwio);
+  d.src = memory::desc({g.batch, g.inChannels, g.inHeight, g.inWidth}, t, Tag::nhwc);
+  d.weights = memory::desc({g.outChannels, g.inChannels, g.filterHeight, g.filterWidth}, t, Tag::hwio);
   d.bias = memory::desc({g.outChannels}, f32, Tag::a);
-  d.dst = memory::desc({g.batch, g.outChannels, g.outHeight, g.outWidth}, f32, Tag::nhwc);
+  d.dst = memory::desc({g.batch, g.outChannels, g.outHeight, g.outWidth}, t, Tag::nhwc);
   d.strides = {g.strideHeight, g.strideWidth};
   d.dilates = {g.dilationHeight - 1, g.dilationWidth - 1};  // oneDNN counts the holes, tfjs the step
   d.padL = {g.padTop, g.padLeft};
@@ -37,11 +43,23 @@ ConvDescs describe(const ConvGeometry& g) {
 }
 
 memory::desc anyOf(const memory::desc& md, Layout layout) {
-  return layout == Layout::Blocked ? memory::desc(md.dims(), f32, Tag::any) : md;
+  return layout == Layout::Blocked ? memory::desc(md.dims(), md.data_type(), Tag::any) : md;
 }
 
-dnnl::convolution_forward::primitive_desc forwardDesc(const ConvDescs& d, bool withBias, Layout layout) {
-  const auto src = anyOf(d.src, layout), weights = anyOf(d.weights, layout), dst = anyOf(d.dst, layout);
+// The primitive's descriptions: `in` holds the tensors it reads (src, weights, diff_dst) in the input type,
+// `out` those it writes (dst, diff_src, diff_weights) in f32. With f32 inputs both are the caller's layouts.
+struct PassDescs {
+  ConvDescs in, out;
+};
+
+PassDescs passDescs(const ConvGeometry& g) { return {describe(g, inputType()), describe(g, f32)}; }
+
+// `src`/`weights` in the input type, `dst` in f32 when it is the output (forward) or the input type when it
+// is diff_dst's hint (backward passes).
+dnnl::convolution_forward::primitive_desc forwardDesc(const PassDescs& p, const memory::desc& dstType, bool withBias,
+                                                      Layout layout) {
+  const ConvDescs& d = p.in;
+  const auto src = anyOf(d.src, layout), weights = anyOf(d.weights, layout), dst = anyOf(dstType, layout);
   const auto alg = dnnl::algorithm::convolution_direct;
   const auto prop = dnnl::prop_kind::forward_training;
   auto desc = withBias ? dnnl::convolution_forward::desc(prop, alg, src, weights, d.bias, dst, d.strides,
@@ -51,22 +69,24 @@ dnnl::convolution_forward::primitive_desc forwardDesc(const ConvDescs& d, bool w
   return {desc, cpuEngine()};
 }
 
-dnnl::convolution_backward_data::primitive_desc backwardDataDesc(const ConvDescs& d, Layout layout) {
-  const auto src = anyOf(d.src, layout), weights = anyOf(d.weights, layout), dst = anyOf(d.dst, layout);
-  dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, src, weights, dst,
+dnnl::convolution_backward_data::primitive_desc backwardDataDesc(const PassDescs& p, Layout layout) {
+  const auto diffSrc = anyOf(p.out.src, layout), weights = anyOf(p.in.weights, layout), diffDst = anyOf(p.in.dst, layout);
+  const ConvDescs& d = p.in;
+  dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, diffSrc, weights, diffDst,
                                              d.strides, d.dilates, d.padL, d.padR);
-  return {desc, cpuEngine(), forwardDesc(d, false, layout)};
+  return {desc, cpuEngine(), forwardDesc(p, p.in.dst, false, layout)};
 }
 
-dnnl::convolution_backward_weights::primitive_desc backwardWeightsDesc(const ConvDescs& d, bool withBias,
+dnnl::convolution_backward_weights::primitive_desc backwardWeightsDesc(const PassDescs& p, bool withBias,
                                                                        Layout layout) {
-  const auto src = anyOf(d.src, layout), weights = anyOf(d.weights, layout), dst = anyOf(d.dst, layout);
+  const ConvDescs& d = p.in;
+  const auto src = anyOf(d.src, layout), diffWeights = anyOf(p.out.weights, layout), diffDst = anyOf(d.dst, layout);
   const auto alg = dnnl::algorithm::convolution_direct;
-  auto desc = withBias ? dnnl::convolution_backward_weights::desc(alg, src, weights, d.bias, dst, d.strides,
+  auto desc = withBias ? dnnl::convolution_backward_weights::desc(alg, src, diffWeights, d.bias, diffDst, d.strides,
                                                                   d.dilates, d.padL, d.padR)
-                       : dnnl::convolution_backward_weights::desc(alg, src, weights, dst, d.strides,
+                       : dnnl::convolution_backward_weights::desc(alg, src, diffWeights, diffDst, d.strides,
                                                                   d.dilates, d.padL, d.padR);
-  return {desc, cpuEngine(), forwardDesc(d, withBias, layout)};
+  return {desc, cpuEngine(), forwardDesc(p, p.in.dst, withBias, layout)};
 }
 
 enum Op { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
@@ -79,6 +99,7 @@ Key keyOf(const ConvGeometry& g, Op op, bool withBias) {
   key.push_back(op);
   key.push_back(withBias);
   key.push_back(static_cast<int64_t>(gLayout[op]));
+  key.push_back(static_cast<int64_t>(gPrecision));
   // oneDNN sizes a primitive's work split and scratch space for the thread count at creation; running it
   // with more threads is undefined. A plan per thread count keeps setNumThreads() safe at any time.
   key.push_back(omp_get_max_threads());
@@ -98,29 +119,37 @@ std::unique_ptr<Plan> buildMatmulPlan(const ConvGeometry& g, Op op, bool withBia
   const int64_t m = g.batch * g.inHeight * g.inWidth, in = g.inChannels, out = g.outChannels;
   auto rowMajor = [](int64_t rows, int64_t cols) { return memory::desc({rows, cols}, f32, memory::dims{cols, 1}); };
   auto transposed = [](int64_t rows, int64_t cols) { return memory::desc({rows, cols}, f32, memory::dims{1, rows}); };
+  // In bf16 the operands are converted anyway, so the primitive picks their layout and the conversion does
+  // any transpose; in f32 it reads the caller's buffers as they are.
+  const bool bf16 = inputType() != f32;
+  auto operand = [&](const memory::desc& user) { return bf16 ? memory::desc(user.dims(), inputType(), Tag::any) : user; };
   auto plan = std::make_unique<Plan>();
-  auto bindAll = [&](dnnl::matmul::primitive_desc& pd, std::initializer_list<std::pair<int, bool>> args) {
-    for (auto [arg, isOutput] : args) plan->bind(arg, pd.query_md(dnnl::query::exec_arg_md, arg), pd.query_md(dnnl::query::exec_arg_md, arg), isOutput);
-    plan->setPrimitive(dnnl::matmul(pd), pd.impl_info_str());
+  auto bindAll = [&](dnnl::matmul::primitive_desc& pd, std::initializer_list<std::pair<int, memory::desc>> inputs,
+                     const memory::desc& dst) {
+    for (const auto& [arg, user] : inputs) plan->bind(arg, user, pd.query_md(dnnl::query::exec_arg_md, arg), false);
+    plan->bind(DNNL_ARG_DST, dst, pd.dst_desc(), true);
+    plan->setPrimitive(dnnl::matmul(pd), std::string(pd.impl_info_str()) + (bf16 ? " bf16" : ""));
   };
   if (op == kForward) {
     const memory::desc bias({1, out}, f32, memory::dims{out, 1});
-    auto desc = withBias ? dnnl::matmul::desc(rowMajor(m, in), rowMajor(in, out), bias, rowMajor(m, out))
-                         : dnnl::matmul::desc(rowMajor(m, in), rowMajor(in, out), rowMajor(m, out));
+    const auto x = rowMajor(m, in), w = rowMajor(in, out), y = rowMajor(m, out);
+    auto desc = withBias ? dnnl::matmul::desc(operand(x), operand(w), bias, y) : dnnl::matmul::desc(operand(x), operand(w), y);
     dnnl::matmul::primitive_desc pd(desc, cpuEngine());
     if (withBias) {
-      bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_BIAS, false}, {DNNL_ARG_DST, true}});
+      bindAll(pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}}, y);
     } else {
-      bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_DST, true}});
+      bindAll(pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}}, y);
     }
   } else if (op == kBackwardData) {
     // w is I×O row-major; wᵀ (O×I) is the same buffer read with strides {1, O}.
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(rowMajor(m, out), transposed(out, in), rowMajor(m, in)), cpuEngine());
-    bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_DST, true}});
+    const auto dy = rowMajor(m, out), wt = transposed(out, in), dx = rowMajor(m, in);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(operand(dy), operand(wt), dx), cpuEngine());
+    bindAll(pd, {{DNNL_ARG_SRC, dy}, {DNNL_ARG_WEIGHTS, wt}}, dx);
   } else {
     // x is M×I row-major; xᵀ (I×M) is the same buffer read with strides {1, I}.
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(transposed(in, m), rowMajor(m, out), rowMajor(in, out)), cpuEngine());
-    bindAll(pd, {{DNNL_ARG_SRC, false}, {DNNL_ARG_WEIGHTS, false}, {DNNL_ARG_DST, true}});
+    const auto xt = transposed(in, m), dy = rowMajor(m, out), dw = rowMajor(in, out);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(operand(xt), operand(dy), dw), cpuEngine());
+    bindAll(pd, {{DNNL_ARG_SRC, xt}, {DNNL_ARG_WEIGHTS, dy}}, dw);
   }
   return plan;
 }
@@ -128,28 +157,33 @@ std::unique_ptr<Plan> buildMatmulPlan(const ConvGeometry& g, Op op, bool withBia
 std::unique_ptr<Plan> buildPlan(const ConvGeometry& g, Op op, bool withBias, Layout layout) {
   if (layout == Layout::Matmul && isPointwise(g)) return buildMatmulPlan(g, op, op == kForward && withBias);
   if (layout == Layout::Matmul) layout = Layout::Blocked;
+  // The caller's buffers are f32 (d); the primitive reads p.in (bf16 when chosen) and writes p.out (f32),
+  // and Plan::bind adds the converting reorders: in a blocked plan they replace the layout reorders it
+  // already had, so bf16 adds no pass over the data there.
   const ConvDescs d = describe(g);
+  const PassDescs p = passDescs(g);
+  const std::string suffix = inputType() != f32 ? " bf16" : "";
   auto plan = std::make_unique<Plan>();
   if (op == kForward) {
-    auto pd = forwardDesc(d, withBias, layout);
+    auto pd = forwardDesc(p, p.out.dst, withBias, layout);
     plan->bind(DNNL_ARG_SRC, d.src, pd.src_desc(), false);
     plan->bind(DNNL_ARG_WEIGHTS, d.weights, pd.weights_desc(), false);
     if (withBias) plan->bind(DNNL_ARG_BIAS, d.bias, pd.bias_desc(), false);
     plan->bind(DNNL_ARG_DST, d.dst, pd.dst_desc(), true);
-    plan->setPrimitive(dnnl::convolution_forward(pd), pd.impl_info_str());
+    plan->setPrimitive(dnnl::convolution_forward(pd), std::string(pd.impl_info_str()) + suffix);
   } else if (op == kBackwardData) {
-    auto pd = backwardDataDesc(d, layout);
+    auto pd = backwardDataDesc(p, layout);
     plan->bind(DNNL_ARG_DIFF_DST, d.dst, pd.diff_dst_desc(), false);
     plan->bind(DNNL_ARG_WEIGHTS, d.weights, pd.weights_desc(), false);
     plan->bind(DNNL_ARG_DIFF_SRC, d.src, pd.diff_src_desc(), true);
-    plan->setPrimitive(dnnl::convolution_backward_data(pd), pd.impl_info_str());
+    plan->setPrimitive(dnnl::convolution_backward_data(pd), std::string(pd.impl_info_str()) + suffix);
   } else {
-    auto pd = backwardWeightsDesc(d, withBias, layout);
+    auto pd = backwardWeightsDesc(p, withBias, layout);
     plan->bind(DNNL_ARG_SRC, d.src, pd.src_desc(), false);
     plan->bind(DNNL_ARG_DIFF_DST, d.dst, pd.diff_dst_desc(), false);
     plan->bind(DNNL_ARG_DIFF_WEIGHTS, d.weights, pd.diff_weights_desc(), true);
     if (withBias) plan->bind(DNNL_ARG_DIFF_BIAS, d.bias, pd.diff_bias_desc(), true);
-    plan->setPrimitive(dnnl::convolution_backward_weights(pd), pd.impl_info_str());
+    plan->setPrimitive(dnnl::convolution_backward_weights(pd), std::string(pd.impl_info_str()) + suffix);
   }
   return plan;
 }
@@ -182,6 +216,18 @@ void setLayout(Layout forward, Layout backwardData, Layout backwardWeights) {
   gLayout[kForward] = forward;
   gLayout[kBackwardData] = backwardData;
   gLayout[kBackwardWeights] = backwardWeights;
+}
+
+void setPrecision(Precision precision) { gPrecision = precision; }
+
+Precision precision() { return gPrecision; }
+
+bool cpuSupportsBf16() {
+  // AVX512-BF16 (and AMX, whose ISA value includes it) has the bf16 dot products; without them oneDNN would
+  // emulate bf16, slower than f32.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
 }
 
 void convForward(const ConvGeometry& g, const float* x, const float* filter, const float* bias, float* y) {

@@ -25,6 +25,13 @@ constexpr int kGeometryFields = 17;
 enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Matmul = 3 };
 void setLayout(Layout forward, Layout backwardData, Layout backwardWeights);
 
+// The data type the convolutions read: F32, or BF16 (src, weights and diff_dst rounded to bfloat16 on the way
+// in, accumulation and every output in f32). BF16 needs a CPU with AVX512-BF16 or AMX (cpuSupportsBf16).
+enum class Precision { F32 = 0, BF16 = 1 };
+void setPrecision(Precision precision);
+Precision precision();
+bool cpuSupportsBf16();
+
 // Each writes its whole output. `bias`/`biasGradient` may be null.
 void convForward(const ConvGeometry& g, const float* x, const float* filter, const float* bias, float* y);
 void convBackwardData(const ConvGeometry& g, const float* dy, const float* filter, float* dx);

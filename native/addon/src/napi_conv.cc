@@ -73,6 +73,18 @@ Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setConvPrecision(0 | 1): 0 f32 convolutions (default), 1 bf16 inputs with f32 accumulation and outputs.
+// Refused where the CPU has no bf16 instructions (info().bf16), where oneDNN would only emulate them.
+Napi::Value SetConvPrecision(const Napi::CallbackInfo& info) {
+  const int64_t value = integer(info[0], "precision");
+  if (value != 0 && value != 1) throw Napi::RangeError::New(info.Env(), "precision must be 0 (f32) or 1 (bf16)");
+  if (value == 1 && !cpuSupportsBf16()) {
+    throw Napi::Error::New(info.Env(), "this CPU has no bf16 instructions (AVX512-BF16 or AMX)");
+  }
+  setPrecision(static_cast<Precision>(value));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void registerConv(Napi::Env env, Napi::Object exports) {
@@ -81,6 +93,7 @@ void registerConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackwardFilter", Napi::Function::New(env, ConvBackwardWeights));
   exports.Set("convImplementation", Napi::Function::New(env, ConvImplementation));
   exports.Set("setConvLayout", Napi::Function::New(env, SetConvLayout));
+  exports.Set("setConvPrecision", Napi::Function::New(env, SetConvPrecision));
 }
 
 }  // namespace clearsky

@@ -7,12 +7,14 @@
  *               our kernels where the stock ones are slow (webgpu/kernels.ts). `auto` takes it only on a
  *               hardware adapter: a software one (SwiftShader, lavapipe) is slower than `native`, but
  *               `--backend webgpu` uses it (that is how a machine without a GPU tests this path)
- *   native      'clearsky-cpu': tfjs' cpu backend with convolutions on oneDNN through our addon
+ *   native      'clearsky-cpu': tfjs' cpu backend with convolutions on oneDNN through our addon, in fp32 or
+ *               (precision 'bf16', CPUs with AVX512-BF16 or AMX) bf16 inputs with fp32 accumulation
  *   wasm        tfjs wasm with the training kernels it lacks registered by us
  *   cpu         tfjs' plain JavaScript backend: complete but very slow for training
  */
 import * as tf from '../tf.ts';
-import { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice } from '../choices.ts';
+import { AUTO_ORDER, BACKEND_CHOICES, PRECISIONS, type BackendChoice, type Precision } from '../choices.ts';
+import { InputError } from '../../errors.ts';
 import type { AdapterInfo } from './webgpu/adapter.ts';
 
 export type { AdapterInfo };
@@ -28,10 +30,26 @@ export interface BackendInfo {
   skipped: string[];
   /** The GPU the webgpu backend runs on (vendor, architecture, driver). */
   adapter?: AdapterInfo;
+  /** The native backend's convolution arithmetic. */
+  precision?: Precision;
+}
+
+export interface BackendOptions {
+  /** Native backend only; default {@link defaultNativePrecision}. */
+  precision?: Precision;
+}
+
+/**
+ * The native backend's precision when none is asked for: fp32. bf16 convolutions were measured faster on
+ * 256² training steps but slower on 128² ones, and not level with fp32 in quality on Slovenia (masked SSIM
+ * of mtfit 0.0017 lower; docs/measurements.md, "bf16 convolutions"), so they stay opt-in.
+ */
+export function defaultNativePrecision(): Precision {
+  return 'fp32';
 }
 
 /** `auto`: whether auto is asking (it passes over a software GPU adapter). */
-type Attempt = (auto: boolean) => Promise<{ tfBackend: string; description: string; adapter?: AdapterInfo }>;
+type Attempt = (auto: boolean, options: BackendOptions) => Promise<{ tfBackend: string; description: string; adapter?: AdapterInfo; precision?: Precision }>;
 
 const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
   tensorflow: async () => {
@@ -61,11 +79,20 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
     return { tfBackend: 'webgpu', description, adapter };
   },
-  native: async () => {
+  native: async (_auto, options) => {
     const { registerNativeCpuBackend, nativeCpuUnavailableReason } = await import('./native/cpu.ts');
+    const { loadNativeAddon } = await import('./native/addon.ts');
     if (!registerNativeCpuBackend()) throw new Error(nativeCpuUnavailableReason());
+    const addon = loadNativeAddon()!;
+    const precision = options.precision ?? defaultNativePrecision();
+    if (precision === 'bf16' && !addon.info().bf16) {
+      throw new InputError(undefined, '--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX); use --precision fp32');
+    }
+    // Set every time: the addon keeps the last precision for the whole process. An addon built before
+    // precisions existed (not rebuilt yet) has only fp32 and no setter.
+    if (precision === 'bf16' || typeof addon.setConvPrecision === 'function') addon.setConvPrecision(precision === 'bf16' ? 1 : 0);
     if (!(await tf.setBackend('clearsky-cpu'))) throw new Error('the clearsky-cpu backend did not start');
-    return { tfBackend: 'clearsky-cpu', description: 'native (oneDNN CPU)' };
+    return { tfBackend: 'clearsky-cpu', description: `native (oneDNN CPU${precision === 'bf16' ? ', bf16 convolutions' : ''})`, precision };
   },
   wasm: async () => {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -81,16 +108,25 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, Attempt> = {
   },
 };
 
-/** Activates a backend; with 'auto' the first that works. Throws when an explicit choice is unavailable. */
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
-  const order: readonly Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? AUTO_ORDER : [choice];
+/**
+ * Activates a backend; with 'auto' the first that works. Throws when an explicit choice is unavailable, and
+ * an InputError when a precision is asked of a backend that cannot give it (bf16: native only, on a CPU
+ * with bf16 instructions; with 'auto' it means native).
+ */
+export async function selectBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
+  const bf16 = options.precision === 'bf16';
+  if (bf16 && choice !== 'auto' && choice !== 'native') {
+    throw new InputError(undefined, `--precision bf16 needs --backend native (bf16 convolutions are the oneDNN CPU backend's), not ${choice}`);
+  }
+  const order: readonly Exclude<BackendChoice, 'auto'>[] = choice === 'auto' && !bf16 ? AUTO_ORDER : [choice === 'auto' ? 'native' : choice];
   const skipped: string[] = [];
   for (const candidate of order) {
     try {
-      const { tfBackend, description, adapter } = await attempts[candidate](choice === 'auto');
+      const { tfBackend, description, adapter, precision } = await attempts[candidate](choice === 'auto', options);
       await tf.ready();
-      return { choice: candidate, tfBackend, description, skipped, ...(adapter ? { adapter } : {}) };
+      return { choice: candidate, tfBackend, description, skipped, ...(adapter ? { adapter } : {}), ...(precision ? { precision } : {}) };
     } catch (error) {
+      if (error instanceof InputError) throw error;
       skipped.push(`${candidate}: ${firstLine(error)}`);
     }
   }
@@ -110,7 +146,7 @@ export async function detectBackends(): Promise<{ detected: Exclude<BackendChoic
     // passes it over (webgpu on a software adapter).
     for (const auto of detected ? [false] : [true, false]) {
       try {
-        await attempts[choice](auto);
+        await attempts[choice](auto, {});
         await tf.ready();
         if (auto) detected = choice;
         available.push(choice);
@@ -129,6 +165,13 @@ export function parseBackendChoice(text: string): BackendChoice {
     throw new Error(`unknown backend '${text}' (expected one of ${BACKEND_CHOICES.join(', ')})`);
   }
   return text as BackendChoice;
+}
+
+export function parsePrecision(text: string): Precision {
+  if (!(PRECISIONS as readonly string[]).includes(text)) {
+    throw new InputError(undefined, `--precision must be one of ${PRECISIONS.join(', ')}, not '${text}'`);
+  }
+  return text as Precision;
 }
 
 /** Imports an optional package by a name the type checker does not resolve (it may not be installed). */

@@ -20,6 +20,8 @@ export interface NativeAddon {
   convImplementation(geometry: ConvGeometry, pass: 0 | 1 | 2, withBias: boolean): string;
   /** 0 plain (NHWC/HWIO as given), 1 blocked (oneDNN's layouts, with reorders), 2 by shape (default). */
   setConvLayout(forward: number, backwardData: number, backwardFilter: number): void;
+  /** 0 fp32 convolutions, 1 bf16 (inputs rounded to bfloat16, fp32 accumulation and outputs); 1 throws where info().bf16 is false. */
+  setConvPrecision(precision: 0 | 1): void;
   /** op: see BINARY_OPS; broadcast: see Broadcast; out's length is the element count. */
   binary(op: number, broadcast: number, a: Float32Array, b: Float32Array, out: Float32Array, channels: number): void;
   /** op: see UNARY_OPS; alpha is LeakyRelu's slope. */
@@ -43,7 +45,8 @@ export interface NativeAddon {
   adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array,
     newValue: Float32Array, newM: Float32Array, newV: Float32Array): void;
   setNumThreads(threads: number): void;
-  info(): { onednn: string; threads: number; isa: number };
+  /** isa: oneDNN's cpu_isa value in use; bf16: whether it has bf16 instructions (AVX512-BF16 or AMX). */
+  info(): { onednn: string; threads: number; isa: number; bf16: boolean };
 }
 
 const ADDON_FILE = 'clearsky_native.node';
