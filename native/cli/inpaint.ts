@@ -13,7 +13,7 @@ export const usage = `clearsky inpaint --target S2.tif --mask M.tif [--mask-band
                  [--sar-bands VV,VH] [--sar-units linear|db] [--bands B04,B03,B02] --mode ${CHOICES.mode}
                  [--steps 4000] [--method ${CHOICES.method}]
                  [--seed 0 | --seeds 0,1,2,3] [--backend ${CHOICES.backend}] [--stitch]
-                 [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--resample]
+                 [--tile 256] [--overlap 32] [--uncertainty SPREAD.tif] [--mask-out MASK.tif] [--quality] [--resample]
                  [--queue redis://[user:password@]host:port[/db]] --out OUT.tif [--json]`;
 
 export const options = {
@@ -27,6 +27,7 @@ export const options = {
   overlap: { type: 'string' },
   uncertainty: { type: 'string' },
   'mask-out': { type: 'string' },
+  quality: { type: 'boolean', default: false },
   resample: { type: 'boolean', default: false },
   queue: { type: 'string' },
   out: { type: 'string' },
@@ -53,13 +54,14 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
     uncertainty: v.uncertainty as string | undefined,
     resample: v.resample as boolean,
     maskOut: v['mask-out'] as string | undefined,
+    quality: v.quality === true,
     queue: v.queue as string | undefined,
     signal: context.signal,
     onProgress: progressPrinter(),
     onTileDone: tilePrinter(),
   });
   if (v.json) console.log(JSON.stringify(result));
-  else console.error(`wrote ${result.out} (${result.tiles.reconstructed} of ${result.tiles.total} tiles reconstructed, ${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
+  else console.error(`wrote ${result.out}${result.quality ? ` and ${result.quality}` : ''} (${result.tiles.reconstructed} of ${result.tiles.total} tiles reconstructed, ${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
   if (result.tiles.without_clear_pixels > 0) console.error(`warning: ${result.tiles.without_clear_pixels} tiles are entirely cloud and keep the input; try a larger --tile`);
   return 0;
 }

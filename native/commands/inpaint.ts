@@ -24,6 +24,8 @@ import { connectTileQueue, type QueueConnect } from '../jobs/queue/queued-runs.t
 import { assertWritableFolder } from './output-folder.ts';
 import { prepareOutputs } from '../project/output-guard.ts';
 import { tileFolderPrefix } from '../raster/tiff/temporaries.ts';
+import { writeFileAtomically } from '../raster/tiff/atomic-file.ts';
+import { inpaintQualityFile, qualityPath, type InpaintQualityTile } from '../report/quality-file.ts';
 
 export interface InpaintCommand {
   target: string;
@@ -54,6 +56,8 @@ export interface InpaintCommand {
   uncertainty?: string;
   /** Where to write the cloud mask used, on the output's grid (for QA beside the result). */
   maskOut?: string;
+  /** Also write OUT.quality.json beside the output: per cloudy tile its loss, seed spread and loss curves (as `clearsky export --quality`). */
+  quality?: boolean;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
   /**
    * A redis:// or rediss:// URL: the cloudy tiles go to `clearsky worker` processes through this queue instead
@@ -76,6 +80,7 @@ export interface InpaintSummary {
   out: string;
   uncertainty?: string;
   mask_out?: string;
+  quality?: string;
   method: InpaintMethod;
   mode: Mode | null;
   backend: string;
@@ -98,6 +103,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
   } catch (error) {
     throw new InputError(undefined, `--tile/--overlap: ${(error as Error).message}`);
   }
+  const qualityOut = command.quality ? qualityPath(command.out) : undefined;
   for (const out of [command.out, command.uncertainty, command.maskOut]) if (out) await assertWritableFolder(out);
   if (command.queue !== undefined) checkQueueUrl(command.queue);
   const method = command.method ?? 'dip';
@@ -119,6 +125,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
       { path: command.out, what: '--out' },
       ...(command.maskOut ? [{ path: command.maskOut, what: '--mask-out' }] : []),
       ...(command.uncertainty ? [{ path: command.uncertainty, what: '--uncertainty' }] : []),
+      ...(qualityOut ? [{ path: qualityOut, what: 'the quality file' }] : []),
     ],
   });
   const inputs = await openRunInputs({
@@ -144,6 +151,8 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     const folder = await TileResultFolder.open(await fs.mkdtemp(tileFolderPrefix(command.out)), plan, inputs.target.info, inputs.area);
     try {
       const runs: SeedRun[] = [];
+      // Each tile as it finished, for the quality file; the entirely cloudy ones failed (as in a project's run).
+      const qualityTiles: InpaintQualityTile[] = survey.withoutClearPixels.map((tile) => ({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds: null, curves: [] }));
       const where = (tile: Tile, i: number) => (survey.cloudy.length > 1 ? `tile ${i + 1}/${survey.cloudy.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '');
       if (command.queue !== undefined) {
         const queue = await (command.connectQueue ?? connectTileQueue)(command.queue);
@@ -160,6 +169,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
             onProgress: command.onProgress && ((tile, p) => command.onProgress!({ ...p, label: where(tile, position.get(tile.index)!) })),
             onTileDone: command.onTileDone,
           });
+          for (const t of queued.tiles) qualityTiles.push({ index: t.index, window: survey.cloudy[position.get(t.index)!].window, status: 'done', finalLoss: t.loss, spread: t.quality?.spread ?? null, seconds: t.seconds, curves: t.quality?.curves ?? [] });
           backend.description = queued.backends.length > 0 ? `${queued.backends.join(', ')} on ${queued.workers.length} worker${queued.workers.length === 1 ? '' : 's'} of ${queue.display}` : `queue ${queue.display}`;
           // The workers' time on the tiles, as one SeedRun for the summary's figures.
           const seconds = queued.seconds.reduce((a, b) => a + b, 0);
@@ -170,6 +180,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         }
       }
       for (const [i, tile] of (command.queue === undefined ? survey.cloudy : []).entries()) {
+        const tileStart = performance.now();
         const result = await reconstructTile(inputs, tile, settings, {
           signal: command.signal,
           onProgress:
@@ -182,16 +193,26 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         });
         await folder.write(tile, result.image, result.bandNames);
         runs.push(...result.runs);
+        qualityTiles.push({ index: tile.index, window: tile.window, status: 'done', finalLoss: result.runs.at(-1)?.finalLoss ?? null, spread: result.spread, seconds: (performance.now() - tileStart) / 1000, curves: result.runs.map((r) => r.curve) });
         command.onTileDone?.(i + 1, survey.cloudy.length);
       }
       const reconstructed = performance.now();
       const { mosaicSeconds } = await writeRunOutputs(inputs, plan, folder, { ...settings, backend: backend.description }, { out: command.out, uncertainty: command.uncertainty, maskOut: command.maskOut });
+      if (qualityOut) {
+        const content = inpaintQualityFile({ method, mode: method === 'dip' ? command.mode! : null, steps: method === 'dip' ? (command.steps ?? DEFAULT_STEPS) : null, seeds: command.seeds }, qualityTiles);
+        await writeFileAtomically(qualityOut, (file) => file.writeFile(`${JSON.stringify(content, null, 1)}\n`, 'utf8')).catch(async (error: unknown) => {
+          // One run, one set of outputs (as writeRunOutputs): a result without its quality file would look complete.
+          for (const written of [command.out, command.uncertainty, command.maskOut]) if (written) await fs.rm(written, { force: true });
+          throw error;
+        });
+      }
       const written = performance.now();
       const stepsRun = runs.reduce((n, r) => n + r.steps, 0);
       return {
         out: command.out,
         ...(command.uncertainty ? { uncertainty: command.uncertainty } : {}),
         ...(command.maskOut ? { mask_out: command.maskOut } : {}),
+        ...(qualityOut ? { quality: qualityOut } : {}),
         method,
         mode: method === 'dip' ? command.mode! : null,
         backend: backend.description,
@@ -217,3 +238,4 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     await inputs.close();
   }
 }
+

@@ -9,7 +9,8 @@ export const QUALITY_FORMAT = 'clearsky-quality/1';
 
 export interface QualityFile {
   format: typeof QUALITY_FORMAT;
-  run: { id: number; name: string | null; method: string; mode: string | null; steps: number | null; seeds: number[]; status: string };
+  /** The project's run; `clearsky inpaint` (no project) writes id and name null and status `done`. */
+  run: { id: number | null; name: string | null; method: string; mode: string | null; steps: number | null; seeds: number[]; status: string };
   /** What the numbers mean, for a reader without the docs. */
   units: { loss: string; spread: string; window: string; curves: string };
   tiles: {
@@ -36,21 +37,31 @@ export function qualityFile(run: RunRecord, tiles: readonly TileRecord[], curves
   const byIndex = new Map(curves.map((c) => [c.index, c.curves]));
   const r = run.request;
   const dip = r.method === 'dip';
+  return withTiles(
+    { id: run.id, name: run.name, method: r.method, mode: dip ? r.mode : null, steps: dip ? r.steps : null, seeds: r.seeds, status: run.status },
+    tiles.filter((t) => t.status !== 'clear').map((t) => ({ index: t.index, window: t.window, status: t.status, finalLoss: t.loss, spread: t.spread, seconds: t.seconds, curves: byIndex.get(t.index) ?? [] })),
+  );
+}
+
+/** One tile of a run outside any project (`clearsky inpaint --quality`), as the command saw it finish. */
+export type InpaintQualityTile = Omit<QualityFile['tiles'][number], 'steps'>;
+
+/** The quality file of `clearsky inpaint` (no project, no run id): the same format as an export's. */
+export function inpaintQualityFile(settings: { method: string; mode: string | null; steps: number | null; seeds: number[] }, tiles: readonly InpaintQualityTile[]): QualityFile {
+  return withTiles({ id: null, name: null, ...settings, status: 'done' }, [...tiles].sort((a, b) => a.index - b.index));
+}
+
+function withTiles(run: QualityFile['run'], tiles: readonly InpaintQualityTile[]): QualityFile {
   return {
     format: QUALITY_FORMAT,
-    run: { id: run.id, name: run.name, method: r.method, mode: dip ? r.mode : null, steps: dip ? r.steps : null, seeds: r.seeds, status: run.status },
+    run,
     units: {
       loss: 'masked mean squared error over the known pixels the network fits, in the network\'s scale (each channel mapped to 1/6..5/6 of its range, docs/engine.md); finalLoss is the last seed\'s',
       spread: 'median over the tile\'s masked pixels of the standard deviation across seeds (mean over bands), digital numbers; null with one seed',
       window: 'pixels of the exported GeoTIFF: x, y of the top-left corner, width, height',
       curves: 'per seed: step (last step of each bucket), loss (mean of the readings in it), min (lowest reading); at most 200 points',
     },
-    tiles: tiles
-      .filter((t) => t.status !== 'clear')
-      .map((t) => {
-        const seedCurves = byIndex.get(t.index) ?? [];
-        const last = seedCurves.at(-1)?.step.at(-1);
-        return { index: t.index, window: t.window, status: t.status, finalLoss: t.loss, spread: t.spread, steps: last ?? null, seconds: t.seconds, curves: seedCurves };
-      }),
+    // steps: the last step of the last seed's curve, what the tile really ran (a cancelled run stops early).
+    tiles: tiles.map((t) => ({ index: t.index, window: t.window, status: t.status, finalLoss: t.finalLoss, spread: t.spread, steps: t.curves.at(-1)?.step.at(-1) ?? null, seconds: t.seconds, curves: t.curves })),
   };
 }

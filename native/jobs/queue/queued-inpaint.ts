@@ -11,6 +11,7 @@ import type { FitProgress } from '../../dip/optimise.ts';
 import { readTileSources, type ReconstructionSettings, type RunInputs } from '../../reconstruction/pipeline.ts';
 import type { TileResultFolder } from '../../raster/tiles/tile-results.ts';
 import type { Tile } from '../../raster/tiles/tiling.ts';
+import type { TileQuality } from '../../api/contract.ts';
 import type { QueuedOutcome, TileQueueClient } from './contract.ts';
 
 export interface QueuedTilesOptions {
@@ -37,6 +38,8 @@ export interface QueuedTilesSummary {
   /** The workers' time on each tile, and the last tile's final loss. */
   seconds: number[];
   finalLoss: number | null;
+  /** Each tile's outcome as its worker reported it, in the order they came back (for the quality file). */
+  tiles: { index: number; loss: number | null; seconds: number; quality?: TileQuality }[];
 }
 
 /** Reconstructs `tiles` on the queue into `folder`; rejects with the first tile that failed (the rest are cancelled). */
@@ -45,7 +48,7 @@ export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<Q
   const runKey = `inpaint:${randomBytes(8).toString('hex')}`;
   const limit = Math.max(1, options.inFlight ?? 4);
   const byIndex = new Map(tiles.map((tile) => [tile.index, tile]));
-  const summary: QueuedTilesSummary = { backends: [], workers: [], seconds: [], finalLoss: null };
+  const summary: QueuedTilesSummary = { backends: [], workers: [], seconds: [], finalLoss: null, tiles: [] };
   const { engine: _engine, ...settings } = options.settings;
   void _engine; // engine internals stay with each worker
   let next = 0;
@@ -97,6 +100,7 @@ export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<Q
       done++;
       summary.seconds.push(outcome.seconds);
       summary.finalLoss = outcome.loss;
+      summary.tiles.push({ index, loss: outcome.loss, seconds: outcome.seconds, quality: outcome.quality });
       if (!summary.backends.includes(outcome.backend)) summary.backends.push(outcome.backend);
       if (!summary.workers.includes(outcome.worker)) summary.workers.push(outcome.worker);
       options.onTileDone?.(done, tiles.length);

@@ -21,6 +21,7 @@ import { Service } from '../../../native/project/service.ts';
 import { readBands, readRasterInfo, withRaster } from '../../../native/raster/tiff/geotiff-reader.ts';
 import { writeGeoTiff } from '../../../native/raster/tiff/geotiff-writer.ts';
 import { planTiles } from '../../../native/raster/tiles/tiling.ts';
+import type { QualityFile } from '../../../native/report/quality-file.ts';
 import { runClearsky } from '../../helpers/cli.ts';
 import { dataFile, REPO_ROOT } from '../../helpers/data.ts';
 import { startRedis } from '../../helpers/redis.ts';
@@ -190,7 +191,7 @@ test('clearsky inpaint --queue: the whole T33UUU scene through two workers, one 
     await writeGeoTiff(mask, { width: info.width, height: info.height, bands: 1, data: cloud }, { dataType: 'uint8', like: info });
     const args = ['inpaint', '--target', SCENE, '--mask', mask, '--bands', 'B04,B03,B02', '--mode', 'basic', '--steps', '6', '--tile', '256', '--overlap', '32', '--backend', BACKEND, '--stitch', '--json'];
 
-    const queued = spawnClearsky([...args, '--queue', redis.url, '--out', path.join(dir, 't33uuu-queued.tif')]);
+    const queued = spawnClearsky([...args, '--queue', redis.url, '--out', path.join(dir, 't33uuu-queued.tif'), '--quality']);
     // The first worker to finish a tile is killed while the queue still holds others: its next tile stalls
     // and goes to the other worker.
     await until(() => tilesDone(workers[0].log()).length + tilesDone(workers[1].log()).length > 0, 180_000, 'a first tile');
@@ -206,9 +207,19 @@ test('clearsky inpaint --queue: the whole T33UUU scene through two workers, one 
     const survivor = workers.find((w) => w !== victim)!;
     assert.ok(tilesDone(survivor.log()).length > 0 && tilesDone(victim.log()).length > 0, 'both workers computed tiles');
 
-    const local = await runClearsky([...args, '--out', path.join(dir, 't33uuu-local.tif')], dir);
+    const local = await runClearsky([...args, '--out', path.join(dir, 't33uuu-local.tif'), '--quality'], dir);
     assert.equal(local.code, 0, local.stderr);
     assert.equal(await largestDifference(path.join(dir, 't33uuu-queued.tif'), path.join(dir, 't33uuu-local.tif')), 0, 'the same pixels as the run on this computer');
+    // The quality file from the workers' curves: the same tiles, windows and curves as the run here (not the same seconds).
+    const quality = async (name: string) => {
+      const { tiles } = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as QualityFile;
+      assert.ok(tiles.every((t) => t.seconds! > 0), `${name}: each tile's seconds`);
+      return tiles.map(({ seconds: _seconds, ...tile }) => tile);
+    };
+    const queuedTiles = await quality('t33uuu-queued.quality.json');
+    assert.equal(queuedTiles.length, cloudy);
+    assert.ok(queuedTiles.every((t) => t.curves.length === 1 && t.curves[0].step.at(-1) === 6));
+    assert.deepEqual(queuedTiles, await quality('t33uuu-local.quality.json'));
   } finally {
     await stopWorkers(workers);
     await redis.close();
