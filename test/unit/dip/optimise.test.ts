@@ -142,7 +142,9 @@ test('early stopping counts step 0: when the held-out error never improves, the 
       (heldOut ? holdout : weights)[i] = 1;
     }
   }
+  const tensors = tf.memory().numTensors;
   const fit = await fitDip({ target, weights, head: 'linear', zeroHead: true }, { ...small, steps: 200, earlyStopping: { holdout, every: 5, patience: 50 } });
+  assert.equal(tf.memory().numTensors, tensors, 'the kept outputs are freed');
   assert.equal(fit.bestStep, 0);
   assert.equal(fit.holdoutLoss, 0);
   assert.equal(fit.steps, 50, 'stopped once 50 steps passed without beating step 0');
