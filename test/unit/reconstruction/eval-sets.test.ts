@@ -32,7 +32,7 @@ after(async () => {
 
 const COLUMNS = ['set', 'case', 'cover', 'method', 'mode', 'seed', 'steps', 'ssim_mask', 'rmse_mask', 'ssim_whole', 'rmse_whole', 'seconds', 'tiles', 'seconds_per_tile', 'mask_source', 'truth'];
 
-test('defaultMethod: reference → mtfit at 100 steps, SAR → ms, both → msmt, the scene alone → inverse-distance fill; each says why', () => {
+test('defaultMethod: reference → mtfit at 25 steps, SAR → ms, both → msmt, the scene alone → inverse-distance fill; each says why', () => {
   const picks = [
     [{ reference: false, sar: false }, 'idw-fill', 'basic'],
     [{ reference: true, sar: false }, 'dip', 'mtfit'],
@@ -43,7 +43,7 @@ test('defaultMethod: reference → mtfit at 100 steps, SAR → ms, both → msmt
     const picked = defaultMethod(sources);
     assert.equal(picked.method, method, JSON.stringify(sources));
     assert.equal(picked.mode, mode, JSON.stringify(sources));
-    assert.equal(picked.steps, mode === 'mtfit' ? 100 : 4000);
+    assert.equal(picked.steps, mode === 'mtfit' ? 25 : 4000);
     assert.deepEqual(picked.seeds, [0]);
     assert.ok(picked.why.length > 20 && !picked.why.includes('\n'), `one line of why: ${picked.why}`);
   }
@@ -179,7 +179,7 @@ test('--modes default runs what defaultMethod picks for the set’s sources; --j
   const sets = resolveEvalSets(['slovenia', 'sen12mscr', 't33uuu'], DATA_DIR);
   const labels = sets.map((set) => methodsFor(set, { modes: ['default'] }).map((m) => `${m.label}:${m.mode}:${m.steps}`));
   assert.deepEqual(labels, [
-    [`default (${defaultMethod({ reference: true, sar: false }).mode}):mtfit:100`, 'reference-fit:null:0', 'idw-fill:null:0'],
+    [`default (${defaultMethod({ reference: true, sar: false }).mode}):mtfit:25`, 'reference-fit:null:0', 'idw-fill:null:0'],
     [`default (${defaultMethod({ reference: false, sar: false }).method}):null:0`, 'idw-fill:null:0'],
     ['default (idw-fill):null:0', 'idw-fill:null:0'],
   ]);
