@@ -5,7 +5,9 @@
  *
  * What each method sees is what the app gives it: DIP results are stitched (clear pixels kept exactly, the
  * app's default), and `default` is defaultMethod() for the set's sources, with its steps and seeds unless
- * --steps/--seeds are given.
+ * --steps/--seeds are given. Several step counts train once to the largest and score each checkpoint; an
+ * engine variant (early stopping, a moving average, a learning rate) runs every DIP method with it, and its rows
+ * carry its name (method `mtfit +es`, column `variant`), so variants sit side by side in one --out file.
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -39,7 +41,10 @@ export interface SetEvalCommand {
   sets: EvalSet[];
   /** Modes to run (baselines always run); 'default' = defaultMethod for the set's sources. Default: every mode the set's sources allow, and 'default'. */
   modes?: EvalModeChoice[];
-  steps?: number;
+  /** Training steps of the DIP methods; several train once to the largest and score at each. */
+  steps?: number | number[];
+  /** Engine options beyond the paper the DIP methods run with (none: the engine's defaults). */
+  variant?: EngineVariant;
   /** Default [0]; `default` then uses defaultMethod's seeds. */
   seeds?: number[];
   backend: BackendChoice;
@@ -63,6 +68,8 @@ export interface SetEvalRow {
   mode: Mode | null;
   seed: number | null;
   steps: number;
+  /** The engine variant's name ('' or absent: none); part of the method's label too. */
+  variant?: string;
   ssim_mask: number | null;
   rmse_mask: number | null;
   ssim_whole: number | null;
@@ -79,8 +86,41 @@ interface MethodChoice {
   label: string;
   method: ReconstructionMethod;
   mode: Mode | null;
-  steps: number;
+  /** Step counts scored, ascending (one training to the last); [0] for a baseline. */
+  steps: number[];
   seeds: (number | null)[];
+  variant: string;
+}
+
+/** Engine options beyond the paper (inpaint.ts), to compare candidates for the default. */
+export interface EngineVariant {
+  /** Early stopping on held-out clear pixels near the clouds, step 0 a candidate (mtfit: the baseline). */
+  earlyStopping?: boolean;
+  /** The exponential moving average of the outputs, with this decay. */
+  emaDecay?: number;
+  learningRate?: number;
+}
+
+/** The variant's name in rows and tables: `+es`, `+ema0.99`, `+lr0.005`, joined; '' for none. */
+export function variantName(variant: EngineVariant | undefined): string {
+  if (!variant) return '';
+  return [variant.earlyStopping ? '+es' : '', variant.emaDecay !== undefined ? `+ema${variant.emaDecay}` : '', variant.learningRate !== undefined ? `+lr${variant.learningRate}` : ''].join('');
+}
+
+/** Checks a variant's values (the flags' text already read as numbers); refuses one line per problem. */
+export function checkVariant(variant: EngineVariant): EngineVariant {
+  const { emaDecay, learningRate } = variant;
+  if (emaDecay !== undefined && !(emaDecay > 0 && emaDecay < 1)) throw new InputError(undefined, `--ema must be a decay between 0 and 1 (e.g. 0.99), not ${emaDecay}`);
+  if (learningRate !== undefined && !(learningRate > 0 && learningRate <= 1)) throw new InputError(undefined, `--learning-rate must be above 0 and at most 1, not ${learningRate}`);
+  // With both, the engine hands out the early-stopped output and the average is not used: not a variant of its own.
+  if (variant.earlyStopping && emaDecay !== undefined) throw new InputError(undefined, '--early-stopping and --ema are separate variants: give one of them');
+  return variant;
+}
+
+/** The step counts a command asks for, ascending and distinct; undefined when none is given. */
+function stepList(steps: number | number[] | undefined): number[] | undefined {
+  if (steps === undefined) return undefined;
+  return [...new Set([steps].flat())].sort((a, b) => a - b);
 }
 
 /** `--modes`: modes and `default`, comma-separated; `all` (undefined) = every mode the set allows, and default. */
@@ -94,38 +134,46 @@ const needsReference = (mode: Mode) => REFERENCE_MODES.has(mode);
 const needsSar = (mode: Mode) => SAR_MODES.has(mode);
 
 /** The methods run on `set`: the modes its sources allow, `default`, and the baselines (once each: no seed). */
-export function methodsFor(set: EvalSet, command: Pick<SetEvalCommand, 'modes' | 'steps' | 'seeds' | 'onNote'>): MethodChoice[] {
+export function methodsFor(set: EvalSet, command: Pick<SetEvalCommand, 'modes' | 'steps' | 'seeds' | 'variant' | 'onNote'>): MethodChoice[] {
   const sources = setSources(set);
   const allowed = (mode: Mode) => (!needsReference(mode) || sources.reference) && (!needsSar(mode) || sources.sar);
   const choices: MethodChoice[] = [];
   const seeds = command.seeds ?? [0];
+  const steps = stepList(command.steps);
+  const variant = variantName(command.variant);
+  const named = (label: string) => (variant ? `${label} ${variant}` : label);
   for (const choice of command.modes ?? [...MODES.filter(allowed), 'default' as const]) {
     if (choice === 'default') {
       const picked = defaultMethod(sources);
       const dip = picked.method === 'dip';
       choices.push({
-        label: `default (${dip ? picked.mode : picked.method})`,
+        label: dip ? named(`default (${picked.mode})`) : `default (${picked.method})`,
         method: picked.method,
         mode: dip ? picked.mode : null,
-        steps: dip ? (command.steps ?? picked.steps) : 0,
+        steps: dip ? (steps ?? [picked.steps]) : [0],
         seeds: dip ? (command.seeds ?? picked.seeds) : [null],
+        variant: dip ? variant : '',
       });
     } else if (!allowed(choice)) {
       command.onNote?.(`${set.name}: ${choice} skipped, it needs ${needsReference(choice) ? 'a reference' : 'SAR'} and the set has none`);
     } else {
-      choices.push({ label: choice, method: 'dip', mode: choice, steps: command.steps ?? DEFAULT_STEPS, seeds });
+      choices.push({ label: named(choice), method: 'dip', mode: choice, steps: steps ?? [DEFAULT_STEPS], seeds, variant });
     }
   }
-  if (sources.reference) choices.push({ label: 'reference-fit', method: 'reference-fit', mode: null, steps: 0, seeds: [null] });
-  choices.push({ label: 'idw-fill', method: 'idw-fill', mode: null, steps: 0, seeds: [null] });
+  if (sources.reference) choices.push({ label: 'reference-fit', method: 'reference-fit', mode: null, steps: [0], seeds: [null], variant: '' });
+  choices.push({ label: 'idw-fill', method: 'idw-fill', mode: null, steps: [0], seeds: [null], variant: '' });
   return choices;
 }
 
-const rowKey = (r: Pick<SetEvalRow, 'set' | 'case' | 'method' | 'seed' | 'steps'>) => `${r.set}|${r.case}|${r.method}|${r.seed}|${r.steps}`;
+type RowKey = Pick<SetEvalRow, 'set' | 'case' | 'method' | 'seed' | 'steps' | 'variant'>;
+// The variant is in the method's label too; keyed on its own as well, so a row is never taken for another variant's.
+const rowKey = (r: RowKey) => `${r.set}|${r.case}|${r.method}|${r.seed}|${r.steps}|${r.variant ?? ''}`;
 
 /** Runs every set's rows not already in `command.out`; returns all rows (those found there too). */
 export async function runSetEval(command: SetEvalCommand): Promise<SetEvalRow[]> {
-  if (command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
+  const bad = stepList(command.steps)?.find((n) => !(n >= 1));
+  if (bad !== undefined) throw new InputError(undefined, `--steps must be at least 1, not ${bad}`);
+  if (command.variant) checkVariant(command.variant);
   // Rows are appended to --out: never onto one of the sets' files (nor a folder, a device…).
   if (command.out) await assertSafeOutputs({ inputs: command.sets.flatMap(setFiles).map((file) => ({ path: file, what: 'a set file' })), outputs: [{ path: command.out, what: '--out' }] });
   const rows = command.out ? await readRows(command.out) : [];
@@ -149,7 +197,7 @@ export async function runSetEval(command: SetEvalCommand): Promise<SetEvalRow[]>
 
 interface RunContext {
   command: SetEvalCommand;
-  isDone(key: Pick<SetEvalRow, 'set' | 'case' | 'method' | 'seed' | 'steps'>): boolean;
+  isDone(key: RowKey): boolean;
   record(row: SetEvalRow): Promise<void>;
 }
 
@@ -171,7 +219,14 @@ async function readRows(file: string): Promise<SetEvalRow[]> {
   return rows;
 }
 
-/** Reconstruction of one whole image (the sets small enough to fit the network at once). */
+/** What a run of `steps` steps gives (one of a training's checkpoints), and the seconds it took to get there. */
+interface Scored {
+  steps: number;
+  pred: Image;
+  seconds: number;
+}
+
+/** Reconstruction of one whole image (the sets small enough to fit the network at once), at each of the choice's steps. */
 async function reconstructWhole(
   choice: MethodChoice,
   seed: number | null,
@@ -179,24 +234,32 @@ async function reconstructWhole(
   bandNames: string[],
   label: string,
   command: SetEvalCommand,
-): Promise<{ pred: Image; seconds: number }> {
+): Promise<Scored[]> {
   const start = performance.now();
-  let pred: Image;
-  if (choice.method === 'idw-fill') pred = inverseDistanceFill(sources.s2, sources.mask);
-  else if (choice.method === 'reference-fit') pred = referenceSubstitution(sources.s2, sources.reference!, sources.mask);
-  else {
-    const result = await inpaint(choice.mode!, sources, {
-      bandNames,
-      steps: choice.steps,
-      seeds: [seed ?? 0],
-      stitch: true,
-      signal: command.signal,
-      onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })),
-    });
-    pred = result.reconstruction;
-  }
-  return { pred, seconds: (performance.now() - start) / 1000 };
+  const elapsed = () => (performance.now() - start) / 1000;
+  if (choice.method === 'idw-fill') return [{ steps: 0, pred: inverseDistanceFill(sources.s2, sources.mask), seconds: elapsed() }];
+  if (choice.method === 'reference-fit') return [{ steps: 0, pred: referenceSubstitution(sources.s2, sources.reference!, sources.mask), seconds: elapsed() }];
+  const earlier: Scored[] = [];
+  const result = await inpaint(choice.mode!, sources, {
+    ...command.variant,
+    bandNames,
+    steps: choice.steps.at(-1)!,
+    seeds: [seed ?? 0],
+    stitch: true,
+    signal: command.signal,
+    onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })),
+    // The output at each earlier checkpoint is what a run of that many steps returns (same seed, same steps so far).
+    checkpoints: choice.steps.slice(0, -1),
+    onCheckpoint: ({ step, reconstruction }) => {
+      earlier.push({ steps: step, pred: reconstruction, seconds: elapsed() });
+    },
+  });
+  return [...earlier, { steps: choice.steps.at(-1)!, pred: result.reconstruction, seconds: elapsed() }];
 }
+
+/** The rows of one choice and seed, one per step count. */
+const keysOf = (set: string, kase: string, choice: MethodChoice, seed: number | null): RowKey[] =>
+  choice.steps.map((steps) => ({ set, case: kase, method: choice.label, seed, steps, ...(choice.variant ? { variant: choice.variant } : {}) }));
 
 function scoreRow(scores: { masked: Pick<Scores, 'ssim' | 'rmse'>; whole: Pick<Scores, 'ssim' | 'rmse'> }) {
   const finite = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
@@ -212,11 +275,14 @@ async function runPasted(set: PastedSet, methods: MethodChoice[], { command, isD
     const cloudy = hideMasked(truth, mask);
     for (const choice of methods) {
       for (const seed of choice.seeds) {
-        const key = { set: set.name, case: `mask ${band}`, method: choice.label, seed, steps: choice.steps };
-        if (isDone(key)) continue;
+        const keys = keysOf(set.name, `mask ${band}`, choice, seed);
+        if (keys.every(isDone)) continue;
         const label = `${set.name} mask ${band} ${choice.label}${seed === null ? '' : ` seed ${seed}`}`;
-        const { pred, seconds } = await reconstructWhole(choice, seed, { ...sources, s2: cloudy, mask }, bandNames, label, command);
-        await record({ ...key, cover: maskCover(mask), mode: choice.mode, ...scoreRow(scoreReconstruction(truth, pred, mask)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+        const scored = await reconstructWhole(choice, seed, { ...sources, s2: cloudy, mask }, bandNames, label, command);
+        for (const [i, { pred, seconds }] of scored.entries()) {
+          if (isDone(keys[i])) continue;
+          await record({ ...keys[i], cover: maskCover(mask), mode: choice.mode, ...scoreRow(scoreReconstruction(truth, pred, mask)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+        }
       }
     }
   }
@@ -261,7 +327,7 @@ export function scoreWhereValid(truth: Image, pred: Image, mask: Mask, valid: Ma
 }
 
 async function runPair(set: EvalSet & { kind: 'pairs' }, pair: Pair, methods: MethodChoice[], { command, isDone, record }: RunContext): Promise<void> {
-  const todo = methods.flatMap((choice) => choice.seeds.map((seed) => ({ choice, seed, key: { set: set.name, case: pair.name, method: choice.label, seed, steps: choice.steps } }))).filter((t) => !isDone(t.key));
+  const todo = methods.flatMap((choice) => choice.seeds.map((seed) => ({ choice, seed, keys: keysOf(set.name, pair.name, choice, seed) }))).filter((t) => !t.keys.every(isDone));
   if (todo.length === 0) return;
   const sources = await loadSources({ target: pair.cloudy, bands: set.bands, sar: pair.sar });
   const clear = await loadSources({ target: pair.clear, bands: set.bands });
@@ -273,11 +339,14 @@ async function runPair(set: EvalSet & { kind: 'pairs' }, pair: Pair, methods: Me
   const scored = valid ? valid.data.reduce((n, v) => n + v, 0) : mask.data.length;
   const cover = mask.data.reduce((n, m, p) => n + (m && (!valid || valid.data[p]) ? 1 : 0), 0) / Math.max(1, scored);
   const bandNames = sources.target.bandNames.map((n, b) => n ?? `band ${b + 1}`);
-  for (const { choice, seed, key } of todo) {
+  for (const { choice, seed, keys } of todo) {
     const label = `${set.name} ${pair.name} ${choice.label}${seed === null ? '' : ` seed ${seed}`}`;
     // The method sees the cloudy image; its pixels under the mask are unknown to it (weight 0) either way.
-    const { pred, seconds } = await reconstructWhole(choice, seed, { ...sources, mask }, bandNames, label, command);
-    await record({ ...key, cover, mode: choice.mode, ...scoreRow(scoreWhereValid(truth, pred, mask, valid)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+    const scored = await reconstructWhole(choice, seed, { ...sources, mask }, bandNames, label, command);
+    for (const [i, { pred, seconds }] of scored.entries()) {
+      if (isDone(keys[i])) continue;
+      await record({ ...keys[i], cover, mode: choice.mode, ...scoreRow(scoreWhereValid(truth, pred, mask, valid)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+    }
   }
 }
 
@@ -300,7 +369,8 @@ export async function tiledSetMask(set: TiledSet): Promise<Mask> {
 
 async function runTiled(set: TiledSet, methods: MethodChoice[], { command, isDone, record }: RunContext): Promise<void> {
   const crop = `${set.area.width}×${set.area.height}+${set.area.x}+${set.area.y}`;
-  const todo = methods.flatMap((choice) => choice.seeds.map((seed) => ({ choice, seed, key: { set: set.name, case: crop, method: choice.label, seed, steps: choice.steps } }))).filter((t) => !isDone(t.key));
+  // The tiled pipeline has no checkpoints: each step count is a run of its own.
+  const todo = methods.flatMap((choice) => choice.seeds.flatMap((seed) => keysOf(set.name, crop, choice, seed).map((key) => ({ choice, seed, key })))).filter((t) => !isDone(t.key));
   if (todo.length === 0) return;
   const sources = await openSources({ target: set.target, bands: set.bands });
   const folderRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-eval-'));
@@ -321,7 +391,7 @@ async function runTiled(set: TiledSet, methods: MethodChoice[], { command, isDon
     const survey = await surveyTiles(plan, inputs);
     for (const [n, { choice, seed, key }] of todo.entries()) {
       const folder = await TileResultFolder.open(path.join(folderRoot, `tiles-${n}`), plan, sources.target.info, area);
-      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: choice.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true };
+      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: key.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true, engine: choice.method === 'dip' ? command.variant : undefined };
       const start = performance.now();
       for (const [i, tile] of survey.cloudy.entries()) {
         const label = `${set.name} ${choice.label}${seed === null ? '' : ` seed ${seed}`} tile ${i + 1}/${survey.cloudy.length}`;
@@ -364,7 +434,7 @@ export function medianSpread(values: (number | null)[]): { median: number; min: 
   return { median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2, min: sorted[0], max: sorted.at(-1)! };
 }
 
-/** One table: rows = set × method, medians over cases (masks, pairs) and seeds, with min–max. */
+/** One table: rows = set × method × steps, medians over cases (masks, pairs) and seeds, with min–max. */
 export function formatSetTable(rows: SetEvalRow[]): string {
   const cell = (values: (number | null)[]) => {
     const s = medianSpread(values);
@@ -378,10 +448,12 @@ export function formatSetTable(rows: SetEvalRow[]): string {
   const notes: string[] = [];
   for (const set of sets) {
     const ofSet = rows.filter((r) => r.set === set);
-    for (const method of [...new Set(ofSet.map((r) => r.method))]) {
-      const r = ofSet.filter((x) => x.method === method);
+    // A line per method and step count (a steps list scores each checkpoint).
+    const lineKey = (r: SetEvalRow) => `${r.method}|${r.steps}`;
+    for (const key of [...new Set(ofSet.map(lineKey))]) {
+      const r = ofSet.filter((x) => lineKey(x) === key);
+      const { method, steps } = r[0];
       const perTile = medianSpread(r.map((x) => x.seconds_per_tile));
-      const steps = [...new Set(r.map((x) => x.steps))].join(', ');
       lines.push(`| ${set} | ${method} | ${cell(r.map((x) => x.ssim_mask))} | ${cell(r.map((x) => x.rmse_mask))} | ${cell(r.map((x) => x.ssim_whole))} | ${cell(r.map((x) => x.rmse_whole))} | ${r.length} | ${perTile ? perTile.median.toFixed(1) : '–'} | ${steps} |`);
     }
     const cases = new Set(ofSet.map((r) => r.case)).size;

@@ -3,9 +3,9 @@
  * per-element median and the spread (standard deviation across seeds) is its uncertainty.
  */
 import * as tf from './tf.ts';
-import { createImage, type Image, type Mask } from './image.ts';
+import { createImage, createMask, type Image, type Mask } from './image.ts';
 import { clearRing } from './mask-ops.ts';
-import { checkRepresentation, setupMode, type DipProblem, type Mode, type Representation, type Sources } from './modes.ts';
+import { checkRepresentation, setupMode, type Mode, type Representation, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
 import type { LossCurve } from './loss-curve.ts';
 
@@ -60,17 +60,21 @@ export interface InpaintResult {
 
 export async function inpaint(mode: Mode, sources: Sources, options: InpaintOptions = {}): Promise<InpaintResult> {
   const seeds = options.seeds?.length ? options.seeds : [0];
-  const setup = setupMode(mode, sources, { representation: options.representation });
-  const { decode } = setup;
+  const holdoutOptions = options.earlyStopping === true ? {} : options.earlyStopping || undefined;
+  const shared = holdoutOptions ? undefined : setupMode(mode, sources, { representation: options.representation });
   const reconstructions: Image[] = [];
   const runs: SeedRun[] = [];
   let backend = '';
   for (const [seedIndex, seed] of seeds.entries()) {
-    const holdout = options.earlyStopping ? await holdOut(setup.problem, sources, seed, options.earlyStopping === true ? {} : options.earlyStopping) : undefined;
-    const fit = await fitDip(holdout?.problem ?? setup.problem, {
+    // Held-out pixels are drawn per seed, before the problem is set up: what is fitted on clear pixels (mtfit's
+    // baseline) must not have seen them, or step 0's held-out error would be in-sample and favoured.
+    const holdout = holdoutOptions && (await holdOut(sources, seed, holdoutOptions));
+    const setup = shared ?? setupMode(mode, sources, { representation: options.representation, heldOut: holdout?.pixels });
+    const { decode } = setup;
+    const fit = await fitDip(setup.problem, {
       ...options,
       seed,
-      earlyStopping: holdout && { holdout: holdout.weights, every: holdout.every, patience: holdout.patience },
+      earlyStopping: holdout && { holdout: holdoutWeights(holdout.pixels, setup.problem.target.bands, sources.s2.bands), every: holdoutOptions.every, patience: holdoutOptions.patience },
       onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
       onCheckpointOutput: options.onCheckpoint && ((step, output) => {
         const reconstruction = decode(output);
@@ -90,27 +94,30 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
 }
 
 /**
- * Moves a random part of the clear ring around the clouds out of the loss and into a held-out set: the
- * pixels whose error best predicts the error under the cloud. Their S2 channels are the first s2.bands.
+ * A random part (seeded) of the clear ring around the clouds, valid pixels only: the pixels whose error best
+ * predicts the error under the cloud. Undefined when the draw holds none.
  */
-async function holdOut(problem: DipProblem, { s2, mask }: Sources, seed: number, options: HoldoutOptions) {
+async function holdOut({ mask, invalid }: Sources, seed: number, options: HoldoutOptions): Promise<{ pixels: Mask } | undefined> {
   const ring = clearRing(mask, options.ringWidth ?? 8);
   const fraction = options.fraction ?? 0.1;
   const draw = tf.randomUniform([ring.data.length], 0, 1, 'float32', seed + 17);
   const random = await draw.data();
   draw.dispose();
-  const channels = problem.target.bands;
-  const weights = problem.weights.slice();
-  const holdout = new Float32Array(weights.length);
+  const pixels = createMask(mask.width, mask.height);
   let count = 0;
   for (let p = 0; p < ring.data.length; p++) {
-    if (!ring.data[p] || random[p] >= fraction) continue;
+    if (!ring.data[p] || invalid?.data[p] || random[p] >= fraction) continue;
+    pixels.data[p] = 1;
     count++;
-    weights.fill(0, p * channels, p * channels + s2.bands);
-    holdout.fill(1, p * channels, p * channels + s2.bands);
   }
-  if (count === 0) return undefined;
-  return { problem: { ...problem, weights }, weights: holdout, every: options.every, patience: options.patience };
+  return count === 0 ? undefined : { pixels };
+}
+
+/** The held-out weights over the problem's channels: 1 on the S2 channels (the first s2Bands) of each held-out pixel. */
+function holdoutWeights(pixels: Mask, channels: number, s2Bands: number): Float32Array {
+  const weights = new Float32Array(pixels.data.length * channels);
+  for (let p = 0; p < pixels.data.length; p++) if (pixels.data[p]) weights.fill(1, p * channels, p * channels + s2Bands);
+  return weights;
 }
 
 /** Pastes the input's clear pixels back, so only masked pixels come from the network. */

@@ -65,6 +65,11 @@ export type Representation = 'fitted' | 'plain';
 
 export interface ModeOptions {
   representation?: Representation;
+  /**
+   * Clear pixels held out for early stopping: out of the S2 channels' loss and out of everything fitted on the
+   * clear pixels (mtfit's baseline gain and offset, the channel maps), so that their error is an honest one.
+   */
+  heldOut?: Mask;
 }
 
 /** Headroom beyond the known minimum and maximum of a channel, as a share of their distance (each side). */
@@ -91,11 +96,17 @@ export function parseMode(text: string): Mode {
 
 export function setupMode(mode: Mode, sources: Sources, options: ModeOptions = {}): ModeSetup {
   checkSources(mode, sources);
-  const setup = setupWithoutInvalid(mode, sources);
   const { invalid } = sources;
+  const { heldOut } = options;
+  // What the fits on clear pixels must not see: nodata, and the held-out pixels (their error must be out-of-sample).
+  const unseen = heldOut ? { ...heldOut, data: heldOut.data.map((h, p) => (h || invalid?.data[p] ? 1 : 0)) } : invalid;
+  const setup = setupWithoutInvalid(mode, { ...sources, invalid: unseen });
+  const channels = setup.problem.target.bands;
   if (invalid) {
-    const channels = setup.problem.target.bands;
     for (let p = 0; p < invalid.data.length; p++) if (invalid.data[p]) setup.problem.weights.fill(0, p * channels, (p + 1) * channels);
+  }
+  if (heldOut) {
+    for (let p = 0; p < heldOut.data.length; p++) if (heldOut.data[p]) setup.problem.weights.fill(0, p * channels, p * channels + sources.s2.bands);
   }
   if (setup.problem.head !== 'sigmoid' || options.representation === 'plain') return setup;
   return fitted(setup, sources.s2.bands);

@@ -36,15 +36,17 @@ export interface FitOptions {
   emaDecay?: number;
   /**
    * Beyond the paper, off by default: held-out known elements (weight 1 here, and 0 in the problem's
-   * weights) whose error is watched; the result is the network as it was when that error was lowest, and
-   * training stops when it has not improved for `patience` steps.
+   * weights) whose error is watched on the clean output at step 0 and every `every` steps (default 10); the
+   * result is the clean output where that error was lowest (the earlier step on a tie, step 0 included: for
+   * mtfit, the baseline itself), and training stops when it has not improved for `patience` steps (default
+   * 500). It replaces the moving average (`emaDecay`) when both are given.
    */
   earlyStopping?: { holdout: Float32Array; every?: number; patience?: number };
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress) => void;
   /**
-   * After each of these steps, the clean output as a run of that many steps would return it (without early
-   * stopping) is handed to `onCheckpointOutput`: one training gives a steps-vs-quality curve.
+   * After each of these steps, the output as a run of that many steps would return it (with early stopping:
+   * the best so far) is handed to `onCheckpointOutput`: one training gives a steps-vs-quality curve.
    */
   checkpoints?: readonly number[];
   onCheckpointOutput?: (step: number, output: Image) => void | Promise<void>;
@@ -123,7 +125,11 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
   let lastLoss = Number.NaN;
   let stepsDone = 0;
   const recorder = new LossRecorder();
+  // The output a run stopped here hands out: the best held-out one with early stopping, else the EMA or the clean output.
+  const currentOutput = (): tf.Tensor4D => stopping?.output() ?? (ema ? tf.clone(ema) : tf.tidy(() => network.apply(z)));
   try {
+    // Step 0 is a candidate too: for mtfit (zero head) it is the baseline, returned when training never beats it.
+    await stopping?.observe(0, network, z, targetT);
     for (let step = 1; step <= steps; step++) {
       if (options.signal?.aborted) throw new CancelledError();
       const noiseSeed = seed * 1_000_003 + step;
@@ -131,25 +137,27 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
         const noisy = regNoise > 0 ? tf.add(z, tf.randomNormal(z.shape, 0, regNoise, 'float32', noiseSeed)) as tf.Tensor4D : z;
         const out = network.apply(noisy);
         if (emaDecay !== undefined) ema = updateEma(ema, out, emaDecay);
-        if (stopping?.due(step)) stopping.observe(step, out, targetT, network.variables);
         return maskedMse(out, targetT, weightsT, weightSum);
       }, true, network.variables);
       stepsDone = step;
-      await stopping?.settle();
+      if (stopping?.due(step)) await stopping.observe(step, network, z, targetT);
       if (step % progressEvery === 0 || step === steps) {
         lastLoss = (await loss!.data())[0];
         recorder.add(step, lastLoss);
         options.onProgress?.({ step, steps, loss: lastLoss, elapsedSeconds: (performance.now() - start) / 1000 });
       }
       loss!.dispose();
-      if (options.onCheckpointOutput && options.checkpoints?.includes(step)) await options.onCheckpointOutput(step, await readOutput(ema ? tf.clone(ema) : network.apply(z), target.width, target.height));
+      if (options.onCheckpointOutput && options.checkpoints?.includes(step)) await options.onCheckpointOutput(step, await readOutput(currentOutput(), target.width, target.height));
       // Let timers, signals and IPC run between steps, so a cancel takes effect within a step.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (stopping?.exhausted(step)) break;
     }
     const seconds = (performance.now() - start) / 1000;
-    stopping?.restoreBest(network.variables);
-    const output = await readOutput(ema ? tf.clone(ema) : network.apply(z), target.width, target.height);
+    const output = await readOutput(currentOutput(), target.width, target.height);
+    // Stopped early: a run of a later checkpoint's steps would have stopped here too and returned the same.
+    if (options.onCheckpointOutput) {
+      for (const step of options.checkpoints ?? []) if (step > stepsDone && step <= steps) await options.onCheckpointOutput(step, { ...output, data: output.data.slice() });
+    }
     return {
       output,
       finalLoss: lastLoss,
@@ -179,7 +187,7 @@ async function readOutput(outputT: tf.Tensor4D, width: number, height: number): 
   return output;
 }
 
-/** Watches the error on held-out elements and keeps a copy of the weights at its minimum. */
+/** Watches the error on held-out elements of the clean output and keeps the output where it was lowest. */
 class EarlyStopping {
   bestStep = 0;
   bestLoss = Number.POSITIVE_INFINITY;
@@ -187,12 +195,10 @@ class EarlyStopping {
   private readonly patience: number;
   private readonly holdout: tf.Tensor4D;
   private readonly holdoutSum: tf.Scalar;
-  private best: tf.Tensor[] = [];
-  /** Observed inside the step (before the update), read after it: reads are asynchronous on webgpu. */
-  private pending?: { step: number; loss: tf.Scalar; variables: tf.Tensor[] };
+  private best?: tf.Tensor4D;
 
   constructor(options: NonNullable<FitOptions['earlyStopping']>, target: Image, height: number, width: number) {
-    this.every = options.every ?? 50;
+    this.every = Math.max(1, options.every ?? 10);
     this.patience = options.patience ?? 500;
     [this.holdout, this.holdoutSum] = tf.tidy(() => {
       const holdout = padTo(tf.tensor4d(options.holdout, [1, target.height, target.width, target.bands]), height, width);
@@ -204,39 +210,36 @@ class EarlyStopping {
     return step % this.every === 0;
   }
 
-  /** Called inside the training step with that step's output (before the update is applied). */
-  observe(step: number, out: tf.Tensor4D, target: tf.Tensor4D, variables: tf.Variable[]): void {
-    this.pending = { step, loss: tf.keep(maskedMse(out, target, this.holdout, this.holdoutSum)), variables: variables.map((v) => tf.keep(tf.clone(v))) };
-  }
-
-  /** After the step: keeps the observed weights when their held-out error is the lowest so far. */
-  async settle(): Promise<void> {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = undefined;
-    const loss = (await pending.loss.data())[0];
-    pending.loss.dispose();
+  /**
+   * The clean output of the network as it is after `step` updates, kept when its held-out error is lower than
+   * every earlier one (a tie keeps the earlier step). Read with data(): webgpu cannot read synchronously.
+   */
+  async observe(step: number, network: DipNetwork, z: tf.Tensor4D, target: tf.Tensor4D): Promise<void> {
+    const out = tf.tidy(() => network.apply(z));
+    const lossT = tf.tidy(() => maskedMse(out, target, this.holdout, this.holdoutSum));
+    const loss = (await lossT.data())[0];
+    lossT.dispose();
     if (loss < this.bestLoss) {
       this.bestLoss = loss;
-      this.bestStep = pending.step;
-      tf.dispose(this.best);
-      this.best = pending.variables;
+      this.bestStep = step;
+      this.best?.dispose();
+      this.best = out;
     } else {
-      tf.dispose(pending.variables);
+      out.dispose();
     }
   }
 
   exhausted(step: number): boolean {
-    return this.bestStep > 0 && step - this.bestStep >= this.patience;
+    return step - this.bestStep >= this.patience;
   }
 
-  restoreBest(variables: tf.Variable[]): void {
-    if (this.best.length) variables.forEach((v, i) => v.assign(this.best[i]));
+  /** A copy of the best output so far (step 0's until a later one is better); none when every error was NaN. */
+  output(): tf.Tensor4D | undefined {
+    return this.best && tf.clone(this.best);
   }
 
   dispose(): void {
-    if (this.pending) tf.dispose([this.pending.loss, ...this.pending.variables]);
-    tf.dispose([...this.best, this.holdout, this.holdoutSum]);
+    tf.dispose([...(this.best ? [this.best] : []), this.holdout, this.holdoutSum]);
   }
 }
 

@@ -104,10 +104,10 @@ test('build a reference in the app, run mt with it and two seeds, inspect it, ex
   const run = page.getByTestId('run-dialog');
   assert.equal(await run.locator('select[name="mode"] option[value="mt"]').isDisabled(), true, 'mt is offered before a reference is chosen');
   await run.locator('select[name="reference"]').selectOption({ label: (await page.getByTestId('ref').first().locator('.title').innerText()).trim() });
-  // A reference chosen: mtfit at 100 steps is what the dialog recommends and now preselects (defaultMethod).
+  // A reference chosen: mtfit at 25 steps is what the dialog recommends and now preselects (defaultMethod).
   assert.equal(await run.locator('select[name="method"]').inputValue(), 'dip');
   assert.equal(await run.locator('select[name="mode"]').inputValue(), 'mtfit');
-  assert.equal(await run.locator('input[name="steps"]').inputValue(), '100');
+  assert.equal(await run.locator('input[name="steps"]').inputValue(), '25');
   assert.match(await run.getByTestId('run-recommendation').innerText(), /^Recommended for these sources: dip, mtfit — /);
   // The test's run stays MT, as the rest of it expects (a two-seed MT run and its uncertainty).
   await run.locator('select[name="mode"]').selectOption('mt');

@@ -86,6 +86,37 @@ test('before any training step the reconstruction under the clouds is the refere
   assert.ok(baselineError / masked > 0.005, `baseline's mean error under the clouds ${baselineError / masked}`);
 });
 
+test('held-out pixels for early stopping are unseen by the baseline: their values do not move its gain and offset', async () => {
+  const s2 = hideMasked(truth, mask);
+  // Every 5th pixel of the clear ring around the clouds, where the baseline's gain and offset are fitted.
+  const heldOut = { ...mask, data: mask.data.map((cloud, p) => (!cloud && p % 5 === 0 && ringAround(p) ? 1 : 0)) };
+  const corrupted = { ...s2, data: s2.data.slice() };
+  for (let p = 0; p < heldOut.data.length; p++) if (heldOut.data[p]) corrupted.data.fill(1.5, p * 3, p * 3 + 3);
+  const honest = setupMode('mtfit', { s2, mask, reference }, { heldOut });
+  const seen = setupMode('mtfit', { s2: corrupted, mask, reference }, { heldOut });
+  // The untrained network (zero head) gives the baseline: the same whatever the held-out pixels hold.
+  const zero = { ...s2, data: new Float32Array(s2.data.length) };
+  assert.deepEqual(seen.decode(zero).data, honest.decode(zero).data);
+  assert.ok(heldOut.data.some((h, p) => h && seen.problem.weights[p * 3] === 0), 'held out of the loss too');
+  // Without the held-out option the corrupted pixels do move the baseline: the check above could fail.
+  const without = setupMode('mtfit', { s2: corrupted, mask, reference });
+  assert.notDeepEqual(without.decode(zero).data, honest.decode(zero).data);
+});
+
+/** Within 10 pixels (the baseline's ring) of a cloud pixel. */
+function ringAround(p: number): boolean {
+  const x = p % mask.width;
+  const y = Math.floor(p / mask.width);
+  for (let dy = -10; dy <= 10; dy++) {
+    for (let dx = -10; dx <= 10; dx++) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if (xx >= 0 && yy >= 0 && xx < mask.width && yy < mask.height && mask.data[yy * mask.width + xx]) return true;
+    }
+  }
+  return false;
+}
+
 test('training lowers the loss and the error on the clear pixels below the baseline’s', async () => {
   const s2 = hideMasked(truth, mask);
   const setup = setupMode('mtfit', { s2, mask, reference });

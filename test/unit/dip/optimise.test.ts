@@ -125,3 +125,46 @@ test('early stopping watches held-out clear pixels and stops once they stop impr
   assert.ok(run.bestStep! > 0 && run.bestStep! <= run.steps - 20);
   assert.ok(Number.isFinite(run.holdoutLoss));
 });
+
+test('early stopping counts step 0: when the held-out error never improves, the untrained output is returned exactly', async () => {
+  // A zero head (mtfit's) makes the untrained output exactly 0. The held-out elements' target is 0 too, so
+  // step 0's held-out error is 0 and no trained network can beat it; the clear ones pull the network away.
+  const width = 16;
+  const height = 16;
+  const target = createImage(width, height, 3);
+  const weights = new Float32Array(target.data.length);
+  const holdout = new Float32Array(target.data.length);
+  for (let p = 0; p < width * height; p++) {
+    const heldOut = p % 7 === 0;
+    for (let b = 0; b < 3; b++) {
+      const i = p * 3 + b;
+      target.data[i] = heldOut ? 0 : Math.sin(p / 5 + b);
+      (heldOut ? holdout : weights)[i] = 1;
+    }
+  }
+  const tensors = tf.memory().numTensors;
+  const fit = await fitDip({ target, weights, head: 'linear', zeroHead: true }, { ...small, steps: 200, earlyStopping: { holdout, every: 5, patience: 50 } });
+  assert.equal(tf.memory().numTensors, tensors, 'the kept outputs are freed');
+  assert.equal(fit.bestStep, 0);
+  assert.equal(fit.holdoutLoss, 0);
+  assert.equal(fit.steps, 50, 'stopped once 50 steps passed without beating step 0');
+  assert.ok(fit.output.data.every((v) => v === 0), 'the step-0 output, not the trained one');
+  // Without early stopping the same training moves the output: step 0 was chosen, not kept by accident.
+  const trained = await fitDip({ target, weights, head: 'linear', zeroHead: true }, { ...small, steps: 50 });
+  assert.ok(trained.output.data.some((v) => Math.abs(v) > 1e-3));
+});
+
+test('with early stopping, each checkpoint is what a run of that many steps returns: the best output so far', async () => {
+  const { s2, mask } = scene();
+  const setup = setupMode('basic', { s2, mask });
+  const holdout = new Float32Array(setup.problem.weights.length);
+  const weights = setup.problem.weights.slice();
+  for (let i = 0; i < weights.length; i += 11) if (weights[i]) [weights[i], holdout[i]] = [0, 1];
+  const problem = { ...setup.problem, weights };
+  const earlyStopping = { holdout, every: 5, patience: 1000 };
+  const checkpoints = new Map<number, Float32Array>();
+  const long = await fitDip(problem, { ...small, steps: 40, earlyStopping, checkpoints: [20], onCheckpointOutput: (step, output) => void checkpoints.set(step, output.data) });
+  const short = await fitDip(problem, { ...small, steps: 20, earlyStopping });
+  assert.deepEqual(checkpoints.get(20), short.output.data);
+  assert.ok(long.bestStep! % 5 === 0 && long.bestStep! <= 40);
+});

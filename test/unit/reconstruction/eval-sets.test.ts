@@ -11,7 +11,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultMethod } from '../../../native/api/contract.ts';
 import { resolveEvalSets, type PairsSet, type TiledSet } from '../../../native/commands/eval-sets.ts';
-import { methodsFor, runSetEval, scoreWhereValid, tiledSetMask, type SetEvalRow } from '../../../native/commands/eval-table.ts';
+import { methodsFor, runSetEval, scoreWhereValid, tiledSetMask, variantName, type SetEvalRow } from '../../../native/commands/eval-table.ts';
+import { variantFrom } from '../../../native/cli/eval.ts';
 import { inverseDistanceFill } from '../../../native/dip/baselines.ts';
 import { createImage, createMask } from '../../../native/dip/image.ts';
 import { openCloudDetector } from '../../../native/raster/sentinel/cloud-detect.ts';
@@ -31,7 +32,7 @@ after(async () => {
 
 const COLUMNS = ['set', 'case', 'cover', 'method', 'mode', 'seed', 'steps', 'ssim_mask', 'rmse_mask', 'ssim_whole', 'rmse_whole', 'seconds', 'tiles', 'seconds_per_tile', 'mask_source', 'truth'];
 
-test('defaultMethod: reference → mtfit at 100 steps, SAR → ms, both → msmt, the scene alone → inverse-distance fill; each says why', () => {
+test('defaultMethod: reference → mtfit at 25 steps, SAR → ms, both → msmt, the scene alone → inverse-distance fill; each says why', () => {
   const picks = [
     [{ reference: false, sar: false }, 'idw-fill', 'basic'],
     [{ reference: true, sar: false }, 'dip', 'mtfit'],
@@ -42,7 +43,7 @@ test('defaultMethod: reference → mtfit at 100 steps, SAR → ms, both → msmt
     const picked = defaultMethod(sources);
     assert.equal(picked.method, method, JSON.stringify(sources));
     assert.equal(picked.mode, mode, JSON.stringify(sources));
-    assert.equal(picked.steps, mode === 'mtfit' ? 100 : 4000);
+    assert.equal(picked.steps, mode === 'mtfit' ? 25 : 4000);
     assert.deepEqual(picked.seeds, [0]);
     assert.ok(picked.why.length > 20 && !picked.why.includes('\n'), `one line of why: ${picked.why}`);
   }
@@ -178,7 +179,7 @@ test('--modes default runs what defaultMethod picks for the set’s sources; --j
   const sets = resolveEvalSets(['slovenia', 'sen12mscr', 't33uuu'], DATA_DIR);
   const labels = sets.map((set) => methodsFor(set, { modes: ['default'] }).map((m) => `${m.label}:${m.mode}:${m.steps}`));
   assert.deepEqual(labels, [
-    [`default (${defaultMethod({ reference: true, sar: false }).mode}):mtfit:100`, 'reference-fit:null:0', 'idw-fill:null:0'],
+    [`default (${defaultMethod({ reference: true, sar: false }).mode}):mtfit:25`, 'reference-fit:null:0', 'idw-fill:null:0'],
     [`default (${defaultMethod({ reference: false, sar: false }).method}):null:0`, 'idw-fill:null:0'],
     ['default (idw-fill):null:0', 'idw-fill:null:0'],
   ]);
@@ -231,3 +232,51 @@ test('--out: a last line cut short by a kill is run again on a line of its own; 
 function dataFileOf(set: ReturnType<typeof resolveEvalSets>[number]): string {
   return set.kind === 'tiled' ? set.maskFile : set.kind === 'pasted' ? set.masks : set.pairs[0].clear;
 }
+
+test('--steps 1,2 scores each step count of one training; an engine variant’s rows carry its name and resume apart from the plain ones', async () => {
+  const out = path.join(dir, 'variants.jsonl');
+  const base = ['eval', '--set', 'slovenia', '--modes', 'mtfit', '--seeds', '0', '--out', out, '--json'];
+  const es = await runClearsky([...base, '--steps', '1,2', '--early-stopping'], dir);
+  assert.equal(es.code, 0, es.stderr);
+  const rows = JSON.parse(es.stdout.trim().split('\n').at(-1)!) as SetEvalRow[];
+  assert.equal(rows.length, 9 * 4, '9 masks × (mtfit +es at 1 and at 2 steps, reference-fit, idw-fill)');
+  const variant = rows.filter((r) => r.method === 'mtfit +es');
+  assert.deepEqual(variant.map((r) => r.steps), Array.from({ length: 9 }, () => [1, 2]).flat());
+  for (const row of variant) assert.equal(row.variant, '+es');
+  assert.equal((es.stderr.match(/step 2\/2/g) ?? []).length, 9, 'one training per mask, scored at 1 and 2 steps');
+
+  // The plain method is not taken for done by the variant's rows; the baselines are.
+  const plain = await runClearsky([...base, '--steps', '2'], dir);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stderr, /36 rows already done/);
+  const all = JSON.parse(plain.stdout.trim().split('\n').at(-1)!) as SetEvalRow[];
+  assert.equal(all.length, 36 + 9);
+  assert.equal(all.filter((r) => r.method === 'mtfit' && r.steps === 2 && r.variant === undefined).length, 9);
+  const table = await runClearsky(base.filter((a) => a !== '--json').concat('--steps', '2'), dir);
+  assert.match(table.stdout, /\| slovenia \| mtfit \+es \| [^\n]+\| 1 \|\n\| slovenia \| mtfit \+es \| [^\n]+\| 2 \|/);
+  assert.match(table.stdout, /\| slovenia \| mtfit \| [^\n]+\| 2 \|/);
+});
+
+test('the variant flags are read and checked before any work: a wrong value is refused in one line (exit 2)', async () => {
+  assert.deepEqual(variantFrom({ 'early-stopping': true }), { earlyStopping: true });
+  assert.deepEqual(variantFrom({ ema: '0.99', 'learning-rate': '0.005' }), { emaDecay: 0.99, learningRate: 0.005 });
+  assert.equal(variantFrom({ 'early-stopping': false }), undefined);
+  assert.equal(variantName({ emaDecay: 0.99, learningRate: 0.005 }), '+ema0.99+lr0.005');
+  const refusals: [string[], RegExp][] = [
+    [['--ema', '1.5'], /--ema must be a decay between 0 and 1/],
+    [['--ema', 'slow'], /--ema must be a number, not 'slow'/],
+    [['--learning-rate', '0'], /--learning-rate must be above 0/],
+    [['--early-stopping', '--ema', '0.99'], /--early-stopping and --ema are separate variants/],
+    [['--steps', '50,0'], /--steps must be at least 1, not 0/],
+  ];
+  for (const [flags, message] of refusals) {
+    const result = await runClearsky(['eval', '--set', 'slovenia', '--modes', 'mtfit', ...flags, '--out', path.join(dir, 'never.jsonl')], dir);
+    assert.equal(result.code, 2, flags.join(' '));
+    assert.match(result.stderr, message);
+    assert.equal(result.stderr.trim().split('\n')[0].startsWith('clearsky: '), true);
+  }
+  await assert.rejects(fs.stat(path.join(dir, 'never.jsonl')), 'nothing written');
+  const fileEval = await runClearsky(['eval', '--target', 'a.tif', '--masks', 'm.tif', '--mask-bands', '1', '--early-stopping'], dir);
+  assert.equal(fileEval.code, 2);
+  assert.match(fileEval.stderr, /go with --set/);
+});

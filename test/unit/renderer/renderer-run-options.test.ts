@@ -16,7 +16,7 @@ test('the dialog follows the recommendation for the chosen sources until the use
   const own = methodForSources({ method: 'reference-fit', mode: 'basic' }, true, false, true);
   assert.deepEqual({ method: own.method, mode: own.mode }, { method: 'reference-fit', mode: 'basic' });
   assert.equal(own.recommended.mode, 'mtfit');
-  assert.equal(own.recommended.steps, 100);
+  assert.equal(own.recommended.steps, 25);
 });
 
 test('the one line says what is recommended and why, and whether the choice shown is it', () => {
