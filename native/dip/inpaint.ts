@@ -8,6 +8,7 @@ import { clearRing } from './mask-ops.ts';
 import { checkRepresentation, setupMode, type DipProblem, type Mode, type Representation, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
 import type { LossCurve } from './loss-curve.ts';
+import type { NetworkWeights } from './network.ts';
 
 export interface HoldoutOptions {
   /** Width in pixels of the clear ring around the clouds the held-out pixels come from. Default 8. */
@@ -18,7 +19,9 @@ export interface HoldoutOptions {
   patience?: number;
 }
 
-export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping' | 'onCheckpointOutput'> {
+export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping' | 'onCheckpointOutput' | 'initialWeights'> {
+  /** Warm start: the start parameters of each seed's fit, by seed index (a missing entry starts that seed cold). */
+  startWeights?: readonly (NetworkWeights | undefined)[];
   /** Beyond the paper, off by default: early stopping on held-out clear pixels near the clouds. */
   earlyStopping?: boolean | HoldoutOptions;
   /** One fit per seed. Default [0]. */
@@ -56,6 +59,8 @@ export interface InpaintResult {
   spread?: Image;
   runs: SeedRun[];
   backend: string;
+  /** With `keepWeights`: each seed's final parameters, by seed index. */
+  weights?: NetworkWeights[];
 }
 
 export async function inpaint(mode: Mode, sources: Sources, options: InpaintOptions = {}): Promise<InpaintResult> {
@@ -64,12 +69,14 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
   const { decode } = setup;
   const reconstructions: Image[] = [];
   const runs: SeedRun[] = [];
+  const weights: NetworkWeights[] = [];
   let backend = '';
   for (const [seedIndex, seed] of seeds.entries()) {
     const holdout = options.earlyStopping ? await holdOut(setup.problem, sources, seed, options.earlyStopping === true ? {} : options.earlyStopping) : undefined;
     const fit = await fitDip(holdout?.problem ?? setup.problem, {
       ...options,
       seed,
+      initialWeights: options.startWeights?.[seedIndex],
       earlyStopping: holdout && { holdout: holdout.weights, every: holdout.every, patience: holdout.patience },
       onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
       onCheckpointOutput: options.onCheckpoint && ((step, output) => {
@@ -79,6 +86,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
       }),
     });
     backend = fit.backend;
+    if (fit.weights) weights.push(fit.weights);
     if (options.refuseCapped !== false) checkRepresentation(setup.problem, fit.output, sources, options.bandNames);
     reconstructions.push(decode(fit.output));
     runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep, curve: fit.curve, bestStep: fit.bestStep, holdoutLoss: fit.holdoutLoss });
@@ -86,7 +94,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
   const reconstruction = reconstructions.length === 1 ? reconstructions[0] : medianOf(reconstructions);
   const spread = reconstructions.length > 1 ? standardDeviationOf(reconstructions) : undefined;
   if (options.stitch) stitchClearPixels(reconstruction, sources.s2, sources.mask);
-  return { reconstruction, spread, runs, backend };
+  return { reconstruction, spread, runs, backend, ...(options.keepWeights ? { weights } : {}) };
 }
 
 /**
