@@ -26,7 +26,8 @@ export interface RunContext {
 export type Task =
   /** Find which tiles have cloud (reads the mask, and the target where there is cloud). */
   | { kind: 'survey'; run: RunContext }
-  | { kind: 'tile'; run: RunContext; tileIndex: number }
+  /** `warmFrom`: a warm-started run's finished tile whose weights file to start from (a missing file: a cold start). */
+  | { kind: 'tile'; run: RunContext; tileIndex: number; warmFrom?: { tileIndex: number; file: string } }
   /** Blend the run's tiles into its outputs; a ground-truth run's result is then scored, and so are its reconstructed tiles. */
   | {
       kind: 'mosaic';
@@ -47,7 +48,8 @@ export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: n
 /** Per tile: clear (nothing to do), cloudy (to reconstruct), or all cloud (nothing to learn from: cannot be done). */
 export type TileSurveyState = 'clear' | 'cloudy' | 'all-cloud';
 export type SurveyResult = { tiles: { index: number; window: { x: number; y: number; width: number; height: number }; state: TileSurveyState }[] };
-export type TileResult = { resultFile: string; loss: number | null; seconds: number; quality: TileQuality };
+/** `warmStartFrom`: the tile whose weights the network started from (null: a cold start). */
+export type TileResult = { resultFile: string; loss: number | null; seconds: number; quality: TileQuality; warmStartFrom?: number | null };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; pid: number }
