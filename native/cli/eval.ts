@@ -14,7 +14,7 @@ export const summary = 'score modes and baselines against ground truth (real mas
 export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
               [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--json]
 clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N]
-              [--seeds 0,1,2] [--out ROWS.jsonl] [--backend ...] [--json]
+              [--seeds 0,1,2] [--warm-start] [--out ROWS.jsonl] [--backend ...] [--json]
               every method on the public sets, one table; --out appends rows and skips those done`;
 
 export const options = {
@@ -26,6 +26,7 @@ export const options = {
   data: { type: 'string' },
   out: { type: 'string' },
   stitch: { type: 'boolean', default: false },
+  'warm-start': { type: 'boolean', default: false },
 } satisfies Options;
 
 export async function run({ values: v }: ParsedArgs, context: Context): Promise<number> {
@@ -41,6 +42,7 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
       signal: context.signal,
       onProgress: progressPrinter(),
       onNote: (line) => console.error(line),
+      warmStart: v['warm-start'] as boolean,
     });
     console.log(v.json ? JSON.stringify(rows) : formatSetTable(rows));
     return 0;
