@@ -402,7 +402,8 @@ export class JobRunner {
         references: inputs.references?.map(resolve),
         sar: inputs.sar && resolve(inputs.sar),
       },
-      settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch, groundTruth: request.groundTruth, warmStart: request.warmStart },
+      // Tiles on a queue start cold (their weights would have to travel through Redis): such a run is not called warm.
+      settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch, groundTruth: request.groundTruth, warmStart: request.warmStart && !request.queue },
       tiling: { tileSize: request.tileSize, overlap: request.overlap },
       // A queued run's mosaic says where its tiles were computed (queued-runs.ts records the workers' backend).
       backend: (request.queue ? this.store.record(runId).backend : null) ?? this.backend,
