@@ -48,8 +48,7 @@ export type ToWorker = { type: 'task'; task: Task } | { type: 'cancel'; runId: n
 /** Per tile: clear (nothing to do), cloudy (to reconstruct), or all cloud (nothing to learn from: cannot be done). */
 export type TileSurveyState = 'clear' | 'cloudy' | 'all-cloud';
 export type SurveyResult = { tiles: { index: number; window: { x: number; y: number; width: number; height: number }; state: TileSurveyState }[] };
-/** `warmStartFrom`: the tile whose weights the network started from (null: a cold start). */
-export type TileResult = { resultFile: string; loss: number | null; seconds: number; quality: TileQuality; warmStartFrom?: number | null };
+export type TileResult = { resultFile: string; loss: number | null; seconds: number; quality: TileQuality };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; pid: number }

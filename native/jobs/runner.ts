@@ -23,7 +23,7 @@ import { isActiveRun, type ApiEvent, type ResultRecord, type RunStatus } from '.
 import { RUNS_FOLDER, type Project } from '../catalogue/project.ts';
 import { sweepStaleTemporaries } from '../raster/tiff/temporaries.ts';
 import { TileResultFolder } from '../raster/tiles/tile-results.ts';
-import { warmStartDonor, weightsPath } from '../reconstruction/warm-start.ts';
+import { removeWeightsFiles, warmStartDonor, weightsPath } from '../reconstruction/warm-start.ts';
 import { HEARTBEAT_MS, newOwnerId } from './lease.ts';
 import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';
@@ -341,6 +341,7 @@ export class JobRunner {
       // A run finished as it was after a cancel says so, rather than that its tiles failed.
       const skipped = this.store.tiles(runId).filter((t) => t.status === 'failed' && t.error === NOT_RECONSTRUCTED).length;
       const note = counts.failed === 0 ? null : skipped === counts.failed ? `finished as it was after a cancel: ${skipped} of ${counts.done + counts.failed} cloudy tiles were not reconstructed and keep the input` : `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input`;
+      if (this.store.parameters(runId).request.warmStart) removeWeightsFiles(this.tileFolder(runId));
       if (!this.store.finished(runId, results, status, note, this.owner, message.metrics)) return;
       this.mine.delete(runId);
       this.queued.forget(runId);

@@ -145,7 +145,6 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
       loss: result.runs.at(-1)?.finalLoss ?? null,
       seconds: (performance.now() - start) / 1000,
       quality: { curves: result.runs.map((r) => r.curve), spread: result.spread },
-      ...(warm ? { warmStartFrom } : {}),
     },
   };
 }

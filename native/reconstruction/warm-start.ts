@@ -8,6 +8,7 @@
  * tile a tile started from depends on which were finished when it began (with several workers, on timing), so
  * it is recorded in the tile's result (CLEARSKY_WARM_START) rather than recomputed.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { NetworkWeights } from '../dip/network.ts';
@@ -109,4 +110,18 @@ export async function readWeightsFile(file: string): Promise<SeedWeights | undef
 /** The weights file of a tile in a run's tile folder. */
 export function weightsPath(tileFolder: string, tile: Pick<Tile, 'row' | 'col'>): string {
   return path.join(tileFolder, weightsFileName(tile));
+}
+
+/**
+ * Removes a run's weights files once its mosaic is written: ~10 MB a tile and seed, needed only while tiles
+ * remain to be computed.
+ */
+export function removeWeightsFiles(tileFolder: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tileFolder);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.endsWith('.weights.bin')) rmSync(path.join(tileFolder, name), { force: true });
 }

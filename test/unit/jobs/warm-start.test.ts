@@ -14,7 +14,7 @@ import type { Project } from '../../../native/catalogue/project.ts';
 import { JobRunner } from '../../../native/jobs/runner.ts';
 import { readRasterInfo } from '../../../native/raster/tiff/geotiff-reader.ts';
 import { planTiles } from '../../../native/raster/tiles/tiling.ts';
-import { readWeightsFile, WARM_START_ITEM, warmStartDonor, weightsFileName } from '../../../native/reconstruction/warm-start.ts';
+import { WARM_START_ITEM, warmStartDonor, weightsFileName } from '../../../native/reconstruction/warm-start.ts';
 import { projectWithScene } from '../../helpers/run-project.ts';
 
 let dir: string;
@@ -74,13 +74,9 @@ test('with one worker each tile starts from its finished left (or upper) neighbo
       [1, 'tile-r0-c0 (index 0)'], [2, 'tile-r0-c1 (index 1)'], [3, 'tile-r0-c2 (index 2)'],
       [4, 'tile-r0-c0 (index 0)'], [5, 'tile-r1-c0 (index 4)'], [6, 'tile-r1-c1 (index 5)'], [7, 'tile-r1-c2 (index 6)'],
     ]);
+    // Needed only while tiles remain: a finished run keeps no weights (~10 MB a tile).
     const tiles = path.join(project.dir, 'runs', String(runId), 'tiles');
-    const plan = planTiles(200, 100, { tileSize: 64, overlap: 16 });
-    for (const tile of plan.tiles) {
-      const weights = await readWeightsFile(path.join(tiles, weightsFileName(tile)));
-      assert.equal(weights?.length, 1, `tile ${tile.index} left its weights for its neighbours`);
-      assert.equal(weights![0].shapes.at(-2)!.at(-1), 3, 'the head reproduces the 3 bands');
-    }
+    assert.deepEqual((await fs.readdir(tiles)).filter((f) => !f.endsWith('.tif')), []);
     const result = await readRasterInfo(project.resolve(runner.store.record(runId).results[0].file));
     assert.match(result.metadata[WARM_START_ITEM], /^yes/);
   } finally {

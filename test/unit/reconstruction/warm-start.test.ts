@@ -9,6 +9,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { DipNetwork } from '../../../native/dip/network.ts';
 import { InputError } from '../../../native/errors.ts';
 import { readWeightsFile, writeWeightsFile } from '../../../native/reconstruction/warm-start.ts';
+import { resolveEvalSets } from '../../../native/commands/eval-sets.ts';
+import { runSetEval } from '../../../native/commands/eval-table.ts';
+import { DATA_DIR } from '../../helpers/data.ts';
 
 let dir: string;
 before(async () => {
@@ -50,4 +53,15 @@ test('a missing weights file is no start (undefined); a damaged one is refused n
   const other = path.join(dir, 'other.weights.bin');
   await fs.writeFile(other, 'GIF89a not weights at all');
   await assert.rejects(readWeightsFile(other), InputError);
+});
+
+test('eval --set t33uuu --warm-start: the DIP rows are labelled warm and differ from the cold ones; the baseline stays as it is', { timeout: 600_000 }, async () => {
+  const sets = resolveEvalSets(['t33uuu'], DATA_DIR);
+  const cold = await runSetEval({ sets, modes: ['basic'], steps: 2, backend: 'auto' });
+  const warm = await runSetEval({ sets, modes: ['basic'], steps: 2, backend: 'auto', warmStart: true });
+  assert.deepEqual(warm.map((r) => r.method), ['basic warm', 'idw-fill']);
+  assert.deepEqual(cold.map((r) => r.method), ['basic', 'idw-fill']);
+  // Same seed, steps and tiles: only the start differs, so the scores do.
+  assert.notEqual(warm[0].rmse_mask, cold[0].rmse_mask);
+  assert.equal(warm[1].rmse_mask, cold[1].rmse_mask);
 });
