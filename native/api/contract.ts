@@ -68,6 +68,11 @@ export const RunRequest = z.object({
   queue: z.boolean().optional(),
   /** The batch the run belongs to (runCloudyDates): its runs are listed, followed and cancelled together. */
   batch: z.string().min(1).max(100).optional(),
+  /**
+   * Beyond the paper: each tile's network starts from the weights of a finished tile of this run (an adjacent
+   * one first) instead of random ones; local workers only (tiles on a queue start cold).
+   */
+  warmStart: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;

@@ -14,9 +14,10 @@ export const summary = 'score modes and baselines against ground truth (real mas
 export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
               [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--precision fp32|bf16] [--json]
 clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N | --steps 25,50,100]
-              [--seeds 0,1,2] [--early-stopping] [--ema DECAY] [--learning-rate LR] [--out ROWS.jsonl] [--backend ...] [--precision fp32|bf16] [--json]
+              [--seeds 0,1,2] [--warm-start] [--early-stopping] [--ema DECAY] [--learning-rate LR] [--out ROWS.jsonl] [--backend ...] [--precision fp32|bf16] [--json]
               every method on the public sets, one table; --out appends rows and skips those done;
-              --early-stopping, --ema and --learning-rate run the DIP methods as that variant (rows named e.g. 'mtfit +es')`;
+              --early-stopping, --ema and --learning-rate run the DIP methods as that variant (rows named e.g. 'mtfit +es');
+              --warm-start starts each tile of t33uuu from a finished neighbour (rows named e.g. 'basic warm')`;
 
 export const options = {
   ...SOURCES, ...BACKEND, ...PRECISION, ...STEPS, ...JSON_OUTPUT,
@@ -30,6 +31,7 @@ export const options = {
   'early-stopping': { type: 'boolean', default: false },
   ema: { type: 'string' },
   'learning-rate': { type: 'string' },
+  'warm-start': { type: 'boolean', default: false },
 } satisfies Options;
 
 /** The engine variant the flags of `--set` ask for; undefined for none. */
@@ -58,6 +60,7 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
       signal: context.signal,
       onProgress: progressPrinter(),
       onNote: (line) => console.error(line),
+      warmStart: v['warm-start'] as boolean,
     });
     console.log(v.json ? JSON.stringify(rows) : formatSetTable(rows));
     return 0;

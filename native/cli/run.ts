@@ -15,7 +15,7 @@ export const summary = 'reconstruct a scene of a project as a run (resumable, on
 export const usage = `clearsky run DIR --target SCENE_ID --mask MASK_ID [--reference REF_ID] [--sar SCENE_ID] [--bands ...]
              [--method ${CHOICES.method}] [--mode ${CHOICES.mode}] [--steps 4000] [--seeds 0,1]
              [--no-stitch] [--tile 256] [--overlap 32] [--area X,Y,W,H] [--tiles 0,8] [--workers N]
-             [--backend ${CHOICES.backend}] [--ground-truth] [--queue redis://…]
+             [--backend ${CHOICES.backend}] [--ground-truth] [--warm-start] [--queue redis://…]
              [--name NAME] [--detach] [--json]
 clearsky run DIR --every-cloudy-date [--reference REF_ID | --reference-from SCENE_ID,...] [--masks own|detected]
              [--min-cover 1] [--max-cover 95] [--mode ...] [--steps ...] (the run options above but --target/--mask/--tiles)
@@ -39,6 +39,7 @@ export const options = {
   tiles: { type: 'string' },
   workers: { type: 'string' },
   'ground-truth': { type: 'boolean', default: false },
+  'warm-start': { type: 'boolean', default: false },
   queue: { type: 'string' },
   name: { type: 'string' },
   detach: { type: 'boolean', default: false },
@@ -98,6 +99,8 @@ function request(v: ParsedArgs['values']): Record<string, unknown> {
     tiles: list('tiles'),
     backend: text('backend'),
     groundTruth: v['ground-truth'],
+    // Only when asked, so a request without it stays as it was.
+    warmStart: v['warm-start'] ? true : undefined,
     queue: v.queue !== undefined,
   };
 }

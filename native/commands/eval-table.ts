@@ -33,6 +33,8 @@ import { assertHasClearPixels } from '../raster/sentinel/mask.ts';
 import type { Window } from '../raster/tiff/raster-info.ts';
 import { TileResultFolder } from '../raster/tiles/tile-results.ts';
 import { loadMask, loadSources, openSources } from '../reconstruction/source-files.ts';
+import { warmStartDonor } from '../reconstruction/warm-start.ts';
+import type { NetworkWeights } from '../dip/network.ts';
 import { setFiles, setSources, type EvalSet, type Pair, type PastedSet, type TiledSet } from './eval-sets.ts';
 
 export type EvalModeChoice = Mode | 'default';
@@ -55,6 +57,8 @@ export interface SetEvalCommand {
   onProgress?: (progress: FitProgress & { label: string }) => void;
   /** A line for the user (a skipped method, a resumed row). */
   onNote?: (line: string) => void;
+  /** The tiled set's DIP tiles start from a finished neighbour's weights (warm-start.ts); rows say "… warm". */
+  warmStart?: boolean;
 }
 
 export interface SetEvalRow {
@@ -370,7 +374,8 @@ export async function tiledSetMask(set: TiledSet): Promise<Mask> {
 async function runTiled(set: TiledSet, methods: MethodChoice[], { command, isDone, record }: RunContext): Promise<void> {
   const crop = `${set.area.width}×${set.area.height}+${set.area.x}+${set.area.y}`;
   // The tiled pipeline has no checkpoints: each step count is a run of its own.
-  const todo = methods.flatMap((choice) => choice.seeds.flatMap((seed) => keysOf(set.name, crop, choice, seed).map((key) => ({ choice, seed, key })))).filter((t) => !isDone(t.key));
+  const warmLabel = (choice: MethodChoice) => (command.warmStart && choice.method === 'dip' ? `${choice.label} warm` : choice.label);
+  const todo = methods.flatMap((choice) => choice.seeds.flatMap((seed) => keysOf(set.name, crop, choice, seed).map((key) => ({ choice, seed, key: { ...key, method: warmLabel(choice) } })))).filter((t) => !isDone(t.key));
   if (todo.length === 0) return;
   const sources = await openSources({ target: set.target, bands: set.bands });
   const folderRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'clearsky-eval-'));
@@ -391,11 +396,16 @@ async function runTiled(set: TiledSet, methods: MethodChoice[], { command, isDon
     const survey = await surveyTiles(plan, inputs);
     for (const [n, { choice, seed, key }] of todo.entries()) {
       const folder = await TileResultFolder.open(path.join(folderRoot, `tiles-${n}`), plan, sources.target.info, area);
-      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: key.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true, engine: choice.method === 'dip' ? command.variant : undefined };
+      const warm = command.warmStart === true && choice.method === 'dip';
+      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: key.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true, engine: choice.method === 'dip' ? command.variant : undefined, warmStart: warm };
       const start = performance.now();
+      // Tiles one after another, as one worker would: each starts from the nearest finished one (row-major order).
+      const finished = new Map<number, NetworkWeights[]>();
       for (const [i, tile] of survey.cloudy.entries()) {
-        const label = `${set.name} ${choice.label}${seed === null ? '' : ` seed ${seed}`} tile ${i + 1}/${survey.cloudy.length}`;
-        const result = await reconstructTile(inputs, tile, settings, { signal: command.signal, onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })) });
+        const label = `${set.name} ${key.method}${seed === null ? '' : ` seed ${seed}`} tile ${i + 1}/${survey.cloudy.length}`;
+        const donor = warm ? warmStartDonor(plan, tile, (index) => finished.has(index)) : undefined;
+        const result = await reconstructTile(inputs, tile, settings, { signal: command.signal, onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })), startWeights: donor === undefined ? undefined : finished.get(donor), keepWeights: warm });
+        if (result.weights) finished.set(tile.index, result.weights);
         await folder.write(tile, result.image, result.bandNames);
       }
       const seconds = (performance.now() - start) / 1000;

@@ -8,6 +8,7 @@ import { clearRing } from './mask-ops.ts';
 import { checkRepresentation, setupMode, type Mode, type Representation, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
 import type { LossCurve } from './loss-curve.ts';
+import type { NetworkWeights } from './network.ts';
 
 export interface HoldoutOptions {
   /** Width in pixels of the clear ring around the clouds the held-out pixels come from. Default 8. */
@@ -18,7 +19,9 @@ export interface HoldoutOptions {
   patience?: number;
 }
 
-export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping' | 'onCheckpointOutput'> {
+export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' | 'earlyStopping' | 'onCheckpointOutput' | 'initialWeights'> {
+  /** Warm start: the start parameters of each seed's fit, by seed index (a missing entry starts that seed cold). */
+  startWeights?: readonly (NetworkWeights | undefined)[];
   /** Beyond the paper, off by default: early stopping on held-out clear pixels near the clouds. */
   earlyStopping?: boolean | HoldoutOptions;
   /** One fit per seed. Default [0]. */
@@ -56,6 +59,8 @@ export interface InpaintResult {
   spread?: Image;
   runs: SeedRun[];
   backend: string;
+  /** With `keepWeights`: each seed's final parameters, by seed index. */
+  weights?: NetworkWeights[];
 }
 
 export async function inpaint(mode: Mode, sources: Sources, options: InpaintOptions = {}): Promise<InpaintResult> {
@@ -64,6 +69,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
   const shared = holdoutOptions ? undefined : setupMode(mode, sources, { representation: options.representation });
   const reconstructions: Image[] = [];
   const runs: SeedRun[] = [];
+  const weights: NetworkWeights[] = [];
   let backend = '';
   for (const [seedIndex, seed] of seeds.entries()) {
     // Held-out pixels are drawn per seed, before the problem is set up: what is fitted on clear pixels (mtfit's
@@ -74,6 +80,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
     const fit = await fitDip(setup.problem, {
       ...options,
       seed,
+      initialWeights: options.startWeights?.[seedIndex],
       earlyStopping: holdout && { holdout: holdoutWeights(holdout.pixels, setup.problem.target.bands, sources.s2.bands), every: holdoutOptions.every, patience: holdoutOptions.patience },
       onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, seed, seedIndex, seeds: seeds.length })),
       onCheckpointOutput: options.onCheckpoint && ((step, output) => {
@@ -83,6 +90,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
       }),
     });
     backend = fit.backend;
+    if (fit.weights) weights.push(fit.weights);
     if (options.refuseCapped !== false) checkRepresentation(setup.problem, fit.output, sources, options.bandNames);
     reconstructions.push(decode(fit.output));
     runs.push({ seed, finalLoss: fit.finalLoss, steps: fit.steps, seconds: fit.seconds, secondsPerStep: fit.secondsPerStep, curve: fit.curve, bestStep: fit.bestStep, holdoutLoss: fit.holdoutLoss });
@@ -90,7 +98,7 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
   const reconstruction = reconstructions.length === 1 ? reconstructions[0] : medianOf(reconstructions);
   const spread = reconstructions.length > 1 ? standardDeviationOf(reconstructions) : undefined;
   if (options.stitch) stitchClearPixels(reconstruction, sources.s2, sources.mask);
-  return { reconstruction, spread, runs, backend };
+  return { reconstruction, spread, runs, backend, ...(options.keepWeights ? { weights } : {}) };
 }
 
 /**

@@ -10,7 +10,17 @@
  * output is produced, as the reference implementation does.
  */
 import { batchNormLeakyRelu, batchNormTraining } from './batch-norm.ts';
+import { InputError } from '../errors.ts';
 import * as tf from './tf.ts';
+
+/**
+ * A network's trained parameters, in the order of `DipNetwork.variables`: what a finished fit hands to the next
+ * one as its start (warm start). Plain arrays, so they travel between processes and to files.
+ */
+export interface NetworkWeights {
+  shapes: number[][];
+  values: Float32Array[];
+}
 
 export type HeadActivation = 'sigmoid' | 'linear';
 
@@ -145,6 +155,31 @@ export class DipNetwork {
 
   dispose(): void {
     for (const v of this.variables) v.dispose();
+  }
+
+  /** A copy of the parameters, read back from the backend. */
+  async readWeights(): Promise<NetworkWeights> {
+    const variables = this.variables;
+    return { shapes: variables.map((v) => v.shape.slice()), values: await Promise.all(variables.map(async (v) => (await v.data()) as Float32Array)) };
+  }
+
+  /**
+   * Starts from another network's parameters. Every tensor must have this network's shape (same widths, kernels,
+   * input and output channels): anything else is refused, never loaded partly or reshaped.
+   */
+  loadWeights(weights: NetworkWeights, source = 'the start weights'): void {
+    const variables = this.variables;
+    if (weights.shapes.length !== variables.length || weights.values.length !== variables.length) {
+      throw new InputError(source, `hold ${weights.shapes.length} tensors, but this network has ${variables.length}: another architecture`);
+    }
+    variables.forEach((v, i) => {
+      const shape = weights.shapes[i];
+      const size = shape.reduce((n, d) => n * d, 1);
+      if (shape.length !== v.shape.length || shape.some((d, k) => d !== v.shape[k]) || weights.values[i].length !== size) {
+        throw new InputError(source, `tensor ${i} is [${shape.join(', ')}] with ${weights.values[i].length} values, but this network's is [${v.shape.join(', ')}]: another architecture, band count or mode`);
+      }
+    });
+    variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights.values[i], v.shape))));
   }
 
   private applyLayer(layer: Layer, x: tf.Tensor4D): tf.Tensor4D {

@@ -10,7 +10,7 @@ import { createAdam } from './adam.ts';
 import * as tf from './tf.ts';
 import { createImage, type Image } from './image.ts';
 import type { DipProblem } from './modes.ts';
-import { DipNetwork, type NetworkConfig } from './network.ts';
+import { DipNetwork, type NetworkConfig, type NetworkWeights } from './network.ts';
 import { LossRecorder, type LossCurve } from './loss-curve.ts';
 
 export type InputKind = 'meshgrid' | 'noise';
@@ -52,6 +52,14 @@ export interface FitOptions {
   onCheckpointOutput?: (step: number, output: Image) => void | Promise<void>;
   /** Read the loss back (a device sync) every this many steps. Default 10. */
   progressEvery?: number;
+  /**
+   * Beyond the paper, off by default (warm start): start from these parameters of a finished fit (same
+   * architecture, band count and mode) instead of the seed's random ones; a mismatch is refused. The input z
+   * stays this fit's own and Adam starts afresh (see docs/engine.md).
+   */
+  initialWeights?: NetworkWeights;
+  /** Return the final parameters in `FitResult.weights` (for a later warm start). */
+  keepWeights?: boolean;
 }
 
 export interface FitProgress {
@@ -74,6 +82,8 @@ export interface FitResult {
   seconds: number;
   secondsPerStep: number;
   backend: string;
+  /** With `keepWeights`: the parameters that gave `output`. */
+  weights?: NetworkWeights;
 }
 
 export const DEFAULT_STEPS = 4000;
@@ -99,6 +109,12 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
     zeroHead: problem.zeroHead,
     seed,
   });
+  try {
+    if (options.initialWeights) network.loadWeights(options.initialWeights);
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
   const multiple = network.sizeMultiple;
   const paddedHeight = Math.ceil(target.height / multiple) * multiple;
   const paddedWidth = Math.ceil(target.width / multiple) * multiple;
@@ -158,7 +174,10 @@ export async function fitDip(problem: DipProblem, options: FitOptions = {}): Pro
     if (options.onCheckpointOutput) {
       for (const step of options.checkpoints ?? []) if (step > stepsDone && step <= steps) await options.onCheckpointOutput(step, { ...output, data: output.data.slice() });
     }
+    // With early stopping these are the last step's weights, not the kept output's: a warm start wants the trained network.
+    const weights = options.keepWeights ? await network.readWeights() : undefined;
     return {
+      weights,
       output,
       finalLoss: lastLoss,
       steps: stepsDone,

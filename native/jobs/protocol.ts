@@ -26,7 +26,8 @@ export interface RunContext {
 export type Task =
   /** Find which tiles have cloud (reads the mask, and the target where there is cloud). */
   | { kind: 'survey'; run: RunContext }
-  | { kind: 'tile'; run: RunContext; tileIndex: number }
+  /** `warmFrom`: a warm-started run's finished tile whose weights file to start from (a missing file: a cold start). */
+  | { kind: 'tile'; run: RunContext; tileIndex: number; warmFrom?: { tileIndex: number; file: string } }
   /** Blend the run's tiles into its outputs; a ground-truth run's result is then scored, and so are its reconstructed tiles. */
   | {
       kind: 'mosaic';

@@ -23,6 +23,7 @@ import { isActiveRun, type ApiEvent, type ResultRecord, type RunStatus } from '.
 import { RUNS_FOLDER, type Project } from '../catalogue/project.ts';
 import { sweepStaleTemporaries } from '../raster/tiff/temporaries.ts';
 import { TileResultFolder } from '../raster/tiles/tile-results.ts';
+import { removeWeightsFiles, warmStartDonor, weightsPath } from '../reconstruction/warm-start.ts';
 import { HEARTBEAT_MS, newOwnerId } from './lease.ts';
 import { WorkerPool, type WorkerLaunch } from './pool.ts';
 import type { FromWorker, RunContext, Task } from './protocol.ts';
@@ -283,7 +284,19 @@ export class JobRunner {
     const claimed = this.store.claimTile(worker, this.owner, 'local');
     if (!claimed) return undefined;
     this.emitTile(claimed.runId, claimed.index);
-    return { kind: 'tile', run: this.context(claimed.runId), tileIndex: claimed.index };
+    const run = this.context(claimed.runId);
+    return { kind: 'tile', run, tileIndex: claimed.index, warmFrom: run.settings.warmStart ? this.warmStartDonor(claimed.runId, claimed.index) : undefined };
+  }
+
+  /** A warm-started run's tile starts from the nearest finished tile whose weights are there (warm-start.ts). */
+  private warmStartDonor(runId: number, index: number): { tileIndex: number; file: string } | undefined {
+    const tiles = this.store.tiles(runId);
+    // Row-major, as rowCol reads them (computed once here: a run may have thousands of tiles).
+    const xs = [...new Set(tiles.map((t) => t.window.x))].sort((a, b) => a - b);
+    const grid = { tiles: tiles.map((t, i) => ({ index: i, row: Math.floor(i / xs.length), col: xs.indexOf(t.window.x) })) };
+    const file = (i: number) => weightsPath(this.tileFolder(runId), grid.tiles[i]);
+    const donor = warmStartDonor(grid, grid.tiles[index], (i) => tiles[i].status === 'done' && existsSync(file(i)));
+    return donor === undefined ? undefined : { tileIndex: donor, file: file(donor) };
   }
 
   private onMessage(worker: string, message: FromWorker): void {
@@ -328,6 +341,7 @@ export class JobRunner {
       // A run finished as it was after a cancel says so, rather than that its tiles failed.
       const skipped = this.store.tiles(runId).filter((t) => t.status === 'failed' && t.error === NOT_RECONSTRUCTED).length;
       const note = counts.failed === 0 ? null : skipped === counts.failed ? `finished as it was after a cancel: ${skipped} of ${counts.done + counts.failed} cloudy tiles were not reconstructed and keep the input` : `${counts.failed} of ${counts.done + counts.failed} cloudy tiles failed and keep the input`;
+      if (this.store.parameters(runId).request.warmStart) removeWeightsFiles(this.tileFolder(runId));
       if (!this.store.finished(runId, results, status, note, this.owner, message.metrics)) return;
       this.mine.delete(runId);
       this.queued.forget(runId);
@@ -389,7 +403,8 @@ export class JobRunner {
         references: inputs.references?.map(resolve),
         sar: inputs.sar && resolve(inputs.sar),
       },
-      settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch, groundTruth: request.groundTruth },
+      // Tiles on a queue start cold (their weights would have to travel through Redis): such a run is not called warm.
+      settings: { method: request.method, mode: request.mode, steps: request.steps, seeds: request.seeds, stitch: request.stitch, groundTruth: request.groundTruth, warmStart: request.warmStart && !request.queue },
       tiling: { tileSize: request.tileSize, overlap: request.overlap },
       // A queued run's mosaic says where its tiles were computed (queued-runs.ts records the workers' backend).
       backend: (request.queue ? this.store.record(runId).backend : null) ?? this.backend,

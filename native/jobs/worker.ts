@@ -15,6 +15,7 @@ import type { FromWorker, ProbeAnswer, RunContext, Task, ToWorker } from './prot
 import { decodeTileJob, encodeTileResult } from './queue/tile-payload.ts';
 import { openRunInputs, planRun, reconstructTile, reconstructTileSources, surveyTiles, writeRunOutputs, type RunInputs, type TileProgress } from '../reconstruction/pipeline.ts';
 import { TileResultFolder } from '../raster/tiles/tile-results.ts';
+import { readWeightsFile, tileLabel, WARM_START_ITEM, weightsPath, writeWeightsFile } from '../reconstruction/warm-start.ts';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -125,8 +126,15 @@ async function perform(task: Task, signal: AbortSignal): Promise<FromWorker> {
   }
   const tile = plan.tiles[task.tileIndex];
   const start = performance.now();
-  const result = await reconstructTile(inputs, tile, task.run.settings, { signal, onProgress: progressSender(runId, tile.index, start) });
-  await folder.write(tile, result.image, result.bandNames);
+  const warm = task.run.settings.method === 'dip' && task.run.settings.warmStart === true;
+  // The neighbour's weights may be gone (a resumed run, a cleaned folder): then this tile starts cold.
+  const startWeights = warm && task.warmFrom ? await readWeightsFile(task.warmFrom.file) : undefined;
+  const warmStartFrom = startWeights ? task.warmFrom!.tileIndex : null;
+  const result = await reconstructTile(inputs, tile, task.run.settings, { signal, onProgress: progressSender(runId, tile.index, start), startWeights, keepWeights: warm });
+  // The weights before the result: a finished tile of a warm-started run always has them for its neighbours.
+  if (result.weights) await writeWeightsFile(weightsPath(task.run.tileFolder, tile), result.weights);
+  const provenance = warm ? { [WARM_START_ITEM]: warmStartFrom === null ? 'none (random start)' : tileLabel(plan.tiles[warmStartFrom]) } : undefined;
+  await folder.write(tile, result.image, result.bandNames, provenance);
   return {
     type: 'done',
     runId,

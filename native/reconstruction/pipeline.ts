@@ -14,6 +14,7 @@ import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts'
 import { createImage, cropMask, hideMasked, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, type InpaintOptions, type SeedRun } from '../dip/inpaint.ts';
 import type { Mode } from '../dip/modes.ts';
+import type { NetworkWeights } from '../dip/network.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { InputError } from '../errors.ts';
 import { provenance } from './provenance.ts';
@@ -47,6 +48,8 @@ export interface ReconstructionSettings {
   stitch: boolean;
   /** The target is ground truth under the mask: the method must not see those pixels (ground-truth.ts). */
   groundTruth?: boolean;
+  /** Start each tile's network from a finished neighbour's weights (warm-start.ts); off by default. */
+  warmStart?: boolean;
   engine?: Omit<InpaintOptions, 'seeds' | 'stitch' | 'steps' | 'onProgress' | 'signal'>;
 }
 
@@ -197,6 +200,18 @@ export interface TileReconstruction {
    * deviation, mean over bands, digital numbers); null with one seed, a baseline, or no masked pixel.
    */
   spread: number | null;
+  /** With `keepWeights`: each seed's final network weights (for a neighbour's warm start). */
+  weights?: NetworkWeights[];
+}
+
+/** How one tile is computed: cancel, progress, and a warm start's weights in and out. */
+export interface TileOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: TileProgress) => void;
+  /** Start each seed's network from these weights (by seed index) instead of random ones. */
+  startWeights?: readonly NetworkWeights[];
+  /** Hand back each seed's final weights. */
+  keepWeights?: boolean;
 }
 
 /**
@@ -226,7 +241,7 @@ export async function reconstructTile(
   inputs: RunInputs,
   tile: Tile,
   settings: ReconstructionSettings,
-  options: { signal?: AbortSignal; onProgress?: (progress: TileProgress) => void } = {},
+  options: TileOptions = {},
 ): Promise<TileReconstruction> {
   return reconstructTileSources(await readTileSources(inputs, tile), settings, options);
 }
@@ -235,7 +250,7 @@ export async function reconstructTile(
 export async function reconstructTileSources(
   sources: TileSources,
   settings: ReconstructionSettings,
-  options: { signal?: AbortSignal; onProgress?: (progress: TileProgress) => void } = {},
+  options: TileOptions = {},
 ): Promise<TileReconstruction> {
   const { cloud, bandNames: names } = sources;
   const window = { ...sources.window };
@@ -253,9 +268,11 @@ export async function reconstructTileSources(
     seeds: settings.seeds,
     signal: options.signal,
     onProgress: options.onProgress,
+    startWeights: options.startWeights,
+    keepWeights: options.keepWeights,
   });
   const layers = [result.reconstruction, ...(result.spread ? [result.spread] : [])];
-  return { image: stitched(inDigitalNumbers(layers), window.raw, cloud, settings.stitch), bandNames: [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])], runs: result.runs, spread: result.spread ? medianSpreadUnderMask(result.spread, cloud) : null };
+  return { image: stitched(inDigitalNumbers(layers), window.raw, cloud, settings.stitch), bandNames: [...names, ...(result.spread ? names.map((n) => `${n} spread`) : [])], runs: result.runs, spread: result.spread ? medianSpreadUnderMask(result.spread, cloud) : null, ...(result.weights ? { weights: result.weights } : {}) };
 }
 
 /** The median over the masked pixels of the spread's mean over bands, in digital numbers (null: no masked pixel). */
@@ -374,6 +391,7 @@ export async function writeRunOutputs(
   });
   if (settings.method !== 'dip') metadata.CLEARSKY_METHOD = BASELINE_DESCRIPTIONS[settings.method];
   metadata.CLEARSKY_TILING = `${plan.tileSize} px tiles, ${plan.overlap} px feathered overlap`;
+  if (settings.method === 'dip' && settings.warmStart) metadata.CLEARSKY_WARM_START = 'yes: each tile started from a finished neighbour\'s network where one was there (each tile file names it)';
   const written: string[] = [];
   try {
     await writeGeoTiffFromBlocks(

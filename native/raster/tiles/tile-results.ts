@@ -48,8 +48,10 @@ export class TileResultFolder implements TileResults {
     return this.done.size;
   }
 
-  async write(tile: Tile, image: Image, bandNames?: string[]): Promise<void> {
+  /** `metadata`: the tile's own provenance (which tile its network started from). */
+  async write(tile: Tile, image: Image, bandNames?: string[], metadata?: Record<string, string>): Promise<void> {
     await writeGeoTiff(this.pathOf(tile), image, {
+      metadata,
       dataType: 'float32',
       like: this.like,
       pixelOffset: { x: this.origin.x + tile.window.x, y: this.origin.y + tile.window.y },
