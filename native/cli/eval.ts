@@ -14,9 +14,10 @@ export const summary = 'score modes and baselines against ground truth (real mas
 export const usage = `clearsky eval --target CLEAR.tif --masks MASKS.tif --mask-bands 14,19 [--reference R.tif ...] [--sar S1.tif]
               [--bands ...] --modes basic,mt,... [--steps N | --steps 100,250,500] [--seeds 0,...] [--stitch] [--backend ...] [--precision fp32|bf16] [--json]
 clearsky eval --set slovenia|sen12mscr|t33uuu|all [--data DIR] [--modes basic,mt,default,...] [--steps N | --steps 25,50,100]
-              [--seeds 0,1,2] [--warm-start] [--early-stopping] [--ema DECAY] [--learning-rate LR] [--out ROWS.jsonl] [--backend ...] [--precision fp32|bf16] [--json]
+              [--seeds 0,1,2] [--ensemble] [--warm-start] [--early-stopping] [--ema DECAY] [--learning-rate LR] [--out ROWS.jsonl] [--backend ...] [--precision fp32|bf16] [--json]
               every method on the public sets, one table; --out appends rows and skips those done;
               --early-stopping, --ema and --learning-rate run the DIP methods as that variant (rows named e.g. 'mtfit +es');
+              --ensemble also scores each DIP method's seeds as one result, their per-pixel median (rows 'mtfit median of 3'; slovenia);
               --warm-start starts each tile of t33uuu from a finished neighbour (rows named e.g. 'basic warm')`;
 
 export const options = {
@@ -32,6 +33,7 @@ export const options = {
   ema: { type: 'string' },
   'learning-rate': { type: 'string' },
   'warm-start': { type: 'boolean', default: false },
+  ensemble: { type: 'boolean', default: false },
 } satisfies Options;
 
 /** The engine variant the flags of `--set` ask for; undefined for none. */
@@ -61,11 +63,13 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
       onProgress: progressPrinter(),
       onNote: (line) => console.error(line),
       warmStart: v['warm-start'] as boolean,
+      ensemble: v.ensemble as boolean,
     });
     console.log(v.json ? JSON.stringify(rows) : formatSetTable(rows));
     return 0;
   }
   if (variantFrom(v)) throw new UsageError('--early-stopping, --ema and --learning-rate go with --set (the file-based eval takes none)');
+  if (v.ensemble) throw new UsageError('--ensemble goes with --set (the file-based eval scores each seed on its own)');
   const rows = await runEval({
     target: required(v.target, '--target'),
     masks: required(v.masks, '--masks'),

@@ -18,7 +18,7 @@ import { defaultMethod } from '../api/default-method.ts';
 import { selectBackend } from '../dip/backends/select.ts';
 import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
 import { createMask, cropMask, hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
-import { inpaint } from '../dip/inpaint.ts';
+import { inpaint, medianOf } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction, type Scores } from '../dip/metrics.ts';
 import { MODES, parseMode, type Mode } from '../dip/modes.ts';
 import { REFERENCE_MODES, SAR_MODES, type Precision } from '../dip/choices.ts';
@@ -59,6 +59,11 @@ export interface SetEvalCommand {
   onNote?: (line: string) => void;
   /** The tiled set's DIP tiles start from a finished neighbour's weights (warm-start.ts); rows say "… warm". */
   warmStart?: boolean;
+  /**
+   * The paper's ensemble: each DIP method's seeds combined into one result, the per-pixel median (inpaint.ts),
+   * scored once as 'mtfit median of 3' (seed null); each seed's own rows are kept too. Slovenia only.
+   */
+  ensemble?: boolean;
 }
 
 export interface SetEvalRow {
@@ -178,6 +183,7 @@ export async function runSetEval(command: SetEvalCommand): Promise<SetEvalRow[]>
   const bad = stepList(command.steps)?.find((n) => !(n >= 1));
   if (bad !== undefined) throw new InputError(undefined, `--steps must be at least 1, not ${bad}`);
   if (command.variant) checkVariant(command.variant);
+  if (command.ensemble) checkEnsemble(command);
   // Rows are appended to --out: never onto one of the sets' files (nor a folder, a device…).
   if (command.out) await assertSafeOutputs({ inputs: command.sets.flatMap(setFiles).map((file) => ({ path: file, what: 'a set file' })), outputs: [{ path: command.out, what: '--out' }] });
   const rows = command.out ? await readRows(command.out) : [];
@@ -198,6 +204,17 @@ export async function runSetEval(command: SetEvalCommand): Promise<SetEvalRow[]>
   }
   return rows;
 }
+
+/** The ensemble needs several seeds to combine, and is scored on the pasted set (one whole image a case). */
+function checkEnsemble(command: SetEvalCommand): void {
+  if ((command.seeds?.length ?? 0) < 2) throw new InputError(undefined, '--ensemble combines several seeds: give at least two with --seeds (e.g. 0,1,2)');
+  if (command.warmStart) throw new InputError(undefined, '--ensemble and --warm-start are separate candidates: give one of them');
+  const other = command.sets.find((set) => set.kind !== 'pasted');
+  if (other) throw new InputError(undefined, `--ensemble is measured on slovenia only, not on ${other.name}`);
+}
+
+/** The ensemble's label: 'mtfit median of 3'. */
+const ensembleLabel = (choice: MethodChoice) => `${choice.label} median of ${choice.seeds.length}`;
 
 interface RunContext {
   command: SetEvalCommand;
@@ -278,6 +295,10 @@ async function runPasted(set: PastedSet, methods: MethodChoice[], { command, isD
     const mask = await loadMask(set.masks, band, sources.target.info);
     const cloudy = hideMasked(truth, mask);
     for (const choice of methods) {
+      if (command.ensemble && choice.method === 'dip') {
+        await runEnsemble(set.name, `mask ${band}`, choice, { truth, cloudy, mask, sources, bandNames, maskSource: set.maskSource, truthName: set.truth }, { command, isDone, record });
+        continue;
+      }
       for (const seed of choice.seeds) {
         const keys = keysOf(set.name, `mask ${band}`, choice, seed);
         if (keys.every(isDone)) continue;
@@ -289,6 +310,39 @@ async function runPasted(set: PastedSet, methods: MethodChoice[], { command, isD
         }
       }
     }
+  }
+}
+
+/**
+ * One case of the ensemble: every seed trained (its own rows recorded as usual), then, at each step count, the
+ * per-pixel median of the seeds' stitched outputs scored as one row; its seconds are the seeds' together.
+ */
+async function runEnsemble(
+  setName: string,
+  kase: string,
+  choice: MethodChoice,
+  c: { truth: Image; cloudy: Image; mask: Mask; sources: Awaited<ReturnType<typeof loadSources>>; bandNames: string[]; maskSource: string; truthName: string },
+  { command, isDone, record }: RunContext,
+): Promise<void> {
+  const keys = choice.steps.map((steps): RowKey => ({ set: setName, case: kase, method: ensembleLabel(choice), seed: null, steps, ...(choice.variant ? { variant: choice.variant } : {}) }));
+  if (keys.every(isDone)) return;
+  const common = { cover: maskCover(c.mask), mode: choice.mode, tiles: 1, mask_source: c.maskSource, truth: c.truthName };
+  const bySeed: Scored[][] = [];
+  for (const seed of choice.seeds) {
+    const label = `${setName} ${kase} ${choice.label} seed ${seed} (ensemble)`;
+    const scored = await reconstructWhole(choice, seed, { ...c.sources, s2: c.cloudy, mask: c.mask }, c.bandNames, label, command);
+    const seedKeys = keysOf(setName, kase, choice, seed);
+    for (const [i, { pred, seconds }] of scored.entries()) {
+      if (!isDone(seedKeys[i])) await record({ ...seedKeys[i], ...common, ...scoreRow(scoreReconstruction(c.truth, pred, c.mask)), seconds, seconds_per_tile: seconds });
+    }
+    bySeed.push(scored);
+  }
+  for (const [i, key] of keys.entries()) {
+    if (isDone(key)) continue;
+    // Stitched outputs share their clear pixels, so the median of them is stitched too.
+    const pred = medianOf(bySeed.map((scored) => scored[i].pred));
+    const seconds = bySeed.reduce((sum, scored) => sum + scored[i].seconds, 0);
+    await record({ ...key, ...common, ...scoreRow(scoreReconstruction(c.truth, pred, c.mask)), seconds, seconds_per_tile: seconds });
   }
 }
 

@@ -14,7 +14,10 @@ import { resolveEvalSets, type PairsSet, type TiledSet } from '../../../native/c
 import { methodsFor, runSetEval, scoreWhereValid, tiledSetMask, variantName, type SetEvalRow } from '../../../native/commands/eval-table.ts';
 import { variantFrom } from '../../../native/cli/eval.ts';
 import { inverseDistanceFill } from '../../../native/dip/baselines.ts';
-import { createImage, createMask } from '../../../native/dip/image.ts';
+import { inpaint, medianOf } from '../../../native/dip/inpaint.ts';
+import { scoreReconstruction } from '../../../native/dip/metrics.ts';
+import { loadMask, loadSources } from '../../../native/reconstruction/source-files.ts';
+import { createImage, createMask, hideMasked } from '../../../native/dip/image.ts';
 import { openCloudDetector } from '../../../native/raster/sentinel/cloud-detect.ts';
 import { openRaster, readBands } from '../../../native/raster/tiff/geotiff-reader.ts';
 import { writeGeoTiff } from '../../../native/raster/tiff/geotiff-writer.ts';
@@ -279,4 +282,53 @@ test('the variant flags are read and checked before any work: a wrong value is r
   const fileEval = await runClearsky(['eval', '--target', 'a.tif', '--masks', 'm.tif', '--mask-bands', '1', '--early-stopping'], dir);
   assert.equal(fileEval.code, 2);
   assert.match(fileEval.stderr, /go with --set/);
+});
+
+test('--ensemble scores each DIP method’s seeds as one result: the per-pixel median of the seeds’ stitched outputs', async () => {
+  const [slovenia] = resolveEvalSets(['slovenia'], DATA_DIR);
+  assert.equal(slovenia.kind, 'pasted');
+  const set = { ...slovenia, maskBands: [slovenia.maskBands[0]] };
+  const out = path.join(dir, 'ensemble.jsonl');
+  const rows = await runSetEval({ sets: [set], modes: ['mtfit'], steps: [1, 2], seeds: [0, 1, 2], ensemble: true, backend: 'auto', out });
+  const ensemble = rows.filter((r) => r.method === 'mtfit median of 3');
+  assert.deepEqual(ensemble.map((r) => [r.steps, r.seed]), [[1, null], [2, null]]);
+  assert.equal(rows.filter((r) => r.method === 'mtfit').length, 3 * 2, 'each seed keeps its own rows');
+
+  // The same seeds run on their own, combined by hand: the ensemble row scores exactly that median.
+  const sources = await loadSources({ target: set.target, bands: set.bands, references: set.references });
+  const mask = await loadMask(set.masks, set.maskBands[0], sources.target.info);
+  const cloudy = hideMasked(sources.s2, mask);
+  const outputs = [];
+  for (const seed of [0, 1, 2]) {
+    const result = await inpaint('mtfit', { ...sources, s2: cloudy, mask }, { steps: 2, seeds: [seed], stitch: true });
+    outputs.push(result.reconstruction);
+  }
+  const byHand = scoreReconstruction(sources.s2, medianOf(outputs), mask);
+  const at2 = ensemble.find((r) => r.steps === 2)!;
+  assert.equal(at2.ssim_mask, byHand.masked.ssim);
+  assert.equal(at2.rmse_mask, byHand.masked.rmse);
+  assert.equal(at2.rmse_whole, byHand.whole.rmse);
+  // Three seeds' compute, and it differs from every seed's own score (it is not one of them picked).
+  const seeds2 = rows.filter((r) => r.method === 'mtfit' && r.steps === 2);
+  assert.ok(Math.abs(at2.seconds - seeds2.reduce((s, r) => s + r.seconds, 0)) < 1e-9);
+  for (const row of seeds2) assert.notEqual(row.rmse_mask, at2.rmse_mask);
+  // Again: all done, nothing run.
+  const again = await runSetEval({ sets: [set], modes: ['mtfit'], steps: [1, 2], seeds: [0, 1, 2], ensemble: true, backend: 'auto', out });
+  assert.equal(again.length, rows.length);
+});
+
+test('--ensemble is refused where it makes no sense, in one line before any work (exit 2)', async () => {
+  const refusals: [string[], RegExp][] = [
+    [['--set', 'slovenia', '--seeds', '0'], /--ensemble combines several seeds/],
+    [['--set', 'slovenia'], /--ensemble combines several seeds/],
+    [['--set', 't33uuu', '--seeds', '0,1', '--warm-start'], /--ensemble and --warm-start are separate/],
+    [['--set', 'sen12mscr', '--seeds', '0,1'], /--ensemble is measured on slovenia only, not on sen12mscr/],
+    [['--target', 'a.tif', '--masks', 'm.tif', '--mask-bands', '1', '--seeds', '0,1'], /--ensemble goes with --set/],
+  ];
+  for (const [flags, message] of refusals) {
+    const result = await runClearsky(['eval', '--modes', 'mtfit', '--ensemble', ...flags, '--out', path.join(dir, 'never-ensemble.jsonl')], dir);
+    assert.equal(result.code, 2, flags.join(' '));
+    assert.match(result.stderr, message);
+  }
+  await assert.rejects(fs.stat(path.join(dir, 'never-ensemble.jsonl')), 'nothing written');
 });
