@@ -20,8 +20,9 @@ import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts'
 import { createMask, cropMask, hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, medianOf } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction, type Scores } from '../dip/metrics.ts';
-import { MODES, parseMode, type Mode } from '../dip/modes.ts';
+import { MODES, parseMode, RepresentationError, type Mode } from '../dip/modes.ts';
 import { REFERENCE_MODES, SAR_MODES, type Precision } from '../dip/choices.ts';
+import type { Representation } from '../dip/modes.ts';
 import { DEFAULT_STEPS, type FitProgress } from '../dip/optimise.ts';
 import { InputError } from '../errors.ts';
 import { assertSafeOutputs } from '../project/output-guard.ts';
@@ -64,6 +65,8 @@ export interface SetEvalCommand {
    * scored once as 'mtfit median of 3' (seed null); each seed's own rows are kept too. Slovenia only.
    */
   ensemble?: boolean;
+  /** For measurement and tests only: the network's representation of the target (dip/modes.ts); default 'fitted'. */
+  representation?: Representation;
 }
 
 export interface SetEvalRow {
@@ -89,6 +92,11 @@ export interface SetEvalRow {
   seconds_per_tile: number;
   mask_source: string;
   truth: string;
+  /**
+   * Present when the engine refused this method's reconstruction (dip/modes.ts checkRepresentation): why, and
+   * which tile. Its scores are null; the other rows go on, and the table counts it as failed.
+   */
+  error?: string;
 }
 
 interface MethodChoice {
@@ -241,11 +249,9 @@ async function readRows(file: string): Promise<SetEvalRow[]> {
 }
 
 /** What a run of `steps` steps gives (one of a training's checkpoints), and the seconds it took to get there. */
-interface Scored {
-  steps: number;
-  pred: Image;
-  seconds: number;
-}
+type Scored = { steps: number; seconds: number } & ({ pred: Image; error?: undefined } | { pred?: undefined; error: string });
+
+const NO_SCORES = { ssim_mask: null, rmse_mask: null, ssim_whole: null, rmse_whole: null };
 
 /** Reconstruction of one whole image (the sets small enough to fit the network at once), at each of the choice's steps. */
 async function reconstructWhole(
@@ -263,6 +269,7 @@ async function reconstructWhole(
   const earlier: Scored[] = [];
   const result = await inpaint(choice.mode!, sources, {
     ...command.variant,
+    ...(command.representation ? { representation: command.representation } : {}),
     bandNames,
     steps: choice.steps.at(-1)!,
     seeds: [seed ?? 0],
@@ -271,11 +278,17 @@ async function reconstructWhole(
     onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })),
     // The output at each earlier checkpoint is what a run of that many steps returns (same seed, same steps so far).
     checkpoints: choice.steps.slice(0, -1),
-    onCheckpoint: ({ step, reconstruction }) => {
-      earlier.push({ steps: step, pred: reconstruction, seconds: elapsed() });
+    onCheckpoint: ({ step, reconstruction, refused }) => {
+      earlier.push(refused ? { steps: step, error: refused, seconds: elapsed() } : { steps: step, pred: reconstruction, seconds: elapsed() });
     },
+  }).catch((error: unknown) => {
+    // The engine refused the reconstruction (capped under the clouds): that row fails, the others stand.
+    if (error instanceof RepresentationError) return error;
+    throw error;
   });
-  return [...earlier, { steps: choice.steps.at(-1)!, pred: result.reconstruction, seconds: elapsed() }];
+  const last = choice.steps.at(-1)!;
+  if (result instanceof RepresentationError) return [...earlier, { steps: last, error: result.message, seconds: elapsed() }];
+  return [...earlier, { steps: last, pred: result.reconstruction, seconds: elapsed() }];
 }
 
 /** The rows of one choice and seed, one per step count. */
@@ -304,9 +317,10 @@ async function runPasted(set: PastedSet, methods: MethodChoice[], { command, isD
         if (keys.every(isDone)) continue;
         const label = `${set.name} mask ${band} ${choice.label}${seed === null ? '' : ` seed ${seed}`}`;
         const scored = await reconstructWhole(choice, seed, { ...sources, s2: cloudy, mask }, bandNames, label, command);
-        for (const [i, { pred, seconds }] of scored.entries()) {
+        for (const [i, { pred, seconds, error }] of scored.entries()) {
           if (isDone(keys[i])) continue;
-          await record({ ...keys[i], cover: maskCover(mask), mode: choice.mode, ...scoreRow(scoreReconstruction(truth, pred, mask)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+          const scores = pred ? scoreRow(scoreReconstruction(truth, pred, mask)) : NO_SCORES;
+          await record({ ...keys[i], cover: maskCover(mask), mode: choice.mode, ...scores, seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth, ...failed(error, label, keys[i].steps, command) });
         }
       }
     }
@@ -332,16 +346,23 @@ async function runEnsemble(
     const label = `${setName} ${kase} ${choice.label} seed ${seed} (ensemble)`;
     const scored = await reconstructWhole(choice, seed, { ...c.sources, s2: c.cloudy, mask: c.mask }, c.bandNames, label, command);
     const seedKeys = keysOf(setName, kase, choice, seed);
-    for (const [i, { pred, seconds }] of scored.entries()) {
-      if (!isDone(seedKeys[i])) await record({ ...seedKeys[i], ...common, ...scoreRow(scoreReconstruction(c.truth, pred, c.mask)), seconds, seconds_per_tile: seconds });
+    for (const [i, { pred, seconds, error }] of scored.entries()) {
+      const scores = pred ? scoreRow(scoreReconstruction(c.truth, pred, c.mask)) : NO_SCORES;
+      if (!isDone(seedKeys[i])) await record({ ...seedKeys[i], ...common, ...scores, seconds, seconds_per_tile: seconds, ...failed(error, label, seedKeys[i].steps, command) });
     }
     bySeed.push(scored);
   }
   for (const [i, key] of keys.entries()) {
     if (isDone(key)) continue;
-    // Stitched outputs share their clear pixels, so the median of them is stitched too.
-    const pred = medianOf(bySeed.map((scored) => scored[i].pred));
     const seconds = bySeed.reduce((sum, scored) => sum + scored[i].seconds, 0);
+    // A seed the engine refused leaves no median to score: the ensemble's row fails with that seed's reason.
+    const refused = bySeed.map((scored) => scored[i]).find((one) => one.pred === undefined);
+    if (refused) {
+      await record({ ...key, ...common, ...NO_SCORES, seconds, seconds_per_tile: seconds, ...failed(refused.error, `${setName} ${kase} ${key.method}`, key.steps, command) });
+      continue;
+    }
+    // Stitched outputs share their clear pixels, so the median of them is stitched too.
+    const pred = medianOf(bySeed.map((scored) => scored[i].pred as Image));
     await record({ ...key, ...common, ...scoreRow(scoreReconstruction(c.truth, pred, c.mask)), seconds, seconds_per_tile: seconds });
   }
 }
@@ -401,11 +422,19 @@ async function runPair(set: EvalSet & { kind: 'pairs' }, pair: Pair, methods: Me
     const label = `${set.name} ${pair.name} ${choice.label}${seed === null ? '' : ` seed ${seed}`}`;
     // The method sees the cloudy image; its pixels under the mask are unknown to it (weight 0) either way.
     const scored = await reconstructWhole(choice, seed, { ...sources, mask }, bandNames, label, command);
-    for (const [i, { pred, seconds }] of scored.entries()) {
+    for (const [i, { pred, seconds, error }] of scored.entries()) {
       if (isDone(keys[i])) continue;
-      await record({ ...keys[i], cover, mode: choice.mode, ...scoreRow(scoreWhereValid(truth, pred, mask, valid)), seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth });
+      const scores = pred ? scoreRow(scoreWhereValid(truth, pred, mask, valid)) : NO_SCORES;
+      await record({ ...keys[i], cover, mode: choice.mode, ...scores, seconds, tiles: 1, seconds_per_tile: seconds, mask_source: set.maskSource, truth: set.truth, ...failed(error, label, keys[i].steps, command) });
     }
   }
+}
+
+/** A failed row's `error` (and a line for the user as it happens); nothing for a row that was scored. */
+function failed(error: string | undefined, label: string, steps: number, command: SetEvalCommand): { error?: string } {
+  if (error === undefined) return {};
+  command.onNote?.(`${label} at ${steps} steps failed, the other rows go on: ${error}`);
+  return { error };
 }
 
 /** The set's mask on its area: the real mask enlarged `maskScale` times (nearest neighbour), repeated if the area is larger. */
@@ -451,22 +480,38 @@ async function runTiled(set: TiledSet, methods: MethodChoice[], { command, isDon
     for (const [n, { choice, seed, key }] of todo.entries()) {
       const folder = await TileResultFolder.open(path.join(folderRoot, `tiles-${n}`), plan, sources.target.info, area);
       const warm = command.warmStart === true && choice.method === 'dip';
-      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: key.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true, engine: choice.method === 'dip' ? command.variant : undefined, warmStart: warm };
+      const engine = choice.method === 'dip' && (command.variant || command.representation) ? { ...command.variant, ...(command.representation ? { representation: command.representation } : {}) } : undefined;
+      const settings: ReconstructionSettings = { method: choice.method, mode: choice.mode ?? undefined, steps: key.steps || undefined, seeds: [seed ?? 0], stitch: true, groundTruth: true, engine, warmStart: warm };
       const start = performance.now();
       // Tiles one after another, as one worker would: each starts from the nearest finished one (row-major order).
       const finished = new Map<number, NetworkWeights[]>();
+      let refused: string | undefined;
       for (const [i, tile] of survey.cloudy.entries()) {
         const label = `${set.name} ${key.method}${seed === null ? '' : ` seed ${seed}`} tile ${i + 1}/${survey.cloudy.length}`;
         const donor = warm ? warmStartDonor(plan, tile, (index) => finished.has(index)) : undefined;
-        const result = await reconstructTile(inputs, tile, settings, { signal: command.signal, onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })), startWeights: donor === undefined ? undefined : finished.get(donor), keepWeights: warm });
+        const result = await reconstructTile(inputs, tile, settings, { signal: command.signal, onProgress: command.onProgress && ((p) => command.onProgress!({ ...p, label })), startWeights: donor === undefined ? undefined : finished.get(donor), keepWeights: warm }).catch((error: unknown) => {
+          // One tile refused by the engine: this method's row fails (no mosaic to score), the other methods go on.
+          if (error instanceof RepresentationError) return `tile ${i + 1}/${survey.cloudy.length} (x ${tile.window.x}, y ${tile.window.y}): ${error.message}`;
+          throw error;
+        });
+        if (typeof result === 'string') {
+          refused = result;
+          break;
+        }
         if (result.weights) finished.set(tile.index, result.weights);
         await folder.write(tile, result.image, result.bandNames);
       }
       const seconds = (performance.now() - start) / 1000;
+      const tiles = survey.cloudy.length;
+      if (refused !== undefined) {
+        const label = `${set.name} ${key.method}${seed === null ? '' : ` seed ${seed}`}`;
+        await record({ ...key, cover: survey.cloudPixels / Math.max(1, survey.validPixels), mode: choice.mode, ...NO_SCORES, seconds, tiles, seconds_per_tile: seconds / Math.max(1, tiles), mask_source: set.maskSource, truth: set.truth, ...failed(refused, label, key.steps, command) });
+        await fs.rm(path.join(folderRoot, `tiles-${n}`), { recursive: true, force: true });
+        continue;
+      }
       const out = path.join(folderRoot, `result-${n}.tif`);
       await writeRunOutputs(inputs, plan, folder, { ...settings, backend: 'eval' }, { out });
       const scores = await scoreGroundTruth(inputs, out, []);
-      const tiles = survey.cloudy.length;
       await record({
         ...key,
         cover: survey.cloudPixels / Math.max(1, survey.validPixels),
@@ -510,6 +555,7 @@ export function formatSetTable(rows: SetEvalRow[]): string {
   ];
   const sets = [...new Set(rows.map((r) => r.set))];
   const notes: string[] = [];
+  const failed: string[] = [];
   for (const set of sets) {
     const ofSet = rows.filter((r) => r.set === set);
     // A line per method and step count (a steps list scores each checkpoint).
@@ -518,10 +564,14 @@ export function formatSetTable(rows: SetEvalRow[]): string {
       const r = ofSet.filter((x) => lineKey(x) === key);
       const { method, steps } = r[0];
       const perTile = medianSpread(r.map((x) => x.seconds_per_tile));
-      lines.push(`| ${set} | ${method} | ${cell(r.map((x) => x.ssim_mask))} | ${cell(r.map((x) => x.rmse_mask))} | ${cell(r.map((x) => x.ssim_whole))} | ${cell(r.map((x) => x.rmse_whole))} | ${r.length} | ${perTile ? perTile.median.toFixed(1) : '–'} | ${steps} |`);
+      // Failed runs have no scores: the medians are over the others, and the runs column says how many failed.
+      const failures = r.filter((x) => x.error !== undefined);
+      const runs = failures.length ? `${r.length} (${failures.length} failed)` : `${r.length}`;
+      lines.push(`| ${set} | ${method} | ${cell(r.map((x) => x.ssim_mask))} | ${cell(r.map((x) => x.rmse_mask))} | ${cell(r.map((x) => x.ssim_whole))} | ${cell(r.map((x) => x.rmse_whole))} | ${runs} | ${perTile ? perTile.median.toFixed(1) : '–'} | ${steps} |`);
+      for (const x of failures) failed.push(`FAILED: ${set} ${x.case} ${method}${x.seed === null ? '' : ` seed ${x.seed}`} at ${steps} steps: ${x.error}`);
     }
     const cases = new Set(ofSet.map((r) => r.case)).size;
     notes.push(`${set} (${cases} case${cases === 1 ? '' : 's'}): clouds = ${ofSet[0].mask_source}; truth = ${ofSet[0].truth}.`);
   }
-  return [...lines, '', 'Median (min–max) over cases and seeds; baselines run once (no seed).', ...notes, `${describeSsim()}; RMSE in the ÷2000 scale; DIP results stitched (clear pixels kept).`].join('\n');
+  return [...lines, '', 'Median (min–max) over cases and seeds; baselines run once (no seed).', ...(failed.length ? [`${failed.length} run(s) failed, left out of the medians:`, ...failed] : []), ...notes, `${describeSsim()}; RMSE in the ÷2000 scale; DIP results stitched (clear pixels kept).`].join('\n');
 }

@@ -5,7 +5,7 @@
 import * as tf from './tf.ts';
 import { createImage, createMask, type Image, type Mask } from './image.ts';
 import { clearRing } from './mask-ops.ts';
-import { checkRepresentation, setupMode, type Mode, type Representation, type Sources } from './modes.ts';
+import { checkRepresentation, RepresentationError, setupMode, type Mode, type Representation, type Sources } from './modes.ts';
 import { fitDip, type FitOptions, type FitProgress } from './optimise.ts';
 import type { LossCurve } from './loss-curve.ts';
 import type { NetworkWeights } from './network.ts';
@@ -36,7 +36,8 @@ export interface InpaintOptions extends Omit<FitOptions, 'seed' | 'onProgress' |
   refuseCapped?: boolean;
   onProgress?: (progress: FitProgress & { seed: number; seedIndex: number; seeds: number }) => void;
   /** At each of `checkpoints`, one seed's S2 reconstruction as a run of that many steps would give it (stitched if asked). */
-  onCheckpoint?: (checkpoint: { step: number; seed: number; reconstruction: Image }) => void | Promise<void>;
+  /** `refused`: the message a run of that many steps would be refused with (the representation check), if it would. */
+  onCheckpoint?: (checkpoint: { step: number; seed: number; reconstruction: Image; refused?: string }) => void | Promise<void>;
 }
 
 export interface SeedRun {
@@ -86,7 +87,15 @@ export async function inpaint(mode: Mode, sources: Sources, options: InpaintOpti
       onCheckpointOutput: options.onCheckpoint && ((step, output) => {
         const reconstruction = decode(output);
         if (options.stitch) stitchClearPixels(reconstruction, sources.s2, sources.mask);
-        return options.onCheckpoint!({ step, seed, reconstruction });
+        // A checkpoint stands for a run of that many steps, which the check below would refuse just the same.
+        let refused: string | undefined;
+        try {
+          if (options.refuseCapped !== false) checkRepresentation(setup.problem, output, sources, options.bandNames);
+        } catch (error) {
+          if (!(error instanceof RepresentationError)) throw error;
+          refused = error.message;
+        }
+        return options.onCheckpoint!({ step, seed, reconstruction, ...(refused ? { refused } : {}) });
       }),
     });
     backend = fit.backend;

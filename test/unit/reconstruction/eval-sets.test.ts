@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultMethod } from '../../../native/api/contract.ts';
 import { resolveEvalSets, type PairsSet, type TiledSet } from '../../../native/commands/eval-sets.ts';
-import { methodsFor, runSetEval, scoreWhereValid, tiledSetMask, variantName, type SetEvalRow } from '../../../native/commands/eval-table.ts';
+import { formatSetTable, methodsFor, runSetEval, scoreWhereValid, tiledSetMask, variantName, type SetEvalRow } from '../../../native/commands/eval-table.ts';
 import { variantFrom } from '../../../native/cli/eval.ts';
 import { inverseDistanceFill } from '../../../native/dip/baselines.ts';
 import { inpaint, medianOf } from '../../../native/dip/inpaint.ts';
@@ -331,4 +331,35 @@ test('--ensemble is refused where it makes no sense, in one line before any work
     assert.match(result.stderr, message);
   }
   await assert.rejects(fs.stat(path.join(dir, 'never-ensemble.jsonl')), 'nothing written');
+});
+
+test('a tile the engine refuses fails its method’s row with the reason; the other methods’ rows go on and the table says it', async () => {
+  // A one-tile set: a 48 × 48 Slovenia crop (B04, B08) under the real mask 37, whose B08 (mostly above 2000 DN)
+  // the old ÷2000 representation caps under the clouds: the engine refuses that tile for real.
+  const [slovenia] = resolveEvalSets(['slovenia'], DATA_DIR);
+  if (slovenia.kind !== 'pasted') throw new Error('slovenia is a pasted set');
+  const area = { x: 20, y: 20, width: 48, height: 48 };
+  const masks = await openRaster(slovenia.masks);
+  const cloud = await readBands(masks, [36], area);
+  await masks.close();
+  const maskFile = path.join(dir, 'mask-37-crop.tif');
+  await writeGeoTiff(maskFile, cloud, { dataType: 'uint8' });
+  const set: TiledSet = { kind: 'tiled', name: 't33uuu', target: slovenia.target, area, tileSize: 48, overlap: 0, maskFile, maskScale: 1, bands: ['B04', 'B08'], maskSource: 'mask 37', truth: 'the crop' };
+  const notes: string[] = [];
+  const out = path.join(dir, 'refused.jsonl');
+  const rows = await runSetEval({ sets: [set], modes: ['basic'], steps: 200, seeds: [0], backend: 'native', representation: 'plain', out, onNote: (line) => notes.push(line) });
+  assert.deepEqual(rows.map((r) => r.method), ['basic', 'idw-fill']);
+  const [refused, fill] = rows;
+  assert.match(refused.error ?? '', /^tile 1\/1 \(x 0, y 0\): reconstruction refused: under the clouds, B08 \d+ % at the upper limit/);
+  assert.deepEqual([refused.ssim_mask, refused.rmse_mask, refused.ssim_whole, refused.rmse_whole], [null, null, null, null]);
+  assert.equal(fill.error, undefined);
+  assert.ok(fill.ssim_mask! > 0 && fill.rmse_mask! > 0, 'the baseline is still scored');
+  assert.ok(notes.some((n) => /basic seed 0 at 200 steps failed, the other rows go on: tile 1\/1/.test(n)), notes.join('\n'));
+  // The failed row is kept in --out (a rerun does not train it again) and the table names it.
+  const saved = (await fs.readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as SetEvalRow);
+  assert.equal(saved[0].error, refused.error);
+  const table = formatSetTable(rows);
+  assert.match(table, /\| t33uuu \| basic \| – \| – \| – \| – \| 1 \(1 failed\) \|/);
+  assert.match(table, /1 run\(s\) failed, left out of the medians:\nFAILED: t33uuu 48×48\+20\+20 basic seed 0 at 200 steps: tile 1\/1 \(x 0, y 0\): reconstruction refused/);
+  assert.match(table, /\| t33uuu \| idw-fill \| 0\.\d{3} \|/);
 });

@@ -114,11 +114,15 @@ test('real data: B08 reconstructed under a real cloud shape follows the clear B0
   assert.ok(atCap < 0.05, `${(atCap * 100).toFixed(1)} % of masked B08 at 2000 DN`);
   assert.ok(Math.abs(median(b08) - median(trueB08)) / median(trueB08) < 0.1, `masked B08 median ${median(b08).toFixed(0)} DN, truth ${median(trueB08).toFixed(0)} DN`);
   // The old representation (÷2000 under the sigmoid) on the same task caps B08: the check refuses it.
-  await assert.rejects(inpaint('basic', sources, { steps: 300, seeds: [0], bandNames: names, representation: 'plain' }), (error: Error) => {
+  // A checkpoint stands for a run of that many steps: it says it would be refused too (eval scores it as failed).
+  const checkpoints: { step: number; refused?: string }[] = [];
+  await assert.rejects(inpaint('basic', sources, { steps: 300, seeds: [0], bandNames: names, representation: 'plain', checkpoints: [299], onCheckpoint: ({ step, refused }) => void checkpoints.push({ step, refused }) }), (error: Error) => {
     assert.ok(error instanceof RepresentationError, String(error));
     assert.match(error.message, /B08 \d+ % at the upper limit/);
     return true;
   });
+  assert.equal(checkpoints.length, 1);
+  assert.match(checkpoints[0].refused ?? '', /^reconstruction refused: under the clouds, B08 \d+ % at the upper limit/);
 });
 
 test('a run\'s tile whose B08 would come out capped fails with a message naming the band (the old ÷2000 representation forced)', async () => {
