@@ -22,6 +22,7 @@ import { QUALITY_FORMAT, type QualityFile } from '../../../native/report/quality
 import { Service } from '../../../native/project/service.ts';
 import { runClearsky } from '../../helpers/cli.ts';
 import { dataFile } from '../../helpers/data.ts';
+import { serviceRunEnded } from '../../helpers/run-ended.ts';
 
 const TARGET = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
 const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
@@ -45,7 +46,7 @@ before(async () => {
   const sceneId = (await service.listScenes())[0].id;
   const maskId = (await service.listMasks()).find((m) => m.band === MASK_BAND)!.id;
   const started = await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', mode: 'basic', bands: ['B04', 'B03', 'B02'], steps: STEPS, seeds: [0, 1], tileSize: 64, overlap: 16 });
-  run = await finished(started.id);
+  run = await serviceRunEnded(service, started.id, 600_000);
   assert.equal(run.status, 'done', run.error ?? '');
   tiles = (await service.getRun(run.id)).tileList;
 });
@@ -54,14 +55,6 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function finished(runId: number): Promise<RunRecord> {
-  for (let i = 0; i < 3000; i++) {
-    const r = (await service.listRuns()).find((x) => x.id === runId)!;
-    if (['done', 'partial', 'failed', 'cancelled'].includes(r.status)) return r;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`run ${runId} did not finish`);
-}
 
 const increasing = (steps: number[]) => steps.every((s, i) => i === 0 || s > steps[i - 1]);
 

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { ApiEvent, RunRequest, RunStatus } from '../../../native/api/contract.ts';
+import type { ApiEvent, RunRequest } from '../../../native/api/contract.ts';
 import type { Project } from '../../../native/catalogue/project.ts';
 import { webgpuPins, workerPlan } from '../../../native/jobs/pool.ts';
 import { JobRunner } from '../../../native/jobs/runner.ts';
@@ -17,6 +17,7 @@ import { readBands, readRasterInfo, withRaster } from '../../../native/raster/ti
 import { runClearsky } from '../../helpers/cli.ts';
 import { REPO_ROOT } from '../../helpers/data.ts';
 import { projectWithScene as createRunProject, type CloudBox } from '../../helpers/run-project.ts';
+import { runnerRunEnded } from '../../helpers/run-ended.ts';
 
 let dir: string;
 before(async () => {
@@ -40,22 +41,6 @@ function submit(runner: JobRunner, project: Project, ids: { sceneId: number; mas
   return runId;
 }
 
-function finished(runner: JobRunner, runId: number, timeoutMs = 120_000): Promise<RunStatus> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`run ${runId} did not finish: ${JSON.stringify(runner.store.record(runId))}`)), timeoutMs);
-    const check = (event?: ApiEvent) => {
-      if (event && event.type !== 'run') return;
-      const status = runner.store.status(runId);
-      if (['done', 'partial', 'failed', 'cancelled'].includes(status)) {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(status);
-      }
-    };
-    const unsubscribe = runner.subscribe(check);
-    check();
-  });
-}
 
 test('a run becomes tile tasks on workers and ends with the same result as the command line', async () => {
   const { project, sceneId, maskId, scene, mask } = await projectWithScene('basic');
@@ -65,7 +50,7 @@ test('a run becomes tile tasks on workers and ends with the same result as the c
   try {
     runner.start();
     const runId = submit(runner, project, { sceneId, maskId });
-    assert.equal(await finished(runner, runId), 'done');
+    assert.equal(await runnerRunEnded(runner, runId), 'done');
     const record = runner.store.record(runId);
     assert.ok(record.tiles.done > 0 && record.tiles.clear > 0, JSON.stringify(record.tiles));
     assert.equal(record.tiles.failed + record.tiles.pending + record.tiles.running, 0);
@@ -101,8 +86,8 @@ test('a worker that crashes mid-tile is replaced and the tile retried; two runs 
       assert.ok(pid, 'a worker is busy with the run');
       process.kill(pid, 'SIGKILL');
     });
-    assert.equal(await finished(runner, quick), 'done');
-    assert.equal(await finished(runner, dip, 300_000), 'done');
+    assert.equal(await runnerRunEnded(runner, quick), 'done');
+    assert.equal(await runnerRunEnded(runner, dip, 300_000), 'done');
     unsubscribe();
     assert.ok(killed, 'a worker was killed');
     const tiles = runner.store.tiles(dip).filter((t) => t.status === 'done');
@@ -222,7 +207,7 @@ test('a tile that is entirely cloud cannot be learnt: it is marked failed with t
   try {
     runner.start();
     const runId = submit(runner, project, { sceneId, maskId });
-    assert.equal(await finished(runner, runId), 'partial');
+    assert.equal(await runnerRunEnded(runner, runId), 'partial');
     const record = runner.store.record(runId);
     assert.match(record.error ?? '', /cloudy tiles failed and keep the input/);
     const failed = runner.store.tiles(runId).filter((t) => t.status === 'failed');
@@ -241,7 +226,7 @@ test('each finished tile of a run over an area is a GeoTIFF where it lies in the
     runner.start();
     const area = { x: 50, y: 10, width: 140, height: 80 };
     const runId = submit(runner, project, { sceneId, maskId }, { area });
-    assert.equal(await finished(runner, runId), 'done');
+    assert.equal(await runnerRunEnded(runner, runId), 'done');
     const done = runner.store.tiles(runId).filter((t) => t.status === 'done');
     assert.ok(done.length > 0);
     const sceneInfo = await readRasterInfo(scene);

@@ -9,13 +9,14 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { ApiEvent, RunRequest, RunStatus } from '../../../native/api/contract.ts';
+import type { RunRequest } from '../../../native/api/contract.ts';
 import type { Project } from '../../../native/catalogue/project.ts';
 import { JobRunner } from '../../../native/jobs/runner.ts';
 import { readRasterInfo } from '../../../native/raster/tiff/geotiff-reader.ts';
 import { planTiles } from '../../../native/raster/tiles/tiling.ts';
 import { WARM_START_ITEM, warmStartDonor, weightsFileName } from '../../../native/reconstruction/warm-start.ts';
 import { projectWithScene } from '../../helpers/run-project.ts';
+import { runnerRunEnded } from '../../helpers/run-ended.ts';
 
 let dir: string;
 before(async () => {
@@ -35,22 +36,6 @@ function submit(runner: JobRunner, ids: { sceneId: number; maskId: number }, ove
   return runId;
 }
 
-function ended(runner: JobRunner, runId: number, timeoutMs = 240_000): Promise<RunStatus> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`run ${runId} did not finish: ${JSON.stringify(runner.store.record(runId))}`)), timeoutMs);
-    const check = (event?: ApiEvent) => {
-      if (event && event.type !== 'run') return;
-      const status = runner.store.status(runId);
-      if (['done', 'partial', 'failed', 'cancelled'].includes(status)) {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(status);
-      }
-    };
-    const unsubscribe = runner.subscribe(check);
-    check();
-  });
-}
 
 /** What each tile's result says it started from, by tile index. */
 async function startedFrom(project: Project, runId: number): Promise<Map<number, string>> {
@@ -66,7 +51,7 @@ test('with one worker each tile starts from its finished left (or upper) neighbo
   try {
     runner.start();
     const runId = submit(runner, { sceneId, maskId });
-    assert.equal(await ended(runner, runId), 'done', runner.store.record(runId).error ?? '');
+    assert.equal(await runnerRunEnded(runner, runId, 240_000), 'done', runner.store.record(runId).error ?? '');
     const from = await startedFrom(project, runId);
     // Tiles are worked in index order: tile 0 has nobody to start from; each next one its left neighbour, or the one above.
     assert.deepEqual([...from.entries()], [
@@ -109,7 +94,7 @@ test('a resumed run whose finished neighbours lost their weights starts its next
   const second = new JobRunner(project, { workers: 1 });
   try {
     second.start();
-    assert.equal(await ended(second, runId), 'done', second.store.record(runId).error ?? '');
+    assert.equal(await runnerRunEnded(second, runId, 240_000), 'done', second.store.record(runId).error ?? '');
   } finally {
     await second.close();
   }

@@ -8,7 +8,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RunRecord } from '../../../native/api/contract.ts';
 import { createProject } from '../../../native/catalogue/project.ts';
 import { runEval } from '../../../native/commands/eval.ts';
 import { formatRuns } from '../../../native/commands/runs.ts';
@@ -19,6 +18,7 @@ import { readRasterInfo } from '../../../native/raster/tiff/geotiff-reader.ts';
 import { writeGeoTiff } from '../../../native/raster/tiff/geotiff-writer.ts';
 import { dataFile } from '../../helpers/data.ts';
 import { gdalTranslate } from '../../helpers/gdal.ts';
+import { serviceRunEnded } from '../../helpers/run-ended.ts';
 
 const TARGET = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
 const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
@@ -101,7 +101,7 @@ test('a ground-truth run in a project scores its result as `clearsky eval` does,
     );
 
     const started = await service.startRun({ targetSceneId: scene.id, maskId: other.id, method: 'idw-fill', tileSize: 128, groundTruth: true });
-    const run = await finished(service, started.id);
+    const run = await serviceRunEnded(service, started.id);
     assert.equal(run.status, 'done', run.error ?? '');
     assert.ok(run.metrics, 'a ground-truth run has scores');
 
@@ -125,7 +125,7 @@ test('a ground-truth run in a project scores its result as `clearsky eval` does,
     assert.match(formatRuns([run]), /vs ground truth: under the mask \(\d+ px\) SSIM 0\.\d{3} RMSE 0\.\d{3}/);
 
     // An ordinary run has no scores.
-    const plain = await finished(service, (await service.startRun({ targetSceneId: scene.id, maskId: other.id, method: 'idw-fill', tileSize: 128 })).id);
+    const plain = await serviceRunEnded(service, (await service.startRun({ targetSceneId: scene.id, maskId: other.id, method: 'idw-fill', tileSize: 128 })).id);
     assert.equal(plain.metrics, null);
   } finally {
     await service.close();
@@ -149,7 +149,7 @@ test('a ground-truth run of a scene whose nodata is 0 reconstructs under the mas
     assert.ok(outcomes.every((o) => o.status === 'imported'), JSON.stringify(outcomes));
     const [scene] = await service.listScenes();
     const [mask] = await service.listMasks();
-    const run = await finished(service, (await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'idw-fill', tileSize: 128, groundTruth: true })).id);
+    const run = await serviceRunEnded(service, (await service.startRun({ targetSceneId: scene.id, maskId: mask.id, method: 'idw-fill', tileSize: 128, groundTruth: true })).id);
     assert.equal(run.status, 'done', run.error ?? '');
     assert.ok(run.metrics!.masked.rmse! < 0.1, `RMSE under the mask ${run.metrics!.masked.rmse}`);
     assert.ok(run.metrics!.masked.ssim! > 0.3, `SSIM under the mask ${run.metrics!.masked.ssim}`);
@@ -158,11 +158,3 @@ test('a ground-truth run of a scene whose nodata is 0 reconstructs under the mas
   }
 });
 
-async function finished(service: Service, runId: number): Promise<RunRecord> {
-  for (let i = 0; i < 600; i++) {
-    const run = (await service.listRuns()).find((r) => r.id === runId)!;
-    if (['done', 'partial', 'failed', 'cancelled'].includes(run.status)) return run;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`run ${runId} did not finish`);
-}

@@ -14,7 +14,6 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
-import type { RunRecord } from '../../../native/api/contract.ts';
 import { CATALOGUE_FILE, createProject } from '../../../native/catalogue/project.ts';
 import { InputError } from '../../../native/errors.ts';
 import { readBands, readRasterInfo, withRaster } from '../../../native/raster/tiff/geotiff-reader.ts';
@@ -22,6 +21,7 @@ import { sampleRaster, thumbnailStep } from '../../../native/report/thumbnails.t
 import { Service } from '../../../native/project/service.ts';
 import { runClearsky } from '../../helpers/cli.ts';
 import { dataFile } from '../../helpers/data.ts';
+import { serviceRunEnded } from '../../helpers/run-ended.ts';
 
 const TARGET = dataFile('slovenia-2015', 'S2L1C_20150909.tif');
 const MASKS = dataFile('slovenia-2015', 'cloudmasks_s2cloudless_2015-2017.tif');
@@ -50,14 +50,6 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function finished(runId: number): Promise<RunRecord> {
-  for (let i = 0; i < 1500; i++) {
-    const run = (await service.listRuns()).find((r) => r.id === runId)!;
-    if (['done', 'partial', 'failed', 'cancelled'].includes(run.status)) return run;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`run ${runId} did not finish`);
-}
 
 /** The data: URIs of the report's <img> elements by their alt text, decoded. */
 function images(html: string): Map<string, PNG> {
@@ -84,7 +76,7 @@ function cell(html: string, name: string): string {
 }
 
 test('a ground-truth run gets a self-contained report with its parameters, pictures, scores, tile losses and provenance', async () => {
-  const run = await finished((await service.startRun({ name: 'idw check', targetSceneId: sceneId, maskId, method: 'idw-fill', tileSize: 128, groundTruth: true })).id);
+  const run = await serviceRunEnded(service, (await service.startRun({ name: 'idw check', targetSceneId: sceneId, maskId, method: 'idw-fill', tileSize: 128, groundTruth: true })).id, 300_000);
   assert.equal(run.status, 'done', run.error ?? '');
   assert.ok(run.metrics);
   const destination = path.join(dir, 'out', 'nested', 'report.html');
@@ -140,7 +132,7 @@ test('a ground-truth run gets a self-contained report with its parameters, pictu
 });
 
 test('a two-seed DIP run’s report shows the uncertainty with its ramp', async () => {
-  const run = await finished((await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', bands: ['B04', 'B03', 'B02'], steps: 30, seeds: [0, 1], tileSize: 128 })).id);
+  const run = await serviceRunEnded(service, (await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', bands: ['B04', 'B03', 'B02'], steps: 30, seeds: [0, 1], tileSize: 128 })).id, 300_000);
   assert.equal(run.status, 'done', run.error ?? '');
   assert.ok(run.results.some((r) => r.kind === 'uncertainty'));
   const destination = path.join(dir, 'out', 'dip.html');
@@ -183,7 +175,7 @@ test('the report is never written into the project or over the run’s files, an
   await assert.rejects(service.runReport({ runId: 999, destination: path.join(dir, 'x.html') }), /there is no run 999/);
   const cancelled = await service.startRun({ targetSceneId: sceneId, maskId, method: 'dip', steps: 5000, tileSize: 128 });
   await service.cancelRun(cancelled.id);
-  await finished(cancelled.id);
+  await serviceRunEnded(service, cancelled.id, 300_000);
   await assert.rejects(service.runReport({ runId: cancelled.id, destination: path.join(dir, 'x.html') }), refused(/is cancelled: a report is made for a run that finished/));
   assert.equal(existsSync(path.join(dir, 'x.html')), false);
 });
