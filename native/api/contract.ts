@@ -12,8 +12,10 @@ import { MAX_CURVE_POINTS, type LossCurve } from '../dip/loss-curve.ts';
 
 // The one place these lists are written: CLI, service and renderer import them from here (the engine's own
 // files take modes and backends from dip/choices.ts, which this re-exports).
-export const METHODS = ['dip', 'reference-fit', 'idw-fill'] as const;
+export const METHODS = ['dip', 'reference-fit', 'reference-seamless', 'idw-fill'] as const;
 export type ReconstructionMethod = (typeof METHODS)[number];
+/** The baselines that fill from a reference. */
+export const REFERENCE_METHODS: ReadonlySet<ReconstructionMethod> = new Set(['reference-fit', 'reference-seamless']);
 /** The engine owns its modes and the backend order (auto tries them in it); listed here for the API's users. */
 export { AUTO_ORDER, BACKEND_CHOICES, MODES, REFERENCE_MODES, SAR_MODES, type BackendChoice, type Mode } from '../dip/choices.ts';
 /** What the app picks for the sources a user has (the run dialog's preselection, `clearsky eval --modes default`). */

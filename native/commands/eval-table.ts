@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { BackendChoice, ReconstructionMethod } from '../api/contract.ts';
 import { defaultMethod } from '../api/default-method.ts';
 import { selectBackend } from '../dip/backends/select.ts';
-import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
+import { inverseDistanceFill, referenceSubstitution, seamlessReferenceSubstitution } from '../dip/baselines.ts';
 import { createMask, cropMask, hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, medianOf } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction, type Scores } from '../dip/metrics.ts';
@@ -75,7 +75,7 @@ export interface SetEvalRow {
   case: string;
   /** Share of the scored pixels under the mask. */
   cover: number;
-  /** 'basic', 'mt', …, 'reference-fit', 'idw-fill', or 'default (…)'. */
+  /** 'basic', 'mt', …, 'reference-fit', 'reference-seamless', 'idw-fill', or 'default (…)'. */
   method: string;
   mode: Mode | null;
   seed: number | null;
@@ -177,7 +177,9 @@ export function methodsFor(set: EvalSet, command: Pick<SetEvalCommand, 'modes' |
       choices.push({ label: named(choice), method: 'dip', mode: choice, steps: steps ?? [DEFAULT_STEPS], seeds, variant });
     }
   }
-  if (sources.reference) choices.push({ label: 'reference-fit', method: 'reference-fit', mode: null, steps: [0], seeds: [null], variant: '' });
+  if (sources.reference) {
+    for (const method of ['reference-fit', 'reference-seamless'] as const) choices.push({ label: method, method, mode: null, steps: [0], seeds: [null], variant: '' });
+  }
   choices.push({ label: 'idw-fill', method: 'idw-fill', mode: null, steps: [0], seeds: [null], variant: '' });
   return choices;
 }
@@ -266,6 +268,7 @@ async function reconstructWhole(
   const elapsed = () => (performance.now() - start) / 1000;
   if (choice.method === 'idw-fill') return [{ steps: 0, pred: inverseDistanceFill(sources.s2, sources.mask), seconds: elapsed() }];
   if (choice.method === 'reference-fit') return [{ steps: 0, pred: referenceSubstitution(sources.s2, sources.reference!, sources.mask), seconds: elapsed() }];
+  if (choice.method === 'reference-seamless') return [{ steps: 0, pred: seamlessReferenceSubstitution(sources.s2, sources.reference!, sources.mask, sources.invalid), seconds: elapsed() }];
   const earlier: Scored[] = [];
   const result = await inpaint(choice.mode!, sources, {
     ...command.variant,

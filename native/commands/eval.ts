@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import type { BackendChoice } from '../api/contract.ts';
 import type { Precision } from '../dip/choices.ts';
 import { selectBackend } from '../dip/backends/select.ts';
-import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
+import { inverseDistanceFill, referenceSubstitution, seamlessReferenceSubstitution } from '../dip/baselines.ts';
 import { hideMasked, maskCover, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, type InpaintOptions } from '../dip/inpaint.ts';
 import { describeSsim, scoreReconstruction } from '../dip/metrics.ts';
@@ -99,7 +99,10 @@ export async function runEval(command: EvalCommand): Promise<EvalRow[]> {
         rows.push(...earlier, row(mode, seed, steps, result.reconstruction, result.runs[0].secondsPerStep));
       }
     }
-    if (sources.reference) rows.push(row('reference-fit', null, null, referenceSubstitution(cloudy, sources.reference, mask), null));
+    if (sources.reference) {
+      rows.push(row('reference-fit', null, null, referenceSubstitution(cloudy, sources.reference, mask), null));
+      rows.push(row('reference-seamless', null, null, seamlessReferenceSubstitution(cloudy, sources.reference, mask), null));
+    }
     rows.push(row('idw-fill', null, null, inverseDistanceFill(cloudy, mask), null));
   }
   return rows;

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs/promises';
 import { InputError } from '../errors.ts';
-import { METHODS, type BackendChoice, type ReconstructionMethod } from '../api/contract.ts';
+import { METHODS, REFERENCE_METHODS, type BackendChoice, type ReconstructionMethod } from '../api/contract.ts';
 import { selectBackend } from '../dip/backends/select.ts';
 import type { InpaintOptions, SeedRun } from '../dip/inpaint.ts';
 import { RepresentationError, type Mode } from '../dip/modes.ts';
@@ -110,7 +110,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
   if (method === 'dip' && !command.mode) throw new InputError(undefined, '--mode is required (basic, ms, mt, msmt, msr, mtr or mtfit)');
   // Zero steps would write the untrained network's output as a "reconstruction".
   if (method === 'dip' && command.steps !== undefined && command.steps < 1) throw new InputError(undefined, `--steps must be at least 1, not ${command.steps}`);
-  if (method === 'reference-fit' && command.references.length === 0) throw new InputError(undefined, '--method reference-fit needs --reference');
+  if (REFERENCE_METHODS.has(method) && command.references.length === 0) throw new InputError(undefined, `--method ${method} needs --reference`);
   if (command.uncertainty && (method !== 'dip' || command.seeds.length < 2)) {
     throw new InputError(command.uncertainty, 'the uncertainty layer is the spread across seeds: give two or more with --seeds');
   }

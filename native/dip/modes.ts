@@ -19,11 +19,14 @@
  * the clouds, baselines.ts) plus the network's correction. The network fits the standardised difference
  * between the target and that estimate on the clear pixels, with a linear head that starts at zero, so the
  * untrained network's reconstruction is the baseline itself and training only learns what the baseline misses.
+ * Its cloudy pixels are then cloned seamlessly into the clear ones (seamless.ts): the mismatch left at the cloud's
+ * edge is continued inward as a harmonic field, so the untrained reconstruction is the seamlessly cloned baseline.
  */
 import { InputError } from '../errors.ts';
-import { fitReferenceToTarget } from './baselines.ts';
+import { referenceFitEstimate } from './baselines.ts';
 import type { HeadActivation } from './network.ts';
 import { checkMaskGrid, checkSameImageGrid } from './grid-checks.ts';
+import { cloneSeamlessly } from './seamless.ts';
 import { createImage, type Image, type Mask } from './image.ts';
 
 import { MODES, REFERENCE_MODES, type Mode } from './choices.ts';
@@ -46,7 +49,7 @@ export interface DipProblem {
   target: Image;
   weights: Float32Array;
   head: HeadActivation;
-  /** The head starts at zero, so the untrained network's output is 0 (mtfit: the reconstruction is the baseline). */
+  /** The head starts at zero, so the untrained network's output is 0 (mtfit: the reconstruction is the baseline, cloned seamlessly). */
   zeroHead?: boolean;
 }
 
@@ -235,21 +238,6 @@ function residual(s2: Image, mask: Mask, offset: Image): ModeSetup {
 }
 
 /**
- * The reference-fit baseline over every pixel: gain · reference + offset per band, fitted (baselines.ts) on the
- * clear ring around the clouds; pixels outside the scene count as neither clear nor cloud.
- */
-export function referenceFitEstimate({ s2, mask, reference, invalid }: Sources): Image {
-  const unknown = invalid ? { ...mask, data: mask.data.map((cloud, p) => (cloud || invalid.data[p] ? 1 : 0)) } : mask;
-  const fit = fitReferenceToTarget(s2, reference!, unknown);
-  const out = createImage(s2.width, s2.height, s2.bands);
-  for (let i = 0; i < out.data.length; i++) {
-    const b = i % s2.bands;
-    out.data[i] = fit.gains[b] * reference!.data[i] + fit.offsets[b];
-  }
-  return out;
-}
-
-/**
  * The standard deviation the residual is scaled to. Adam moves every weight by about the learning rate per step
  * whatever the target's size, so a larger target is approached in smaller relative steps: at 1 the first 50
  * steps overshot (Slovenia mask 37: RMSE under the clouds 0.045 → 0.064, then back), at 10 they did not.
@@ -293,7 +281,8 @@ function baselineResidual(s2: Image, mask: Mask, estimate: Image, invalid?: Mask
     decode: (output) => {
       const out = selectBands(output, 0, bands);
       for (let i = 0; i < out.data.length; i++) out.data[i] = out.data[i] * spread[i % bands] + estimate.data[i];
-      return out;
+      // What the correction leaves of the mismatch at the cloud's edge, carried inward (seamless.ts).
+      return cloneSeamlessly(out, s2, mask, invalid);
     },
   };
 }

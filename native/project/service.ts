@@ -50,6 +50,7 @@ import {
   LossCurvesRequest,
   type LossCurvesRequestInput,
   type TileLossCurves,
+  REFERENCE_METHODS,
 } from '../api/contract.ts';
 import { backupIfDue, openProject, RUNS_FOLDER, type Project } from '../catalogue/project.ts';
 import { SCHEMA_VERSION } from '../catalogue/schema.ts';
@@ -212,7 +213,7 @@ export class Service implements ProjectApi {
     // Each raster is looked up and checked to be on disk now, not hours later in a worker.
     const relative = (absolute: string) => this.catalogue.relative(absolute);
     const mask = maskFile(this.catalogue, request.maskId);
-    if (request.method === 'reference-fit' && request.refId === undefined) throw new InputError(undefined, 'the reference-fit baseline needs a reference (refId)');
+    if (REFERENCE_METHODS.has(request.method) && request.refId === undefined) throw new InputError(undefined, `the ${request.method} baseline needs a reference (refId)`);
     // Refused now rather than as a run whose every tile fails.
     if (request.method === 'dip' && REFERENCE_MODES.has(request.mode) && request.refId === undefined) throw new InputError(undefined, `mode ${request.mode} needs a multi-temporal reference (refId)`);
     if (request.groundTruth) checkGroundTruth(this.catalogue, request);
@@ -256,9 +257,9 @@ export class Service implements ProjectApi {
     const sar = scenes.find((s) => s.sensor !== 'S2');
     if (sar) throw new InputError(undefined, `scene ${sar.id} (${sar.name}) is Sentinel-1: runs are made for cloudy Sentinel-2 dates`);
     if (['ms', 'msmt', 'msr'].includes(request.run.mode)) throw new InputError(undefined, `mode ${request.run.mode} needs a Sentinel-1 scene of each date; a run per cloudy date takes basic, mt or mtr`);
-    const needsReference = ['mt', 'mtr'].includes(request.run.mode) || request.run.method === 'reference-fit';
+    const needsReference = ['mt', 'mtr'].includes(request.run.mode) || REFERENCE_METHODS.has(request.run.method);
     if (needsReference && request.refId === undefined && request.referenceFrom === undefined) {
-      throw new InputError(undefined, `mode ${request.run.mode}${request.run.method === 'reference-fit' ? ' (reference-fit)' : ''} needs a reference: give one (refId) or the clear dates to build it from (referenceFrom)`);
+      throw new InputError(undefined, `mode ${request.run.mode}${REFERENCE_METHODS.has(request.run.method) ? ` (${request.run.method})` : ''} needs a reference: give one (refId) or the clear dates to build it from (referenceFrom)`);
     }
     const masks = listMasks(this.catalogue);
     const ownMask = (sceneId: number) => masks.filter((m) => m.sceneId === sceneId).sort((a, b) => b.version - a.version || b.id - a.id)[0];

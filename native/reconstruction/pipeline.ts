@@ -10,7 +10,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ReconstructionMethod } from '../api/contract.ts';
-import { inverseDistanceFill, referenceSubstitution } from '../dip/baselines.ts';
+import { inverseDistanceFill, referenceSubstitution, seamlessReferenceSubstitution } from '../dip/baselines.ts';
 import { createImage, cropMask, hideMasked, type Image, type Mask } from '../dip/image.ts';
 import { inpaint, type InpaintOptions, type SeedRun } from '../dip/inpaint.ts';
 import type { Mode } from '../dip/modes.ts';
@@ -28,6 +28,7 @@ import { planTiles, type Tile, type TilePlan } from '../raster/tiles/tiling.ts';
 
 export const BASELINE_DESCRIPTIONS: Record<Exclude<ReconstructionMethod, 'dip'>, string> = {
   'reference-fit': 'reference substitution with a per-band gain and offset fitted on a clear ring around the clouds (baseline)',
+  'reference-seamless': 'reference substitution with a per-band gain and offset, cloned seamlessly into the clear pixels at the cloud edge (baseline)',
   'idw-fill': 'inverse-distance fill from the cloud edge, as gdal_fillnodata (baseline)',
 };
 
@@ -256,8 +257,13 @@ export async function reconstructTileSources(
   const window = { ...sources.window };
   if (settings.groundTruth) window.s2 = hideMasked(window.s2, cloud);
   if (settings.method !== 'dip') {
-    if (settings.method === 'reference-fit' && !window.reference) throw new InputError(undefined, 'the reference-fit baseline needs a reference');
-    const filled = settings.method === 'idw-fill' ? inverseDistanceFill(window.s2, cloud) : referenceSubstitution(window.s2, window.reference!, cloud);
+    if (settings.method !== 'idw-fill' && !window.reference) throw new InputError(undefined, `the ${settings.method} baseline needs a reference`);
+    const filled =
+      settings.method === 'idw-fill'
+        ? inverseDistanceFill(window.s2, cloud)
+        : settings.method === 'reference-seamless'
+          ? seamlessReferenceSubstitution(window.s2, window.reference!, cloud, window.invalid)
+          : referenceSubstitution(window.s2, window.reference!, cloud);
     return { image: stitched(inDigitalNumbers([filled]), window.raw, cloud, settings.stitch), bandNames: names, runs: [], spread: null };
   }
   if (!settings.mode) throw new InputError(undefined, 'a mode is required (basic, ms, mt, msmt, msr, mtr or mtfit)');

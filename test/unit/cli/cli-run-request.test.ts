@@ -43,7 +43,7 @@ test('a bad value of each kind: exit 2, one line naming the flag and what it tak
     [withFlag('--overlap', '300'), /^clearsky: --overlap must be at most 256$/], // out of range
     [withFlag('--target', '0'), /^clearsky: --target must be more than 0$/], // not an id
     [withFlag('--mode', 'stacked'), new RegExp(`^clearsky: --mode: expected one of ${MODES.join(', ')}, not 'stacked'$`)], // not in the list
-    [withFlag('--method', 'magic'), /^clearsky: --method: expected one of dip, reference-fit, idw-fill, not 'magic'$/],
+    [withFlag('--method', 'magic'), /^clearsky: --method: expected one of dip, reference-fit, reference-seamless, idw-fill, not 'magic'$/],
     [withFlag('--backend', 'gpu'), /^clearsky: --backend: expected one of auto, tensorflow, webgpu, native, wasm, cpu, not 'gpu'$/],
     [withFlag('--seeds', '0,x'), /^clearsky: --seeds \(seeds\.1\) must be a number, not 'x'$/], // an item of a list
     [[...base, '--seed=-1'], /^clearsky: --seed \(seeds\.0\) must be at least 0$/], // named as the user wrote it

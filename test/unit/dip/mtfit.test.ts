@@ -1,7 +1,7 @@
 /**
  * mtfit: the reference-fit baseline plus a correction the network learns from the clear pixels. On the real
  * Slovenia scene (2015-09-09, B04 B03 B02) under a real cloud mask of another date, with the mean of the two clear
- * scenes of that summer as reference: the untrained network's reconstruction is the baseline, training lowers the
+ * scenes of that summer as reference: the untrained network's reconstruction is the baseline (cloned seamlessly), training lowers the
  * error on the clear pixels, a run without a reference is refused, and the mode flows through `clearsky inpaint`
  * and project runs into the outputs' provenance. `clearsky eval --steps 2,3` scores one training at each count as
  * separate runs of that many steps would score.
@@ -12,9 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runEval } from '../../../native/commands/eval.ts';
-import { referenceSubstitution } from '../../../native/dip/baselines.ts';
+import { referenceFitEstimate, referenceSubstitution } from '../../../native/dip/baselines.ts';
 import { hideMasked, type Image, type Mask } from '../../../native/dip/image.ts';
 import { MODES, parseMode, setupMode } from '../../../native/dip/modes.ts';
+import { cloneSeamlessly } from '../../../native/dip/seamless.ts';
 import { fitDip, type FitOptions } from '../../../native/dip/optimise.ts';
 import { selectBackend } from '../../../native/dip/backends/select.ts';
 import { withRaster } from '../../../native/raster/tiff/geotiff-reader.ts';
@@ -64,13 +65,16 @@ test('mtfit is a mode of the contract, spelt mtfit or mt-fit', () => {
   assert.equal(parseMode('MT_FIT'), 'mtfit');
 });
 
-test('before any training step the reconstruction under the clouds is the reference-fit baseline', async () => {
+test('before any training step the reconstruction under the clouds is the reference-fit baseline, cloned seamlessly', async () => {
   const s2 = hideMasked(truth, mask);
   const setup = setupMode('mtfit', { s2, mask, reference });
   assert.equal(setup.problem.head, 'linear');
   const fit = await fitDip(setup.problem, { ...small, steps: 0 });
   const reconstruction = setup.decode(fit.output);
-  const baseline = referenceSubstitution(s2, reference, mask);
+  const baseline = cloneSeamlessly(referenceFitEstimate({ s2, mask, reference }), s2, mask);
+  // Cloning moves it: the plain substitution differs under the clouds.
+  const plain = referenceSubstitution(s2, reference, mask);
+  assert.ok(mask.data.some((cloud, p) => cloud && Math.abs(plain.data[p * 3] - baseline.data[p * 3]) > 1e-3));
   let masked = 0;
   let worst = 0;
   for (let p = 0; p < mask.data.length; p++) {

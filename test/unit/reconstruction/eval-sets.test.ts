@@ -182,7 +182,7 @@ test('--modes default runs what defaultMethod picks for the set’s sources; --j
   const sets = resolveEvalSets(['slovenia', 'sen12mscr', 't33uuu'], DATA_DIR);
   const labels = sets.map((set) => methodsFor(set, { modes: ['default'] }).map((m) => `${m.label}:${m.mode}:${m.steps}`));
   assert.deepEqual(labels, [
-    [`default (${defaultMethod({ reference: true, sar: false }).mode}):mtfit:25`, 'reference-fit:null:0', 'idw-fill:null:0'],
+    [`default (${defaultMethod({ reference: true, sar: false }).mode}):mtfit:25`, 'reference-fit:null:0', 'reference-seamless:null:0', 'idw-fill:null:0'],
     [`default (${defaultMethod({ reference: false, sar: false }).method}):null:0`, 'idw-fill:null:0'],
     ['default (idw-fill):null:0', 'idw-fill:null:0'],
   ]);
@@ -192,7 +192,7 @@ test('--modes default runs what defaultMethod picks for the set’s sources; --j
   const first = await runClearsky(args, dir);
   assert.equal(first.code, 0, first.stderr);
   const rows = JSON.parse(first.stdout.trim().split('\n').at(-1)!) as SetEvalRow[];
-  assert.equal(rows.length, 9 * 3, '9 masks × (default, reference-fit, idw-fill)');
+  assert.equal(rows.length, 9 * 4, '9 masks × (default, reference-fit, reference-seamless, idw-fill)');
   for (const row of rows) assert.deepEqual(Object.keys(row).sort(), [...COLUMNS].sort());
   const picked = rows.filter((r) => r.method.startsWith('default'));
   assert.equal(picked.length, 9);
@@ -202,14 +202,14 @@ test('--modes default runs what defaultMethod picks for the set’s sources; --j
     assert.equal(row.seed, 0);
     assert.ok(row.ssim_mask! > 0 && row.ssim_mask! <= 1 && row.seconds > 0);
   }
-  assert.equal((await fs.readFile(out, 'utf8')).trim().split('\n').length, 27);
+  assert.equal((await fs.readFile(out, 'utf8')).trim().split('\n').length, 36);
   // Again with the same file: nothing is run twice, the table holds every row.
   const again = await runClearsky(args, dir);
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stderr, /27 rows already done, not run again/);
+  assert.match(again.stderr, /36 rows already done, not run again/);
   assert.doesNotMatch(again.stderr, /step \d+\/2/);
-  assert.equal((JSON.parse(again.stdout.trim().split('\n').at(-1)!) as SetEvalRow[]).length, 27);
-  assert.equal((await fs.readFile(out, 'utf8')).trim().split('\n').length, 27);
+  assert.equal((JSON.parse(again.stdout.trim().split('\n').at(-1)!) as SetEvalRow[]).length, 36);
+  assert.equal((await fs.readFile(out, 'utf8')).trim().split('\n').length, 36);
   // The table: one row per set × method, medians with their spread.
   const table = await runClearsky(args.filter((a) => a !== '--json'), dir);
   assert.match(table.stdout, /\| slovenia \| default \(mtfit\) \| 0\.\d{3} \(0\.\d{3}–0\.\d{3}\) \|/);
@@ -242,7 +242,7 @@ test('--steps 1,2 scores each step count of one training; an engine variant’s 
   const es = await runClearsky([...base, '--steps', '1,2', '--early-stopping'], dir);
   assert.equal(es.code, 0, es.stderr);
   const rows = JSON.parse(es.stdout.trim().split('\n').at(-1)!) as SetEvalRow[];
-  assert.equal(rows.length, 9 * 4, '9 masks × (mtfit +es at 1 and at 2 steps, reference-fit, idw-fill)');
+  assert.equal(rows.length, 9 * 5, '9 masks × (mtfit +es at 1 and at 2 steps, reference-fit, reference-seamless, idw-fill)');
   const variant = rows.filter((r) => r.method === 'mtfit +es');
   assert.deepEqual(variant.map((r) => r.steps), Array.from({ length: 9 }, () => [1, 2]).flat());
   for (const row of variant) assert.equal(row.variant, '+es');
@@ -251,9 +251,9 @@ test('--steps 1,2 scores each step count of one training; an engine variant’s 
   // The plain method is not taken for done by the variant's rows; the baselines are.
   const plain = await runClearsky([...base, '--steps', '2'], dir);
   assert.equal(plain.code, 0, plain.stderr);
-  assert.match(plain.stderr, /36 rows already done/);
+  assert.match(plain.stderr, /45 rows already done/);
   const all = JSON.parse(plain.stdout.trim().split('\n').at(-1)!) as SetEvalRow[];
-  assert.equal(all.length, 36 + 9);
+  assert.equal(all.length, 45 + 9);
   assert.equal(all.filter((r) => r.method === 'mtfit' && r.steps === 2 && r.variant === undefined).length, 9);
   const table = await runClearsky(base.filter((a) => a !== '--json').concat('--steps', '2'), dir);
   assert.match(table.stdout, /\| slovenia \| mtfit \+es \| [^\n]+\| 1 \|\n\| slovenia \| mtfit \+es \| [^\n]+\| 2 \|/);
