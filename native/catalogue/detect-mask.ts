@@ -22,7 +22,7 @@ import { insertMask } from './masks.ts';
 import type { Project } from './project.ts';
 import { getScene, sceneFile, setSceneCloudCover } from './scenes.ts';
 
-type Survey = Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource'>;
+type Survey = Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource' | 'cirrusBaseline'>;
 const SURVEYS_KEPT = 16;
 const surveys = new WeakMap<Project, Map<string, Survey>>();
 
@@ -37,8 +37,8 @@ async function detectorFor(project: Project, request: DetectMaskRequest, signal:
   const detector = await openCloudDetector(file, { threshold: request.threshold, dilate: request.dilate, shadows: request.shadows, survey: cache.get(key), signal });
   if (!cache.has(key)) {
     if (cache.size >= SURVEYS_KEPT) cache.delete(cache.keys().next().value!);
-    const { thresholds, cast, sun, sunSource } = detector.info;
-    cache.set(key, { thresholds, cast, sun, sunSource });
+    const { thresholds, cast, sun, sunSource, cirrusBaseline } = detector.info;
+    cache.set(key, { thresholds, cast, sun, sunSource, cirrusBaseline });
   }
   return { detector, file };
 }

@@ -13,8 +13,14 @@
  * up to 6 px into the haze around it where the score is at least half the threshold (hysteresis).
  * Without B01 (some L2A files) its two ramps are left out; without B10 (every L2A product) the B01 + B10
  * ramp becomes B01 alone over [0.15, 0.2].
- * Cirrus — on L1C, B10 (1375 nm, seen only above most water vapour) > `cirrus` reflectance is cloud: Sen2Cor's
- * thin-cirrus lower bound, 0.012 (its ATBD, cirrus test; Fmask 4 scales B10 by 0.04 for its probability).
+ * Cirrus — on L1C, B10 (1375 nm, seen only above most water vapour) is cirrus where it passes two published
+ * tests: above `cirrus`, Sen2Cor's thin-cirrus lower bound 0.012 (its ATBD, cirrus test), and at least 0.01
+ * above the scene's clear background, Fmask 4's test on its normalised cirrus band (Qiu, Zhu & He 2019,
+ * *Fmask 4.0*, RSE 231; normalize_cirrus without a DEM: B10 less its 2nd percentile over the clear pixels,
+ * here those scoring below the default threshold; none clear, no background). A veil of thin cirrus over the
+ * whole scene raises that background (SEN12MS-CR's cloud-free Colombia image: B10 0.035–0.058 on every pixel,
+ * 20× clear ground, the fields plainly seen); Sen2Cor's bound alone then calls every pixel cloud, while only
+ * the cirrus that stands out from the veil is masked.
  *
  * Shadow — the dark test of the same code (Schmitt et al.; SEN12MS-CR's `get_shadow_mask`): CSI =
  * (B08 + B11)/2 below min + 3/4 (mean − min) and B02 below min + 5/6 (mean − min), here over the scene's clear
@@ -49,7 +55,7 @@ export interface DetectOptions {
   dilate?: number;
   /** Detect cloud shadows; default true. */
   shadows?: boolean;
-  /** B10 reflectance above which a pixel is cirrus (L1C only); null: no cirrus test. Default 0.012. */
+  /** B10 reflectance above which a pixel is cirrus (L1C only; it must also stand 0.01 above the scene's clear background); null: no cirrus test. Default 0.012. */
   cirrus?: number | null;
   /** DN added before dividing by 10000 (−1000 for baseline ≥ 04.00); default: from the file's metadata, else 0. */
   offset?: number;
@@ -60,10 +66,10 @@ export interface DetectOptions {
   /** Without sun angles: longest shadow offset searched, pixels; default 40. */
   searchDistance?: number;
   /**
-   * What an earlier detector with shadows found surveying this scene (its `info`; any threshold and dilation):
+   * What an earlier detector found surveying this scene (its `info`; any threshold and dilation, the same shadows):
    * skips the survey's passes over the whole scene, for a preview read window after window.
    */
-  survey?: Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource'>;
+  survey?: Pick<DetectionInfo, 'thresholds' | 'cast' | 'sun' | 'sunSource' | 'cirrusBaseline'>;
   /** Checked before each window is read (the survey's and the mask's): aborted, reading stops with a CancelledError. */
   signal?: AbortSignal;
 }
@@ -163,7 +169,7 @@ function slidingFilter(input: Float32Array, width: number, height: number, r: nu
   return out;
 }
 
-/** Thresholds of the dark (shadow) test: from the clear pixels of the scene (`surveyDarkness`). */
+/** Thresholds of the dark (shadow) test: from the clear pixels of the scene (`surveyScene`). */
 export interface DarkThresholds {
   /** (B08 + B11)/2 below this. */
   csi: number;
@@ -402,6 +408,8 @@ export function detectCloud(bands: DetectBands, threshold: number, cirrus: numbe
   return grown.data;
 }
 
+/** How far above the scene's clear background B10 must be to be cirrus (Fmask 4's normalised-cirrus test). */
+const CIRRUS_OVER_BACKGROUND = 0.01;
 /** How far (pixels) and into how faint a score (share of the threshold) clouds grow into their haze. */
 const HAZE_STEPS = 6;
 const HAZE_RATIO = 0.5;
@@ -439,6 +447,8 @@ export interface DetectionInfo {
   offset: number;
   thresholds: DarkThresholds | null;
   cirrus: boolean;
+  /** B10 of the scene's clear background (2nd percentile), subtracted before the cirrus test; null without one. */
+  cirrusBaseline: number | null;
   bands: string[];
 }
 
@@ -550,36 +560,46 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
     let cast: ShadowCast | null = null;
     let sun: SunAngles | null = null;
     let sunSource: SunSource | null = null;
-    if (shadows && options.survey) {
-      ({ thresholds, cast, sun, sunSource } = options.survey);
-    } else if (shadows) {
-      // The survey uses the default threshold's clouds whatever the threshold asked for: the ground's darkness
-      // and the clouds' shadow offset are the scene's, and one survey serves every threshold a user tries.
-      thresholds = await surveyDarkness(read, width, height, DEFAULT_DETECT.threshold);
+    let cirrusBaseline: number | null = null;
+    if (options.survey) {
+      ({ thresholds, cast, sun, sunSource, cirrusBaseline } = options.survey);
+      if (!shadows) thresholds = cast = sun = sunSource = null;
+      if (!useCirrus) cirrusBaseline = null;
+    } else if (shadows || useCirrus) {
+      // The survey uses the default threshold's clouds whatever the threshold asked for: the ground's darkness,
+      // its cirrus background and the clouds' shadow offset are the scene's, and one survey serves every
+      // threshold a user tries.
+      const survey = await surveyScene(read, width, height, DEFAULT_DETECT.threshold);
+      if (useCirrus) cirrusBaseline = survey.cirrusBaseline;
+      if (shadows) thresholds = survey.thresholds;
+    }
+    // The B10 above which a pixel is cirrus: Sen2Cor's bound, raised over a scene-wide veil (Fmask 4).
+    const cirrusLimit = useCirrus ? Math.max(cirrus, (cirrusBaseline ?? 0) + CIRRUS_OVER_BACKGROUND) : null;
+    if (shadows && !options.survey) {
       const known = options.sun ? { sun: options.sun, source: 'given' as const } : sceneSun(raster);
       const pixel = raster.geoTransform ? Math.hypot(raster.geoTransform[1], raster.geoTransform[4]) : 10;
-      const detect = (bands: DetectBands) => detectCloud(bands, DEFAULT_DETECT.threshold, useCirrus ? cirrus : null);
+      const detect = (bands: DetectBands) => detectCloud(bands, DEFAULT_DETECT.threshold, cirrusLimit);
       if (known) {
         ({ sun, source: sunSource } = known);
         const tan = Math.tan((Math.min(sun.zenith, 85) * Math.PI) / 180);
         const near = (DEFAULT_DETECT.minCloudHeight * tan) / pixel;
         const far = Math.min(MAX_SHADOW_OFFSET, Math.max(near + 1, (maxHeight * tan) / pixel));
-        cast = await matchShadowOffset(read, width, height, detect, thresholds, [shadowStep(sun.azimuth)], near, far);
+        cast = await matchShadowOffset(read, width, height, detect, thresholds!, [shadowStep(sun.azimuth)], near, far);
       } else {
         sunSource = 'searched';
         const directions = Array.from({ length: 16 }, (_, k) => shadowStep(k * 22.5));
-        cast = await matchShadowOffset(read, width, height, detect, thresholds, directions, 1, Math.min(MAX_SHADOW_OFFSET, searchDistance));
+        cast = await matchShadowOffset(read, width, height, detect, thresholds!, directions, 1, Math.min(MAX_SHADOW_OFFSET, searchDistance));
       }
     }
     const halo = FILTER_HALO + (cast ? Math.ceil(cast.far) + 1 : 0);
     const bandNames = ['B02', 'B03', 'B04', 'B08', 'B11', ...(indexes.b01 !== null ? ['B01'] : []), ...(indexes.b10 !== null ? ['B10'] : [])];
-    const info: DetectionInfo = { sun, sunSource, cast, offset, thresholds, cirrus: useCirrus, bands: bandNames };
+    const info: DetectionInfo = { sun, sunSource, cast, offset, thresholds, cirrus: useCirrus, cirrusBaseline, bands: bandNames };
     const description: Record<string, string> = {
       CLEARSKY_MASK_SOURCE: path,
       CLEARSKY_MASK_KIND: 'detected',
       CLEARSKY_MASK_RULE:
         `cloud = Schmitt et al. 2019 cloud score (5×5 closing, 7×7 mean) ≥ ${threshold}` +
-        (useCirrus ? ` or B10 > ${cirrus}` : '') +
+        (useCirrus ? ` or B10 > ${cirrus} and B10 − ${(cirrusBaseline ?? 0).toFixed(4)} (the clear pixels' 2nd percentile) > ${CIRRUS_OVER_BACKGROUND}` : '') +
         `, grown up to ${HAZE_STEPS} px into haze scoring ≥ ${threshold * HAZE_RATIO}` +
         (shadows ? `; shadow = dark (CSI and B02 below the clear pixels' thresholds, 5×5 median, not water) where clouds ${2 * CASTER_RADIUS + 1} px across or more cast it away from the sun` : '; no shadows'),
       CLEARSKY_MASK_THRESHOLD: String(threshold),
@@ -599,7 +619,7 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
     const computeBlock = async (block: Window): Promise<Uint8Array> => {
       const outer = grow(block, halo + dilate, width, height);
       const bands = await read(outer);
-      const cloud = detectCloud(bands, threshold, useCirrus ? cirrus : null);
+      const cloud = detectCloud(bands, threshold, cirrusLimit);
       const mask = createMask(outer.width, outer.height);
       mask.data.set(cloud);
       if (thresholds && cast) {
@@ -645,15 +665,21 @@ export async function openCloudDetector(path: string, options: DetectOptions = {
 
 type ReadWindow = (window: Window) => Promise<DetectBands>;
 
-/** Dark thresholds from the scene's clear pixels (raw score below the threshold, with data): 1st percentile and mean. */
-async function surveyDarkness(read: ReadWindow, width: number, height: number, threshold: number): Promise<DarkThresholds> {
+/**
+ * What the scene's clear pixels (raw score below the threshold, with data) say: the dark thresholds (1st
+ * percentile and mean of CSI and B02) and the cirrus background (2nd percentile of B10, Fmask 4's; 0 without
+ * B10 or without a clear pixel).
+ */
+async function surveyScene(read: ReadWindow, width: number, height: number, threshold: number): Promise<{ thresholds: DarkThresholds; cirrusBaseline: number }> {
   const bins = 2000; // 0.0005 reflectance each, 0–1
+  const cirrusBins = 2000; // 0.0001 each, 0–0.2: the background is a few thousandths, cirrus 0.01 over it
   const csiHistogram = new Float64Array(bins);
   const blueHistogram = new Float64Array(bins);
+  const cirrusHistogram = new Float64Array(cirrusBins);
   let csiSum = 0;
   let blueSum = 0;
   let count = 0;
-  const bin = (value: number) => Math.max(0, Math.min(bins - 1, Math.floor(value * bins)));
+  const bin = (value: number, n = bins, scale = n) => Math.max(0, Math.min(n - 1, Math.floor(value * scale)));
   for (const window of windows(width, height, SURVEY_WINDOW)) {
     const bands = await read(window);
     const score = cloudScore(bands);
@@ -662,23 +688,28 @@ async function surveyDarkness(read: ReadWindow, width: number, height: number, t
       const csi = (bands.b08[i] + bands.b11[i]) / 2;
       csiHistogram[bin(csi)]++;
       blueHistogram[bin(bands.b02[i])]++;
+      if (bands.b10) cirrusHistogram[bin(bands.b10[i], cirrusBins, cirrusBins / 0.2)]++;
       csiSum += csi;
       blueSum += bands.b02[i];
       count++;
     }
   }
-  if (count === 0) return { csi: -Infinity, blue: -Infinity }; // all cloud (or no data): nothing can be shadow
-  const percentile = (histogram: Float64Array, q: number) => {
+  // All cloud (or no data): nothing can be shadow, and there is no clear background to take off B10.
+  if (count === 0) return { thresholds: { csi: -Infinity, blue: -Infinity }, cirrusBaseline: 0 };
+  const percentile = (histogram: Float64Array, q: number, width: number) => {
     let seen = 0;
-    for (let b = 0; b < bins; b++) {
+    for (let b = 0; b < histogram.length; b++) {
       seen += histogram[b];
-      if (seen >= q * count) return (b + 0.5) / bins;
+      if (seen >= q * count) return (b + 0.5) * width;
     }
-    return 1;
+    return histogram.length * width;
   };
-  const csiLow = percentile(csiHistogram, 0.01);
-  const blueLow = percentile(blueHistogram, 0.01);
-  return { csi: csiLow + 0.75 * (csiSum / count - csiLow), blue: blueLow + (5 / 6) * (blueSum / count - blueLow) };
+  const csiLow = percentile(csiHistogram, 0.01, 1 / bins);
+  const blueLow = percentile(blueHistogram, 0.01, 1 / bins);
+  return {
+    thresholds: { csi: csiLow + 0.75 * (csiSum / count - csiLow), blue: blueLow + (5 / 6) * (blueSum / count - blueLow) },
+    cirrusBaseline: cirrusHistogram.some((n) => n > 0) ? percentile(cirrusHistogram, 0.02, 0.2 / cirrusBins) : 0,
+  };
 }
 
 /**

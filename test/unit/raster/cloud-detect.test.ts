@@ -53,6 +53,34 @@ describe('cloud detection on real scenes', () => {
     assert.equal(mask.data.reduce((a, b) => a + b, 0), 0);
   });
 
+  it('a veil of thin cirrus over a whole scene is its background, not cloud: SEN12MS-CR’s cloud-free Colombia image', async () => {
+    // Every pixel of that image has B10 0.035–0.058, over Sen2Cor's 0.012 bound (the ground of the other two
+    // clear images: 0.001–0.004); its fields are plainly seen, and the pair's manifest says 0 % cloud. Only
+    // the cirrus standing 0.01 above the scene's clear background (Fmask 4) is cloud: a strip at the east
+    // edge, where B10 is highest (column means 0.038 in the west, 0.054 at the edge).
+    const colombia = PAIRS.find((p) => p.name === 'colombia-fall')!;
+    const { mask, description } = await detectWhole(colombia.clear);
+    const cover = share(mask, 0, 0, 256, 256);
+    assert.ok(cover < 0.3, `${(100 * cover).toFixed(1)} % of the clear image is cloud`);
+    assert.ok(share(mask, 0, 0, 160, 256) < 0.01, `${(100 * share(mask, 0, 0, 160, 256)).toFixed(1)} % of its western part`);
+    assert.match(description.CLEARSKY_MASK_RULE, /B10 > 0\.012 and B10 − 0\.03\d+ \(the clear pixels' 2nd percentile\) > 0\.01/);
+    // Its cloudy image keeps its mask, near the manifest's 6.7 % cloud + 4.1 % shadow.
+    const cloudy = share((await detectWhole(colombia.cloudy)).mask, 0, 0, 256, 256);
+    assert.ok(cloudy > 0.06 && cloudy < 0.15, `${(100 * cloudy).toFixed(1)} % of the cloudy image`);
+    // The app's preview reuses the scene's survey (detect-mask.ts): the background travels with it.
+    const first = await openCloudDetector(colombia.clear);
+    const again = await openCloudDetector(colombia.clear, { survey: first.info });
+    try {
+      assert.ok(first.info.cirrusBaseline! > 0.03, `background ${first.info.cirrusBaseline}`);
+      assert.deepEqual((await again.read({ x: 0, y: 0, width: 256, height: 256 })).data, mask.data);
+    } finally {
+      await first.close();
+      await again.close();
+    }
+    // Without the cirrus test nothing of the clear image is cloud: the strip is the cirrus test's alone.
+    assert.equal((await detectWhole(colombia.clear, { cirrus: null })).mask.data.reduce((a, b) => a + b, 0), 0);
+  });
+
   it('finds the shadow beside Nigeria’s clouds, on the side away from the sun, and only there', async () => {
     // The dark patch west of the cumulus at the lower right is its shadow (the overlay shows it); the sun is
     // not in the file, so the direction is searched.
