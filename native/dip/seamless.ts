@@ -13,8 +13,11 @@
  */
 import type { Image, Mask } from './image.ts';
 
-/** Relative residual at which the solve stops; far below what a float32 image shows. */
-const TOLERANCE = 1e-6;
+/**
+ * Residual, relative to its size at the start, at which the solve stops: on a 256² tile under 47 % cloud the result is
+ * then within 0.1 DN of the exact solution (at 1e-4, 2 DN off).
+ */
+const TOLERANCE = 1e-5;
 
 /**
  * A copy of `reconstruction` whose masked pixels are moved by the harmonic continuation of (input − reconstruction)
@@ -25,89 +28,150 @@ const TOLERANCE = 1e-6;
 export function cloneSeamlessly(reconstruction: Image, input: Image, mask: Mask, excluded?: Mask): Image {
   const { width, height, bands } = reconstruction;
   const out = { ...reconstruction, data: Float32Array.from(reconstruction.data) };
-  const usable = (p: number): boolean => !excluded?.data[p];
-  // Unknowns: the usable masked pixels, numbered.
-  const index = new Int32Array(width * height).fill(-1);
-  const pixels: number[] = [];
-  for (let p = 0; p < index.length; p++) if (mask.data[p] && usable(p)) index[p] = pixels.push(p) - 1;
-  const n = pixels.length;
-  if (n === 0) return out;
-
-  // The system A·u = b of the 5-point Laplacian: per unknown, its usable neighbours (diagonal), the unknown ones
-  // (off-diagonal −1) and the clear ones (their d goes into b).
-  const diagonal = new Float64Array(n);
-  const neighbours: number[][] = [];
-  const clearNeighbours: number[][] = [];
-  for (let k = 0; k < n; k++) {
-    const p = pixels[k];
-    const row = Math.floor(p / width);
-    const col = p - row * width;
-    const unknown: number[] = [];
-    const clear: number[] = [];
-    for (const q of [col > 0 ? p - 1 : -1, col < width - 1 ? p + 1 : -1, row > 0 ? p - width : -1, row < height - 1 ? p + width : -1]) {
-      if (q < 0 || !usable(q)) continue;
-      if (index[q] >= 0) unknown.push(index[q]);
-      else clear.push(q);
+  const state = new Uint8Array(width * height);
+  const field = new Float64Array(width * height * bands);
+  for (let p = 0; p < state.length; p++) {
+    if (excluded?.data[p]) state[p] = EXCLUDED;
+    else if (mask.data[p]) state[p] = UNKNOWN;
+    else {
+      state[p] = EDGE;
+      for (let c = 0, i = p * bands; c < bands; c++, i++) field[i] = input.data[i] - reconstruction.data[i];
     }
-    diagonal[k] = unknown.length + clear.length;
-    neighbours.push(unknown);
-    clearNeighbours.push(clear);
   }
-  const b = new Float64Array(n);
-  for (let band = 0; band < bands; band++) {
-    b.fill(0);
-    for (let k = 0; k < n; k++) {
-      for (const q of clearNeighbours[k]) b[k] += input.data[q * bands + band] - reconstruction.data[q * bands + band];
-    }
-    const u = solve(diagonal, neighbours, b);
-    for (let k = 0; k < n; k++) out.data[pixels[k] * bands + band] += u[k];
+  harmonicFill({ width, height, bands, state, field });
+  for (let p = 0; p < state.length; p++) {
+    if (state[p] === UNKNOWN) for (let c = 0, i = p * bands; c < bands; c++, i++) out.data[i] += field[i];
   }
   return out;
 }
 
-/**
- * Conjugate gradients with a Jacobi preconditioner. A is symmetric, positive definite on every cloud that touches a
- * clear pixel; a cloud that touches none has b = 0 there, so its part of every residual and direction stays 0 and
- * its solution 0 (no correction), which is why the singular blocks need no special case.
- */
-function solve(diagonal: Float64Array, neighbours: number[][], b: Float64Array): Float64Array {
-  const n = b.length;
-  const x = new Float64Array(n);
-  const r = Float64Array.from(b);
-  const z = new Float64Array(n);
-  const p = new Float64Array(n);
-  const ap = new Float64Array(n);
-  const precondition = (): void => {
-    for (let k = 0; k < n; k++) z[k] = diagonal[k] > 0 ? r[k] / diagonal[k] : 0;
-  };
-  const bNorm = Math.sqrt(dot(b, b));
-  if (bNorm === 0) return x;
-  precondition();
-  p.set(z);
-  let rz = dot(r, z);
-  // CG needs at most n steps in exact arithmetic; the Laplacian's usually far fewer (about the cloud's diameter).
-  for (let iteration = 0; iteration < n && Math.sqrt(dot(r, r)) > TOLERANCE * bNorm; iteration++) {
-    for (let k = 0; k < n; k++) {
-      let v = diagonal[k] * p[k];
-      for (const j of neighbours[k]) v -= p[j];
-      ap[k] = v;
-    }
-    const alpha = rz / dot(p, ap);
-    for (let k = 0; k < n; k++) {
-      x[k] += alpha * p[k];
-      r[k] -= alpha * ap[k];
-    }
-    precondition();
-    const next = dot(r, z);
-    const beta = next / rz;
-    rz = next;
-    for (let k = 0; k < n; k++) p[k] = z[k] + beta * p[k];
-  }
-  return x;
+const EDGE = 0;
+const UNKNOWN = 1;
+const EXCLUDED = 2;
+
+/** A field on a grid: known (EDGE) values, pixels to solve (UNKNOWN) and pixels that take no part (EXCLUDED). */
+interface Field {
+  width: number;
+  height: number;
+  bands: number;
+  state: Uint8Array;
+  /** Per pixel and band: read at the EDGE pixels, written at the UNKNOWN ones. */
+  field: Float64Array;
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let k = 0; k < a.length; k++) s += a[k] * b[k];
-  return s;
+/**
+ * Solves the 5-point Laplace equation at the UNKNOWN pixels with the EDGE values as boundary (zero normal
+ * derivative at EXCLUDED pixels and at the grid's border), in place.
+ */
+function harmonicFill(grid: Field): void {
+  const { width, height, bands, state, field } = grid;
+  const index = new Int32Array(state.length).fill(-1);
+  let n = 0;
+  for (let p = 0; p < state.length; p++) if (state[p] === UNKNOWN) index[p] = n++;
+  if (n === 0) return;
+  const pixels = new Int32Array(n);
+  for (let p = 0; p < index.length; p++) if (index[p] >= 0) pixels[index[p]] = p;
+
+  // The system A·u = b in compressed rows: per unknown, its usable neighbours (the diagonal), the unknown ones
+  // (off-diagonal −1) and the edge ones, whose values go into b.
+  const diagonal = new Float64Array(n);
+  const rowStart = new Int32Array(n + 1);
+  const columns: number[] = [];
+  const b = new Float64Array(n * bands);
+  for (let k = 0; k < n; k++) {
+    const p = pixels[k];
+    const row = Math.floor(p / width);
+    const col = p - row * width;
+    for (const q of [col > 0 ? p - 1 : -1, col < width - 1 ? p + 1 : -1, row > 0 ? p - width : -1, row < height - 1 ? p + width : -1]) {
+      if (q < 0 || state[q] === EXCLUDED) continue;
+      diagonal[k]++;
+      if (state[q] === UNKNOWN) columns.push(index[q]);
+      else for (let c = 0; c < bands; c++) b[k * bands + c] += field[q * bands + c];
+    }
+    rowStart[k + 1] = columns.length;
+  }
+  const u = solve({ diagonal, rowStart, columns: Int32Array.from(columns) }, b, bands);
+  for (let k = 0; k < n; k++) for (let c = 0; c < bands; c++) field[pixels[k] * bands + c] = u[k * bands + c];
+}
+
+interface Laplacian {
+  diagonal: Float64Array;
+  /** Row k's off-diagonal columns (each −1) are columns[rowStart[k] .. rowStart[k + 1]). */
+  rowStart: Int32Array;
+  columns: Int32Array;
+}
+
+/**
+ * Conjugate gradients with a Jacobi preconditioner, for every band at once (the bands share A, so one pass over
+ * it serves them all; each band keeps its own step sizes and stops on its own). A is symmetric, positive definite
+ * on every cloud that touches a clear pixel; a cloud that touches none has b = 0 there, so its part of every
+ * residual and direction stays 0 and its solution 0 (no correction), which is why the singular blocks need no
+ * special case.
+ */
+function solve({ diagonal, rowStart, columns }: Laplacian, b: Float64Array, bands: number): Float64Array {
+  const n = diagonal.length;
+  const size = n * bands;
+  const x = new Float64Array(size);
+  const r = Float64Array.from(b);
+  const z = new Float64Array(size);
+  const p = new Float64Array(size);
+  const ap = new Float64Array(size);
+  const inverse = diagonal.map((d) => (d > 0 ? 1 / d : 0));
+  const rr = new Float64Array(bands);
+  const rz = new Float64Array(bands);
+  const next = new Float64Array(bands);
+  const pap = new Float64Array(bands);
+  const alpha = new Float64Array(bands);
+  const beta = new Float64Array(bands);
+  // Stop a band when its residual is TOLERANCE of its start (b); a band with b = 0 has nothing to solve.
+  const limit = new Float64Array(bands);
+  for (let i = 0; i < size; i++) limit[i % bands] += b[i] * b[i];
+  const active = new Uint8Array(bands);
+  for (let c = 0; c < bands; c++) {
+    limit[c] *= TOLERANCE * TOLERANCE;
+    active[c] = limit[c] > 0 ? 1 : 0;
+  }
+  for (let k = 0, i = 0; k < n; k++) {
+    for (let c = 0; c < bands; c++, i++) {
+      z[i] = r[i] * inverse[k];
+      p[i] = z[i];
+      rz[c] += r[i] * z[i];
+    }
+  }
+  // CG needs at most n steps in exact arithmetic; the Laplacian's usually far fewer (about the cloud's diameter).
+  for (let iteration = 0; iteration < n && active.includes(1); iteration++) {
+    pap.fill(0);
+    for (let k = 0, i = 0; k < n; k++) {
+      const first = rowStart[k];
+      const last = rowStart[k + 1];
+      for (let c = 0; c < bands; c++, i++) {
+        let v = diagonal[k] * p[i];
+        for (let j = first; j < last; j++) v -= p[columns[j] * bands + c];
+        ap[i] = v;
+        pap[c] += p[i] * v;
+      }
+    }
+    for (let c = 0; c < bands; c++) alpha[c] = active[c] ? rz[c] / pap[c] : 0;
+    rr.fill(0);
+    next.fill(0);
+    for (let k = 0, i = 0; k < n; k++) {
+      for (let c = 0; c < bands; c++, i++) {
+        x[i] += alpha[c] * p[i];
+        r[i] -= alpha[c] * ap[i];
+        z[i] = r[i] * inverse[k];
+        rr[c] += r[i] * r[i];
+        next[c] += r[i] * z[i];
+      }
+    }
+    for (let c = 0; c < bands; c++) {
+      if (rr[c] <= limit[c]) active[c] = 0;
+      beta[c] = active[c] ? next[c] / rz[c] : 0;
+      rz[c] = next[c];
+    }
+    for (let i = 0; i < size; i++) {
+      const c = i % bands;
+      if (active[c]) p[i] = z[i] + beta[c] * p[i];
+    }
+  }
+  return x;
 }
