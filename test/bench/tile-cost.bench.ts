@@ -1,7 +1,8 @@
 /**
  * `BENCH_ONLY=tile npm run bench`: seconds per 256² tile for the app's default method with a reference
  * (native/api/default-method.ts, read here, never copied) against the old default, `mt` at the paper's 4000
- * steps (issue 18: the same quality in at most a quarter of the compute per tile). Printed, never asserted.
+ * steps (issue 18: the same quality in at most a quarter of the compute per tile), and the instant
+ * `reference-seamless` baseline beside them. Printed, never asserted.
  *
  * The tile is real: a SEN12MS-CR patch with real clouds (BENCH_TILE_PAIR, default Congo, spring, 256 × 256) as
  * the target, the cloud-free image of the same grid as the reference, and the mask of its clouds and shadows
@@ -84,6 +85,13 @@ try {
       defaultPerStep.push(perStep);
       console.log(`round ${round}: ${label}: ${defaultSeconds.at(-1)!.toFixed(2)} s/tile (${perStep.toFixed(4)} s/step after step 10)`);
     }
+    // The instant alternative the run dialog offers: the same seamless cloning without the network.
+    const seamlessSeconds: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const start = performance.now();
+      await reconstructTile(inputs, tile, { method: 'reference-seamless', steps: 0, seeds: [0], stitch: true });
+      seamlessSeconds.push((performance.now() - start) / 1000);
+    }
     const perStepOld: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       perStepOld.push(await secondsPerStep(inputs, tile, { method: 'dip', mode: OLD_MODE, steps: OLD_STEPS, seeds: chosen.seeds, stitch: true }));
@@ -93,6 +101,7 @@ try {
     const oldTile = Math.min(...perStepOld) * OLD_STEPS * chosen.seeds.length;
     const steps = defaultPerStep.filter(Number.isFinite);
     console.log(`${label}: ${best.toFixed(2)} s per 256² tile (best of ${rounds}, run whole${steps.length ? `; ${Math.min(...steps).toFixed(4)} s/step` : ''})`);
+    console.log(`reference-seamless (no network): ${Math.min(...seamlessSeconds).toFixed(2)} s per 256² tile (best of ${rounds})`);
     console.log(`${OLD_MODE}, ${OLD_STEPS} steps: ${oldTile.toFixed(1)} s per 256² tile — EXTRAPOLATED from ${timedSteps} timed steps (${Math.min(...perStepOld).toFixed(4)} s/step × ${OLD_STEPS}), set-up and output not included`);
     console.log(`ratio default / ${OLD_MODE}-${OLD_STEPS}: ${(best / oldTile).toFixed(4)} (${(oldTile / best).toFixed(0)}× less compute per tile; issue 18 asks for ≤ 0.25)`);
     console.log(`load average at end: ${load()} (1, 5, 15 min; ${os.cpus().length} cores)`);
