@@ -60,7 +60,8 @@ test('far fewer steps than the method needs are warned about; enough are not', (
   assert.equal(fewStepsWarning(4000), null);
   // mtfit is the other way round: it starts at its baseline and more steps take it away from it.
   assert.equal(fewStepsWarning(50, 'mtfit'), null);
-  assert.match(fewStepsWarning(4000, 'mtfit') ?? '', /4000 steps: mtfit starts at the reference-fit baseline .* Try 100 or fewer/);
+  assert.match(fewStepsWarning(4000, 'mtfit') ?? '', /4000 steps: mtfit starts at the reference-fit baseline, cloned seamlessly, .* Try 50 or fewer/);
+  assert.notEqual(fewStepsWarning(100, 'mtfit'), null);
 });
 
 test('the SAR scenes that fit the target are those on its grid', () => {
