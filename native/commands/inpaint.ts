@@ -180,6 +180,13 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
       const failedTiles: FailedTile[] = [];
       let firstFailure: Error | undefined;
       const where = (tile: Tile, i: number) => (survey.cloudy.length > 1 ? `tile ${i + 1}/${survey.cloudy.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '');
+      // A tile whose data was refused fails alone, as in a project's run; `error` is thrown if every tile fails.
+      const failTile = (tile: Tile, i: number, reason: string, error: Error, seconds: number | null) => {
+        firstFailure ??= error;
+        failedTiles.push({ index: tile.index, row: tile.row, col: tile.col, reason });
+        qualityTiles.push({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds, curves: [], error: reason });
+        command.onTileFailed?.(where(tile, i), reason);
+      };
       if (command.queue !== undefined) {
         const queue = await (command.connectQueue ?? connectTileQueue)(command.queue);
         try {
@@ -194,6 +201,10 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
             signal: command.signal,
             onProgress: command.onProgress && ((tile, p) => command.onProgress!({ ...p, label: where(tile, position.get(tile.index)!) })),
             onTileDone: command.onTileDone,
+            onTileFailed: (tile, reason) => {
+              const i = position.get(tile.index)!;
+              failTile(tile, i, reason, new InputError(undefined, [where(tile, i), reason].filter(Boolean).join(': ')), null);
+            },
           });
           for (const t of queued.tiles) qualityTiles.push({ index: t.index, window: survey.cloudy[position.get(t.index)!].window, status: 'done', finalLoss: t.loss, spread: t.quality?.spread ?? null, seconds: t.seconds, curves: t.quality?.curves ?? [], error: null });
           backend.description = queued.backends.length > 0 ? `${queued.backends.join(', ')} on ${queued.workers.length} worker${queued.workers.length === 1 ? '' : 's'} of ${queue.display}` : `queue ${queue.display}`;
@@ -221,10 +232,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
           const reason = result.message;
           // Which tile was refused, where there are several (for the error thrown if every tile fails).
           if (result instanceof RepresentationError && where(tile, i)) result.message = `${where(tile, i)}: ${result.message}`;
-          firstFailure ??= result;
-          failedTiles.push({ index: tile.index, row: tile.row, col: tile.col, reason });
-          qualityTiles.push({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds: (performance.now() - tileStart) / 1000, curves: [], error: reason });
-          command.onTileFailed?.(where(tile, i), reason);
+          failTile(tile, i, reason, result, (performance.now() - tileStart) / 1000);
         } else {
           await folder.write(tile, result.image, result.bandNames);
           runs.push(...result.runs);
@@ -269,7 +277,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         seconds_per_step: runs.reduce((n, r) => n + r.seconds, 0) / Math.max(1, stepsRun),
         final_loss: runs.at(-1)?.finalLoss ?? 0,
-        failed_tiles: failedTiles,
+        failed_tiles: failedTiles.sort((a, b) => a.index - b.index),
       };
     } finally {
       await folder.remove();
