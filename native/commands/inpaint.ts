@@ -73,9 +73,9 @@ export interface InpaintCommand {
   connectQueue?: QueueConnect;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
-  /** After each reconstructed (or failed) tile: how many of the cloudy tiles are finished. */
+  /** After each reconstructed (or failed) tile, once one has been reconstructed: how many of the cloudy tiles are finished. */
   onTileDone?: (done: number, total: number) => void;
-  /** A tile the engine refused: which (`tile 2/8 (row 1, col 3)`, empty for a single tile) and why. */
+  /** A tile the engine refused, once one has been reconstructed: which (`tile 2/8 (row 1, col 3)`) and why. */
   onTileFailed?: (label: string, reason: string) => void;
 }
 
@@ -185,7 +185,15 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         firstFailure ??= error;
         failedTiles.push({ index: tile.index, row: tile.row, col: tile.col, reason });
         qualityTiles.push({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds, curves: [], error: reason });
-        command.onTileFailed?.(where(tile, i), reason);
+        untold.push([where(tile, i), reason]);
+      };
+      // Failed tiles and the count are told once a tile has been reconstructed: when every tile fails, the
+      // error alone is said, as when the first failure stopped the command.
+      const untold: [string, string][] = [];
+      const tell = (done: number, total: number) => {
+        if (done <= failedTiles.length) return;
+        for (const [label, reason] of untold.splice(0)) command.onTileFailed?.(label, reason);
+        command.onTileDone?.(done, total);
       };
       if (command.queue !== undefined) {
         const queue = await (command.connectQueue ?? connectTileQueue)(command.queue);
@@ -200,7 +208,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
             folder,
             signal: command.signal,
             onProgress: command.onProgress && ((tile, p) => command.onProgress!({ ...p, label: where(tile, position.get(tile.index)!) })),
-            onTileDone: command.onTileDone,
+            onTileDone: tell,
             onTileFailed: (tile, reason) => {
               const i = position.get(tile.index)!;
               failTile(tile, i, reason, new InputError(undefined, [where(tile, i), reason].filter(Boolean).join(': ')), null);
@@ -238,7 +246,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
           runs.push(...result.runs);
           qualityTiles.push({ index: tile.index, window: tile.window, status: 'done', finalLoss: result.runs.at(-1)?.finalLoss ?? null, spread: result.spread, seconds: (performance.now() - tileStart) / 1000, curves: result.runs.map((r) => r.curve), error: null });
         }
-        command.onTileDone?.(i + 1, survey.cloudy.length);
+        tell(i + 1, survey.cloudy.length);
       }
       // Nothing reconstructed: a mosaic would be the input itself, passed off as a result.
       if (firstFailure && failedTiles.length === survey.cloudy.length) throw firstFailure;
