@@ -80,10 +80,10 @@ export interface InpaintCommand {
 }
 
 export type InpaintMethod = ReconstructionMethod;
-
-/** A tile without a clear pixel, as a project's run records it (jobs/run-store.ts). */
-const ALL_CLOUD = 'the tile is entirely cloud: no clear pixel to learn from (use larger tiles)';
 export const INPAINT_METHODS: readonly InpaintMethod[] = METHODS;
+
+/** Why a tile without a clear pixel failed, as a project's run records it (jobs/run-store.ts). */
+const ALL_CLOUD = 'the tile is entirely cloud: no clear pixel to learn from (use larger tiles)';
 
 
 export interface InpaintSummary {
