@@ -7,6 +7,9 @@ import { parseBandList } from '../raster/sentinel/bands.ts';
 import { BACKEND, CHOICES, JSON_OUTPUT, SOURCES, STEPS, oneOf, optionalInteger, required, sarOptions, seedsFrom, type Context, type Options, type ParsedArgs } from './args.ts';
 import { progressPrinter, tilePrinter } from './progress.ts';
 
+/** `clearsky inpaint` wrote its output, but some cloudy tiles failed and keep the input (main.ts lists the statuses). */
+export const PARTIAL_EXIT = 4;
+
 export const summary = 'reconstruct the clouds of one scene into a GeoTIFF';
 
 export const usage = `clearsky inpaint --target S2.tif --mask M.tif [--mask-band N] [--reference R.tif ...] [--sar S1.tif]
@@ -59,9 +62,17 @@ export async function run({ values: v }: ParsedArgs, context: Context): Promise<
     signal: context.signal,
     onProgress: progressPrinter(),
     onTileDone: tilePrinter(),
+    onTileFailed: (label, reason) => console.error(`${label || 'the tile'} failed, keeps the input: ${reason}`),
   });
   if (v.json) console.log(JSON.stringify(result));
   else console.error(`wrote ${result.out}${result.quality ? ` and ${result.quality}` : ''} (${result.tiles.reconstructed} of ${result.tiles.total} tiles reconstructed, ${result.backend}, ${result.seconds.toFixed(1)} s, ${result.seconds_per_step.toFixed(3)} s/step)`);
   if (result.tiles.without_clear_pixels > 0) console.error(`warning: ${result.tiles.without_clear_pixels} tiles are entirely cloud and keep the input; try a larger --tile`);
-  return 0;
+  const failed = result.failed_tiles;
+  if (failed.length === 0) return 0;
+  // Written, but not all of it reconstructed: one line, and a status a script cannot take for success.
+  const cloudy = result.tiles.reconstructed + failed.length;
+  const [first] = failed;
+  const more = failed.length > 1 ? `; and ${failed.length - 1} more, listed by --json` : '';
+  console.error(`clearsky: ${failed.length} of ${cloudy} cloudy tiles failed and keep the input (row ${first.row + 1}, col ${first.col + 1}: ${first.reason.replace(/\s*\n\s*/g, ' ')}${more}); the others are reconstructed in ${result.out}`);
+  return PARTIAL_EXIT;
 }

@@ -1,7 +1,8 @@
 /**
  * The `clearsky` command line: one table of commands (each a module here exporting its usage, flags and run),
  * the help texts, and how an error becomes one line and an exit status. User mistakes (InputError, bad flags)
- * exit 2; cancellation exits 130; a project run cancelled or taken over from another process exits 3.
+ * exit 2; cancellation exits 130; a project run cancelled or taken over from another process exits 3;
+ * `clearsky inpaint` exits 4 when it wrote its output but some cloudy tiles failed (they keep the input).
  */
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.ts';

@@ -6,9 +6,14 @@
  * written to a tile folder beside the output as soon as it is done, and the mosaic streams from those tiles
  * into the output with feathered blending, so memory depends on the tile size, not the scene's. Every input is
  * checked before the (long) optimisation starts; the output appears atomically, so a failure leaves no file.
+ *
+ * A tile the engine refuses (its data: an InputError or RepresentationError) fails alone, as in a project's
+ * run: the other tiles go on and the output is written with that tile's cloud left as the input, the summary's
+ * `failed_tiles` naming it. Only when every cloudy tile failed is nothing written (the first error is thrown);
+ * a cancel or any other error still throws at once and writes nothing.
  */
 import fs from 'node:fs/promises';
-import { InputError } from '../errors.ts';
+import { InputError, isCancelled } from '../errors.ts';
 import { METHODS, REFERENCE_METHODS, type BackendChoice, type ReconstructionMethod } from '../api/contract.ts';
 import { selectBackend } from '../dip/backends/select.ts';
 import type { InpaintOptions, SeedRun } from '../dip/inpaint.ts';
@@ -68,12 +73,17 @@ export interface InpaintCommand {
   connectQueue?: QueueConnect;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress & { label: string }) => void;
-  /** After each reconstructed tile: how many of the cloudy tiles are done. */
+  /** After each reconstructed (or failed) tile, once one has been reconstructed: how many of the cloudy tiles are finished. */
   onTileDone?: (done: number, total: number) => void;
+  /** A tile the engine refused, once one has been reconstructed: which (`tile 2/8 (row 1, col 3)`) and why. */
+  onTileFailed?: (label: string, reason: string) => void;
 }
 
 export type InpaintMethod = ReconstructionMethod;
 export const INPAINT_METHODS: readonly InpaintMethod[] = METHODS;
+
+/** Why a tile without a clear pixel failed, as a project's run records it (jobs/run-store.ts). */
+const ALL_CLOUD = 'the tile is entirely cloud: no clear pixel to learn from (use larger tiles)';
 
 
 export interface InpaintSummary {
@@ -87,7 +97,9 @@ export interface InpaintSummary {
   steps: number;
   seeds: number[];
   cloud_cover: number;
-  tiles: { total: number; reconstructed: number; clear: number; without_clear_pixels: number };
+  tiles: { total: number; reconstructed: number; failed: number; clear: number; without_clear_pixels: number };
+  /** Cloudy tiles the engine refused (0-based plan index, row and column, as the quality file): they keep the input. */
+  failed_tiles: FailedTile[];
   seconds: number;
   /** Where the time went: reading the mask to choose tiles, the tiles themselves, mosaicking and writing. */
   phases: { survey_seconds: number; reconstruct_seconds: number; mosaic_seconds: number; export_seconds: number };
@@ -96,6 +108,18 @@ export interface InpaintSummary {
   peak_rss_mb: number;
 }
 
+
+export interface FailedTile {
+  index: number;
+  row: number;
+  col: number;
+  reason: string;
+}
+
+/** Whether a tile's error is the engine refusing that tile's data (fails the tile), not a cancel or a fault (fails the command). */
+function isTileRefusal(error: unknown): error is Error {
+  return (error instanceof InputError || error instanceof RepresentationError) && !isCancelled(error);
+}
 
 export async function runInpaint(command: InpaintCommand): Promise<InpaintSummary> {
   try {
@@ -152,8 +176,25 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
     try {
       const runs: SeedRun[] = [];
       // Each tile as it finished, for the quality file; the entirely cloudy ones failed (as in a project's run).
-      const qualityTiles: InpaintQualityTile[] = survey.withoutClearPixels.map((tile) => ({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds: null, curves: [] }));
+      const qualityTiles: InpaintQualityTile[] = survey.withoutClearPixels.map((tile) => ({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds: null, curves: [], error: ALL_CLOUD }));
+      const failedTiles: FailedTile[] = [];
+      let firstFailure: Error | undefined;
       const where = (tile: Tile, i: number) => (survey.cloudy.length > 1 ? `tile ${i + 1}/${survey.cloudy.length} (row ${tile.row + 1}, col ${tile.col + 1})` : '');
+      // A tile whose data was refused fails alone, as in a project's run; `error` is thrown if every tile fails.
+      const failTile = (tile: Tile, i: number, reason: string, error: Error, seconds: number | null) => {
+        firstFailure ??= error;
+        failedTiles.push({ index: tile.index, row: tile.row, col: tile.col, reason });
+        qualityTiles.push({ index: tile.index, window: tile.window, status: 'failed', finalLoss: null, spread: null, seconds, curves: [], error: reason });
+        untold.push([where(tile, i), reason]);
+      };
+      // Failed tiles and the count are told once a tile has been reconstructed: when every tile fails, the
+      // error alone is said, as when the first failure stopped the command.
+      const untold: [string, string][] = [];
+      const tell = (done: number, total: number) => {
+        if (done <= failedTiles.length) return;
+        for (const [label, reason] of untold.splice(0)) command.onTileFailed?.(label, reason);
+        command.onTileDone?.(done, total);
+      };
       if (command.queue !== undefined) {
         const queue = await (command.connectQueue ?? connectTileQueue)(command.queue);
         try {
@@ -167,9 +208,13 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
             folder,
             signal: command.signal,
             onProgress: command.onProgress && ((tile, p) => command.onProgress!({ ...p, label: where(tile, position.get(tile.index)!) })),
-            onTileDone: command.onTileDone,
+            onTileDone: tell,
+            onTileFailed: (tile, reason) => {
+              const i = position.get(tile.index)!;
+              failTile(tile, i, reason, new InputError(undefined, [where(tile, i), reason].filter(Boolean).join(': ')), null);
+            },
           });
-          for (const t of queued.tiles) qualityTiles.push({ index: t.index, window: survey.cloudy[position.get(t.index)!].window, status: 'done', finalLoss: t.loss, spread: t.quality?.spread ?? null, seconds: t.seconds, curves: t.quality?.curves ?? [] });
+          for (const t of queued.tiles) qualityTiles.push({ index: t.index, window: survey.cloudy[position.get(t.index)!].window, status: 'done', finalLoss: t.loss, spread: t.quality?.spread ?? null, seconds: t.seconds, curves: t.quality?.curves ?? [], error: null });
           backend.description = queued.backends.length > 0 ? `${queued.backends.join(', ')} on ${queued.workers.length} worker${queued.workers.length === 1 ? '' : 's'} of ${queue.display}` : `queue ${queue.display}`;
           // The workers' time on the tiles, as one SeedRun for the summary's figures.
           const seconds = queued.seconds.reduce((a, b) => a + b, 0);
@@ -187,15 +232,24 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
             command.onProgress &&
             ((p) => command.onProgress!({ ...p, label: [where(tile, i), p.seeds > 1 ? `seed ${p.seed} (${p.seedIndex + 1}/${p.seeds})` : ''].filter(Boolean).join(' ') })),
         }).catch((error: unknown) => {
-          // Which tile was refused, where there are several.
-          if (error instanceof RepresentationError && where(tile, i)) error.message = `${where(tile, i)}: ${error.message}`;
-          throw error;
+          if (!isTileRefusal(error)) throw error;
+          return error;
         });
-        await folder.write(tile, result.image, result.bandNames);
-        runs.push(...result.runs);
-        qualityTiles.push({ index: tile.index, window: tile.window, status: 'done', finalLoss: result.runs.at(-1)?.finalLoss ?? null, spread: result.spread, seconds: (performance.now() - tileStart) / 1000, curves: result.runs.map((r) => r.curve) });
-        command.onTileDone?.(i + 1, survey.cloudy.length);
+        if (result instanceof Error) {
+          // This tile's data was refused: the tile fails, the others go on (as in a project's run).
+          const reason = result.message;
+          // Which tile was refused, where there are several (for the error thrown if every tile fails).
+          if (result instanceof RepresentationError && where(tile, i)) result.message = `${where(tile, i)}: ${result.message}`;
+          failTile(tile, i, reason, result, (performance.now() - tileStart) / 1000);
+        } else {
+          await folder.write(tile, result.image, result.bandNames);
+          runs.push(...result.runs);
+          qualityTiles.push({ index: tile.index, window: tile.window, status: 'done', finalLoss: result.runs.at(-1)?.finalLoss ?? null, spread: result.spread, seconds: (performance.now() - tileStart) / 1000, curves: result.runs.map((r) => r.curve), error: null });
+        }
+        tell(i + 1, survey.cloudy.length);
       }
+      // Nothing reconstructed: a mosaic would be the input itself, passed off as a result.
+      if (firstFailure && failedTiles.length === survey.cloudy.length) throw firstFailure;
       const reconstructed = performance.now();
       const { mosaicSeconds } = await writeRunOutputs(inputs, plan, folder, { ...settings, backend: backend.description }, { out: command.out, uncertainty: command.uncertainty, maskOut: command.maskOut });
       if (qualityOut) {
@@ -221,7 +275,8 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         cloud_cover: survey.cloudPixels / Math.max(1, survey.validPixels),
         tiles: {
           total: plan.tiles.length,
-          reconstructed: survey.cloudy.length,
+          reconstructed: survey.cloudy.length - failedTiles.length,
+          failed: failedTiles.length,
           clear: plan.tiles.length - survey.cloudy.length - survey.withoutClearPixels.length,
           without_clear_pixels: survey.withoutClearPixels.length,
         },
@@ -230,6 +285,7 @@ export async function runInpaint(command: InpaintCommand): Promise<InpaintSummar
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         seconds_per_step: runs.reduce((n, r) => n + r.seconds, 0) / Math.max(1, stepsRun),
         final_loss: runs.at(-1)?.finalLoss ?? 0,
+        failed_tiles: failedTiles.sort((a, b) => a.index - b.index),
       };
     } finally {
       await folder.remove();

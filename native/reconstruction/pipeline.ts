@@ -24,7 +24,7 @@ import { nodataMask } from '../raster/sentinel/mask.ts';
 import { mosaicSource, type TileResults } from '../raster/tiles/mosaic.ts';
 import { S2_SCALE } from '../raster/sentinel/preprocess.ts';
 import type { Window } from '../raster/tiff/raster-info.ts';
-import { planTiles, type Tile, type TilePlan } from '../raster/tiles/tiling.ts';
+import { intersect, planTiles, type Tile, type TilePlan } from '../raster/tiles/tiling.ts';
 
 export const BASELINE_DESCRIPTIONS: Record<Exclude<ReconstructionMethod, 'dip'>, string> = {
   'reference-fit': 'reference substitution with a per-band gain and offset fitted on a clear ring around the clouds (baseline)',
@@ -325,6 +325,21 @@ function inDigitalNumbers(layers: Image[]): Image {
   return out;
 }
 
+/**
+ * Marks 2 the cloud pixels of `cloud` (window-sized, row-major) that no reconstructed tile covers: they show
+ * the input (a failed tile, an entirely cloudy one, one not chosen), and the mask says so.
+ */
+function notReconstructed(plan: TilePlan, results: TileResults, window: Window, cloud: Float32Array): Float32Array {
+  const covered = new Uint8Array(cloud.length);
+  for (const tile of plan.tiles) {
+    const part = results.has(tile.index) ? intersect(window, tile.window) : null;
+    if (!part) continue;
+    for (let y = part.y; y < part.y + part.height; y++) covered.fill(1, (y - window.y) * window.width + part.x - window.x, (y - window.y) * window.width + part.x - window.x + part.width);
+  }
+  for (let p = 0; p < cloud.length; p++) if (cloud[p] && !covered[p]) cloud[p] = 2;
+  return cloud;
+}
+
 export interface RunOutputs {
   out: string;
   uncertainty?: string;
@@ -421,14 +436,14 @@ export async function writeRunOutputs(
       written.push(outputs.uncertainty);
     }
     if (outputs.maskOut) {
-      const cloud = { width: plan.width, height: plan.height, bands: 1, read: async (w: Window) => Float32Array.from((await inputs.mask.read(w)).data) };
+      const cloud = { width: plan.width, height: plan.height, bands: 1, read: async (w: Window) => notReconstructed(plan, results, w, Float32Array.from((await inputs.mask.read(w)).data)) };
       await writeGeoTiffFromBlocks(outputs.maskOut, cloud, {
         dataType: 'uint8',
         like,
         pixelOffset,
         bandNames: ['cloud mask'],
         overviews: 'nearest',
-        metadata: { ...metadata, CLEARSKY_LAYER: 'the cloud mask of this run: 1 = cloud (reconstructed), 0 = clear' },
+        metadata: { ...metadata, CLEARSKY_LAYER: 'the cloud mask of this run: 1 = cloud (reconstructed), 2 = cloud left as the input (its tile failed or was not reconstructed), 0 = clear' },
       });
     }
   } catch (error) {

@@ -9,7 +9,7 @@ export const QUALITY_FORMAT = 'clearsky-quality/1';
 
 export interface QualityFile {
   format: typeof QUALITY_FORMAT;
-  /** The project's run; `clearsky inpaint` (no project) writes id and name null and status `done`. */
+  /** The project's run; `clearsky inpaint` (no project) writes id and name null and status `done`, or `partial` when a tile failed. */
   run: { id: number | null; name: string | null; method: string; mode: string | null; steps: number | null; seeds: number[]; status: string };
   /** What the numbers mean, for a reader without the docs. */
   units: { loss: string; spread: string; window: string; curves: string };
@@ -24,6 +24,8 @@ export interface QualityFile {
     steps: number | null;
     seconds: number | null;
     curves: LossCurve[];
+    /** Why a failed tile failed (it keeps the input); null otherwise. */
+    error: string | null;
   }[];
 }
 
@@ -39,7 +41,7 @@ export function qualityFile(run: RunRecord, tiles: readonly TileRecord[], curves
   const dip = r.method === 'dip';
   return withTiles(
     { id: run.id, name: run.name, method: r.method, mode: dip ? r.mode : null, steps: dip ? r.steps : null, seeds: r.seeds, status: run.status },
-    tiles.filter((t) => t.status !== 'clear').map((t) => ({ index: t.index, window: t.window, status: t.status, finalLoss: t.loss, spread: t.spread, seconds: t.seconds, curves: byIndex.get(t.index) ?? [] })),
+    tiles.filter((t) => t.status !== 'clear').map((t) => ({ index: t.index, window: t.window, status: t.status, finalLoss: t.loss, spread: t.spread, seconds: t.seconds, curves: byIndex.get(t.index) ?? [], error: t.error })),
   );
 }
 
@@ -48,7 +50,9 @@ export type InpaintQualityTile = Omit<QualityFile['tiles'][number], 'steps'>;
 
 /** The quality file of `clearsky inpaint` (no project, no run id): the same format as an export's. */
 export function inpaintQualityFile(settings: { method: string; mode: string | null; steps: number | null; seeds: number[] }, tiles: readonly InpaintQualityTile[]): QualityFile {
-  return withTiles({ id: null, name: null, ...settings, status: 'done' }, [...tiles].sort((a, b) => a.index - b.index));
+  // As a project's run: a failed tile (keeping the input) makes the result partial.
+  const status = tiles.some((t) => t.status === 'failed') ? 'partial' : 'done';
+  return withTiles({ id: null, name: null, ...settings, status }, [...tiles].sort((a, b) => a.index - b.index));
 }
 
 function withTiles(run: QualityFile['run'], tiles: readonly InpaintQualityTile[]): QualityFile {
@@ -62,6 +66,6 @@ function withTiles(run: QualityFile['run'], tiles: readonly InpaintQualityTile[]
       curves: 'per seed: step (last step of each bucket), loss (mean of the readings in it), min (lowest reading); at most 200 points',
     },
     // steps: the last step of the last seed's curve, what the tile really ran (a cancelled run stops early).
-    tiles: tiles.map((t) => ({ index: t.index, window: t.window, status: t.status, finalLoss: t.finalLoss, spread: t.spread, steps: t.curves.at(-1)?.step.at(-1) ?? null, seconds: t.seconds, curves: t.curves })),
+    tiles: tiles.map((t) => ({ index: t.index, window: t.window, status: t.status, finalLoss: t.finalLoss, spread: t.spread, steps: t.curves.at(-1)?.step.at(-1) ?? null, seconds: t.seconds, curves: t.curves, error: t.error })),
   };
 }

@@ -28,6 +28,8 @@ export interface QueuedTilesOptions {
   signal?: AbortSignal;
   onProgress?: (tile: Tile, progress: FitProgress) => void;
   onTileDone?: (done: number, total: number) => void;
+  /** A tile whose data was refused (bad input in its window, or by its worker's engine): it fails alone. */
+  onTileFailed?: (tile: Tile, reason: string) => void;
 }
 
 /** What the workers said of the tiles: for the run's summary. */
@@ -40,15 +42,21 @@ export interface QueuedTilesSummary {
   finalLoss: number | null;
   /** Each tile's outcome as its worker reported it, in the order they came back (for the quality file). */
   tiles: { index: number; loss: number | null; seconds: number; quality?: TileQuality }[];
+  /** The tiles refused for their data (not sent, or refused by the worker): they keep the input. */
+  failed: { index: number; reason: string }[];
 }
 
-/** Reconstructs `tiles` on the queue into `folder`; rejects with the first tile that failed (the rest are cancelled). */
+/**
+ * Reconstructs `tiles` on the queue into `folder`. A tile refused for its data (an InputError reading it, or a
+ * worker's user error) is listed in `failed` and the others go on, as in this process; any other failure
+ * rejects with that tile (the rest are cancelled).
+ */
 export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<QueuedTilesSummary> {
   const { queue, tiles, signal } = options;
   const runKey = `inpaint:${randomBytes(8).toString('hex')}`;
   const limit = Math.max(1, options.inFlight ?? 4);
   const byIndex = new Map(tiles.map((tile) => [tile.index, tile]));
-  const summary: QueuedTilesSummary = { backends: [], workers: [], seconds: [], finalLoss: null, tiles: [] };
+  const summary: QueuedTilesSummary = { backends: [], workers: [], seconds: [], finalLoss: null, tiles: [], failed: [] };
   const { engine: _engine, ...settings } = options.settings;
   void _engine; // engine internals stay with each worker
   let next = 0;
@@ -87,13 +95,20 @@ export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<Q
       );
     });
 
+    const failTile = (tile: Tile, reason: string) => {
+      done++;
+      summary.failed.push({ index: tile.index, reason });
+      options.onTileFailed?.(tile, reason);
+      options.onTileDone?.(done, tiles.length);
+    };
     const settle = async (index: number, outcome: QueuedOutcome) => {
       onQueue--;
       if (outcome.type === 'failed') {
         await queue.settle(runKey, index);
         const tile = byIndex.get(index)!;
+        if (outcome.userError && !outcome.cancelled) return failTile(tile, outcome.error);
         const where = `tile ${tiles.indexOf(tile) + 1}/${tiles.length} (row ${tile.row + 1}, col ${tile.col + 1})`;
-        throw outcome.userError ? new InputError(undefined, `${where}: ${outcome.error}`) : new Error(`${where} failed on the queue: ${outcome.error}`);
+        throw new Error(`${where} failed on the queue: ${outcome.error}`);
       }
       await options.folder.write(byIndex.get(index)!, outcome.image, outcome.bandNames);
       await queue.settle(runKey, index);
@@ -114,7 +129,16 @@ export async function reconstructOnQueue(options: QueuedTilesOptions): Promise<Q
       void (async () => {
         while (!finished && onQueue < limit && next < tiles.length) {
           const tile = tiles[next++];
-          const sources = await readTileSources(options.inputs, tile);
+          const sources = await readTileSources(options.inputs, tile).catch((error: unknown) => {
+            // Bad data in this tile's window (NaN values…): the tile fails here, the others are sent.
+            if (error instanceof InputError) return error;
+            throw error;
+          });
+          if (sources instanceof InputError) {
+            failTile(tile, sources.message);
+            if (done === tiles.length) finish();
+            continue;
+          }
           onQueue++;
           await queue.submit({ runKey, tileIndex: tile.index, settings, sources, backend: options.backend, attempts: options.attempts ?? 3 });
         }

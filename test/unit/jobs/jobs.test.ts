@@ -213,6 +213,12 @@ test('a tile that is entirely cloud cannot be learnt: it is marked failed with t
     const failed = runner.store.tiles(runId).filter((t) => t.status === 'failed');
     assert.ok(failed.length > 0 && failed.every((t) => /entirely cloud/.test(t.error ?? '') && t.window.x === 0));
     assert.ok(record.tiles.done > 0, 'the other cloudy tiles are reconstructed');
+    // The run's mask says which cloud was left as the input (2: only the failed tiles at x 0 cover it) and which
+    // was reconstructed (1), as `clearsky inpaint --mask-out` does.
+    const maskResult = record.results.find((r) => r.kind === 'mask')!;
+    const used = await withRaster(project.resolve(maskResult.file), (raster) => readBands(raster, [0]));
+    const at = (x: number, y: number) => used.data[y * used.width + x];
+    assert.deepEqual([at(10, 50), at(47, 50), at(48, 50), at(80, 50), at(150, 50)], [2, 2, 1, 1, 0]);
   } finally {
     await runner.close();
     project.close();

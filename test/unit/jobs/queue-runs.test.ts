@@ -226,6 +226,49 @@ test('clearsky inpaint --queue: the whole T33UUU scene through two workers, one 
   }
 });
 
+test('clearsky inpaint --queue: a tile whose data is refused fails alone; the worker reconstructs the other, as on this computer (exit 4)', async () => {
+  const redis = await startRedis({ password: PASSWORD });
+  const workers = [await startWorker(redis.url)];
+  try {
+    // A 128 × 64 crop (two 64-px tiles, a cloud in each) and a reference, the crop itself as Float32, with NaN
+    // over the top rows of the left tile: that tile's window is refused as it is read, the other goes on.
+    const info = await readRasterInfo(SCENE);
+    const window = { x: 1088, y: 64, width: 128, height: 64 };
+    const bandNames = ['B02', 'B03', 'B04'];
+    const image = await withRaster(SCENE, (raster) => readBands(raster, [1, 2, 3], window));
+    const target = path.join(dir, 'partial-target.tif');
+    await writeGeoTiff(target, image, { dataType: 'uint16', like: info, pixelOffset: window, bandNames, nodata: 0 });
+    const withNaN = image.data.slice();
+    for (let y = 0; y < 8; y++) withNaN.fill(NaN, y * 128 * 3, (y * 128 + 64) * 3);
+    const reference = path.join(dir, 'partial-reference.tif');
+    await writeGeoTiff(reference, { ...image, data: withNaN }, { dataType: 'float32', like: info, pixelOffset: window, bandNames });
+    const cloud = new Float32Array(128 * 64);
+    for (let y = 24; y < 48; y++) {
+      cloud.fill(1, y * 128 + 16, y * 128 + 40);
+      cloud.fill(1, y * 128 + 80, y * 128 + 112);
+    }
+    const mask = path.join(dir, 'partial-mask.tif');
+    await writeGeoTiff(mask, { width: 128, height: 64, bands: 1, data: cloud }, { dataType: 'uint8', like: info, pixelOffset: window });
+    const args = ['inpaint', '--target', target, '--mask', mask, '--reference', reference, '--mode', 'mt', '--steps', '5', '--tile', '64', '--overlap', '0', '--backend', BACKEND, '--stitch', '--json'];
+
+    const queued = await runClearsky([...args, '--queue', redis.url, '--out', path.join(dir, 'partial-queued.tif')], dir);
+    assert.equal(queued.code, 4, queued.stderr);
+    const summary = JSON.parse(queued.stdout.trim().split('\n').at(-1)!) as { tiles: { reconstructed: number; failed: number }; failed_tiles: { index: number; row: number; col: number; reason: string }[] };
+    assert.deepEqual(summary.failed_tiles.map((t) => [t.index, t.row, t.col]), [[0, 0, 0]]);
+    assert.match(summary.failed_tiles[0].reason, /partial-reference\.tif: 512 of 4096 pixels have NaN or infinite values/);
+    assert.deepEqual([summary.tiles.reconstructed, summary.tiles.failed], [1, 1]);
+    assert.match(queued.stderr, /^clearsky: 1 of 2 cloudy tiles failed and keep the input \(row 1, col 1: /m);
+    assert.equal(tilesDone(workers[0].log()).length, 1, 'only the other tile went to the worker');
+
+    const local = await runClearsky([...args, '--out', path.join(dir, 'partial-local.tif')], dir);
+    assert.equal(local.code, 4, local.stderr);
+    assert.equal(await largestDifference(path.join(dir, 'partial-queued.tif'), path.join(dir, 'partial-local.tif')), 0, 'the same pixels as the run on this computer');
+  } finally {
+    await stopWorkers(workers);
+    await redis.close();
+  }
+});
+
 /** The project's tiles as the catalogue has them now (read-only, beside the process that works the run). */
 function tileStates(folder: string, runId: number): { idx: number; status: string }[] {
   const db = new Database(path.join(folder, 'project.sqlite'), { readonly: true, fileMustExist: true });
