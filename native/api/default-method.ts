@@ -35,15 +35,15 @@ export function defaultMethod(sources: AvailableSources): DefaultMethod {
   if (sources.reference) {
     // docs/measurements.md, "Seamless cloning": on the 9 Slovenia masks × 3 seeds (stitched) mtfit at 25 steps, its
     // reconstruction cloned seamlessly into the clear pixels, has median SSIM 0.955 / RMSE 0.0223 in the mask, against
-    // reference-fit's 0.948 / 0.0239 and today's MT at 4000 steps 0.953 / 0.0247 (at least as good on both on 8 of the
-    // 9 masks). The instant reference-seamless baseline is level with it (0.955 / 0.0223): the gain is the cloning's;
+    // reference-fit's 0.948 / 0.0239 and today's MT at 4000 steps 0.952 / 0.0241 (seeds 0 and 1; at least as good on
+    // both on 8 of the 9 masks). The instant reference-seamless baseline is level with it (0.955 / 0.0223): the gain is the cloning's;
     // the 25 steps give the loss curve, and with several seeds the spread, that a baseline cannot.
     return {
       ...base,
       steps: 25,
       method: 'dip',
       mode: 'mtfit',
-      why: 'a reference: mtfit starts from reference-fit, learns a correction for 25 steps and is cloned seamlessly into the clear pixels at the cloud edge: on Slovenia (9 masks × 3 seeds) SSIM 0.955 / RMSE 0.022 in the mask, against reference-fit’s 0.948 / 0.024 and MT at the paper’s 4000 steps (160× the time) 0.953 / 0.025; reference-seamless gives the same figures in seconds, without the loss curve',
+      why: 'a reference: mtfit starts from reference-fit, learns a correction for 25 steps and is cloned seamlessly into the clear pixels at the cloud edge: on Slovenia (9 masks × 3 seeds) SSIM 0.955 / RMSE 0.022 in the mask, against reference-fit’s 0.948 / 0.024 and MT at the paper’s 4000 steps (160× the time) 0.952 / 0.024; reference-seamless gives the same figures in seconds, without the loss curve',
     };
   }
   if (sources.sar) {
