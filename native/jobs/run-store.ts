@@ -166,6 +166,11 @@ export class RunStore {
     return this.db.prepare('SELECT 1 FROM tiles WHERE run_id = ? LIMIT 1').get(runId) !== undefined;
   }
 
+  /** The runs created after run `afterId` (ids only grow), oldest first. */
+  runsAfter(afterId: number): { id: number; status: RunStatus }[] {
+    return this.db.prepare('SELECT id, status FROM runs WHERE id > ? ORDER BY id').all(afterId) as { id: number; status: RunStatus }[];
+  }
+
   /** Runs that still have work (held by `owner`, when given): oldest first. */
   activeRuns(owner?: string): { id: number; status: RunStatus; owner: string | null }[] {
     return this.db

@@ -52,6 +52,9 @@ export class JobRunner {
   private readonly mine = new Set<number>();
   /** Runs other processes work, with what was last said of them (status and tile counts). */
   private readonly watched = new Map<number, string>();
+  /** The newest run the watch has looked at, and the runs created here (their events are this runner's own). */
+  private newestWatched: number;
+  private readonly createdHere = new Set<number>();
   private readonly watchOthers: boolean;
   private readonly pool: WorkerPool;
   private readonly listeners = new Set<(event: ApiEvent) => void>();
@@ -71,6 +74,7 @@ export class JobRunner {
     this.store = new RunStore(project.db);
     this.maxAttempts = options.maxAttempts ?? 3;
     this.watchOthers = options.watchOthers ?? true;
+    this.newestWatched = this.store.runsAfter(0).at(-1)?.id ?? 0;
     this.pool = new WorkerPool({
       workers: options.workers,
       backend: options.backend,
@@ -123,6 +127,7 @@ export class JobRunner {
 
   /** Call after a run row was created (with this runner as its owner, or free): it is picked up at once. */
   submitted(runId: number): void {
+    this.createdHere.add(runId);
     if (this.store.owns(runId, this.owner)) this.mine.add(runId);
     else this.claim(runId);
     this.emitRun(runId);
@@ -226,6 +231,11 @@ export class JobRunner {
       if (active.has(runId)) continue;
       this.watched.delete(runId);
       if (!this.mine.has(runId)) this.emitRun(runId);
+    }
+    // A run another process created and finished between two beats was never active here: say that it ended.
+    for (const run of this.store.runsAfter(this.newestWatched)) {
+      this.newestWatched = run.id;
+      if (!active.has(run.id) && !this.mine.has(run.id) && !this.createdHere.has(run.id)) this.emitRun(run.id);
     }
   }
 

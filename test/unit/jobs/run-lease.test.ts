@@ -4,7 +4,7 @@
  * list, cancel and queue; a run whose owner was killed is taken over by `clearsky resume`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -197,17 +197,25 @@ test('a service open beside `clearsky run` watches that run without working it, 
   const events: ApiEvent[] = [];
   service.subscribe((event) => events.push(event));
   try {
-    const other = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill']), dir);
+    // A network run lasts several of the service's one-second beats: it is seen while the other process holds it.
+    const other = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'dip', '--steps', '30']), dir);
     assert.equal(other.code, 0, other.stderr);
     const ofRun = (runId: number) => events.filter((e) => (e.type === 'run' ? e.run.id : e.type === 'task' ? null : e.runId) === runId);
     await until(() => ofRun(1).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service says run 1 is done');
     assert.ok(ofRun(1).every((e) => e.type === 'run'), 'only run events for run 1: the service computed none of its tiles');
     assert.ok(ofRun(1).some((e) => e.type === 'run' && e.run.status !== 'done' && e.run.lease !== null), 'run 1 was seen while the other process held it');
 
+    // A run another process starts and finishes between two beats (here: while this process, the service's, is
+    // blocked) was never active for the service to see: it still hears that the run ended.
+    const quick = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/clearsky.js'), ...runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill'])], { cwd: dir, encoding: 'utf8' });
+    assert.equal(quick.status, 0, quick.stderr);
+    await until(() => ofRun(2).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service says run 2 is done', 10_000);
+    assert.ok(ofRun(2).every((e) => e.type === 'run'), 'only run events for run 2: the service computed none of its tiles');
+
     const queued = await runClearsky(runArgs(project, { sceneId, maskId }, ['--method', 'idw-fill', '--detach']), dir);
     assert.equal(queued.code, 0, queued.stderr);
-    await until(() => ofRun(2).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service finishes run 2');
-    assert.ok(ofRun(2).some((e) => e.type === 'tile' && e.tile.status === 'done'), 'the service computed run 2’s tiles');
+    await until(() => ofRun(3).some((e) => e.type === 'run' && e.run.status === 'done'), 'the service finishes run 3');
+    assert.ok(ofRun(3).some((e) => e.type === 'tile' && e.tile.status === 'done'), 'the service computed run 3’s tiles');
   } finally {
     await service.close();
     project.close();
